@@ -1,0 +1,102 @@
+"""Read-only views: ``mops list``, ``mops show``, ``mops log``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+JSON = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+def list_cmd(
+    stage: Annotated[str | None, typer.Option(
+        "--stage", metavar="S", help="Only versions in this stage.")] = None,
+    as_json: JSON = False,
+) -> None:
+    """List every model version with its stage, tier, owner and compliance."""
+    from mops.commands import cwd
+    from mops.inventory.store import Inventory
+    from mops.inventory.views import list_rows
+    from mops.output import emit_json, table
+
+    inv = Inventory.open(cwd())
+    rows = list_rows(inv, stage)
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        typer.echo("No model versions" + (f" in stage {stage}" if stage else "") + ".", err=True)
+        return
+    table(["MODEL", "VERSION", "STAGE", "TIER", "OWNER", "COMPLIANT"],
+          [[r["model"], r["version"], r["stage"], r["tier"], r["owner"],
+            {True: "yes", False: "no", None: "-"}[r["compliant"]]] for r in rows],
+          styles={"no": "red", "yes": "green"})
+
+
+def show(
+    ref: Annotated[str, typer.Argument(metavar="MODEL[@V]",
+                                       help="Model, or model@version (default: latest).")],
+    as_json: JSON = False,
+) -> None:
+    """Show a model version: card, artifact, evidence, sign-offs and findings."""
+    from mops.commands import cwd
+    from mops.inventory.names import parse_ref
+    from mops.inventory.store import Inventory
+    from mops.inventory.views import show_data
+    from mops.output import echo, emit_json
+
+    inv = Inventory.open(cwd())
+    data = show_data(inv, parse_ref(ref))
+    if as_json:
+        emit_json(data)
+        return
+    card = data["card"]
+    echo(f"{data['model']}@{data['version']}  ({card.get('name', data['model'])})")
+    echo(f"  stage:       {data['stage']}")
+    echo(f"  owner:       {card.get('owner') or '-'}")
+    echo(f"  tier:        {card.get('tier') or '-'}")
+    echo(f"  registered:  {data['registered_at']} by {data['registered_by']}")
+    art = data["artifact"]
+    echo(f"  artifact:    {(art.get('path') or art.get('uri') or '-') + '  sha256:' + art['sha256'] if art else '-'}")
+    echo(f"  digest:      {data['digest']}")
+    echo(f"  versions:    {', '.join(data['versions'])}")
+    echo(f"  evidence:    {len(data['evidence']) or 'none'}")
+    for e in data["evidence"]:
+        echo(f"    {e['id']}  {e['kind']}  {e['title']}  ({len(e['files'])} file(s))")
+    echo(f"  sign-offs:   {len(data['approvals']) or 'none'}")
+    for a in data["approvals"]:
+        state = "STALE (" + ", ".join(a["changed"]) + " changed)" if a["stale"] else "valid"
+        echo(f"    {a['id']}  {a['role']}  {a['decision']}  by {a['by']} at {a['at']}  {state}")
+    open_findings = [f for f in data["findings"] if f["status"] == "open"]
+    echo(f"  findings:    {len(open_findings) or 'none'} open")
+    for f in open_findings:
+        label = f"exception for {f['rule']} until {f['expires']}" if f["kind"] == "exception" \
+            else f"{f['severity']}"
+        echo(f"    {f['id']}  {label}  {f['title']}")
+
+
+def log(
+    model: Annotated[str | None, typer.Argument(help="Only this model's history.")] = None,
+    as_json: JSON = False,
+) -> None:
+    """The audit trail from git history: who did what, when, in which commit."""
+    from mops.commands import cwd
+    from mops.inventory.store import Inventory
+    from mops.inventory.views import log_entries
+    from mops.output import emit_json, table
+
+    inv = Inventory.open(cwd())
+    entries = log_entries(inv, model)
+    if as_json:
+        emit_json(entries)
+        return
+    table(["COMMIT", "AT", "ACTOR", "ACTION", "MODEL", "VERSION"],
+          [[e["commit"][:12], e["at"], e["actor"], e["action"] if e["by_mops"]
+            else "edit (not by mops)", e["model"] or "", e["version"] or ""] for e in entries])
+
+
+def register(app: typer.Typer) -> None:
+    app.command("list")(list_cmd)
+    app.command("show")(show)
+    app.command("log")(log)

@@ -1,0 +1,252 @@
+"""Inventory actions that need nothing but the inventory: init and register."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mops.errors import GitError, UsageError
+from mops.inventory import git, records, yamlio
+from mops.inventory.change import Change, locked, repository_lock
+from mops.inventory.digest import sha256_file
+from mops.inventory.names import validate_model, validate_version
+from mops.inventory.store import MODELS_DIR, SETTINGS_FILE, Inventory
+
+HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a mutating action did: its commit and the files it wrote."""
+
+    commit: str
+    files: tuple[str, ...]
+    detail: dict[str, Any]
+
+
+# ----------------------------------------------------------------------------- init
+
+
+def settings_yaml(name: str, packs: Sequence[str]) -> str:
+    return (
+        f"# mops inventory settings: see `mops --help` and the README.\n"
+        f"inventory: {yamlio.dump_yaml(name).strip()}\n"
+        f"policies: [{', '.join(packs)}]   # built-in packs by name, or paths to your own\n"
+        f"stages: [development, validation, production, retired]\n"
+        f"roles:                           # who may sign off in which role\n"
+        f"  validator: []\n"
+        f"  risk-officer: []\n"
+        f"signing: optional                # or: required (SSH-signed sign-offs)\n"
+    )
+
+
+def init(path: Path, *, name: str | None, packs: Sequence[str], known_packs: Sequence[str],
+         extra_files: Mapping[str, str] | None = None) -> Done:
+    """Create ``mops.yaml`` and ``models/`` in ``path`` (a git repo is made if needed)."""
+    for pack in packs:
+        if pack not in known_packs and not pack.endswith((".yaml", ".yml")):
+            raise UsageError(f"unknown policy pack {pack!r} (--pack): built-in packs are "
+                             f"{', '.join(known_packs)}; your own packs are given as paths "
+                             f"ending in .yaml")
+    path = path.resolve()
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{path}: exists and is not a directory")
+    if (path / SETTINGS_FILE).exists():
+        raise UsageError(f"{path / SETTINGS_FILE} already exists: this is already a mops "
+                         f"inventory")
+    created_dir = not path.exists()
+    created_repo = False
+    if created_dir:
+        path.mkdir(parents=True)
+    try:
+        if git.toplevel(path) is None:
+            git.git(path, "init", "-q")
+            created_repo = True
+        top = git.toplevel(path)
+        assert top is not None
+        git.identity(top)  # fail early, before anything is written, if git has no identity
+        name = name or path.name
+        text = settings_yaml(name, packs)
+        records.load_settings(SETTINGS_FILE, text.encode())  # what we write must read back
+        with repository_lock(top):
+            inv = Inventory(path, top.resolve(), None, None)  # type: ignore[arg-type]
+            actor = git.identity(top)
+            change = Change(inv, "init", actor=actor.email, summary=name)
+            change.write(SETTINGS_FILE, text)
+            change.write(f"{MODELS_DIR}/.gitkeep", "")
+            for rel, content in (extra_files or {}).items():
+                change.write(rel, content)
+            commit = change.commit()
+        return Done(commit, tuple(change.files), {"path": str(path), "name": name})
+    except BaseException:
+        if created_repo:
+            shutil.rmtree(path / ".git", ignore_errors=True)
+        if created_dir:
+            shutil.rmtree(path, ignore_errors=True)
+        raise
+
+
+# ----------------------------------------------------------------------------- register
+
+
+CARD_TEMPLATE = """\
+# {name}
+
+<!-- Sections after Mitchell et al. (2019), "Model Cards for Model Reporting". -->
+
+## Model details
+<!-- Who developed the model, when, which version, what type of model. -->
+
+## Intended use
+<!-- Primary intended uses and users; uses that are out of scope. -->
+
+## Factors
+<!-- Groups, instrumentation and environments the model's performance depends on. -->
+
+## Metrics
+<!-- Performance measures, decision thresholds, variation approaches. -->
+
+## Evaluation data
+<!-- Data sets, why they were chosen, preprocessing. -->
+
+## Training data
+
+## Quantitative analyses
+
+## Ethical considerations
+
+## Caveats and recommendations
+"""
+
+
+def generated_card(model: str, owner: str, tier: int) -> str:
+    front = {
+        "id": model,
+        "name": model,
+        "owner": owner,
+        "developers": [],
+        "tier": tier,
+        "intended_use": None,
+        "out_of_scope": None,
+        "limitations": [],
+        "inputs": [],
+        "outputs": None,
+        "data_sources": [],
+        "dependencies": [],
+        "vendor": False,
+    }
+    return f"---\n{yamlio.dump_yaml(front)}---\n\n{CARD_TEMPLATE.format(name=model)}"
+
+
+def parse_metrics(items: Sequence[str], option: str = "--metric") -> dict[str, Any]:
+    """``NAME=VALUE`` pairs; numbers become numbers."""
+    metrics: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name or not re.fullmatch(r"[A-Za-z0-9_.@/-]{1,64}", name):
+            raise UsageError(f"{option} {item!r}: write NAME=VALUE, e.g. {option} auc=0.81")
+        try:
+            number = float(value)
+            metrics[name] = int(number) if number.is_integer() and "." not in value else number
+        except ValueError:
+            metrics[name] = value.strip()
+    return metrics
+
+
+def _artifact(inv: Inventory, artifact: str | None, sha256: str | None) -> records.Artifact | None:
+    if sha256 is not None and not HEX64.fullmatch(sha256):
+        raise UsageError(f"--sha256 {sha256!r}: expected 64 hexadecimal digits")
+    sha256 = sha256.lower() if sha256 else None
+    if artifact is None:
+        return records.Artifact(sha256=sha256) if sha256 else None
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", artifact):
+        if sha256 is None:
+            raise UsageError(f"--artifact {artifact}: a URI cannot be hashed here; give its digest "
+                             f"with --sha256")
+        return records.Artifact(sha256=sha256, uri=artifact)
+    path = Path(artifact).expanduser()
+    if not path.exists():
+        raise UsageError(f"--artifact {artifact}: no such file")
+    if not path.is_file():
+        raise UsageError(f"--artifact {artifact}: is not a file")
+    digest, size = sha256_file(path)
+    if sha256 is not None and sha256 != digest:
+        raise UsageError(f"--artifact {artifact}: its sha256 is {digest}, not the --sha256 given")
+    resolved = path.resolve()
+    try:
+        shown = resolved.relative_to(inv.root.resolve()).as_posix()
+    except ValueError:
+        shown = str(resolved)
+    return records.Artifact(sha256=digest, size=size, path=shown)
+
+
+def register(start: Path, model: str, version: str, *, card: Path | None = None,
+             artifact: str | None = None, sha256: str | None = None, owner: str | None = None,
+             tier: int | None = None, message: str | None = None,
+             metrics: Mapping[str, Any] | None = None,
+             notify: Callable[[str], None] | None = None) -> Done:
+    """Register ``model@version``, creating or updating the model card."""
+    validate_model(model)
+    validate_version(version)
+    card_bytes: bytes | None = None
+    if card is not None:
+        if owner is not None or tier is not None:
+            raise UsageError("--owner and --tier fill in a generated card; with --card, set "
+                             "'owner' and 'tier' in the card itself")
+        if not card.exists():
+            raise UsageError(f"--card {card}: no such file")
+        if not card.is_file():
+            raise UsageError(f"--card {card}: is not a file")
+        card_bytes = card.read_bytes()
+        records.load_card(str(card), card_bytes, expected_id=model)
+    if owner is not None and not records.EMAIL_RE.fullmatch(owner):
+        raise UsageError(f"--owner {owner!r}: expected an e-mail address")
+    if tier is not None and not 1 <= tier <= 9:
+        raise UsageError(f"--tier {tier}: expected a whole number from 1 (most material) to 9")
+
+    with locked(start, notify) as inv:
+        settings = inv.settings
+        actor = git.identity(inv.top)
+        exists = inv.has_model(model)
+        if exists:
+            current = inv.model(model)
+            if any(v.version == version for v in current.versions):
+                raise UsageError(f"{model}@{version} is already registered, and a registered "
+                                 f"version is immutable: register a new version instead")
+            if card_bytes is None and (owner is not None or tier is not None):
+                raise UsageError(f"model {model!r} already has a card: to change its owner or "
+                                 f"tier, edit the card and pass it with --card")
+        elif card_bytes is None:
+            if owner is None or tier is None:
+                raise UsageError(f"{model!r} is a new model: give its card with --card FILE, or "
+                                 f"--owner EMAIL and --tier N to generate one")
+            card_bytes = generated_card(model, owner.lower(), tier).encode()
+        art = _artifact(inv, artifact, sha256)
+        stage = settings.stages[0]
+        vdir = f"{MODELS_DIR}/{model}/versions/{version}"
+        record = {
+            "model": model,
+            "version": version,
+            "stage": stage,
+            "registered_by": actor.email,
+            "registered_at": actor.timestamp,
+            "artifact": art.to_dict() if art else None,
+            "metrics": dict(metrics or {}),
+            "stage_history": [{"stage": stage, "at": actor.timestamp, "by": actor.email}],
+        }
+        change = Change(inv, "register", model=model, version=version, actor=actor.email,
+                        summary=f"{model}@{version}", body=message or "")
+        if card_bytes is not None:
+            change.write(f"{MODELS_DIR}/{model}/card.md", card_bytes)
+        change.write(f"{vdir}/version.yaml", yamlio.dump_yaml(record))
+        try:
+            commit = change.commit()
+        except GitError:
+            raise
+        return Done(commit, tuple(change.files),
+                    {"model": model, "version": version, "stage": stage, "new_model": not exists})

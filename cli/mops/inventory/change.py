@@ -1,0 +1,253 @@
+"""Writing to the inventory: one action, one commit, or nothing at all.
+
+A ``Change`` collects the files an action writes, then in :meth:`Change.commit`
+(1) refuses if any of those paths has uncommitted changes of the user's,
+(2) stores the blobs and builds the commit without touching anything visible,
+(3) writes the files atomically into the working tree, (4) moves HEAD with a
+compare-and-swap and (5) records the new blobs in the user's index for those
+paths only. Any failure or interrupt before the end puts every file, the index
+and HEAD back as they were.
+
+Writers take an exclusive ``flock`` on ``.git/mops.lock`` first, so concurrent
+mops processes queue instead of failing; the kernel releases the lock when a
+process dies, so a crashed writer never leaves a lock behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mops.errors import UsageError
+from mops.inventory import git
+from mops.inventory.store import Inventory
+
+LOCK_NAME = "mops.lock"
+
+
+def _lock_timeout() -> float:
+    try:
+        return float(os.environ.get("MOPS_LOCK_TIMEOUT", "600"))
+    except ValueError:
+        return 600.0
+
+
+@contextlib.contextmanager
+def repository_lock(top: Path, notify: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the inventory's write lock; wait (up to ``MOPS_LOCK_TIMEOUT`` s) for it."""
+    path = git.git_dir(top) / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + _lock_timeout()
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not told and notify is not None:
+                    holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+                    notify(f"waiting for another mops process to finish ({holder or 'unknown'})")
+                    told = True
+                if time.monotonic() > deadline:
+                    holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+                    raise UsageError(f"another mops process ({holder or 'unknown'}) has held "
+                                     f"{path} for more than {_lock_timeout():.0f} s; "
+                                     f"try again when it has finished") from None
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+@contextlib.contextmanager
+def locked(start: Path, notify: Callable[[str], None] | None = None) -> Iterator[Inventory]:
+    """Open the inventory under its write lock, read fresh once the lock is held."""
+    inv = Inventory.open(start)
+    with repository_lock(inv.top, notify):
+        yield Inventory.open(start)
+
+
+def new_id(prefix: str, exists: Callable[[str], bool]) -> str:
+    """A short random id such as ``F-3fa2c1``: unique here, and safe to merge across branches."""
+    for _ in range(100):
+        rid = f"{prefix}-{secrets.token_hex(3)}"
+        if not exists(rid):
+            return rid
+    raise RuntimeError("could not find a free record id")  # pragma: no cover
+
+
+@dataclass
+class _Pending:
+    data: bytes | None = None
+    source: Path | None = None
+
+
+@dataclass
+class Change:
+    """The files one action writes, committed together with ``Mops-*`` trailers."""
+
+    inventory: Inventory
+    action: str
+    model: str | None = None
+    version: str | None = None
+    actor: str | None = None
+    summary: str = ""
+    body: str = ""
+    trailers: dict[str, str] = field(default_factory=dict)
+    sign: bool = False
+    files: dict[str, _Pending] = field(default_factory=dict)
+
+    def write(self, rel: str, data: bytes | str) -> None:
+        """Write ``data`` at ``rel`` (relative to the inventory root)."""
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self.files[rel] = _Pending(data=data)
+
+    def copy(self, rel: str, source: Path) -> None:
+        """Copy the file ``source`` to ``rel``, streaming (evidence files may be large)."""
+        self.files[rel] = _Pending(source=source)
+
+    def message(self) -> str:
+        subject = f"{self.action}: {self.summary}".strip().rstrip(":")
+        trailers = {"Mops-Action": self.action}
+        if self.model:
+            trailers["Mops-Model"] = self.model
+        if self.version:
+            trailers["Mops-Version"] = self.version
+        if self.actor:
+            trailers["Mops-Actor"] = self.actor
+        for env_name, key in (("GITHUB_ACTOR", "Mops-GitHub-Actor"),
+                              ("GITHUB_TRIGGERING_ACTOR", "Mops-GitHub-Triggering-Actor")):
+            if os.environ.get(env_name):
+                trailers[key] = os.environ[env_name]
+        trailers.update(self.trailers)
+        parts = [subject]
+        if self.body.strip():
+            parts.append(self.body.strip())
+        parts.append("\n".join(f"{k}: {' '.join(str(v).split())}" for k, v in trailers.items()))
+        return "\n\n".join(parts) + "\n"
+
+    def commit(self) -> str:
+        """Make the one commit of this action, or leave everything as it was."""
+        inv = self.inventory
+        if inv.commit is not None:
+            raise RuntimeError("cannot write to an inventory read from history")
+        top = inv.top
+        paths = {rel: inv.git_path(rel) for rel in self.files}
+        dirty = git.dirty_paths(top, paths.values())
+        if dirty:
+            raise UsageError(f"{', '.join(sorted(dirty))}: has uncommitted changes that mops would "
+                             f"overwrite; commit or discard them first")
+        parent = git.head(top)
+        blobs: dict[str, tuple[str, str]] = {}
+        for rel, pending in self.files.items():
+            if pending.source is not None:
+                sha = git.hash_blob(top, path=pending.source)
+            else:
+                sha = git.hash_blob(top, pending.data)
+            blobs[paths[rel]] = ("100644", sha)
+        new = git.make_commit(top, parent, blobs, self.message(), sign=self.sign)
+
+        undo = _Undo(inv.root)
+        moved = False
+        try:
+            for rel, pending in self.files.items():
+                undo.write(rel, pending)
+            git.advance_head(top, new, parent, f"mops {self.action}")
+            moved = True
+            git.update_index(top, blobs)
+            git.refresh_index(top, blobs)
+        except BaseException:
+            # Includes KeyboardInterrupt and SIGTERM (turned into KeyboardInterrupt by main).
+            with contextlib.suppress(Exception):
+                if moved:
+                    git.advance_head(top, parent or git.ZERO, new, "mops: roll back") \
+                        if parent else git.git(top, "update-ref", "-d", "HEAD", new)
+                    _restore_index(top, parent, list(blobs))
+            undo.rollback()
+            raise
+        undo.discard()
+        return new
+
+
+def _restore_index(top: Path, parent: str | None, paths: list[str]) -> None:
+    info = []
+    for path in paths:
+        entry = b""
+        if parent:
+            entry = git.git(top, "ls-tree", parent, "--", path, check=False).strip()
+        if entry:
+            meta, _, name = entry.partition(b"\t")
+            mode, _type, sha = meta.decode().split()
+            info.append(f"{mode} {sha}\t{path}\n")
+        else:
+            info.append(f"0 {git.ZERO}\t{path}\n")
+    git.git(top, "update-index", "--index-info", input="".join(info).encode())
+
+
+class _Undo:
+    """Writes files atomically and remembers how to put the working tree back."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.backup_dir = Path(tempfile.mkdtemp(prefix="mops-undo-"))
+        self.replaced: list[tuple[Path, Path | None]] = []  # (target, backup or None if new)
+        self.created_dirs: list[Path] = []
+
+    def write(self, rel: str, pending: _Pending) -> None:
+        target = self.root / rel
+        missing = []
+        parent = target.parent
+        while not parent.exists():
+            missing.append(parent)
+            parent = parent.parent
+        for d in reversed(missing):
+            d.mkdir()
+            self.created_dirs.append(d)
+        backup = None
+        if target.exists() or target.is_symlink():
+            if target.is_dir() and not target.is_symlink():
+                raise UsageError(f"{rel}: is a directory; mops needs to write a file there")
+            backup = self.backup_dir / str(len(self.replaced))
+            shutil.copy2(target, backup, follow_symlinks=False)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.mops-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                if pending.source is not None:
+                    with open(pending.source, "rb") as src:
+                        shutil.copyfileobj(src, out, 1024 * 1024)
+                else:
+                    out.write(pending.data or b"")
+            os.chmod(tmp, 0o644)
+            self.replaced.append((target, backup))
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def rollback(self) -> None:
+        for target, backup in reversed(self.replaced):
+            with contextlib.suppress(Exception):
+                if backup is None:
+                    target.unlink(missing_ok=True)
+                else:
+                    os.replace(backup, target)
+        for d in reversed(self.created_dirs):
+            with contextlib.suppress(OSError):
+                d.rmdir()
+        self.discard()
+
+    def discard(self) -> None:
+        shutil.rmtree(self.backup_dir, ignore_errors=True)

@@ -1,0 +1,136 @@
+"""Content digests: files, and the *subject digest* a sign-off binds to.
+
+The subject digest covers the model card, the version's immutable fields
+(artifact, data, metrics) and the set of evidence records with the digests of
+their files *as they are now*. Stage changes, monitoring results and other
+sign-offs are outside it. Its three parts are kept beside it in each sign-off,
+so a stale sign-off can say what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from mops.inventory import git
+from mops.inventory.store import CommitSource, Inventory, Version, WorktreeSource
+
+CHUNK = 1024 * 1024
+MISSING = "missing"
+
+
+def sha256_file(path: Path | str) -> tuple[str, int]:
+    """sha256 and size of a file, read in 1 MiB chunks (artifacts can be many GB)."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def canonical(value: Any) -> bytes:
+    """Canonical JSON: sorted keys, no spaces, dates as ISO strings."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str,
+                      ensure_ascii=False).encode("utf-8")
+
+
+class DigestCache:
+    """Remembers file digests by (size, mtime, inode), or by git blob id for history.
+
+    Kept in ``.git/mops/digests.json``: re-reading gigabytes of unchanged evidence on
+    every ``mops check`` is what would otherwise dominate.
+    """
+
+    def __init__(self, inv: Inventory) -> None:
+        self.inv = inv
+        self.path = git.git_dir(inv.top) / "mops" / "digests.json" if inv.top else None
+        self.entries: dict[str, str] = {}
+        self.dirty = False
+        if self.path and self.path.is_file():
+            try:
+                loaded = json.loads(self.path.read_text())
+                if isinstance(loaded, dict):
+                    self.entries = loaded
+            except (OSError, ValueError):
+                self.entries = {}
+
+    def file_sha256(self, rel: str) -> str:
+        source = self.inv.source
+        if isinstance(source, CommitSource):
+            entry = source.reader.entries.get(rel)
+            if entry is None:
+                return MISSING
+            key = f"blob:{entry.sha}"
+            if key not in self.entries:
+                self.entries[key] = sha256_bytes(source.read(rel))
+                self.dirty = True
+            return self.entries[key]
+        assert isinstance(source, WorktreeSource)
+        try:
+            st = source.stat(rel)
+        except (FileNotFoundError, NotADirectoryError):
+            return MISSING
+        key = f"file:{rel}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+        if key not in self.entries:
+            self.entries[key] = sha256_file(source.root / rel)[0]
+            self.dirty = True
+        return self.entries[key]
+
+    def save(self) -> None:
+        if not self.dirty or self.path is None:
+            return
+        try:
+            self.path.parent.mkdir(exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.entries))
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+        self.dirty = False
+
+
+def subject_parts(inv: Inventory, version: Version, cache: DigestCache) -> dict[str, str]:
+    """The three digests a sign-off covers: card, version fields, evidence set."""
+    card_rel = f"{version.dir.rsplit('/versions/', 1)[0]}/card.md"
+    card = sha256_bytes(inv.read(card_rel))
+    fields = sha256_bytes(canonical(version.record.immutable_fields()))
+    evidence = []
+    for ev in sorted(version.evidence, key=lambda e: e.id):
+        files = [{"path": f.path, "sha256": cache.file_sha256(f"{version.dir}/{f.path}")}
+                 for f in ev.files]
+        evidence.append({"id": ev.id, "kind": ev.kind, "title": ev.title, "metrics": ev.metrics,
+                         "files": files})
+    return {"card": card, "version": fields, "evidence": sha256_bytes(canonical(evidence))}
+
+
+def combine(parts: dict[str, str]) -> str:
+    return "sha256:" + sha256_bytes(canonical(parts))
+
+
+def subject_digest(inv: Inventory, version: Version, cache: DigestCache | None = None) -> str:
+    own = cache or DigestCache(inv)
+    digest = combine(subject_parts(inv, version, own))
+    if cache is None:
+        own.save()
+    return digest
+
+
+PART_NAMES = {"card": "the model card", "version": "the version's artifact, data or metrics",
+              "evidence": "the evidence"}
+
+
+def what_changed(recorded: dict[str, str], current: dict[str, str]) -> list[str]:
+    """Human names of the parts that differ between a sign-off and the content now."""
+    if not recorded:
+        return ["content (the sign-off predates per-part digests)"]
+    return [PART_NAMES[k] for k in ("card", "version", "evidence")
+            if recorded.get(k) != current.get(k)]

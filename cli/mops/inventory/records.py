@@ -1,0 +1,464 @@
+"""The records of an inventory, parsed and validated as they are read.
+
+Each loader takes the path (for messages) and the bytes, and returns a frozen
+dataclass or raises ``RecordError`` naming ``file:line``. Loaders never touch the
+file system or git: the ``Inventory`` feeds them bytes from the working tree or
+from a commit through one interface.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from mops.errors import RecordError
+from mops.inventory import yamlio
+from mops.inventory.names import validate_model, validate_role, validate_version
+
+DEFAULT_STAGES = ("development", "validation", "production", "retired")
+SEVERITIES = ("high", "medium", "low")
+EMAIL_RE = re.compile(r"[^@\s<>]+@[^@\s<>]+")
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
+STANDARD_EVIDENCE_KINDS = (
+    "validation-report", "conceptual-soundness", "outcomes-analysis", "benchmarking",
+    "data-quality", "fairness", "robustness", "performance-metrics", "monitoring-plan",
+    "risk-assessment", "human-oversight", "instructions-for-use", "declaration-of-conformity",
+    "fundamental-rights-impact-assessment",
+)
+STANDARD_ROLES = ("validator", "risk-officer", "business-owner", "committee")
+
+
+def _fail(path: str, text: str, keys: list[str | int], message: str, offset: int = 0) -> RecordError:
+    line = yamlio.key_line(text, keys)
+    return RecordError(path, message, line=None if line is None else line + offset)
+
+
+def _str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+# ----------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class Settings:
+    """``mops.yaml``: the inventory's name, policy packs, stages, roles and signing."""
+
+    inventory: str
+    policies: tuple[str, ...] = ("baseline",)
+    stages: tuple[str, ...] = DEFAULT_STAGES
+    roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    signing: str = "optional"
+    #: Free-form settings read by policy packs (e.g. review intervals per tier).
+    policy_settings: dict[str, Any] = field(default_factory=dict)
+    #: Conventions for scheduled monitoring (where production logs are found).
+    monitoring: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def people_for(self, role: str) -> tuple[str, ...]:
+        return self.roles.get(role, ())
+
+
+def load_settings(path: str, data: bytes) -> Settings:
+    text = yamlio.decode(path, data)
+    raw = yamlio.load_mapping(path, data)
+
+    def fail(keys: list[str | int], msg: str) -> RecordError:
+        return _fail(path, text, keys, msg)
+
+    name = raw.get("inventory")
+    if not isinstance(name, str) or not name.strip():
+        raise fail(["inventory"], "'inventory' must be the inventory's name (a string)")
+    policies = raw.get("policies", ["baseline"])
+    if policies is None:
+        policies = []
+    if not _str_list(policies):
+        raise fail(["policies"], "'policies' must be a list of pack names or paths")
+    stages = raw.get("stages", list(DEFAULT_STAGES))
+    if not _str_list(stages) or not stages:
+        raise fail(["stages"], "'stages' must be a non-empty list of stage names")
+    for i, stage in enumerate(stages):
+        if not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", stage):
+            raise fail(["stages", i], f"invalid stage name {stage!r}")
+    if len(set(stages)) != len(stages):
+        raise fail(["stages"], "'stages' lists a stage twice")
+    roles_raw = raw.get("roles") or {}
+    if not isinstance(roles_raw, dict):
+        raise fail(["roles"], "'roles' must map role names to lists of e-mail addresses")
+    roles: dict[str, tuple[str, ...]] = {}
+    for role, people in roles_raw.items():
+        if not isinstance(role, str):
+            raise fail(["roles"], f"role name {role!r} must be a string")
+        try:
+            validate_role(role)
+        except Exception as exc:
+            raise fail(["roles", role], str(exc)) from None
+        if isinstance(people, str):
+            people = [people]
+        if not _str_list(people):
+            raise fail(["roles", role], f"role {role!r} must list e-mail addresses")
+        for person in people:
+            if not EMAIL_RE.fullmatch(person):
+                raise fail(["roles", role], f"{person!r} in role {role!r} is not an e-mail address")
+        roles[role] = tuple(p.lower() for p in people)
+    signing = raw.get("signing", "optional")
+    if signing not in ("optional", "required"):
+        raise fail(["signing"], "'signing' must be 'optional' or 'required'")
+    policy_settings = raw.get("policy_settings") or {}
+    if not isinstance(policy_settings, dict):
+        raise fail(["policy_settings"], "'policy_settings' must be a mapping")
+    monitoring = raw.get("monitoring") or {}
+    if not isinstance(monitoring, dict):
+        raise fail(["monitoring"], "'monitoring' must be a mapping")
+    return Settings(inventory=name.strip(), policies=tuple(policies), stages=tuple(stages),
+                    roles=roles, signing=signing, policy_settings=policy_settings,
+                    monitoring=monitoring, raw=raw)
+
+
+# ----------------------------------------------------------------------------- cards
+
+
+@dataclass(frozen=True)
+class Card:
+    """A model card: YAML front matter (governance + Hugging Face keys) and a Markdown body."""
+
+    path: str
+    front: dict[str, Any]
+    body: str
+
+    @property
+    def id(self) -> str:
+        return self.front["id"]
+
+    @property
+    def owner(self) -> str | None:
+        owner = self.front.get("owner")
+        return owner if isinstance(owner, str) else None
+
+    @property
+    def developers(self) -> tuple[str, ...]:
+        devs = self.front.get("developers") or []
+        return tuple(devs) if isinstance(devs, list) else ()
+
+    @property
+    def tier(self) -> int | None:
+        tier = self.front.get("tier")
+        return tier if isinstance(tier, int) and not isinstance(tier, bool) else None
+
+    @property
+    def name(self) -> str:
+        name = self.front.get("name")
+        return name if isinstance(name, str) else self.id
+
+
+def split_front_matter(path: str, text: str) -> tuple[str, str, int]:
+    """Split ``---`` fenced front matter from the body; returns (yaml, body, body_line)."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].rstrip("\r\n").strip() != "---":
+        raise RecordError(path, "a model card must start with '---' and YAML front matter, "
+                                "closed by another '---' line", line=1)
+    for i in range(1, len(lines)):
+        if lines[i].rstrip("\r\n").strip() in ("---", "..."):
+            return "".join(lines[1:i]), "".join(lines[i + 1:]), i + 2
+    raise RecordError(path, "the front matter opened on line 1 is never closed by a '---' line",
+                      line=1)
+
+
+def load_card(path: str, data: bytes, *, expected_id: str | None = None) -> Card:
+    """Parse and validate a model card (Markdown with YAML front matter)."""
+    text = yamlio.decode(path, data)
+    front_text, body, _ = split_front_matter(path, text)
+    front = yamlio.load_yaml(path, front_text, line_offset=1)
+    if front is None:
+        raise RecordError(path, "the front matter is empty; it needs at least 'id'", line=2)
+    if not isinstance(front, dict):
+        raise RecordError(path, "the front matter must be a YAML mapping", line=2)
+
+    def fail(keys: list[str | int], msg: str) -> RecordError:
+        return _fail(path, front_text, keys, msg, offset=1)
+
+    card_id = front.get("id")
+    if card_id is None:
+        raise RecordError(path, "the front matter has no 'id' (the model id)", line=2)
+    if not isinstance(card_id, str):
+        raise fail(["id"], "'id' must be a string")
+    try:
+        validate_model(card_id)
+    except Exception as exc:
+        raise fail(["id"], str(exc)) from None
+    if expected_id is not None and card_id != expected_id:
+        raise fail(["id"], f"the card's id is {card_id!r} but the model is {expected_id!r}")
+    for key in ("name", "owner", "intended_use", "out_of_scope", "outputs"):
+        if key in front and front[key] is not None and not isinstance(front[key], str):
+            raise fail([key], f"'{key}' must be text")
+    if isinstance(front.get("owner"), str) and not EMAIL_RE.fullmatch(front["owner"]):
+        raise fail(["owner"], f"'owner' must be an e-mail address, not {front['owner']!r}")
+    for key in ("developers",):
+        if key in front and front[key] is not None:
+            if not _str_list(front[key]) or not all(EMAIL_RE.fullmatch(v) for v in front[key]):
+                raise fail([key], f"'{key}' must be a list of e-mail addresses")
+    for key in ("limitations", "inputs", "data_sources", "dependencies"):
+        value = front.get(key)
+        if value is not None and not isinstance(value, (str, list)):
+            raise fail([key], f"'{key}' must be a list or text")
+    if "tier" in front:
+        tier = front["tier"]
+        if isinstance(tier, bool) or not isinstance(tier, int) or not 1 <= tier <= 9:
+            raise fail(["tier"], "'tier' must be a whole number from 1 (most material) to 9")
+    if "vendor" in front and not isinstance(front["vendor"], bool):
+        raise fail(["vendor"], "'vendor' must be true or false")
+    review = front.get("review")
+    if review is not None:
+        if not isinstance(review, dict):
+            raise fail(["review"], "'review' must be a mapping such as {last: 2026-01-15}")
+        for key in ("last", "next"):
+            if key in review and yamlio.as_date(review[key]) is None:
+                raise fail(["review", key], f"'review.{key}' must be a date (YYYY-MM-DD)")
+    monitoring = front.get("monitoring")
+    if monitoring is not None and not isinstance(monitoring, dict):
+        raise fail(["monitoring"], "'monitoring' must be a mapping (reference, features, ...)")
+    return Card(path=path, front=front, body=body)
+
+
+# ----------------------------------------------------------------------------- version records
+
+
+@dataclass(frozen=True)
+class Artifact:
+    sha256: str
+    size: int | None = None
+    path: str | None = None
+    uri: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.path is not None:
+            out["path"] = self.path
+        if self.uri is not None:
+            out["uri"] = self.uri
+        out["sha256"] = self.sha256
+        if self.size is not None:
+            out["size"] = self.size
+        return out
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    path: str
+    model: str
+    version: str
+    stage: str
+    registered_by: str
+    registered_at: str
+    artifact: Artifact | None
+    metrics: dict[str, Any]
+    raw: dict[str, Any]
+
+    def immutable_fields(self) -> dict[str, Any]:
+        """What a sign-off covers of the version (not its stage or history)."""
+        return {
+            "model": self.model,
+            "version": self.version,
+            "artifact": self.artifact.to_dict() if self.artifact else None,
+            "data": self.raw.get("data"),
+            "metrics": self.metrics,
+        }
+
+
+def _require(raw: dict[str, Any], key: str, path: str, text: str, kind: type | tuple = str) -> Any:
+    value = raw.get(key)
+    if value is None:
+        raise RecordError(path, f"missing '{key}'")
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise _fail(path, text, [key], f"'{key}' has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _timestamp(raw: dict[str, Any], key: str, path: str, text: str) -> str:
+    value = raw.get(key)
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if not isinstance(value, str) or not value:
+        raise _fail(path, text, [key], f"'{key}' must be a timestamp")
+    return value
+
+
+def load_version(path: str, data: bytes, *, model: str, version: str) -> VersionRecord:
+    text = yamlio.decode(path, data)
+    raw = yamlio.load_mapping(path, data)
+    if raw.get("model") != model:
+        raise _fail(path, text, ["model"], f"'model' must be {model!r} (the folder it is in)")
+    if str(raw.get("version")) != version:
+        raise _fail(path, text, ["version"], f"'version' must be {version!r} (the folder it is in)")
+    stage = _require(raw, "stage", path, text)
+    art = raw.get("artifact")
+    artifact = None
+    if art is not None:
+        if not isinstance(art, dict) or not isinstance(art.get("sha256"), str) \
+                or not SHA256_RE.fullmatch(art["sha256"]):
+            raise _fail(path, text, ["artifact"], "'artifact' needs 'sha256': 64 hex digits")
+        artifact = Artifact(sha256=art["sha256"], size=art.get("size"), path=art.get("path"),
+                            uri=art.get("uri"))
+    metrics = raw.get("metrics") or {}
+    if not isinstance(metrics, dict):
+        raise _fail(path, text, ["metrics"], "'metrics' must be a mapping of name: value")
+    return VersionRecord(
+        path=path, model=model, version=version, stage=stage,
+        registered_by=_require(raw, "registered_by", path, text),
+        registered_at=_timestamp(raw, "registered_at", path, text),
+        artifact=artifact, metrics=metrics, raw=raw,
+    )
+
+
+# ----------------------------------------------------------------------------- evidence
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    path: str  # relative to the version folder
+    sha256: str
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    path: str
+    id: str
+    kind: str
+    title: str
+    files: tuple[EvidenceFile, ...]
+    metrics: dict[str, Any]
+    added_by: str
+    added_at: str
+    raw: dict[str, Any]
+
+
+def load_evidence(path: str, data: bytes, *, record_id: str) -> Evidence:
+    text = yamlio.decode(path, data)
+    raw = yamlio.load_mapping(path, data)
+    if raw.get("id") != record_id:
+        raise _fail(path, text, ["id"], f"'id' must be {record_id!r} (the file's name)")
+    files_raw = raw.get("files") or []
+    if not isinstance(files_raw, list):
+        raise _fail(path, text, ["files"], "'files' must be a list of {path, sha256}")
+    files = []
+    for i, item in enumerate(files_raw):
+        if not isinstance(item, dict) or not isinstance(item.get("path"), str) \
+                or not SHA256_RE.fullmatch(str(item.get("sha256", ""))):
+            raise _fail(path, text, ["files", i], "each file needs 'path' and 'sha256'")
+        rel = item["path"]
+        if rel.startswith("/") or ".." in rel.split("/"):
+            raise _fail(path, text, ["files", i], f"file path {rel!r} leaves the version folder")
+        files.append(EvidenceFile(path=rel, sha256=item["sha256"], size=item.get("size")))
+    metrics = raw.get("metrics") or {}
+    if not isinstance(metrics, dict):
+        raise _fail(path, text, ["metrics"], "'metrics' must be a mapping")
+    return Evidence(path=path, id=record_id, kind=_require(raw, "kind", path, text),
+                    title=str(raw.get("title") or ""), files=tuple(files), metrics=metrics,
+                    added_by=_require(raw, "added_by", path, text),
+                    added_at=_timestamp(raw, "added_at", path, text), raw=raw)
+
+
+# ----------------------------------------------------------------------------- approvals
+
+
+@dataclass(frozen=True)
+class Approval:
+    path: str
+    id: str
+    role: str
+    decision: str  # "approve" | "reject"
+    by: str
+    at: str
+    digest: str
+    comment: str | None
+    expires: dt.date | None
+    parts: dict[str, str]
+    raw: dict[str, Any]
+
+
+def load_approval(path: str, data: bytes, *, record_id: str) -> Approval:
+    text = yamlio.decode(path, data)
+    raw = yamlio.load_mapping(path, data)
+    if raw.get("id") != record_id:
+        raise _fail(path, text, ["id"], f"'id' must be {record_id!r} (the file's name)")
+    decision = raw.get("decision")
+    if decision not in ("approve", "reject"):
+        raise _fail(path, text, ["decision"], "'decision' must be 'approve' or 'reject'")
+    digest = _require(raw, "digest", path, text)
+    if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+        raise _fail(path, text, ["digest"], "'digest' must be 'sha256:' and 64 hex digits")
+    expires = raw.get("expires")
+    if expires is not None and yamlio.as_date(expires) is None:
+        raise _fail(path, text, ["expires"], "'expires' must be a date (YYYY-MM-DD)")
+    parts = raw.get("digest_parts") or {}
+    return Approval(path=path, id=record_id, role=_require(raw, "role", path, text),
+                    decision=decision, by=str(_require(raw, "by", path, text)).lower(),
+                    at=_timestamp(raw, "at", path, text), digest=digest,
+                    comment=raw.get("comment"), expires=yamlio.as_date(expires),
+                    parts=parts if isinstance(parts, dict) else {}, raw=raw)
+
+
+# ----------------------------------------------------------------------------- findings
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A finding, or (``kind: exception``) a policy exception that waives one rule."""
+
+    path: str
+    id: str
+    kind: str  # "finding" | "exception"
+    model: str
+    version: str | None
+    title: str
+    severity: str | None
+    status: str  # "open" | "closed"
+    opened_by: str
+    opened_at: str
+    due: dt.date | None
+    rule: str | None
+    expires: dt.date | None
+    raw: dict[str, Any]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+
+def load_finding(path: str, data: bytes, *, record_id: str, model: str) -> Finding:
+    text = yamlio.decode(path, data)
+    raw = yamlio.load_mapping(path, data)
+    if raw.get("id") != record_id:
+        raise _fail(path, text, ["id"], f"'id' must be {record_id!r} (the file's name)")
+    kind = raw.get("kind", "finding")
+    if kind not in ("finding", "exception"):
+        raise _fail(path, text, ["kind"], "'kind' must be 'finding' or 'exception'")
+    status = raw.get("status", "open")
+    if status not in ("open", "closed"):
+        raise _fail(path, text, ["status"], "'status' must be 'open' or 'closed'")
+    severity = raw.get("severity")
+    if kind == "finding" and severity not in SEVERITIES:
+        raise _fail(path, text, ["severity"], "'severity' must be high, medium or low")
+    for key in ("due", "expires"):
+        if raw.get(key) is not None and yamlio.as_date(raw[key]) is None:
+            raise _fail(path, text, [key], f"'{key}' must be a date (YYYY-MM-DD)")
+    if kind == "exception":
+        if not isinstance(raw.get("rule"), str):
+            raise _fail(path, text, ["rule"], "an exception must name the 'rule' it waives")
+        if yamlio.as_date(raw.get("expires")) is None:
+            raise _fail(path, text, ["expires"], "an exception needs an 'expires' date")
+    version = raw.get("version")
+    return Finding(path=path, id=record_id, kind=kind, model=model,
+                   version=None if version is None else str(version),
+                   title=str(raw.get("title") or ""), severity=severity, status=status,
+                   opened_by=str(raw.get("opened_by") or ""),
+                   opened_at=_timestamp(raw, "opened_at", path, text),
+                   due=yamlio.as_date(raw.get("due")), rule=raw.get("rule"),
+                   expires=yamlio.as_date(raw.get("expires")), raw=raw)
+
+
+def check_version_name(version: str) -> str:
+    return validate_version(version)

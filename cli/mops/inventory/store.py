@@ -1,0 +1,306 @@
+"""Reading an inventory, from the working tree or from any commit, through one interface."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Protocol
+
+from mops.errors import NotAnInventoryError, NotFoundError, RecordError, UsageError
+from mops.inventory import git, records
+from mops.inventory.names import ModelRef, validate_model, validate_record_id, validate_version
+
+SETTINGS_FILE = "mops.yaml"
+MODELS_DIR = "models"
+
+
+class Source(Protocol):
+    """Where the inventory's bytes come from: the working tree or a commit."""
+
+    def read(self, rel: str) -> bytes: ...
+    def listdir(self, rel: str) -> list[str]: ...
+    def isdir(self, rel: str) -> bool: ...
+    def isfile(self, rel: str) -> bool: ...
+
+
+class WorktreeSource:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._real_root = os.path.realpath(root)
+
+    def _path(self, rel: str) -> str:
+        path = os.path.join(self.root, rel) if rel else str(self.root)
+        # A symlink inside the inventory that points outside it is never followed.
+        real = os.path.realpath(path)
+        if real != self._real_root and not real.startswith(self._real_root + os.sep):
+            raise RecordError(rel, "is a symbolic link that points outside the inventory; "
+                                   "mops does not follow it")
+        return path
+
+    def read(self, rel: str) -> bytes:
+        with open(self._path(rel), "rb") as fh:
+            return fh.read()
+
+    def listdir(self, rel: str) -> list[str]:
+        try:
+            return sorted(os.listdir(self._path(rel)))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    def isdir(self, rel: str) -> bool:
+        return os.path.isdir(self._path(rel))
+
+    def isfile(self, rel: str) -> bool:
+        return os.path.isfile(self._path(rel))
+
+    def stat(self, rel: str) -> os.stat_result:
+        return os.stat(self._path(rel))
+
+
+class CommitSource:
+    def __init__(self, reader: git.CommitReader) -> None:
+        self.reader = reader
+
+    def read(self, rel: str) -> bytes:
+        if self.reader.is_symlink(rel):
+            raise RecordError(rel, "is a symbolic link; mops does not follow links in history")
+        return self.reader.read(rel)
+
+    def listdir(self, rel: str) -> list[str]:
+        return sorted(self.reader.dirs.get(rel, ()))
+
+    def isdir(self, rel: str) -> bool:
+        return rel in self.reader.dirs
+
+    def isfile(self, rel: str) -> bool:
+        return rel in self.reader.entries
+
+
+@dataclass
+class Monitoring:
+    """A recorded monitoring result (drift or performance), stored as JSON."""
+
+    path: str
+    id: str
+    at: str
+    kind: str
+    data: dict[str, Any]
+
+    @property
+    def breach(self) -> bool:
+        verdict = self.data.get("verdict") or {}
+        return bool(verdict.get("dataset_drift") or verdict.get("breaches"))
+
+
+@dataclass
+class Version:
+    model: str
+    version: str
+    dir: str
+    record: records.VersionRecord
+    evidence: list[records.Evidence] = field(default_factory=list)
+    approvals: list[records.Approval] = field(default_factory=list)
+    monitoring: list[Monitoring] = field(default_factory=list)
+
+    @property
+    def stage(self) -> str:
+        return self.record.stage
+
+    @property
+    def ref(self) -> str:
+        return f"{self.model}@{self.version}"
+
+
+@dataclass
+class Model:
+    id: str
+    dir: str
+    card: records.Card
+    versions: list[Version]
+    findings: list[records.Finding]
+
+    @property
+    def latest(self) -> Version | None:
+        return self.versions[-1] if self.versions else None
+
+    def version(self, name: str) -> Version:
+        for v in self.versions:
+            if v.version == name:
+                return v
+        known = ", ".join(v.version for v in self.versions) or "none"
+        raise NotFoundError(f"model {self.id!r} has no version {name!r} (versions: {known})")
+
+
+def find_root(start: Path) -> Path:
+    """The nearest directory at or above ``start`` holding ``mops.yaml``, like git finds .git."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / SETTINGS_FILE).is_file():
+            return candidate
+    raise NotAnInventoryError(f"not a mops inventory (no {SETTINGS_FILE} in {start} or any "
+                              f"parent): run `mops init` to create one")
+
+
+class Inventory:
+    """An inventory as it stands in the working tree (``commit=None``) or in a commit."""
+
+    def __init__(self, root: Path, top: Path, source: Source, commit: str | None) -> None:
+        self.root = root
+        self.top = top
+        self.prefix = "" if root == top else root.relative_to(top).as_posix()
+        self.source = source
+        self.commit = commit
+        self._models: dict[str, Model] = {}
+
+    # --------------------------------------------------------------- opening
+
+    @classmethod
+    def open(cls, start: Path) -> Inventory:
+        root = find_root(start)
+        top = git.toplevel(root)
+        if top is None:
+            raise NotAnInventoryError(f"{root / SETTINGS_FILE} is not in a git repository: run "
+                                      f"`git init` there, or `mops init` in a new folder")
+        return cls(root, top.resolve(), WorktreeSource(root), None)
+
+    def at(self, rev: str) -> Inventory:
+        """The same inventory as it stood at commit ``rev`` (read from git objects)."""
+        commit = git.resolve(self.top, rev)
+        reader = git.CommitReader(self.top, commit, self.prefix)
+        inv = Inventory(self.root, self.top, CommitSource(reader), commit)
+        if not inv.source.isfile(SETTINGS_FILE):
+            raise UsageError(f"commit {commit[:12]} has no {SETTINGS_FILE}: the inventory did not "
+                             f"exist yet")
+        return inv
+
+    def at_date(self, day: dt.date) -> Inventory:
+        """The inventory as of the end of ``day`` (UTC): the last commit at or before it."""
+        end = dt.datetime.combine(day, dt.time(23, 59, 59), dt.UTC)
+        commit = git.commit_before(self.top, end)
+        if commit is None:
+            raise UsageError(f"no commit at or before {day.isoformat()}: the inventory did not "
+                             f"exist yet")
+        return self.at(commit)
+
+    @property
+    def head(self) -> str | None:
+        return self.commit or git.head(self.top)
+
+    def git_path(self, rel: str) -> str:
+        """A path relative to the inventory as git names it (from the repository's top)."""
+        return f"{self.prefix}/{rel}" if self.prefix else rel
+
+    # --------------------------------------------------------------- records
+
+    def read(self, rel: str) -> bytes:
+        try:
+            return self.source.read(rel)
+        except FileNotFoundError:
+            raise RecordError(rel, "file not found") from None
+        except IsADirectoryError:
+            raise RecordError(rel, "is a directory, expected a file") from None
+
+    @cached_property
+    def settings(self) -> records.Settings:
+        return records.load_settings(SETTINGS_FILE, self.read(SETTINGS_FILE))
+
+    def model_ids(self) -> list[str]:
+        ids = []
+        for name in self.source.listdir(MODELS_DIR):
+            if self.source.isfile(f"{MODELS_DIR}/{name}/card.md"):
+                ids.append(name)
+        return ids
+
+    def has_model(self, model_id: str) -> bool:
+        validate_model(model_id)
+        return self.source.isfile(f"{MODELS_DIR}/{model_id}/card.md")
+
+    def model(self, model_id: str) -> Model:
+        validate_model(model_id)
+        if model_id not in self._models:
+            if not self.has_model(model_id):
+                raise NotFoundError(f"unknown model {model_id!r}: `mops list` shows the models "
+                                    f"of this inventory")
+            self._models[model_id] = self._load_model(model_id)
+        return self._models[model_id]
+
+    def models(self) -> list[Model]:
+        return [self.model(m) for m in self.model_ids()]
+
+    def resolve(self, ref: ModelRef) -> tuple[Model, Version]:
+        """The model and version a ``MODEL[@V]`` names (the latest version for ``MODEL``)."""
+        model = self.model(ref.model)
+        if ref.version:
+            return model, model.version(ref.version)
+        if model.latest is None:
+            raise NotFoundError(f"model {model.id!r} has no versions yet")
+        return model, model.latest
+
+    def _load_model(self, model_id: str) -> Model:
+        mdir = f"{MODELS_DIR}/{model_id}"
+        card = records.load_card(f"{mdir}/card.md", self.read(f"{mdir}/card.md"),
+                                 expected_id=model_id)
+        versions = []
+        for name in self.source.listdir(f"{mdir}/versions"):
+            vdir = f"{mdir}/versions/{name}"
+            if self.source.isfile(f"{vdir}/version.yaml"):
+                versions.append(self._load_version(model_id, name, vdir))
+        versions.sort(key=lambda v: (v.record.registered_at, v.version))
+        findings = []
+        for fname in self.source.listdir(f"{mdir}/findings"):
+            if fname.endswith(".yaml"):
+                fid = fname[:-5]
+                path = f"{mdir}/findings/{fname}"
+                validate_record_id(fid, "finding")
+                findings.append(records.load_finding(path, self.read(path), record_id=fid,
+                                                     model=model_id))
+        findings.sort(key=lambda f: (f.opened_at, f.id))
+        return Model(id=model_id, dir=mdir, card=card, versions=versions, findings=findings)
+
+    def _load_version(self, model_id: str, name: str, vdir: str) -> Version:
+        validate_version(name)
+        path = f"{vdir}/version.yaml"
+        record = records.load_version(path, self.read(path), model=model_id, version=name)
+        version = Version(model=model_id, version=name, dir=vdir, record=record)
+        for fname in self.source.listdir(f"{vdir}/evidence"):
+            if fname.endswith(".yaml"):
+                rid = validate_record_id(fname[:-5], "evidence")
+                p = f"{vdir}/evidence/{fname}"
+                version.evidence.append(records.load_evidence(p, self.read(p), record_id=rid))
+        version.evidence.sort(key=lambda e: (e.added_at, e.id))
+        for fname in self.source.listdir(f"{vdir}/approvals"):
+            if fname.endswith(".yaml"):
+                rid = validate_record_id(fname[:-5], "approval")
+                p = f"{vdir}/approvals/{fname}"
+                version.approvals.append(records.load_approval(p, self.read(p), record_id=rid))
+        version.approvals.sort(key=lambda a: (a.at, a.id))
+        for fname in self.source.listdir(f"{vdir}/monitoring"):
+            if fname.endswith(".json"):
+                rid = validate_record_id(fname[:-5], "monitoring record")
+                p = f"{vdir}/monitoring/{fname}"
+                version.monitoring.append(load_monitoring(p, self.read(p), rid))
+        version.monitoring.sort(key=lambda m: (m.at, m.id))
+        return version
+
+    def close(self) -> None:
+        if isinstance(self.source, CommitSource):
+            self.source.reader.close()
+
+
+def load_monitoring(path: str, data: bytes, record_id: str) -> Monitoring:
+    if len(data) > 16 * 1024 * 1024:
+        raise RecordError(path, f"file is {len(data):,} bytes; monitoring records may be at most "
+                                f"16 MiB")
+    try:
+        raw = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise RecordError(path, f"invalid JSON: {exc}", line=line) from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("at"), str):
+        raise RecordError(path, "a monitoring record must be a JSON object with 'at'")
+    return Monitoring(path=path, id=record_id, at=raw["at"], kind=str(raw.get("kind", "drift")),
+                      data=raw)

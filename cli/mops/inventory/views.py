@@ -1,0 +1,125 @@
+"""Plain data views of the inventory for `list`, `show` and `log` (no printing here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mops.inventory import git
+from mops.inventory.digest import DigestCache, combine, subject_parts, what_changed
+from mops.inventory.names import ModelRef, validate_model
+from mops.inventory.store import MODELS_DIR, SETTINGS_FILE, Inventory, Model, Version
+
+
+def list_rows(inv: Inventory, stage: str | None = None) -> list[dict[str, Any]]:
+    """One row per model version: model, version, stage, tier, owner (compliance added later)."""
+    if stage is not None and stage not in inv.settings.stages:
+        from mops.errors import UsageError
+
+        raise UsageError(f"--stage {stage!r}: stages of this inventory are "
+                         f"{', '.join(inv.settings.stages)}")
+    rows = []
+    for model in inv.models():
+        for v in model.versions:
+            if stage is None or v.stage == stage:
+                rows.append({"model": model.id, "version": v.version, "stage": v.stage,
+                             "tier": model.card.tier, "owner": model.card.owner,
+                             "compliant": None, "registered_at": v.record.registered_at})
+    return rows
+
+
+def approval_view(inv: Inventory, version: Version, cache: DigestCache) -> tuple[str, list[dict]]:
+    """The version's current subject digest and its sign-offs with stale/valid state."""
+    parts = subject_parts(inv, version, cache)
+    digest = combine(parts)
+    out = []
+    for a in version.approvals:
+        stale = a.digest != digest
+        out.append({
+            "id": a.id, "role": a.role, "decision": a.decision, "by": a.by, "at": a.at,
+            "digest": a.digest, "stale": stale,
+            "changed": what_changed(a.parts, parts) if stale else [],
+            "comment": a.comment,
+            "expires": a.expires.isoformat() if a.expires else None,
+            "path": a.path,
+        })
+    return digest, out
+
+
+def show_data(inv: Inventory, ref: ModelRef) -> dict[str, Any]:
+    model, version = inv.resolve(ref)
+    cache = DigestCache(inv)
+    digest, approvals = approval_view(inv, version, cache)
+    cache.save()
+    record = version.record
+    return {
+        "model": model.id,
+        "version": version.version,
+        "stage": version.stage,
+        "versions": [v.version for v in model.versions],
+        "card": model.card.front,
+        "card_path": model.card.path,
+        "artifact": record.artifact.to_dict() if record.artifact else None,
+        "metrics": record.metrics,
+        "registered_by": record.registered_by,
+        "registered_at": record.registered_at,
+        "stage_history": record.raw.get("stage_history") or [],
+        "evidence": [
+            {"id": e.id, "kind": e.kind, "title": e.title, "added_by": e.added_by,
+             "added_at": e.added_at, "metrics": e.metrics,
+             "files": [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in e.files]}
+            for e in version.evidence
+        ],
+        "approvals": approvals,
+        "findings": [finding_view(f) for f in model.findings
+                     if f.version in (None, version.version)],
+        "monitoring": [{"id": m.id, "at": m.at, "kind": m.kind, "breach": m.breach}
+                       for m in version.monitoring],
+        "digest": digest,
+    }
+
+
+def finding_view(f) -> dict[str, Any]:
+    return {"id": f.id, "kind": f.kind, "version": f.version, "severity": f.severity,
+            "title": f.title, "status": f.status, "rule": f.rule,
+            "due": f.due.isoformat() if f.due else None,
+            "expires": f.expires.isoformat() if f.expires else None,
+            "opened_by": f.opened_by, "opened_at": f.opened_at}
+
+
+def log_entries(inv: Inventory, model: str | None = None) -> list[dict[str, Any]]:
+    """The audit trail from git: every commit touching the inventory (or one model).
+
+    Commits made by mops carry ``Mops-*`` trailers; others (hand edits) are listed
+    too, with action ``edit``, because an auditor needs to see them.
+    """
+    if model is not None:
+        validate_model(model)
+        if not inv.has_model(model):
+            inv.model(model)  # raises the "unknown model" error
+        paths = [inv.git_path(f"{MODELS_DIR}/{model}")]
+    else:
+        paths = [inv.git_path(p) for p in (SETTINGS_FILE, MODELS_DIR, "policies", ".mops",
+                                            "report_templates")]
+    if inv.head is None:
+        return []
+    entries = []
+    for rec in git.log_records(inv.top, paths, rev=inv.head):
+        by_mops = "Mops-Action" in rec
+        entries.append({
+            "commit": rec["commit"],
+            "at": rec["at"],
+            "actor": rec.get("Mops-Actor") or rec["email"],
+            "action": rec.get("Mops-Action", "edit"),
+            "model": rec.get("Mops-Model"),
+            "version": rec.get("Mops-Version"),
+            "by_mops": by_mops,
+            "author": rec["name"],
+            "subject": rec["subject"],
+            "signature": rec["signature"],
+            "github_actor": rec.get("Mops-GitHub-Actor"),
+        })
+    return entries
+
+
+def model_of(inv: Inventory, name: str) -> Model:
+    return inv.model(name)

@@ -1,0 +1,146 @@
+"""Safe YAML reading with ``file:line`` errors, and stable YAML writing.
+
+Loading uses libyaml's C safe loader when it is there (fast on large inventories);
+only on a validation failure is the document composed again to find the line of
+the offending key, so the fast path stays fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+from mops.errors import RecordError
+
+try:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.CSafeLoader
+    _Dumper = yaml.CSafeDumper
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+    _Dumper = yaml.SafeDumper
+
+#: Records are small; anything larger is refused before parsing.
+MAX_RECORD_BYTES = 1024 * 1024
+#: Deeper nesting than this is refused (a hostile document, not a record).
+MAX_DEPTH = 32
+
+
+def decode(path: str, data: bytes) -> str:
+    """Decode UTF-8 text of a record, naming the file and line on failure."""
+    if len(data) > MAX_RECORD_BYTES:
+        raise RecordError(path, f"file is {len(data):,} bytes; records may be at most "
+                                f"{MAX_RECORD_BYTES:,} bytes")
+    if b"\x00" in data:
+        raise RecordError(path, "binary file (contains NUL bytes), expected UTF-8 text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise RecordError(path, f"not valid UTF-8 (byte {data[exc.start]:#04x})", line=line) from None
+
+
+def _check_depth(value: Any, path: str, depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        raise RecordError(path, f"nested more than {MAX_DEPTH} levels deep")
+    if isinstance(value, dict):
+        for item in value.values():
+            _check_depth(item, path, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_depth(item, path, depth + 1)
+
+
+def _reject_aliases(text: str, path: str, line_offset: int) -> None:
+    # Aliases are never needed in a record, and are how "billion laughs" bombs work.
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            mark = event.start_mark
+            raise RecordError(path, "YAML aliases (*name) are not allowed in records",
+                              line=mark.line + 1 + line_offset, column=mark.column + 1)
+
+
+def load_yaml(path: str, text: str, *, line_offset: int = 0) -> Any:
+    """Parse YAML text safely; errors name ``path:line:column``."""
+    try:
+        if "*" in text:
+            _reject_aliases(text, path, line_offset)
+        value = yaml.load(text, Loader=_Loader)  # noqa: S506 - a *safe* loader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        if mark is not None:
+            raise RecordError(path, f"invalid YAML: {problem}", line=mark.line + 1 + line_offset,
+                              column=mark.column + 1) from None
+        raise RecordError(path, f"invalid YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise RecordError(path, f"invalid YAML: {exc}") from None
+    _check_depth(value, path)
+    return value
+
+
+def load_mapping(path: str, data: bytes, *, line_offset: int = 0) -> dict[str, Any]:
+    """Read a YAML record that must be a mapping."""
+    value = load_yaml(path, decode(path, data), line_offset=line_offset)
+    if value is None:
+        raise RecordError(path, "empty file, expected a YAML mapping")
+    if not isinstance(value, dict):
+        raise RecordError(path, f"expected a YAML mapping, found {type(value).__name__}",
+                          line=1 + line_offset)
+    return value
+
+
+def key_line(text: str, keys: Sequence[str | int]) -> int | None:
+    """The 1-based line of the node at ``keys`` in YAML ``text``, if it can be found."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for key in keys:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == key:
+                    line, node = k.start_mark.line + 1, v
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+class _RecordDumper(_Dumper):  # type: ignore[misc, valid-type]
+    pass
+
+
+_RecordDumper.add_representer(str, _represent_str)
+
+
+def dump_yaml(value: Any) -> str:
+    """Serialise a record as stable, diff-friendly YAML (keys in insertion order)."""
+    return yaml.dump(value, Dumper=_RecordDumper, sort_keys=False, allow_unicode=True,
+                     default_flow_style=False, width=100)
+
+
+def as_date(value: Any) -> dt.date | None:
+    """A YAML date or ISO date string as ``date`` (None if it is neither)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None

@@ -1,0 +1,1 @@
+"""Policy packs, the rule vocabulary, and evaluation (pure: snapshot + clock in, results out)."""
