@@ -1,0 +1,324 @@
+"""Streaming readers for prediction logs: the only IO of the drift core.
+
+Supported formats, chosen by file name: CSV (``.csv``), gzip CSV (``.csv.gz``),
+Parquet (``.parquet``, ``.pq``) and JSON Lines (``.jsonl``, ``.ndjson``, either
+of them ``.gz``). Only the requested columns are converted, in record batches,
+so memory stays bounded whatever the size of the file.
+
+Every problem with a file (missing, empty, no rows, a missing column, unreadable
+content) is raised as :class:`~mops.errors.UsageError` naming the file, and the
+column when there is one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mops.errors import UsageError
+
+#: Called with (bytes done, bytes total) of the file being read.
+Progress = Callable[[int, int], None]
+
+CSV, PARQUET, JSONL = "csv", "parquet", "jsonl"
+
+_SUFFIXES = (
+    (".csv.gz", CSV, "gzip"),
+    (".csv", CSV, None),
+    (".parquet", PARQUET, None),
+    (".pq", PARQUET, None),
+    (".jsonl.gz", JSONL, "gzip"),
+    (".ndjson.gz", JSONL, "gzip"),
+    (".jsonl", JSONL, None),
+    (".ndjson", JSONL, None),
+)
+
+# Large enough blocks for the parsers to run at full speed, small enough that a
+# few blocks in flight (read-ahead, one per thread) stay well under 100 MB.
+CSV_BLOCK_BYTES = 8 << 20
+JSON_BLOCK_BYTES = 8 << 20
+PARQUET_BATCH_ROWS = 128 * 1024
+
+FLOAT64 = pa.float64()
+STRING = pa.string()
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What :func:`inspect_file` learns about a file without reading it all."""
+
+    path: str
+    format: str
+    compression: str | None
+    size: int
+    #: Arrow type of each requested column as the file stores it (Parquet) or
+    #: as the parser infers it from the first block (CSV, JSON Lines).
+    types: dict[str, pa.DataType]
+    #: Every column name of the file, in file order (to name a column in errors).
+    all_columns: tuple[str, ...] = ()
+
+
+def file_format(path: str) -> tuple[str, str | None]:
+    """Return ``(format, compression)`` for *path* from its name."""
+    name = os.fspath(path).lower()
+    for suffix, fmt, compression in _SUFFIXES:
+        if name.endswith(suffix):
+            return fmt, compression
+    supported = ", ".join(s for s, _, _ in _SUFFIXES)
+    raise UsageError(f"{path}: unsupported file type (expected one of {supported})")
+
+
+def inspect_file(path: str, columns: Sequence[str]) -> FileInfo:
+    """Check that *path* is readable, has rows and has every one of *columns*.
+
+    Returns the Arrow type of each column. Reads at most the first block of a
+    CSV or JSON Lines file.
+    """
+    path = os.fspath(path)
+    fmt, compression = file_format(path)
+    size = _file_size(path)
+    try:
+        if fmt == PARQUET:
+            types, rows = _inspect_parquet(path)
+        elif fmt == CSV:
+            types, rows = _inspect_text(path, compression, _open_csv_inferring)
+        else:
+            types, rows = _inspect_text(path, compression, _open_json_inferring)
+    except UsageError:
+        raise
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise _unreadable(path, exc) from exc
+    missing = [c for c in columns if c not in types]
+    if missing:
+        names = ", ".join(repr(c) for c in missing)
+        found = ", ".join(repr(c) for c in types) or "none"
+        noun = "column" if len(missing) == 1 else "columns"
+        raise UsageError(f"{path}: missing {noun} {names} (columns found: {found})")
+    if rows == 0:
+        raise UsageError(f"{path}: has a header but no rows")
+    return FileInfo(path, fmt, compression, size, {c: types[c] for c in columns}, tuple(types))
+
+
+def iter_batches(
+    info: FileInfo,
+    targets: Mapping[str, pa.DataType],
+    *,
+    progress: Progress | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Yield record batches holding only the *targets* columns, cast to their types.
+
+    *info* comes from :func:`inspect_file`. A target type is ``float64`` (numeric
+    columns and labels) or ``string`` (categorical columns). Float NaN in a
+    column read as string becomes null, so it counts as missing.
+    """
+    names = list(targets)
+    try:
+        if info.format == PARQUET:
+            batches = _parquet_batches(info, names, progress)
+        elif info.format == CSV:
+            batches = _csv_batches(info, targets, progress)
+        else:
+            batches = _json_batches(info, targets, progress)
+        for batch in batches:
+            yield _cast_batch(info.path, batch, targets)
+    except UsageError:
+        raise
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise _unreadable(info.path, exc, info.all_columns) from exc
+
+
+# -- inspection ---------------------------------------------------------------
+
+
+def _file_size(path: str) -> int:
+    try:
+        size = os.stat(path).st_size
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if os.path.isdir(path):
+        raise UsageError(f"{path}: is a directory, not a file")
+    if size == 0:
+        raise UsageError(f"{path}: file is empty")
+    return size
+
+
+def _unreadable(path: str, exc: BaseException, names: Sequence[str] = ()) -> UsageError:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "Empty CSV file" in text or "Empty JSON" in text:
+        return UsageError(f"{path}: file is empty")
+    # Arrow's CSV errors number columns from 0; users think in names.
+    match = re.search(r"CSV column #(\d+)", text)
+    if match and int(match.group(1)) < len(names):
+        column = names[int(match.group(1))]
+        return UsageError(f"{path}: column {column!r}: cannot read value: {text}")
+    return UsageError(f"{path}: cannot read file: {text}")
+
+
+def _inspect_parquet(path: str) -> tuple[dict[str, pa.DataType], int]:
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as handle:
+        schema = handle.schema_arrow
+        types = {field.name: field.type for field in schema}
+        return types, handle.metadata.num_rows
+
+
+def _inspect_text(path, compression, opener) -> tuple[dict[str, pa.DataType], int]:
+    raw, stream = _open_stream(path, compression)
+    try:
+        reader = opener(stream)
+        types = {field.name: field.type for field in reader.schema}
+        rows = 0
+        # The first block may hold no complete row only in odd files; read on
+        # until a row turns up so "header only" is told apart from "big header".
+        for batch in reader:
+            rows += batch.num_rows
+            if rows:
+                break
+        return types, rows
+    finally:
+        stream.close()
+        raw.close()
+
+
+def _open_stream(path: str, compression: str | None):
+    raw = pa.OSFile(path, "r")
+    if compression:
+        return raw, pa.CompressedInputStream(raw, compression)
+    return raw, raw
+
+
+def _open_csv_inferring(stream):
+    import pyarrow.csv as pcsv
+
+    return pcsv.open_csv(
+        stream,
+        read_options=pcsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+        convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
+    )
+
+
+def _open_json_inferring(stream):
+    import pyarrow.json as pjson
+
+    return pjson.open_json(stream, read_options=pjson.ReadOptions(block_size=JSON_BLOCK_BYTES))
+
+
+# -- reading ------------------------------------------------------------------
+
+
+def _read_type(source: pa.DataType, target: pa.DataType) -> pa.DataType:
+    """Type to ask a text parser for, given the inferred and the wanted type.
+
+    Numbers are parsed straight to float64 so that an integer column whose first
+    block happened to hold only integers still reads "1.5" later on. Booleans
+    are kept as booleans and cast to string afterwards, so "True" in a CSV and a
+    Parquet boolean both become "true".
+    """
+    if target == FLOAT64:
+        return FLOAT64 if not pa.types.is_boolean(source) else source
+    if pa.types.is_boolean(source):
+        return source
+    return STRING
+
+
+def _csv_batches(info: FileInfo, targets, progress) -> Iterator[pa.RecordBatch]:
+    import pyarrow.csv as pcsv
+
+    raw, stream = _open_stream(info.path, info.compression)
+    try:
+        reader = pcsv.open_csv(
+            stream,
+            read_options=pcsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+            convert_options=pcsv.ConvertOptions(
+                include_columns=list(targets),
+                column_types={c: _read_type(info.types[c], t) for c, t in targets.items()},
+                strings_can_be_null=True,
+            ),
+        )
+        for batch in reader:
+            if progress is not None:
+                progress(min(raw.tell(), info.size), info.size)
+            yield batch
+        if progress is not None:
+            progress(info.size, info.size)
+    finally:
+        stream.close()
+        raw.close()
+
+
+def _json_batches(info: FileInfo, targets, progress) -> Iterator[pa.RecordBatch]:
+    import pyarrow.json as pjson
+
+    fields = []
+    for name, target in targets.items():
+        source = info.types[name]
+        if pa.types.is_null(source):
+            kind = target
+        elif target == FLOAT64:
+            kind = source if pa.types.is_boolean(source) else FLOAT64
+        else:
+            # JSON values keep their own type (a number stays a number) and are
+            # cast to string afterwards; the parser refuses to read 1 as "1".
+            kind = source
+        fields.append(pa.field(name, kind))
+    raw, stream = _open_stream(info.path, info.compression)
+    try:
+        reader = pjson.open_json(
+            stream,
+            read_options=pjson.ReadOptions(block_size=JSON_BLOCK_BYTES),
+            parse_options=pjson.ParseOptions(
+                explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore"
+            ),
+        )
+        for batch in reader:
+            if progress is not None:
+                progress(min(raw.tell(), info.size), info.size)
+            yield batch.select(list(targets))
+        if progress is not None:
+            progress(info.size, info.size)
+    finally:
+        stream.close()
+        raw.close()
+
+
+def _parquet_batches(info: FileInfo, names, progress) -> Iterator[pa.RecordBatch]:
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(info.path) as handle:
+        total = max(handle.metadata.num_rows, 1)
+        done = 0
+        for batch in handle.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=names):
+            done += batch.num_rows
+            if progress is not None:
+                # Parquet pages are compressed unevenly; rows read is the honest proxy.
+                progress(int(info.size * done / total), info.size)
+            yield batch.select(names)
+
+
+def _cast_batch(path: str, batch: pa.RecordBatch, targets) -> pa.RecordBatch:
+    arrays = []
+    for name, target in targets.items():
+        array = batch.column(name)
+        if pa.types.is_dictionary(array.type):
+            array = array.dictionary_decode()
+        if array.type != target:
+            if target == STRING and pa.types.is_floating(array.type):
+                array = pc.if_else(pc.is_nan(array), pa.scalar(None, array.type), array)
+            try:
+                array = pc.cast(array, target)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                what = "numbers" if target == FLOAT64 else "text"
+                raise UsageError(
+                    f"{path}: column {name!r} of type {array.type} cannot be read as {what}: "
+                    f"{str(exc).splitlines()[0]}"
+                ) from exc
+        arrays.append(array)
+    return pa.RecordBatch.from_arrays(arrays, names=list(targets))
