@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mops.main import app
 from typer.testing import CliRunner
+
+from mops.main import app
 
 AUTHOR = {"name": "Bob Developer", "email": "bob@acme.test"}
 
@@ -57,6 +58,15 @@ class Mops:
 
     def json(self, *args: str, code: int | None = 0):
         return json.loads(self(*args, code=code).stdout)
+
+
+def mops_executable() -> str:
+    """The installed ``mops`` console script of the interpreter running the tests."""
+    import sys
+
+    path = Path(sys.executable).parent / "mops"
+    assert path.exists(), f"mops is not installed beside {sys.executable}"
+    return str(path)
 
 
 def git(cwd: Path, *args: str) -> str:

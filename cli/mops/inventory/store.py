@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mops.errors import NotAnInventoryError, NotFoundError, RecordError, UsageError
-from mops.inventory import git, records
+from mops.inventory import git, records, yamlio
 from mops.inventory.names import ModelRef, validate_model, validate_record_id, validate_version
 
 SETTINGS_FILE = "mops.yaml"
@@ -31,15 +31,23 @@ class WorktreeSource:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._real_root = os.path.realpath(root)
+        self._checked: set[str] = {""}
 
     def _path(self, rel: str) -> str:
-        path = os.path.join(self.root, rel) if rel else str(self.root)
-        # A symlink inside the inventory that points outside it is never followed.
-        real = os.path.realpath(path)
-        if real != self._real_root and not real.startswith(self._real_root + os.sep):
-            raise RecordError(rel, "is a symbolic link that points outside the inventory; "
-                                   "mops does not follow it")
-        return path
+        # A symlink inside the inventory that points outside it is never followed. Each
+        # path prefix is checked once (lstat), so large inventories stay fast.
+        if rel not in self._checked:
+            parent = rel.rpartition("/")[0]
+            if parent not in self._checked:
+                self._path(parent)
+            full = os.path.join(self.root, rel)
+            if os.path.islink(full):
+                real = os.path.realpath(full)
+                if real != self._real_root and not real.startswith(self._real_root + os.sep):
+                    raise RecordError(rel, "is a symbolic link that points outside the inventory; "
+                                           "mops does not follow it")
+            self._checked.add(rel)
+        return os.path.join(self.root, rel) if rel else str(self.root)
 
     def read(self, rel: str) -> bytes:
         with open(self._path(rel), "rb") as fh:
@@ -165,7 +173,9 @@ class Inventory:
         if top is None:
             raise NotAnInventoryError(f"{root / SETTINGS_FILE} is not in a git repository: run "
                                       f"`git init` there, or `mops init` in a new folder")
-        return cls(root, top.resolve(), WorktreeSource(root), None)
+        inv = cls(root, top.resolve(), WorktreeSource(root), None)
+        yamlio.use_cache(git.git_dir(inv.top) / "mops" / "records.pickle")
+        return inv
 
     def at(self, rev: str) -> Inventory:
         """The same inventory as it stood at commit ``rev`` (read from git objects)."""

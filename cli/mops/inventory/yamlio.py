@@ -7,11 +7,17 @@ the offending key, so the fast path stays fast.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import hashlib
+import os
+import pickle
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
+
 from mops.errors import RecordError
 
 try:  # pragma: no cover - depends on how PyYAML was built
@@ -61,8 +67,94 @@ def _reject_aliases(text: str, path: str, line_offset: int) -> None:
                               line=mark.line + 1 + line_offset, column=mark.column + 1)
 
 
+class _ParseCache:
+    """Parsed records by content hash, kept in ``.git/mops/records.pickle``.
+
+    PyYAML builds Python objects in Python even with libyaml's parser; on an
+    inventory of thousands of records that is most of a command's time. Only
+    documents that parsed and validated are cached, so a cached value is exactly
+    what parsing would give. The unpickler admits only ``datetime`` types.
+    """
+
+    MAX_ENTRIES = 100_000
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        self.entries: dict[bytes, Any] = {}
+        self.dirty = False
+
+    def use(self, path: Path) -> None:
+        if self.path == path:
+            return
+        self.save()
+        self.path, self.entries, self.dirty = path, {}, False
+        try:
+            with open(path, "rb") as fh:
+                loaded = _SafeUnpickler(fh).load()
+            if isinstance(loaded, dict):
+                self.entries = loaded
+        except Exception:  # a damaged cache only costs time
+            self.entries = {}
+
+    def save(self) -> None:
+        if not self.dirty or self.path is None:
+            return
+        if len(self.entries) > self.MAX_ENTRIES:
+            self.entries = dict(list(self.entries.items())[-self.MAX_ENTRIES // 2:])
+        try:
+            self.path.parent.mkdir(exist_ok=True)
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+            with open(tmp, "wb") as fh:
+                pickle.dump(self.entries, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass
+        self.dirty = False
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    _ALLOWED = {("datetime", "date"), ("datetime", "datetime"), ("datetime", "timezone"),
+                ("datetime", "timedelta")}
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the record cache")
+
+
+_cache = _ParseCache()
+atexit.register(_cache.save)
+
+
+def use_cache(path: Path) -> None:
+    """Cache parsed records in ``path`` (inside the repository's git directory)."""
+    _cache.use(path)
+
+
+def _copy(value: Any) -> Any:
+    # Callers may mutate what they get; the cache must not change with them.
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
 def load_yaml(path: str, text: str, *, line_offset: int = 0) -> Any:
     """Parse YAML text safely; errors name ``path:line:column``."""
+    key = None
+    if _cache.path is not None:
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        if key in _cache.entries:
+            return _copy(_cache.entries[key])
+    value = _parse(path, text, line_offset)
+    if key is not None:
+        _cache.entries[key] = _copy(value)
+        _cache.dirty = True
+    return value
+
+
+def _parse(path: str, text: str, line_offset: int) -> Any:
     try:
         if "*" in text:
             _reject_aliases(text, path, line_offset)
