@@ -240,11 +240,11 @@ class PartitionBuilder:
         spec: PartitionSpec,
         spill_dir: str | None = None,
         *,
-        budget_bytes: int = SPILL_BUDGET_BYTES,
+        budget_bytes: int | None = None,
     ) -> None:
         self.spec = spec
         self.rows = 0
-        self._budget = budget_bytes
+        self._budget = SPILL_BUDGET_BYTES if budget_bytes is None else budget_bytes
         self._writer = _SpillWriter(spill_dir) if spill_dir else None
         self._spilled = False
         self._numeric = {n: _NumericBuffer() for n, k in spec.kinds.items() if k == NUMERIC}

@@ -61,7 +61,7 @@ MIN_STD = 0.001
 # distinct reference values; below it uses one bin per value.
 _JS_BINNING_MIN_UNIQUE = 20
 # Elements processed per step of the linear scans, bounding temporary memory.
-_BLOCK = 1 << 21
+_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -447,18 +447,22 @@ def _merge_sorted(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
     Linear after one searchsorted, instead of re-sorting the concatenation.
     """
-    n = u.size + v.size
-    from_v = np.zeros(n, dtype=bool)
-    for a in range(0, v.size, _BLOCK):
-        block = v[a : a + _BLOCK]
-        # Position of v[j] among all values: (#u <= v[j]) + j, so ties keep u first.
-        position = np.searchsorted(u, block, side="right")
+    # Timsort finds the two sorted runs and merges them in linear time.
+    merged = np.concatenate((u, v))
+    merged.sort(kind="stable")
+    # Mark where the elements of the smaller array land (ties: u before v);
+    # searching the smaller array in the larger one is the cheap direction.
+    small, large, small_is_v = (v, u, True) if v.size <= u.size else (u, v, False)
+    marks = np.zeros(merged.size, dtype=bool)
+    for a in range(0, small.size, _BLOCK):
+        block = small[a : a + _BLOCK]
+        # Position of v[j]: (#u <= v[j]) + j; of u[i]: (#v < u[i]) + i.
+        position = np.searchsorted(large, block, side="right" if small_is_v else "left")
         position += np.arange(a, a + block.size)
-        from_v[position] = True
-    merged = np.empty(n, dtype=np.float64)
-    merged[from_v] = v
-    merged[~from_v] = u
-    return merged, from_v
+        marks[position] = True
+    if not small_is_v:
+        np.logical_not(marks, out=marks)
+    return merged, marks
 
 
 def _n_unique(sorted_values: np.ndarray) -> int:

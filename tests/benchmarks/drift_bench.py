@@ -1,0 +1,234 @@
+"""Drift benchmark: wall time, peak memory and throughput of profile + compare.
+
+Not collected by pytest. Run it directly:
+
+    .venv/bin/python tests/benchmarks/drift_bench.py            # anchor + scaling
+    .venv/bin/python tests/benchmarks/drift_bench.py --csv      # also the 10M-row CSV
+    .venv/bin/python tests/benchmarks/drift_bench.py --only-csv
+
+Modes:
+
+* anchor: drift.md's data set (22 columns: 15 numeric with heavy tails, 5
+  categorical, score, label; reference 200,000 rows, current 1,000,000 rows,
+  Parquet). Evidently 0.7.23 took 59 s and 1.5 GB there.
+* csv: a 10M-row, ~3 GB CSV log of the same columns, written in chunks;
+  throughput in MB/s of the file and peak memory.
+* scaling: current rows x numeric columns.
+
+Each measurement runs in a fresh child process; its peak RSS comes from
+``os.wait4`` (the child's own maximum resident set), and the child reports the
+peak of its worker processes (``RUSAGE_CHILDREN``) when it used any.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import pyarrow as pa
+
+N_NUMERIC = 15
+CATEGORIES = {
+    "region": ["north", "south", "east", "west", "centre"],
+    "channel": ["branch", "online", "broker"],
+    "product": [f"p{i:02d}" for i in range(40)],
+    "segment": ["a", "b"],
+    "employment": ["salaried", "self", "retired", "student", "other", "unknown"],
+}
+
+
+def make_chunk(rng: np.random.Generator, rows: int, shift: float, n_numeric: int = N_NUMERIC):
+    """Rows of the benchmark log; *shift* moves the current data a little."""
+    cols: dict[str, np.ndarray] = {}
+    for i in range(n_numeric):
+        kind = i % 5
+        if kind == 0:
+            values = rng.standard_t(1, rows) + shift  # Cauchy: the heaviest tail
+        elif kind == 1:
+            values = rng.lognormal(shift, 3.0, rows)
+        elif kind == 2:
+            values = rng.normal(shift, 1.0, rows)
+        elif kind == 3:
+            values = rng.integers(0, 4, rows).astype(np.float64)  # low cardinality
+        else:
+            values = rng.exponential(1.0 + shift, rows)
+        if i % 7 == 6:
+            values[rng.random(rows) < 0.01] = np.nan
+        cols[f"num{i:02d}"] = values
+    for name, levels in CATEGORIES.items():
+        p = np.linspace(1.0, 2.0 + 4 * shift, len(levels))
+        cols[name] = rng.choice(np.array(levels), size=rows, p=p / p.sum())
+    score = 1 / (1 + np.exp(-(rng.normal(0, 1.5, rows) + shift)))
+    cols["score"] = score
+    cols["label"] = (rng.random(rows) < score).astype(np.int8)
+    return pa.table(cols)
+
+
+def features(n_numeric: int = N_NUMERIC) -> list[str]:
+    return [f"num{i:02d}" for i in range(n_numeric)] + list(CATEGORIES)
+
+
+def write_parquet(path: str, rows: int, shift: float, seed: int, n_numeric=N_NUMERIC) -> None:
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    chunk = 250_000
+    writer = None
+    for start in range(0, rows, chunk):
+        table = make_chunk(rng, min(chunk, rows - start), shift, n_numeric)
+        if writer is None:
+            writer = pq.ParquetWriter(path, table.schema)
+        writer.write_table(table)
+    writer.close()
+
+
+def write_csv(path: str, rows: int, shift: float, seed: int) -> None:
+    import pyarrow.csv as pcsv
+
+    rng = np.random.default_rng(seed)
+    chunk = 250_000
+    writer = None
+    for start in range(0, rows, chunk):
+        table = make_chunk(rng, min(chunk, rows - start), shift)
+        if writer is None:
+            writer = pcsv.CSVWriter(path, table.schema)
+        writer.write_table(table)
+    writer.close()
+
+
+# -- the measured child ------------------------------------------------------------
+
+
+def child(args) -> None:
+    """Profile and compare in this (fresh) process; print timings as JSON."""
+    from mops.drift import DriftPlan, compare, profile_files
+
+    plan = DriftPlan(
+        features=features(args.numeric),
+        prediction="score",
+        label="label",
+        thresholds={"psi": 0.25, "auc_drop": 0.05},
+    )
+    t0 = time.perf_counter()
+    reference = profile_files(args.reference, plan, jobs=args.jobs)
+    t1 = time.perf_counter()
+    current = profile_files(args.current, plan, jobs=args.jobs)
+    t2 = time.perf_counter()
+    result = compare(reference, current, plan, jobs=args.jobs)
+    t3 = time.perf_counter()
+    doc = result.to_json()
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(
+        json.dumps(
+            {
+                "profile_reference": t1 - t0,
+                "profile_current": t2 - t1,
+                "compare": t3 - t2,
+                "total": t3 - t0,
+                "worker_peak_kb": workers,
+                "drifted_share": doc["drifted_share"],
+                "methods": sorted({c["method"] for c in doc["columns"]}),
+            }
+        )
+    )
+
+
+def measure(reference: list[str], current: list[str], *, jobs=1, numeric=N_NUMERIC) -> dict:
+    """Run :func:`child` in a fresh process; add its wall time and peak RSS."""
+    cmd = [sys.executable, __file__, "--child", "--jobs", str(jobs), "--numeric", str(numeric)]
+    cmd += ["--reference", *reference, "--current", *current]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    if proc.returncode:
+        raise SystemExit(f"measurement failed: {' '.join(cmd)}")
+    figures = json.loads(out)
+    figures["wall_process"] = wall
+    figures["peak_mb"] = usage.ru_maxrss / 1024
+    figures["worker_peak_mb"] = figures.pop("worker_peak_kb") / 1024
+    return figures
+
+
+def mb(path: str) -> float:
+    return os.path.getsize(path) / 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--reference", nargs="+")
+    parser.add_argument("--current", nargs="+")
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--numeric", type=int, default=N_NUMERIC)
+    parser.add_argument("--csv", action="store_true", help="also run the 10M-row CSV case")
+    parser.add_argument("--only-csv", action="store_true", help="run only the CSV case")
+    parser.add_argument("--csv-rows", type=int, default=10_000_000)
+    parser.add_argument("--no-scaling", action="store_true")
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+
+    with tempfile.TemporaryDirectory(prefix="mops-bench-") as tmp:
+        ref = os.path.join(tmp, "reference.parquet")
+        write_parquet(ref, 200_000, 0.0, seed=1)
+        if not args.only_csv:
+            cur = os.path.join(tmp, "current.parquet")
+            write_parquet(cur, 1_000_000, 0.05, seed=2)
+            print("## Anchor: 200,000 x 1,000,000 rows, 22 columns, Parquet\n")
+            print("| run | profile ref s | profile cur s | compare s | total s | process wall s "
+                  "| peak RSS MB | worker peak MB |")
+            print("|---|---|---|---|---|---|---|---|")
+            for jobs in (1, 2):
+                f = measure([ref], [cur], jobs=jobs)
+                print(f"| mops jobs={jobs} | {f['profile_reference']:.2f} | "
+                      f"{f['profile_current']:.2f} | {f['compare']:.2f} | {f['total']:.2f} | "
+                      f"{f['wall_process']:.2f} | {f['peak_mb']:.0f} | {f['worker_peak_mb']:.0f} |")
+            print("| Evidently 0.7.23 (drift.md) | | | | | 59 | 1500 | |")
+            print(f"\nmethods used: {', '.join(f['methods'])}; drifted share "
+                  f"{f['drifted_share']:.3f}\n")
+
+            if not args.no_scaling:
+                print("## Scaling (Parquet, reference 200,000 rows, jobs=1)\n")
+                print("| current rows | numeric cols | total cols | total s | peak RSS MB |")
+                print("|---|---|---|---|---|")
+                for numeric in (5, 15):
+                    sref = os.path.join(tmp, f"sref{numeric}.parquet")
+                    write_parquet(sref, 200_000, 0.0, seed=3, n_numeric=numeric)
+                    for rows in (100_000, 1_000_000, 3_000_000):
+                        scur = os.path.join(tmp, f"scur{numeric}-{rows}.parquet")
+                        write_parquet(scur, rows, 0.05, seed=4, n_numeric=numeric)
+                        f = measure([sref], [scur], numeric=numeric)
+                        print(f"| {rows:,} | {numeric} | {numeric + 7} | {f['total']:.2f} | "
+                              f"{f['peak_mb']:.0f} |")
+                        os.remove(scur)
+                print()
+
+        if args.csv or args.only_csv:
+            csv = os.path.join(tmp, "current.csv")
+            t = time.perf_counter()
+            write_csv(csv, args.csv_rows, 0.05, seed=5)
+            size = mb(csv)
+            print(f"## CSV: {args.csv_rows:,} rows, {size:,.0f} MB "
+                  f"(written in {time.perf_counter() - t:.0f} s)\n")
+            print("| run | profile current s | MB/s | compare s | total s | peak RSS MB "
+                  "| worker peak MB |")
+            print("|---|---|---|---|---|---|---|")
+            f = measure([ref], [csv], jobs=1)
+            print(f"| mops jobs=1 | {f['profile_current']:.1f} | "
+                  f"{size / f['profile_current']:.0f} | {f['compare']:.1f} | {f['total']:.1f} | "
+                  f"{f['peak_mb']:.0f} | {f['worker_peak_mb']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
