@@ -123,3 +123,57 @@ def log_entries(inv: Inventory, model: str | None = None) -> list[dict[str, Any]
 
 def model_of(inv: Inventory, name: str) -> Model:
     return inv.model(name)
+
+
+def commit_info(inv: Inventory) -> dict[str, str]:
+    """The commit an inventory snapshot was read from, with its committer time (UTC)."""
+    commit = inv.head
+    if commit is None:
+        from mops.errors import UsageError
+
+        raise UsageError("the inventory has no commits yet: commit mops.yaml first")
+    return {"commit": commit, "at": git.commit_time(inv.top, commit)}
+
+
+def _entry(rec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "commit": rec["commit"], "at": rec["at"],
+        "actor": rec.get("Mops-Actor") or rec["email"],
+        "action": rec.get("Mops-Action", "edit"),
+        "model": rec.get("Mops-Model"), "version": rec.get("Mops-Version"),
+        "by_mops": "Mops-Action" in rec, "author": rec["name"], "subject": rec["subject"],
+        "signature": rec["signature"], "github_actor": rec.get("Mops-GitHub-Actor"),
+    }
+
+
+def trail_by_model(inv: Inventory) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """The audit trail in one pass over history: per model, and the commits touching no model.
+
+    A commit is attributed to every model whose folder it touched (hand edits too, since
+    they carry no trailers). Each entry is a :func:`log_entries` entry plus ``paths``
+    (relative to the inventory), newest first.
+    """
+    if inv.head is None:
+        return {}, []
+    paths = [inv.git_path(p) for p in (SETTINGS_FILE, MODELS_DIR, "policies", ".mops",
+                                        "report_templates")]
+    cut = len(inv.prefix) + 1 if inv.prefix else 0
+    by_model: dict[str, list[dict[str, Any]]] = {}
+    other: list[dict[str, Any]] = []
+    for rec in git.log_records_with_paths(inv.top, paths, rev=inv.head):
+        rel = [p[cut:] for p in rec["paths"]]  # type: ignore[union-attr]
+        entry = _entry(rec) | {"paths": rel}
+        models = sorted({p.split("/")[1] for p in rel
+                         if p.startswith(MODELS_DIR + "/") and p.count("/") >= 2})
+        for m in models:
+            by_model.setdefault(m, []).append(entry)
+        if not models:
+            other.append(entry)
+    return by_model, other
+
+
+def uncommitted_paths(inv: Inventory) -> list[str]:
+    """Inventory files with uncommitted changes (a report of HEAD does not show them)."""
+    paths = [inv.git_path(p) for p in (SETTINGS_FILE, MODELS_DIR, "policies", ".mops",
+                                        "report_templates")]
+    return git.dirty_paths(inv.top, paths)

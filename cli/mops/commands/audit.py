@@ -1,0 +1,65 @@
+"""``mops audit``: the self-contained HTML audit report, as of any date or commit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DEFAULT_OUT = "mops-audit.html"
+
+
+def audit(
+    models: Annotated[list[str] | None, typer.Argument(
+        metavar="[MODEL]...", help="Only these models (default: the whole inventory).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", metavar="FILE",
+        help=f"Where to write the HTML report (default: {DEFAULT_OUT} in the current "
+             f"directory; with --pdf alone, no HTML file is kept).")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", metavar="DATE|REV",
+        help="Report the inventory as it stood then: YYYY-MM-DD (the last commit at or before "
+             "the end of that day, UTC) or a git revision. Read from history; the working tree "
+             "is not touched.")] = None,
+    pdf: Annotated[Path | None, typer.Option(
+        "--pdf", metavar="FILE",
+        help="Also print the report to this PDF file with headless Chromium (must be "
+             "installed).")] = None,
+) -> None:
+    """Write the audit report: cards, evidence, sign-offs, policy results, drift and history.
+
+    The report is one HTML file with inline CSS and SVG that opens offline; it is
+    rendered from a commit (HEAD, or the one --as-of names), and the same commit
+    always gives the same bytes. Prints the path(s) written.
+    """
+    import tempfile
+
+    from mops.commands import cwd
+    from mops.inventory.store import Inventory
+    from mops.inventory.views import uncommitted_paths
+    from mops.output import echo, warn
+    from mops.report import write_report
+    from mops.report.pdf import print_pdf
+
+    inv = Inventory.open(cwd())
+    if as_of is None:
+        dirty = uncommitted_paths(inv)
+        if dirty:
+            warn(f"{len(dirty)} uncommitted change(s) in the inventory (e.g. {dirty[0]}) are not "
+                 f"in the report: it shows the last commit")
+    if pdf is not None and out is None:
+        with tempfile.TemporaryDirectory(prefix="mops-audit-") as tmp:
+            report = write_report(inv, Path(tmp) / DEFAULT_OUT, models or (), as_of=as_of)
+            assert report.path is not None
+            echo(str(print_pdf(report.path, pdf)))
+        return
+    report = write_report(inv, out or Path(DEFAULT_OUT), models or (), as_of=as_of)
+    echo(str(report.path))
+    if pdf is not None:
+        assert report.path is not None
+        echo(str(print_pdf(report.path, pdf)))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("audit")(audit)

@@ -1,0 +1,151 @@
+"""Geometry for the report's inline SVG line charts (pure: numbers in, numbers out).
+
+The template draws; this module only places points. Time runs along x in
+proportion to the real interval between checks; y starts at zero. Every number
+is rounded and formatted here, so the same data always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Point:
+    at: dt.datetime
+    value: float
+    #: Drawn with a different marker shape (and named in its tooltip), not colour alone.
+    flagged: bool = False
+    note: str = ""
+
+
+def parse_time(value: Any) -> dt.datetime | None:
+    """An ISO timestamp (``Z`` or offset; a bare date is midnight UTC), or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(dt.UTC)
+
+
+def number(value: Any) -> float | None:
+    """A finite float, or None for anything else (missing, text, NaN, bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def fmt(value: float) -> str:
+    """Compact, stable number text for labels: 0.25, 1200, 3.1e-05."""
+    if value == 0:
+        return "0"
+    return f"{value:.3g}"
+
+
+def _c(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def _nice_step(span: float, count: int) -> float:
+    raw = span / max(count, 1)
+    exp = math.floor(math.log10(raw))
+    for mult in (1, 2, 2.5, 5, 10):
+        step = mult * 10 ** exp
+        if step >= raw:
+            return step
+    return 10 ** (exp + 1)
+
+
+def line_chart(points: Sequence[Point], threshold: Sequence[Point] = (), *, title: str,
+               y_label: str, width: int = 560, height: int = 180) -> dict[str, Any]:
+    """Place a series (and an optional threshold series, drawn dashed) in a chart box.
+
+    Returns plain data for ``_chart.html``: the plot box, polyline point strings,
+    markers, axis ticks and a one-sentence text summary for the caption.
+    """
+    points = sorted(points, key=lambda p: p.at)
+    threshold = sorted(threshold, key=lambda p: p.at)
+    left, right, top, bottom = 52, 12, 12, 28
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [p.value for p in points] + [p.value for p in threshold]
+    lo = min(0.0, *values) if values else 0.0
+    hi = max(values) if values else 1.0
+    if hi <= lo:
+        hi = lo + (abs(lo) or 1.0)
+    step = _nice_step(hi - lo, 4)
+    hi = math.ceil(hi / step * (1 + 1e-9)) * step if hi > 0 else hi
+    if hi - lo < step:
+        hi = lo + step
+    times = [p.at for p in points] + [p.at for p in threshold]
+    t0, t1 = (min(times), max(times)) if times else (None, None)
+    span = (t1 - t0).total_seconds() if t0 and t1 else 0.0
+
+    def x_of(at: dt.datetime) -> float:
+        if not span or t0 is None:
+            return left + plot_w / 2
+        return left + plot_w * (at - t0).total_seconds() / span
+
+    def y_of(value: float) -> float:
+        return top + plot_h * (1 - (value - lo) / (hi - lo))
+
+    markers = [{"x": _c(x_of(p.at)), "y": _c(y_of(p.value)), "flagged": p.flagged,
+                "x0": _c(x_of(p.at) - 4), "y0": _c(y_of(p.value) - 4),
+                "label": f"{p.at.strftime('%Y-%m-%d %H:%M')} UTC: {fmt(p.value)}"
+                         + (f" ({p.note})" if p.note else "")}
+               for p in points]
+    yticks = []
+    n = 0
+    while lo + n * step <= hi + step * 1e-9 and n <= 12:
+        value = lo + n * step
+        yticks.append({"y": _c(y_of(value)), "label": fmt(round(value, 12))})
+        n += 1
+    xticks = []
+    if t0 is not None and t1 is not None:
+        stamps = [t0] if not span else [t0, t0 + (t1 - t0) / 2, t1]
+        for at in stamps:
+            xticks.append({"x": _c(x_of(at)), "label": at.strftime("%Y-%m-%d"),
+                           "anchor": "middle" if at not in (t0, t1) or not span
+                           else ("start" if at == t0 else "end")})
+    flagged = sum(p.flagged for p in points)
+    if points:
+        summary = (f"{len(points)} value(s) from {points[0].at.strftime('%Y-%m-%d')} to "
+                   f"{points[-1].at.strftime('%Y-%m-%d')}; latest {fmt(points[-1].value)}; "
+                   f"{flagged} flagged")
+        if threshold:
+            summary += f"; threshold {fmt(threshold[-1].value)}"
+    else:
+        summary = "no values"
+    return {
+        "title": title, "y_label": y_label, "summary": summary,
+        "width": width, "height": height,
+        "left": left, "top": top, "plot_right": left + plot_w, "plot_bottom": top + plot_h,
+        "line": " ".join(f"{_c(x_of(p.at))},{_c(y_of(p.value))}" for p in points),
+        "threshold": _threshold_line(threshold, x_of, y_of, left, left + plot_w),
+        "threshold_label": fmt(threshold[-1].value) if threshold else "",
+        "markers": markers, "yticks": yticks, "xticks": xticks,
+    }
+
+
+def _threshold_line(threshold: Sequence[Point], x_of, y_of, x0: float, x1: float) -> str:
+    """A constant threshold spans the whole plot; a changing one steps from check to check."""
+    if not threshold:
+        return ""
+    if len({p.value for p in threshold}) == 1:
+        y = _c(y_of(threshold[0].value))
+        return f"{_c(x0)},{y} {_c(x1)},{y}"
+    out = []
+    for i, p in enumerate(threshold):
+        if i:
+            out.append(f"{_c(x_of(p.at))},{_c(y_of(threshold[i - 1].value))}")
+        out.append(f"{_c(x_of(p.at))},{_c(y_of(p.value))}")
+    return " ".join(out)

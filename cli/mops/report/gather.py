@@ -1,0 +1,158 @@
+"""Everything a report shows, read from one commit of the inventory (the IO half).
+
+:func:`gather` resolves ``--as-of`` to a commit, reads that commit's inventory
+from git objects (never a checkout: the working tree is not touched), computes
+sign-off and evidence digests, evaluates the policy packs with the clock set to
+the commit's time, and reads the audit trail. The result, a
+:class:`ReportInput`, is plain data: :func:`mops.report.context.build_context`
+turns it into the template context without any IO.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mops import __version__
+from mops.errors import NotFoundError, UsageError
+from mops.inventory.records import Settings
+from mops.inventory.store import Inventory, Model
+from mops.policy.results import Result
+
+DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+#: ``evaluate(snapshot, now) -> (packs, results)``; packs are ``{"name", "title", "rules"}``
+#: and may list ``review_rules``: ids of rules whose messages say when a review is due.
+Evaluator = Callable[[Inventory, dt.datetime], tuple[list[dict[str, Any]], list[Result]]]
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """What the reader asked for, and how it was resolved."""
+
+    kind: str  # "head" | "date" | "rev"
+    requested: str | None = None
+
+
+@dataclass
+class ReportInput:
+    """The facts of one report, all from one commit; no IO is needed to lay them out."""
+
+    settings: Settings
+    commit: str
+    committed_at: str  # the commit's own time, UTC ("YYYY-MM-DDTHH:MM:SSZ")
+    as_of: AsOf
+    models: list[Model]
+    #: The model ids asked for, or None for the whole inventory.
+    scope: list[str] | None = None
+    mops_version: str = __version__
+    packs: list[dict[str, Any]] = field(default_factory=list)
+    results: list[Result] = field(default_factory=list)
+    #: Ids of ``review_within`` rules (their results say when the next review is due).
+    review_rules: set[str] = field(default_factory=set)
+    #: Why there are no policy results, when there are none to show.
+    policy_note: str | None = None
+    #: "model@version" -> (current subject digest, approval_view rows).
+    approvals: dict[str, tuple[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    #: inventory-relative evidence file path -> its sha256 in this commit (or "missing").
+    file_digests: dict[str, str] = field(default_factory=dict)
+    #: model id -> audit-trail entries (newest first), each with ``paths``.
+    trail: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: commits that touched the inventory but no model (settings, packs, templates).
+    inventory_trail: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def evaluated_at(self) -> dt.datetime:
+        return dt.datetime.strptime(self.committed_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+
+
+def open_snapshot(inv: Inventory, as_of: str | None) -> tuple[Inventory, AsOf]:
+    """The inventory at the commit ``--as-of`` names (HEAD when None), read from git objects.
+
+    ``YYYY-MM-DD`` is a date (the last commit at or before the end of that day, UTC);
+    anything else is a revision (commit, tag, branch, ``HEAD~3``).
+    """
+    if as_of is None:
+        if inv.head is None:
+            raise UsageError("the inventory has no commits yet: there is nothing to report")
+        return inv.at(inv.head), AsOf("head")
+    as_of = as_of.strip()
+    if DATE_RE.fullmatch(as_of):
+        try:
+            day = dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise UsageError(f"--as-of {as_of!r}: not a valid date (YYYY-MM-DD)") from None
+        return inv.at_date(day), AsOf("date", as_of)
+    return inv.at(as_of), AsOf("rev", as_of)
+
+
+def select_models(snapshot: Inventory, wanted: Sequence[str], label: str) -> list[Model]:
+    """The models asked for (all when none), sorted by id; unknown ones are an error."""
+    if not wanted:
+        return snapshot.models()
+    ids = sorted(set(wanted))
+    unknown = [m for m in ids if not snapshot.has_model(m)]
+    if unknown:
+        raise NotFoundError(f"unknown model(s) {', '.join(unknown)} {label}: `mops list` shows "
+                            f"the models of this inventory")
+    return [snapshot.model(m) for m in ids]
+
+
+def policy_engine(snapshot: Inventory, now: dt.datetime) -> tuple[list[dict[str, Any]], list[Result]]:
+    """The packs in force and every rule's result, from the policy engine."""
+    from mops.policy import engine
+
+    packs = [{"name": p.name, "title": p.title, "rules": len(p.rules),
+              "review_rules": [r.id for r in p.rules if r.requirement == "review_within"]}
+             for p in engine.load_packs(snapshot)]
+    return packs, list(engine.evaluate(snapshot, now=now))
+
+
+def gather(inv: Inventory, models: Sequence[str] = (), *, as_of: str | None = None,
+           evaluate: Evaluator | None = None) -> ReportInput:
+    """Read everything the report shows from the commit ``as_of`` names (HEAD by default)."""
+    snapshot, resolved = open_snapshot(inv, as_of)
+    try:
+        return read_snapshot(snapshot, resolved, models, evaluate=evaluate)
+    finally:
+        snapshot.close()
+
+
+def read_snapshot(snapshot: Inventory, as_of: AsOf, models: Sequence[str] = (), *,
+                  evaluate: Evaluator | None = None) -> ReportInput:
+    """:func:`gather` for an inventory already opened at a commit."""
+    from mops.inventory.digest import DigestCache
+    from mops.inventory.views import approval_view, commit_info, trail_by_model
+
+    info = commit_info(snapshot)
+    label = "in this inventory" if as_of.kind == "head" else f"at commit {info['commit'][:12]}"
+    chosen = select_models(snapshot, models, label)
+    data = ReportInput(settings=snapshot.settings, commit=info["commit"], committed_at=info["at"],
+                       as_of=as_of, models=chosen, scope=sorted(set(models)) if models else None)
+    cache = DigestCache(snapshot)
+    for model in chosen:
+        for version in model.versions:
+            data.approvals[version.ref] = approval_view(snapshot, version, cache)
+            for ev in version.evidence:
+                for f in ev.files:
+                    rel = f"{version.dir}/{f.path}"
+                    data.file_digests[rel] = cache.file_sha256(rel)
+    cache.save()
+    packs, results = (evaluate or _default_evaluator)(snapshot, data.evaluated_at)
+    wanted = {m.id for m in chosen}
+    data.packs = sorted(packs, key=lambda p: str(p["name"]))
+    data.review_rules = {r for p in packs for r in p.get("review_rules", ())}
+    data.results = [r for r in results if r.model in wanted]
+    if not data.packs and not data.results:
+        data.policy_note = "No policy packs are in force in this inventory."
+    by_model, other = trail_by_model(snapshot)
+    data.trail = {m: by_model.get(m, []) for m in sorted(wanted)}
+    data.inventory_trail = other
+    return data
+
+
+def _default_evaluator(snapshot: Inventory, now: dt.datetime):
+    return policy_engine(snapshot, now)

@@ -1,0 +1,128 @@
+"""Rendering a report context with Jinja2, and the report's own digest.
+
+Templates are found datasette's way: the inventory's ``report_templates/`` first
+(read from the *same commit* as the data, so an as-of report uses the templates
+of that day), then the built-ins; ``default:NAME`` always reaches the built-in,
+so an override can extend what it replaces. ``autoescape`` is always on and
+``StrictUndefined`` makes a missing field fail loudly. The environment is
+sandboxed because an inventory's templates arrive by pull request like any
+other file, and rendering must not let them run Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PrefixLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateNotFound,
+)
+from jinja2.loaders import split_template_path
+from jinja2.sandbox import SandboxedEnvironment
+
+from mops.errors import UsageError
+from mops.inventory.store import Source
+from mops.report.context import DIGEST_PLACEHOLDER
+
+OVERRIDES_DIR = "report_templates"
+DEFAULT_TEMPLATE = "inventory.html"
+#: Where the digest sits in the rendered HTML: ``<code id="report-digest">HEX</code>``.
+DIGEST_RE = re.compile(r'(id="report-digest">)([0-9a-f]{64})(<)')
+
+
+class InventoryTemplateLoader(BaseLoader):
+    """Templates from the inventory's ``report_templates/``, through its source (tree or commit)."""
+
+    def __init__(self, source: Source, folder: str = OVERRIDES_DIR) -> None:
+        self.source = source
+        self.folder = folder
+
+    def get_source(self, environment: Environment,
+                   template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
+        pieces = split_template_path(template)  # refuses "..", like FileSystemLoader
+        rel = "/".join([self.folder, *pieces])
+        if not self.source.isfile(rel):
+            raise TemplateNotFound(template)
+        try:
+            text = self.source.read(rel).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{rel}: a report template must be UTF-8 text ({exc})") from None
+        return text, rel, lambda: True
+
+    def list_templates(self) -> list[str]:
+        out, stack = [], [self.folder]
+        while stack:
+            folder = stack.pop()
+            for name in self.source.listdir(folder):
+                rel = f"{folder}/{name}"
+                if self.source.isdir(rel):
+                    stack.append(rel)
+                else:
+                    out.append(rel[len(self.folder) + 1:])
+        return sorted(out)
+
+
+def builtin_dir() -> Path:
+    from mops.resources import templates_dir
+
+    return templates_dir()
+
+
+def environment(source: Source | None = None) -> SandboxedEnvironment:
+    """The Jinja2 environment: overrides from ``source`` (if given), then the built-ins."""
+    builtin = FileSystemLoader(str(builtin_dir()))
+    loaders: list[BaseLoader] = []
+    if source is not None:
+        loaders.append(InventoryTemplateLoader(source))
+    loaders += [PrefixLoader({"default": builtin}, delimiter=":"), builtin]
+    return SandboxedEnvironment(loader=ChoiceLoader(loaders), autoescape=True,
+                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                                keep_trailing_newline=True)
+
+
+def render_html(context: dict[str, Any], env: Environment,
+                template: str = DEFAULT_TEMPLATE) -> str:
+    """Render, then write the report's digest into it (see :func:`report_digest`)."""
+    try:
+        html = env.get_template(template).render(context)
+    except TemplateNotFound as exc:
+        raise UsageError(f"report template {exc.name!r} not found (in the inventory's "
+                         f"{OVERRIDES_DIR}/ or the built-ins)") from None
+    except TemplateError as exc:
+        where = ""
+        if getattr(exc, "filename", None):
+            where = f"{exc.filename}:{getattr(exc, 'lineno', '?')}: "
+        raise UsageError(f"{where}report template error: {exc.message}") from None
+    return seal(html)
+
+
+def report_digest(html: str) -> str:
+    """sha256 of the report's UTF-8 bytes with its own digest value replaced by 64 zeros.
+
+    So it covers every byte of the file except the 64 hex digits where it is
+    printed: anyone can check it by putting the zeros back and hashing.
+    """
+    blank = DIGEST_RE.sub(lambda m: m.group(1) + DIGEST_PLACEHOLDER + m.group(3), html)
+    return hashlib.sha256(blank.encode("utf-8")).hexdigest()
+
+
+def seal(html: str) -> str:
+    """Fill in the digest of a freshly rendered report (whose digest is still zeros)."""
+    digest = report_digest(html)
+    return DIGEST_RE.sub(lambda m: m.group(1) + digest + m.group(3), html)
+
+
+def verify_digest(html: str) -> bool:
+    """True when the digest printed in a report matches its content."""
+    found = DIGEST_RE.search(html)
+    return bool(found) and found.group(2) == report_digest(html)
