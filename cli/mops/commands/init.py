@@ -1,4 +1,4 @@
-"""``mops init``: create an inventory."""
+"""``mops init``: create an inventory, and/or its GitHub workflow."""
 
 from __future__ import annotations
 
@@ -16,16 +16,41 @@ def init(
     pack: Annotated[list[str] | None, typer.Option(
         "--pack", metavar="NAME",
         help="A built-in policy pack to apply (repeatable; default: baseline).")] = None,
+    github: Annotated[bool, typer.Option(
+        "--github",
+        help="Also write .github/workflows/mops.yml (the pull-request gate and a scheduled drift "
+             "check). On an existing inventory, write only that file, in its own commit.")] = False,
 ) -> None:
-    """Create a mops inventory: mops.yaml and models/, in one commit."""
-    from mops import resources
-    from mops.inventory.actions import init as do_init
+    """Create a mops inventory: mops.yaml and models/, in one commit.
+
+    With --github, also the GitHub Actions workflow that gates pull requests.
+    """
+    from mops import resources, templates
+    from mops.commands import notify
+    from mops.errors import UsageError
+    from mops.inventory import actions
+    from mops.inventory.store import SETTINGS_FILE
     from mops.output import echo
 
-    done = do_init(path, name=name, packs=pack or ["baseline"],
-                   known_packs=resources.builtin_pack_names())
+    rel = templates.GITHUB_WORKFLOW
+    if github and (path / SETTINGS_FILE).is_file():
+        if name is not None or pack:
+            raise UsageError(f"{path / SETTINGS_FILE} exists: --name and --pack apply to a new "
+                             f"inventory; with --github alone, mops adds {rel} to this one")
+        done = actions.add_github_workflow(path, templates.github_workflow, rel, notify)
+        echo(f"Wrote {rel} (pushes to {done.detail['branch']!r} and pull requests are gated) "
+             f"(commit {done.commit[:12]})")
+        return
+    extra = actions.github_workflow_files(path, templates.github_workflow, rel) if github else {}
+    done = actions.init(path, name=name, packs=pack or ["baseline"],
+                        known_packs=resources.builtin_pack_names(), extra_files=extra)
     echo(f"Initialised mops inventory {done.detail['name']!r} in {done.detail['path']} "
          f"(commit {done.commit[:12]})")
+    if github and not extra:  # the inventory is a folder of a larger repository
+        added = actions.add_github_workflow(path, templates.github_workflow, rel, notify)
+        echo(f"Wrote {added.detail['path']} (commit {added.commit[:12]})")
+    elif github:
+        echo(f"The commit includes {rel}: push it to GitHub to turn on the gate")
 
 
 def register(app: typer.Typer) -> None:

@@ -250,3 +250,64 @@ def register(start: Path, model: str, version: str, *, card: Path | None = None,
             raise
         return Done(commit, tuple(change.files),
                     {"model": model, "version": version, "stage": stage, "new_model": not exists})
+
+
+# ----------------------------------------------------------------------------- init --github
+
+
+def default_branch(path: Path) -> str:
+    """The branch a push-triggered workflow should watch.
+
+    The remote's default branch when known, else the current branch, else the one
+    ``git init`` would create.
+    """
+    top = git.toplevel(path) if path.is_dir() else None
+    if top is not None:
+        remote = git.git(top, "symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD",
+                         check=False).decode().strip()
+        if remote.startswith("origin/"):
+            return remote.removeprefix("origin/")
+        current = git.git(top, "symbolic-ref", "-q", "--short", "HEAD", check=False).decode().strip()
+        if current:
+            return current
+    configured = git.git(Path.cwd(), "config", "--get", "init.defaultBranch", check=False)
+    return configured.decode().strip() or "master"
+
+
+def github_workflow_files(path: Path, render: Callable[[str, str], str], rel: str) -> dict[str, str]:
+    """``extra_files`` for :func:`init` when the new inventory is its repository's top.
+
+    Empty when ``path`` is a folder inside another repository: the workflow belongs at
+    that repository's top, and :func:`add_github_workflow` writes it there.
+    """
+    path = path.resolve()
+    existing = next(p for p in (path, *path.parents) if p.is_dir())
+    top = git.toplevel(existing)
+    if top is not None and top.resolve() != path:
+        if (top / rel).exists():
+            raise UsageError(f"{top / rel} already exists; edit it instead (mops never "
+                             f"overwrites a workflow)")
+        return {}
+    return {rel: render(default_branch(path), ".")}
+
+
+def add_github_workflow(start: Path, render: Callable[[str, str], str], rel: str,
+                        notify: Callable[[str], None] | None = None) -> Done:
+    """Write the GitHub workflow ``rel`` at the repository's top, in one commit.
+
+    ``render(branch, inventory_dir)`` gives its text. Refuses if the file exists.
+    """
+    with locked(start, notify) as inv:
+        target = inv.top / rel
+        if target.exists() or target.is_symlink():
+            raise UsageError(f"{rel} already exists; edit it instead (mops never overwrites a "
+                             f"workflow)")
+        actor = git.identity(inv.top)
+        branch = default_branch(inv.top)
+        text = render(branch, inv.prefix or ".")
+        # The workflow lives at the repository's top, even when the inventory is a subfolder.
+        at_top = Inventory(inv.top, inv.top, inv.source, None)
+        change = Change(at_top, "init-github", actor=actor.email, summary=rel)
+        change.write(rel, text)
+        commit = change.commit()
+        return Done(commit, (rel,), {"path": str(target), "branch": branch})
