@@ -186,17 +186,20 @@ def main() -> None:
             cur = os.path.join(tmp, "current.parquet")
             write_parquet(cur, 1_000_000, 0.05, seed=2)
             print("## Anchor: 200,000 x 1,000,000 rows, 22 columns, Parquet\n")
-            print("| run | profile ref s | profile cur s | compare s | total s | process wall s "
-                  "| peak RSS MB | worker peak MB |")
+            print(
+                "| run | profile ref s | profile cur s | compare s | total s | process wall s "
+                "| peak RSS MB | worker peak MB |"
+            )
             print("|---|---|---|---|---|---|---|---|")
             for jobs in (1, 2):
                 f = measure([ref], [cur], jobs=jobs)
-                print(f"| mops jobs={jobs} | {f['profile_reference']:.2f} | "
-                      f"{f['profile_current']:.2f} | {f['compare']:.2f} | {f['total']:.2f} | "
-                      f"{f['wall_process']:.2f} | {f['peak_mb']:.0f} | {f['worker_peak_mb']:.0f} |")
+                print(
+                    f"| mops jobs={jobs} | {f['profile_reference']:.2f} | "
+                    f"{f['profile_current']:.2f} | {f['compare']:.2f} | {f['total']:.2f} | "
+                    f"{f['wall_process']:.2f} | {f['peak_mb']:.0f} | {f['worker_peak_mb']:.0f} |"
+                )
             print("| Evidently 0.7.23 (drift.md) | | | | | 59 | 1500 | |")
-            print(f"\nmethods used: {', '.join(f['methods'])}; drifted share "
-                  f"{f['drifted_share']:.3f}\n")
+            print(f"\nmethods used: {', '.join(f['methods'])}; drifted share {f['drifted_share']:.3f}\n")
 
             if not args.no_scaling:
                 print("## Scaling (Parquet, reference 200,000 rows, jobs=1)\n")
@@ -209,8 +212,7 @@ def main() -> None:
                         scur = os.path.join(tmp, f"scur{numeric}-{rows}.parquet")
                         write_parquet(scur, rows, 0.05, seed=4, n_numeric=numeric)
                         f = measure([sref], [scur], numeric=numeric)
-                        print(f"| {rows:,} | {numeric} | {numeric + 7} | {f['total']:.2f} | "
-                              f"{f['peak_mb']:.0f} |")
+                        print(f"| {rows:,} | {numeric} | {numeric + 7} | {f['total']:.2f} | {f['peak_mb']:.0f} |")
                         os.remove(scur)
                 print()
 
@@ -219,15 +221,15 @@ def main() -> None:
             t = time.perf_counter()
             write_csv(csv, args.csv_rows, 0.05, seed=5)
             size = mb(csv)
-            print(f"## CSV: {args.csv_rows:,} rows, {size:,.0f} MB "
-                  f"(written in {time.perf_counter() - t:.0f} s)\n")
-            print("| run | profile current s | MB/s | compare s | total s | peak RSS MB "
-                  "| worker peak MB |")
+            print(f"## CSV: {args.csv_rows:,} rows, {size:,.0f} MB (written in {time.perf_counter() - t:.0f} s)\n")
+            print("| run | profile current s | MB/s | compare s | total s | peak RSS MB | worker peak MB |")
             print("|---|---|---|---|---|---|---|")
             f = measure([ref], [csv], jobs=1)
-            print(f"| mops jobs=1 | {f['profile_current']:.1f} | "
-                  f"{size / f['profile_current']:.0f} | {f['compare']:.1f} | {f['total']:.1f} | "
-                  f"{f['peak_mb']:.0f} | {f['worker_peak_mb']:.0f} |")
+            print(
+                f"| mops jobs=1 | {f['profile_current']:.1f} | "
+                f"{size / f['profile_current']:.0f} | {f['compare']:.1f} | {f['total']:.1f} | "
+                f"{f['peak_mb']:.0f} | {f['worker_peak_mb']:.0f} |"
+            )
 
 
 if __name__ == "__main__":

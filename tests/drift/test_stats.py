@@ -333,9 +333,7 @@ def test_override_jensenshannon_on_many_valued_numeric_bins_like_evidently():
     r = rng(11)
     ref, cur = r.normal(0, 1, 3000), r.normal(0.3, 1, 2000)
     edges = np.histogram_bin_edges(np.concatenate([ref, cur]), bins="sturges")
-    expected = jensenshannon(
-        np.histogram(ref, edges)[0] / ref.size, np.histogram(cur, edges)[0] / cur.size
-    )
+    expected = jensenshannon(np.histogram(ref, edges)[0] / ref.size, np.histogram(cur, edges)[0] / cur.size)
     result = drift(ref, cur, method="jensenshannon")
     assert close(result.statistic, expected)
 

@@ -122,18 +122,14 @@ class DriftPlan:
             raise UsageError(f"prediction column {self.prediction!r} must be numeric")
         for name, method in self.methods.items():
             if method not in stats.METHODS:
-                raise UsageError(
-                    f"column {name!r}: method {method!r} is not one of {', '.join(stats.METHODS)}"
-                )
+                raise UsageError(f"column {name!r}: method {method!r} is not one of {', '.join(stats.METHODS)}")
             if method in stats.NUMERIC_ONLY_METHODS and self.kinds.get(name) == CATEGORICAL:
                 raise UsageError(f"column {name!r}: method {method!r} needs a numeric column")
         for name, value in self.column_thresholds.items():
             _check_number(f"column {name!r} threshold", value)
         for key, value in self.thresholds.items():
             if key not in PLAN_THRESHOLDS:
-                raise UsageError(
-                    f"unknown threshold {key!r} (expected one of {', '.join(PLAN_THRESHOLDS)})"
-                )
+                raise UsageError(f"unknown threshold {key!r} (expected one of {', '.join(PLAN_THRESHOLDS)})")
             _check_number(f"threshold {key!r}", value)
             if key != "psi" and self.label is None:
                 raise UsageError(f"threshold {key!r} needs a label column for performance")
@@ -155,9 +151,7 @@ class DriftPlan:
             raise UsageError("monitoring: expected a mapping")
         for key in mapping:
             if key not in _MONITORING_KEYS:
-                raise UsageError(
-                    f"monitoring.{key}: unknown key (expected one of {', '.join(_MONITORING_KEYS)})"
-                )
+                raise UsageError(f"monitoring.{key}: unknown key (expected one of {', '.join(_MONITORING_KEYS)})")
         features = mapping.get("features") or []
         if isinstance(features, str) or not isinstance(features, Sequence):
             raise UsageError("monitoring.features: expected a list of column names")
@@ -173,8 +167,7 @@ class DriftPlan:
         for key, value in thresholds.items():
             if key not in PLAN_THRESHOLDS:
                 raise UsageError(
-                    f"monitoring.thresholds.{key}: unknown threshold "
-                    f"(expected one of {', '.join(PLAN_THRESHOLDS)})"
+                    f"monitoring.thresholds.{key}: unknown threshold (expected one of {', '.join(PLAN_THRESHOLDS)})"
                 )
             _check_number(f"monitoring.thresholds.{key}", value)
 
@@ -193,9 +186,7 @@ class DriftPlan:
                 raise UsageError(f"{where}: expected a mapping with kind, method or threshold")
             for key in settings:
                 if key not in _COLUMN_KEYS:
-                    raise UsageError(
-                        f"{where}.{key}: unknown key (expected one of {', '.join(_COLUMN_KEYS)})"
-                    )
+                    raise UsageError(f"{where}.{key}: unknown key (expected one of {', '.join(_COLUMN_KEYS)})")
             if "kind" in settings:
                 if settings["kind"] not in KINDS:
                     raise UsageError(f"{where}.kind: expected one of {', '.join(KINDS)}")
@@ -292,8 +283,7 @@ def merge_profiles(a: Profile, b: Profile) -> Profile:
     for name, kind in a.kinds.items():
         if b.kinds.get(name) != kind:
             raise UsageError(
-                f"column {name!r} is {kind} ({a.origins[name]}) but "
-                f"{b.kinds.get(name)} ({b.origins.get(name)})"
+                f"column {name!r} is {kind} ({a.origins[name]}) but {b.kinds.get(name)} ({b.origins.get(name)})"
             )
     return Profile(
         merge(a.state, b.state),
@@ -324,9 +314,7 @@ def profile_files(
     names = plan.read_columns()
     infos = [readers.inspect_file(p, names) for p in paths]
     kinds, origins = _resolve_kinds(infos, plan)
-    targets = {
-        name: readers.FLOAT64 if kinds[name] == NUMERIC else readers.STRING for name in names
-    }
+    targets = {name: readers.FLOAT64 if kinds[name] == NUMERIC else readers.STRING for name in names}
     spill_dir = _SpillDir()
     specs = [
         PartitionSpec(
@@ -438,21 +426,16 @@ def _resolve_kinds(infos, plan: DriftPlan) -> tuple[dict[str, str], dict[str, st
                     f"{info.path}: column {name!r} has type {data_type}, which drift cannot "
                     "compare (expected numbers, strings or booleans)"
                 )
-            if name == plan.label and kind is not None and not (
-                kind == NUMERIC or pa.types.is_boolean(data_type)
-            ):
+            if name == plan.label and kind is not None and not (kind == NUMERIC or pa.types.is_boolean(data_type)):
                 raise UsageError(
-                    f"{info.path}: label column {name!r} has type {data_type}; "
-                    "expected 0/1 numbers or booleans"
+                    f"{info.path}: label column {name!r} has type {data_type}; expected 0/1 numbers or booleans"
                 )
             if kind is not None:
                 seen.setdefault(kind, where)
         declared = plan.kinds.get(name)
         if name in prediction_or_label:
             if CATEGORICAL in seen and not (name == plan.label):
-                raise UsageError(
-                    f"prediction column {name!r} must be numeric, but it is {seen[CATEGORICAL]}"
-                )
+                raise UsageError(f"prediction column {name!r} must be numeric, but it is {seen[CATEGORICAL]}")
             kinds[name] = NUMERIC
             origins[name] = seen.get(NUMERIC) or seen.get(CATEGORICAL) or "no values seen"
             continue
@@ -461,10 +444,7 @@ def _resolve_kinds(infos, plan: DriftPlan) -> tuple[dict[str, str], dict[str, st
             if not where.startswith("bool"):
                 raise UsageError(f"column {name!r} is declared numeric but is {where}")
         if declared is None and len(seen) > 1:
-            raise UsageError(
-                f"column {name!r} has incompatible types: {seen[NUMERIC]} "
-                f"but {seen[CATEGORICAL]}"
-            )
+            raise UsageError(f"column {name!r} has incompatible types: {seen[NUMERIC]} but {seen[CATEGORICAL]}")
         # A column with no value in the part of the file inspected (all null)
         # takes the numeric default: that is what an empty numeric column looks like.
         kinds[name] = declared or next(iter(seen), NUMERIC)
@@ -551,9 +531,7 @@ class DriftResult:
         }
 
 
-def compare(
-    reference: Profile, current: Profile, plan: DriftPlan, *, jobs: int = 1
-) -> DriftResult:
+def compare(reference: Profile, current: Profile, plan: DriftPlan, *, jobs: int = 1) -> DriftResult:
     """Compare *current* with *reference* column by column, as *plan* says.
 
     Pure apart from loading spilled values, one column at a time (*jobs* columns
@@ -578,9 +556,7 @@ def compare(
                 ref_state.load_sorted(), cur_state.load_sorted(), method=method, threshold=threshold
             )
         else:
-            drift = stats.categorical_drift(
-                ref_state.counts, cur_state.counts, method=method, threshold=threshold
-            )
+            drift = stats.categorical_drift(ref_state.counts, cur_state.counts, method=method, threshold=threshold)
         return ColumnResult(name, role, drift, _dropped(cur_state), _dropped(ref_state))
 
     if jobs > 1 and len(tasks) > 1:
@@ -612,9 +588,7 @@ def compare(
         cur_outcome = current.state.outcome
         performance_dropped = {
             "missing_label": cur_outcome.missing_label,
-            "nonfinite_score": sum(
-                s.nan + s.posinf + s.neginf for s in (cur_outcome.positives, cur_outcome.negatives)
-            ),
+            "nonfinite_score": sum(s.nan + s.posinf + s.neginf for s in (cur_outcome.positives, cur_outcome.negatives)),
         }
 
     return DriftResult(

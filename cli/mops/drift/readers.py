@@ -276,9 +276,7 @@ def _json_batches(info: FileInfo, targets, progress) -> Iterator[pa.RecordBatch]
         reader = pjson.open_json(
             stream,
             read_options=pjson.ReadOptions(block_size=JSON_BLOCK_BYTES),
-            parse_options=pjson.ParseOptions(
-                explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore"
-            ),
+            parse_options=pjson.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore"),
         )
         for batch in reader:
             if progress is not None:
@@ -321,8 +319,7 @@ def _cast_batch(path: str, batch: pa.RecordBatch, targets) -> pa.RecordBatch:
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
                 what = "numbers" if target == FLOAT64 else "text"
                 raise UsageError(
-                    f"{path}: column {name!r} of type {array.type} cannot be read as {what}: "
-                    f"{str(exc).splitlines()[0]}"
+                    f"{path}: column {name!r} of type {array.type} cannot be read as {what}: {str(exc).splitlines()[0]}"
                 ) from exc
         arrays.append(array)
     return pa.RecordBatch.from_arrays(arrays, names=list(targets))

@@ -299,8 +299,7 @@ class PartitionBuilder:
         if bad.any():
             example = label[bad][0]
             raise UsageError(
-                f"{self.spec.source}: label column {self.spec.label!r} must hold 0/1 or "
-                f"true/false, found {example:g}"
+                f"{self.spec.source}: label column {self.spec.label!r} must hold 0/1 or true/false, found {example:g}"
             )
         pos, neg = self._outcome
         pos.add(score[is_pos])
@@ -383,9 +382,7 @@ class _Tally:
             self._compact()
 
     def _compact(self) -> None:
-        table = pa.table(
-            {"v": pa.concat_arrays(self.values), "c": pa.concat_arrays(self.counts)}
-        )
+        table = pa.table({"v": pa.concat_arrays(self.values), "c": pa.concat_arrays(self.counts)})
         grouped = table.group_by("v").aggregate([("c", "sum")])
         self.values = [grouped.column("v").combine_chunks()]
         self.counts = [grouped.column("c_sum").combine_chunks()]

@@ -326,9 +326,7 @@ def psi_counts(reference_counts, current_counts, bins: tuple = ()) -> Psi:
 # -- performance ----------------------------------------------------------------
 
 
-def performance(
-    positives: np.ndarray, negatives: np.ndarray, decision_threshold: float = 0.5
-) -> Performance:
+def performance(positives: np.ndarray, negatives: np.ndarray, decision_threshold: float = 0.5) -> Performance:
     """Performance of scores split by label; both arrays sorted and finite.
 
     AUC is the Mann-Whitney U of positives over negatives divided by n1 * n0
@@ -379,9 +377,7 @@ def compare_performance(
     """Pair reference and current performance with their difference (current - reference)."""
     skip = {"rows", "positives"}
     change = {
-        f.name: getattr(current, f.name) - getattr(reference, f.name)
-        for f in fields(Performance)
-        if f.name not in skip
+        f.name: getattr(current, f.name) - getattr(reference, f.name) for f in fields(Performance) if f.name not in skip
     }
     return PerformanceChange(decision_threshold, reference, current, change)
 

@@ -1,0 +1,209 @@
+"""Streaming readers: every format reads the same values; bad files are usage errors."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+import pytest
+
+from mops.drift import readers
+from mops.errors import UsageError
+
+FORMATS = ["csv", "csv.gz", "parquet", "jsonl", "ndjson", "jsonl.gz"]
+
+
+def sample_table(n: int = 500, seed: int = 0) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_t(1, n)
+    x[::17] = np.nan
+    return pa.table(
+        {
+            "x": pa.array(x, from_pandas=True),  # NaN as null: JSON cannot hold NaN
+            "k": pa.array(rng.integers(0, 5, n)),
+            "cat": pa.array(rng.choice(["a", "b", "c"], n)),
+            "flag": pa.array(rng.random(n) < 0.3),
+            "unused": pa.array(rng.random(n)),
+        }
+    )
+
+
+def write(table: pa.Table, path) -> str:
+    path = str(path)
+    if path.endswith(".parquet"):
+        pq.write_table(table, path, row_group_size=128)
+    elif ".csv" in path:
+        if path.endswith(".gz"):
+            with pa.CompressedOutputStream(path, "gzip") as out:
+                pcsv.write_csv(table, out)
+        else:
+            pcsv.write_csv(table, path)
+    else:
+        lines = "".join(json.dumps(row) + "\n" for row in table.to_pylist())
+        if path.endswith(".gz"):
+            with gzip.open(path, "wt") as fh:
+                fh.write(lines)
+        else:
+            with open(path, "w") as fh:
+                fh.write(lines)
+    return path
+
+
+TARGETS = {"x": readers.FLOAT64, "k": readers.STRING, "cat": readers.STRING, "flag": readers.STRING}
+
+
+def read_all(path, targets=TARGETS, progress=None) -> pa.Table:
+    info = readers.inspect_file(path, list(targets))
+    batches = list(readers.iter_batches(info, targets, progress=progress))
+    return pa.Table.from_batches(batches)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_reads_the_same_values(tmp_path, fmt):
+    table = sample_table()
+    got = read_all(write(table, tmp_path / f"log.{fmt}"))
+    assert got.column_names == ["x", "k", "cat", "flag"]  # only the requested columns
+    x = got.column("x").to_numpy(zero_copy_only=False)
+    expected = table.column("x").to_numpy(zero_copy_only=False)
+    assert np.array_equal(x, expected, equal_nan=True)
+    assert got.column("k").to_pylist() == [str(v) for v in table.column("k").to_pylist()]
+    assert got.column("cat").to_pylist() == table.column("cat").to_pylist()
+    assert got.column("flag").to_pylist() == ["true" if v else "false" for v in table.column("flag").to_pylist()]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_nan_and_infinities_survive(tmp_path, fmt):
+    table = pa.table({"x": pa.array([1.0, math.nan, math.inf, -math.inf, None, 2.5]), "i": pa.array(range(6))})
+    got = read_all(write(table, tmp_path / f"log.{fmt}"), {"x": readers.FLOAT64})
+    x = got.column("x").to_numpy(zero_copy_only=False)
+    assert x[0] == 1.0 and math.isnan(x[1]) and x[2] == math.inf and x[3] == -math.inf
+    assert math.isnan(x[4]) and x[5] == 2.5
+
+
+def test_csv_is_streamed_in_blocks_and_types_can_widen(tmp_path):
+    # Integers for the first blocks, then a decimal: the column is read as float
+    # from the start, so the late value does not break type inference.
+    path = tmp_path / "big.csv"
+    with open(path, "w") as fh:
+        fh.write("x,c\n")
+        for i in range(300_000):
+            fh.write(f"{i},v{i % 3}\n")
+        fh.write("1.5,v9\n")
+    seen = []
+    table = read_all(path, {"x": readers.FLOAT64, "c": readers.STRING}, progress=lambda d, t: seen.append((d, t)))
+    assert table.num_rows == 300_001
+    assert table.column("x")[-1].as_py() == 1.5
+    info = readers.inspect_file(path, ["x"])
+    assert len(list(readers.iter_batches(info, {"x": readers.FLOAT64}))) > 1
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and seen[-1] == (info.size, info.size)
+
+
+def test_parquet_progress_reaches_the_total(tmp_path):
+    path = write(sample_table(2000), tmp_path / "log.parquet")
+    seen = []
+    read_all(path, progress=lambda d, t: seen.append((d, t)))
+    assert seen[-1][0] == seen[-1][1] > 0
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_dictionary_columns_read_as_strings(tmp_path):
+    table = pa.table({"c": pa.array(["x", "y", None, "x"]).dictionary_encode()})
+    path = tmp_path / "dict.parquet"
+    pq.write_table(table, path)
+    got = read_all(path, {"c": readers.STRING})
+    assert got.column("c").to_pylist() == ["x", "y", None, "x"]
+
+
+# -- errors -----------------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(UsageError, match=r"nope\.csv: no such file"):
+        readers.inspect_file(tmp_path / "nope.csv", ["x"])
+
+
+@pytest.mark.parametrize("name", ["empty.csv", "empty.parquet", "empty.jsonl"])
+def test_empty_file(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"")
+    with pytest.raises(UsageError, match=rf"{name}: file is empty"):
+        readers.inspect_file(path, ["x"])
+
+
+def test_gzip_of_nothing_is_empty(tmp_path):
+    path = tmp_path / "empty.csv.gz"
+    path.write_bytes(gzip.compress(b""))
+    with pytest.raises(UsageError, match=r"empty\.csv\.gz: file is empty"):
+        readers.inspect_file(path, ["x"])
+
+
+def test_header_only_csv(tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text("x,y\n")
+    with pytest.raises(UsageError, match=r"header\.csv: has a header but no rows"):
+        readers.inspect_file(path, ["x"])
+
+
+def test_parquet_without_rows(tmp_path):
+    path = tmp_path / "zero.parquet"
+    pq.write_table(pa.table({"x": pa.array([], pa.float64())}), path)
+    with pytest.raises(UsageError, match=r"zero\.parquet: has a header but no rows"):
+        readers.inspect_file(path, ["x"])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+def test_missing_column_names_column_and_file(tmp_path, fmt):
+    path = write(sample_table(20), tmp_path / f"log.{fmt}")
+    with pytest.raises(UsageError, match=rf"log\.{fmt}: missing column 'income'") as info:
+        readers.inspect_file(path, ["x", "income"])
+    assert "columns found: 'x'" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("bad.parquet", b"this is not parquet at all"),
+        ("bad.csv.gz", b"\x1f\x8bnot really gzip" * 5),
+        ("bad.jsonl", b'{"x": 1}\n{"x": \n'),
+    ],
+)
+def test_corrupt_file_is_named(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(UsageError, match=rf"{name}: cannot read file"):
+        info = readers.inspect_file(path, ["x"])
+        list(readers.iter_batches(info, {"x": readers.FLOAT64}))
+
+
+def test_text_in_a_numeric_column_names_the_column(tmp_path):
+    path = tmp_path / "mixed.csv"
+    with open(path, "w") as fh:
+        fh.write("id,x\n")
+        for i in range(200_000):
+            fh.write(f"{i},{i * 0.5}\n")
+        fh.write("200000,oops\n")
+    info = readers.inspect_file(path, ["x"])
+    with pytest.raises(UsageError, match=r"mixed\.csv: column 'x'"):
+        list(readers.iter_batches(info, {"x": readers.FLOAT64}))
+
+
+def test_text_column_cannot_be_numbers(tmp_path):
+    path = write(sample_table(20), tmp_path / "log.parquet")
+    info = readers.inspect_file(path, ["cat"])
+    with pytest.raises(UsageError, match=r"log\.parquet: column 'cat' of type string cannot be read as numbers"):
+        list(readers.iter_batches(info, {"cat": readers.FLOAT64}))
+
+
+def test_unsupported_suffix_and_directory(tmp_path):
+    (tmp_path / "log.xlsx").write_bytes(b"x")
+    with pytest.raises(UsageError, match="unsupported file type"):
+        readers.inspect_file(tmp_path / "log.xlsx", ["x"])
+    (tmp_path / "dir.csv").mkdir()
+    with pytest.raises(UsageError, match="is a directory"):
+        readers.inspect_file(tmp_path / "dir.csv", ["x"])
