@@ -1,0 +1,201 @@
+"""Evaluation: an inventory snapshot and a clock in, one ``Result`` per rule and version out.
+
+Which rules apply to a version (issue 3, item 8): a rule with a ``stage``
+selector applies in those stages only; a rule without one applies in every stage
+but ``retired`` (a retired version is held only to rules that name that stage).
+``check`` evaluates each version against its current stage; ``promote``
+evaluates it against the target stage. A rule whose card selectors do not match,
+or whose stage is not the one evaluated, reports ``n/a``.
+
+A failing rule with a valid exception (an open ``kind: exception`` finding for
+the rule, unexpired) reports ``waived``: never ``pass``, and not a failure.
+Expired exceptions count for nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+from mops.inventory.digest import DigestCache
+from mops.inventory.names import ModelRef
+from mops.inventory.records import Approval, Finding
+from mops.inventory.store import Inventory, Model, Version
+from mops.policy.packs import Pack, Rule, all_rules, load_packs
+from mops.policy.requirements import REQUIREMENTS, Subject, conflicts, join_words
+from mops.policy.results import Result
+
+RETIRED = "retired"
+PRODUCTION = "production"
+
+SignatureCheck = Callable[[Version, Approval], bool]
+
+__all__ = ["Pack", "Result", "compliance", "evaluate", "evaluate_version", "independence_conflicts",
+           "load_packs", "promotion_gate", "rule_ids"]
+
+
+def evaluate(inv: Inventory, *, now: dt.datetime, refs: Sequence[ModelRef] | None = None,
+             is_signed: SignatureCheck | None = None) -> list[Result]:
+    """Every rule in force for every version in scope (all versions when ``refs`` is None).
+
+    A ``ModelRef`` without a version stands for all of that model's versions.
+    ``is_signed`` says whether a sign-off carries a verified signature (for rules
+    with ``signed: true``); without it, no sign-off counts as signed.
+    """
+    rules = all_rules(load_packs(inv))
+    cache = DigestCache(inv)
+    results: list[Result] = []
+    for model, version in versions_in_scope(inv, refs):
+        results.extend(_evaluate(inv, model, version, rules, now=now, target=None, cache=cache,
+                                 is_signed=is_signed))
+    cache.save()
+    return results
+
+
+def evaluate_version(inv: Inventory, model: Model, version: Version, *, now: dt.datetime,
+                     target: str | None = None, is_signed: SignatureCheck | None = None,
+                     rules: Sequence[Rule] | None = None) -> list[Result]:
+    """One version against its current stage, or against ``target`` (a promotion)."""
+    if rules is None:
+        rules = all_rules(load_packs(inv))
+    cache = DigestCache(inv)
+    out = _evaluate(inv, model, version, rules, now=now, target=target, cache=cache,
+                    is_signed=is_signed)
+    cache.save()
+    return out
+
+
+def compliance(inv: Inventory, *, now: dt.datetime,
+               refs: Sequence[ModelRef] | None = None) -> dict[tuple[str, str], bool]:
+    """(model, version) -> True when no rule fails for it (``list``'s COMPLIANT column)."""
+    status: dict[tuple[str, str], bool] = {}
+    for r in evaluate(inv, now=now, refs=refs):
+        key = (r.model, r.version)
+        status[key] = status.get(key, True) and r.status != "fail"
+    return status
+
+
+def versions_in_scope(inv: Inventory,
+                      refs: Sequence[ModelRef] | None) -> list[tuple[Model, Version]]:
+    if refs is None:
+        return [(m, v) for m in inv.models() for v in m.versions]
+    out: list[tuple[Model, Version]] = []
+    seen: set[tuple[str, str]] = set()
+    for ref in refs:
+        model = inv.model(ref.model)
+        versions = [model.version(ref.version)] if ref.version else model.versions
+        for v in versions:
+            if (model.id, v.version) not in seen:
+                seen.add((model.id, v.version))
+                out.append((model, v))
+    return out
+
+
+def _not_applicable(rule: Rule, model: Model, stage: str, target: bool) -> str | None:
+    """Why ``rule`` does not apply (None when it does)."""
+    being = f"the promotion is to {stage}" if target else f"this version is in {stage}"
+    if rule.stages is None:
+        if stage == RETIRED:
+            return "retired versions are held only to rules for the retired stage"
+    elif stage not in rule.stages:
+        return f"applies in stage {' or '.join(rule.stages)}; {being}"
+    miss = rule.selects_card(model.card.front)
+    if miss is not None:
+        return f"applies when {miss.describe()} (model card)"
+    return None
+
+
+def _weight(rule: Rule, model: Model, stage: str) -> int:
+    weight = rule.weight
+    if stage == PRODUCTION or (rule.stages and PRODUCTION in rule.stages):
+        weight += 10
+    tier = model.card.tier
+    weight += max(0, 4 - tier) if tier is not None else 3
+    return weight
+
+
+def _waiver(model: Model, version: Version, rule: Rule,
+            today: dt.date) -> tuple[Finding | None, Finding | None]:
+    """The valid exception for ``rule`` (if any), and else the last expired one (for the message)."""
+    valid = expired = None
+    for f in model.findings:
+        if f.kind != "exception" or not f.is_open or f.rule != rule.id \
+                or f.version not in (None, version.version) or f.expires is None:
+            continue
+        if f.expires >= today:
+            if valid is None or f.expires > valid.expires:  # type: ignore[operator]
+                valid = f
+        elif expired is None or f.expires > expired.expires:  # type: ignore[operator]
+            expired = f
+    return valid, expired
+
+
+def _evaluate(inv: Inventory, model: Model, version: Version, rules: Sequence[Rule], *,
+              now: dt.datetime, target: str | None, cache: DigestCache,
+              is_signed: SignatureCheck | None) -> list[Result]:
+    stage = target or version.stage
+    subject = Subject(inv=inv, model=model, version=version, stage=stage, now=now, cache=cache)
+    if is_signed is not None:
+        subject.is_signed = is_signed
+    out = []
+    for rule in rules:
+        base = dict(model=model.id, version=version.version, rule=rule.id, title=rule.title,
+                    cite=rule.cite, pack=rule.pack, weight=_weight(rule, model, stage))
+        why = _not_applicable(rule, model, stage, target is not None)
+        if why is not None:
+            out.append(Result(status="n/a", message=why, file=version.record.path, **base))
+            continue
+        outcome = REQUIREMENTS[rule.requirement].check(subject, rule.params)
+        status, message, waiver = outcome.status, outcome.message, None
+        if status == "fail":
+            valid, expired = _waiver(model, version, rule, subject.today)
+            if valid is not None:
+                status, waiver = "waived", valid.id
+                reason = valid.raw.get("reason") or valid.title
+                message = (f"waived by exception {valid.id} until {valid.expires} ({reason}); "
+                           f"unmet: {message}")
+            elif expired is not None:
+                message += f" (exception {expired.id} expired on {expired.expires})"
+        out.append(Result(status=status, message=message, file=outcome.file, waiver=waiver, **base))
+    return out
+
+
+# ----------------------------------------------------------------------------- hooks for actions
+
+
+def promotion_gate(now: dt.datetime, is_signed: SignatureCheck | None = None
+                   ) -> Callable[[Inventory, Model, Version, str], tuple[list[str], list[str]]]:
+    """For ``promote``: (unmet rules as 'ID: message [cite]', waived rule ids) for a target."""
+
+    def gate(inv: Inventory, model: Model, version: Version, target: str) -> tuple[list[str], list[str]]:
+        results = evaluate_version(inv, model, version, now=now, target=target, is_signed=is_signed)
+        unmet = [f"{r.rule}: {r.message} [{r.cite}]" for r in results if r.status == "fail"]
+        waived = [r.rule for r in results if r.status == "waived"]
+        return unmet, waived
+
+    return gate
+
+
+def independence_conflicts(inv: Inventory, model: Model, version: Version, role: str,
+                           person: str) -> list[str]:
+    """For ``approve``: each rule in force that needs ``role`` independent of ``person``.
+
+    Stage selectors are ignored (a sign-off given in validation is what counts in
+    production); card selectors are not (a tier-1-only rule binds tier-1 models).
+    """
+    out = []
+    for rule in all_rules(load_packs(inv)):
+        if rule.requirement != "approval" or rule.params.role != role \
+                or not rule.params.independent_of or rule.selects_card(model.card.front):
+            continue
+        found = conflicts(model, version, person, rule.params.independent_of)
+        if found:
+            out.append(f"rule {rule.id} needs {role} sign-offs independent of the "
+                       f"{join_words(list(rule.params.independent_of))}, and {person} is "
+                       f"{join_words(found)} [{rule.cite}]")
+    return out
+
+
+def rule_ids(inv: Inventory) -> list[str]:
+    """The ids of every rule in force (for ``waive --rule``)."""
+    return [rule.id for rule in all_rules(load_packs(inv))]

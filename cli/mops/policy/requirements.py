@@ -1,0 +1,609 @@
+"""The requirement vocabulary: what a rule may demand, how it is written, how it is checked.
+
+Each requirement has a parser (pack YAML -> normalised parameters, raising
+``SpecError`` with a sentence for the pack author) and a checker (one version
+in context -> pass or fail with a message and the file a person must change).
+Checkers only read: the inventory snapshot, the clock in ``Subject.now``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mops.inventory import yamlio
+from mops.inventory.digest import DigestCache, combine, subject_parts, what_changed
+from mops.inventory.records import SEVERITIES, Approval
+from mops.inventory.store import Inventory, Model, Version
+
+KIND_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+ROLE_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+FIELD_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*(\.[A-Za-z0-9_][A-Za-z0-9_-]*)*")
+INDEPENDENCE = ("owner", "developers", "registrant")
+
+
+class SpecError(ValueError):
+    """A requirement's parameters are malformed (the message is for the pack's author)."""
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+@dataclass(frozen=True)
+class ByTier:
+    """A figure that depends on the model's tier, e.g. ``{1: 12, 2: 24, 3: 36}``."""
+
+    values: Mapping[int, int]
+    default: int | None = None
+
+    def for_tier(self, tier: int | None) -> int:
+        # No tier on the card: the strictest figure (the card should say; until then, be safe).
+        if tier is None:
+            return self.default if self.default is not None else min(self.values.values())
+        if tier in self.values:
+            return self.values[tier]
+        if self.default is not None:
+            return self.default
+        # Beyond the listed tiers (less material): the figure of the least material tier listed.
+        lower = [t for t in self.values if t < tier]
+        return self.values[max(lower)] if lower else min(self.values.values())
+
+    def describe(self) -> str:
+        text = ", ".join(f"tier {t}: {v}" for t, v in sorted(self.values.items()))
+        return text + (f", otherwise {self.default}" if self.default is not None else "")
+
+
+Figure = int | ByTier
+
+
+def figure_for(value: Figure | None, tier: int | None) -> int | None:
+    if value is None:
+        return None
+    return value.for_tier(tier) if isinstance(value, ByTier) else value
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SpecError(f"'{name}' must be a whole number of at least 0, not {value!r}")
+    return value
+
+
+def _figure(value: Any, name: str) -> Figure:
+    if isinstance(value, Mapping):
+        by_tier: dict[int, int] = {}
+        default = None
+        for key, item in value.items():
+            if key == "default":
+                default = _positive_int(item, f"{name}.default")
+                continue
+            try:
+                tier = int(key)
+            except (TypeError, ValueError):
+                raise SpecError(f"'{name}' maps tiers (1, 2, ...) or 'default' to numbers; "
+                                f"{key!r} is not a tier") from None
+            by_tier[tier] = _positive_int(item, f"{name}.{key}")
+        if not by_tier and default is None:
+            raise SpecError(f"'{name}' is an empty mapping")
+        return ByTier(by_tier, default) if by_tier else default  # type: ignore[return-value]
+    return _positive_int(value, name)
+
+
+def _only_keys(params: Mapping[str, Any], allowed: tuple[str, ...], requirement: str) -> None:
+    unknown = [k for k in params if k not in allowed]
+    if unknown:
+        raise SpecError(f"{requirement}: unknown parameter {unknown[0]!r} (known: "
+                        f"{', '.join(allowed)})")
+
+
+def lookup(data: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
+    """The value at ``a.b.c`` in nested mappings, and whether the key exists."""
+    value: Any = data
+    for part in dotted.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return False, None
+        value = value[part]
+    return True, value
+
+
+def parse_time(text: Any) -> dt.datetime | None:
+    """A record's timestamp (ISO text or a YAML datetime) as aware UTC, or None."""
+    if isinstance(text, dt.datetime):
+        when = text
+    elif isinstance(text, dt.date):
+        when = dt.datetime.combine(text, dt.time())
+    elif isinstance(text, str):
+        try:
+            when = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    else:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(dt.UTC)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def join_words(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# ----------------------------------------------------------------------------- context
+
+
+@dataclass
+class Subject:
+    """One model version under evaluation, for one stage (its own, or a promotion's target)."""
+
+    inv: Inventory
+    model: Model
+    version: Version
+    stage: str
+    now: dt.datetime
+    cache: DigestCache
+    is_signed: Callable[[Version, Approval], bool] = field(default=lambda v, a: False)
+    _parts: dict[str, str] | None = None
+
+    @property
+    def today(self) -> dt.date:
+        return self.now.date()
+
+    @property
+    def tier(self) -> int | None:
+        return self.model.card.tier
+
+    @property
+    def card_path(self) -> str:
+        return self.model.card.path
+
+    @property
+    def version_path(self) -> str:
+        return self.version.record.path
+
+    @property
+    def parts(self) -> dict[str, str]:
+        """The subject digest's parts, computed once and only when a rule needs them."""
+        if self._parts is None:
+            self._parts = subject_parts(self.inv, self.version, self.cache)
+        return self._parts
+
+    @property
+    def digest(self) -> str:
+        return combine(self.parts)
+
+    def file_ok(self, rel_to_version: str, sha256: str) -> bool:
+        return self.cache.file_sha256(f"{self.version.dir}/{rel_to_version}") == sha256
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # "pass" | "fail"
+    message: str
+    file: str
+
+
+def _passed(message: str, file: str) -> Outcome:
+    return Outcome("pass", message, file)
+
+
+def _failed(message: str, file: str) -> Outcome:
+    return Outcome("fail", message, file)
+
+
+# ----------------------------------------------------------------------------- card_fields / version_fields
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    path: str
+    allow_empty: bool = False
+
+
+def _parse_fields(value: Any, name: str) -> tuple[FieldSpec, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise SpecError(f"{name}: expected a non-empty list of field names")
+    out = []
+    for item in value:
+        if isinstance(item, Mapping):
+            _only_keys(item, ("field", "allow_empty"), name)
+            path, allow = item.get("field"), item.get("allow_empty", False)
+            if not isinstance(allow, bool):
+                raise SpecError(f"{name}: 'allow_empty' must be true or false")
+        else:
+            path, allow = item, False
+        if not isinstance(path, str) or not FIELD_RE.fullmatch(path):
+            raise SpecError(f"{name}: {path!r} is not a field name (dotted names such as "
+                            f"review.last are allowed)")
+        out.append(FieldSpec(path, allow))
+    return tuple(out)
+
+
+def _missing_fields(data: Mapping[str, Any], fields: tuple[FieldSpec, ...]) -> list[str]:
+    missing = []
+    for spec in fields:
+        found, value = lookup(data, spec.path)
+        if not found or value is None:
+            missing.append(f"{spec.path} (missing)")
+        elif not spec.allow_empty and (
+                (isinstance(value, str) and not value.strip())
+                or (isinstance(value, (list, dict)) and not value)):
+            missing.append(f"{spec.path} (empty)")
+    return missing
+
+
+def check_card_fields(s: Subject, fields: tuple[FieldSpec, ...]) -> Outcome:
+    missing = _missing_fields(s.model.card.front, fields)
+    if missing:
+        return _failed(f"the model card does not document {join_words(missing)}", s.card_path)
+    return _passed(f"the model card documents {join_words([f.path for f in fields])}", s.card_path)
+
+
+def check_version_fields(s: Subject, fields: tuple[FieldSpec, ...]) -> Outcome:
+    missing = _missing_fields(s.version.record.raw, fields)
+    if missing:
+        return _failed(f"the version record does not have {join_words(missing)}", s.version_path)
+    return _passed(f"the version record has {join_words([f.path for f in fields])}",
+                   s.version_path)
+
+
+# ----------------------------------------------------------------------------- evidence
+
+
+@dataclass(frozen=True)
+class EvidenceSpec:
+    kinds: tuple[str, ...]
+    max_age_days: Figure | None = None
+
+
+def parse_evidence(params: Any) -> EvidenceSpec:
+    if isinstance(params, str):
+        params = {"kind": params}
+    if not isinstance(params, Mapping):
+        raise SpecError("evidence: expected {kind: KIND, max_age_days: N}")
+    _only_keys(params, ("kind", "max_age_days"), "evidence")
+    kinds = params.get("kind")
+    if isinstance(kinds, str):
+        kinds = [kinds]
+    if not isinstance(kinds, list) or not kinds:
+        raise SpecError("evidence: 'kind' must name an evidence kind (or a list: all required)")
+    for kind in kinds:
+        if not isinstance(kind, str) or not KIND_RE.fullmatch(kind):
+            raise SpecError(f"evidence: {kind!r} is not an evidence kind (lowercase letters, "
+                            f"digits and '-')")
+    age = params.get("max_age_days")
+    return EvidenceSpec(tuple(kinds), None if age is None else _figure(age, "max_age_days"))
+
+
+def check_evidence(s: Subject, spec: EvidenceSpec) -> Outcome:
+    max_age = figure_for(spec.max_age_days, s.tier)
+    found: list[str] = []
+    problems: list[str] = []
+    file = s.version_path
+    for kind in spec.kinds:
+        records = sorted((e for e in s.version.evidence if e.kind == kind),
+                         key=lambda e: (e.added_at, e.id), reverse=True)
+        if not records:
+            problems.append(f"no {kind} evidence")
+            continue
+        reasons = []
+        for ev in records:
+            changed = [f.path.rsplit("/", 1)[-1] for f in ev.files if not s.file_ok(f.path, f.sha256)]
+            if changed:
+                reasons.append(f"{ev.id}'s file {join_words(changed)} is missing or was changed "
+                               f"after it was added")
+                continue
+            added = parse_time(ev.added_at)
+            if max_age is not None and added is not None and (s.now - added).days > max_age:
+                reasons.append(f"{ev.id} is {(s.now - added).days} days old (at most {max_age})")
+                continue
+            found.append(f"{kind} {ev.id} ({ev.added_at[:10]})")
+            break
+        else:
+            problems.append(f"no valid {kind} evidence: {'; '.join(reasons)}")
+            if file == s.version_path:
+                file = records[0].path
+    if problems:
+        return _failed("; ".join(problems), file)
+    return _passed("evidence " + ", ".join(found), s.version_path)
+
+
+# ----------------------------------------------------------------------------- approval
+
+
+@dataclass(frozen=True)
+class ApprovalSpec:
+    role: str
+    count: int = 1
+    independent_of: tuple[str, ...] = ()
+    max_age_days: Figure | None = None
+    signed: bool = False
+
+    def describe(self) -> str:
+        who = f"{plural(self.count, 'approval')} by a {self.role}" if self.count == 1 else \
+            f"{self.count} approvals by different people in role {self.role}"
+        if self.independent_of:
+            who += f" independent of the {join_words(list(self.independent_of))}"
+        if self.signed:
+            who += ", signed"
+        return who
+
+
+def parse_approval(params: Any) -> ApprovalSpec:
+    if not isinstance(params, Mapping):
+        raise SpecError("approval: expected {role: ROLE, count: N, independent_of: [...], "
+                        "max_age_days: N, signed: BOOL}")
+    _only_keys(params, ("role", "count", "independent_of", "max_age_days", "signed"), "approval")
+    role = params.get("role")
+    if not isinstance(role, str) or not ROLE_RE.fullmatch(role):
+        raise SpecError(f"approval: 'role' must be a role name such as validator, not {role!r}")
+    count = params.get("count", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise SpecError(f"approval: 'count' must be a whole number of at least 1, not {count!r}")
+    indep = params.get("independent_of") or []
+    if isinstance(indep, str):
+        indep = [indep]
+    if not isinstance(indep, list) or any(i not in INDEPENDENCE for i in indep):
+        raise SpecError(f"approval: 'independent_of' lists any of {', '.join(INDEPENDENCE)}, "
+                        f"not {indep!r}")
+    signed = params.get("signed", False)
+    if not isinstance(signed, bool):
+        raise SpecError("approval: 'signed' must be true or false")
+    age = params.get("max_age_days")
+    return ApprovalSpec(role, count, tuple(indep),
+                        None if age is None else _figure(age, "max_age_days"), signed)
+
+
+def conflicts(model: Model, version: Version, person: str, independent_of: tuple[str, ...]) -> list[str]:
+    """How ``person`` is not independent of the model version (empty if independent)."""
+    person = person.lower()
+    out = []
+    card = model.card
+    if "owner" in independent_of and card.owner and card.owner.lower() == person:
+        out.append("the model's owner")
+    if "developers" in independent_of and person in (d.lower() for d in card.developers):
+        out.append("a developer of the model")
+    if "registrant" in independent_of and version.record.registered_by.lower() == person:
+        out.append("the person who registered this version")
+    return out
+
+
+def effective_signoffs(approvals: list[Approval]) -> list[Approval]:
+    """The latest sign-off of each (person, role): a later one supersedes the earlier."""
+    superseded = {a.raw.get("supersedes") for a in approvals}
+    latest: dict[tuple[str, str], Approval] = {}
+    for a in approvals:
+        key = (a.by, a.role)
+        # Order by time; at equal times a record naming its predecessor comes after it.
+        rank = (a.at, a.id not in superseded, a.id)
+        if key not in latest or rank > (latest[key].at, latest[key].id not in superseded,
+                                        latest[key].id):
+            latest[key] = a
+    return sorted(latest.values(), key=lambda a: (a.at, a.id))
+
+
+def signoff_problem(s: Subject, spec: ApprovalSpec, a: Approval, listed: tuple[str, ...]) -> str | None:
+    """Why the sign-off does not count for ``spec`` (None if it counts)."""
+    who = f"{a.id} by {a.by}"
+    if a.by not in listed:
+        return f"{who} does not count: {a.by} is no longer listed for role {a.role} in mops.yaml"
+    conflict = conflicts(s.model, s.version, a.by, spec.independent_of)
+    if conflict:
+        return f"{who} does not count: {a.by} is {join_words(conflict)}"
+    if a.digest != s.digest:
+        changed = what_changed(a.parts, s.parts)
+        return f"{who} is stale: {join_words(changed)} changed after it was given"
+    if a.decision == "approve":
+        if a.expires is not None and a.expires < s.today:
+            return f"{who} expired on {a.expires.isoformat()}"
+        max_age = figure_for(spec.max_age_days, s.tier)
+        at = parse_time(a.at)
+        if max_age is not None and at is not None and (s.now - at).days > max_age:
+            return f"{who} is {(s.now - at).days} days old (at most {max_age})"
+        if spec.signed and not s.is_signed(s.version, a):
+            return f"{who} is not signed (this rule needs SSH-signed sign-offs)"
+    return None
+
+
+def check_approval(s: Subject, spec: ApprovalSpec) -> Outcome:
+    listed = s.inv.settings.people_for(spec.role)
+    valid: list[Approval] = []
+    problems: list[str] = []
+    rejected: list[str] = []
+    for a in effective_signoffs([a for a in s.version.approvals if a.role == spec.role]):
+        problem = signoff_problem(s, spec, a, listed)
+        if problem:
+            problems.append(problem)
+        elif a.decision == "reject":
+            # A standing rejection by someone whose sign-off would count blocks the rule
+            # until that person approves, or the content changes (which makes it stale).
+            note = f": {a.comment}" if a.comment else ""
+            rejected.append(f"rejected by {a.by} on {a.at[:10]} ({a.id}){note}")
+        else:
+            valid.append(a)
+    if rejected:
+        return _failed("; ".join(rejected + problems), s.version_path)
+    if len({a.by for a in valid}) >= spec.count:
+        return _passed("approved by " + ", ".join(f"{a.by} ({a.role}, {a.at[:10]})" for a in valid),
+                       s.version_path)
+    if not listed:
+        problems.append(f"no one is listed for role {spec.role} in mops.yaml")
+    have = f"{len(valid)} valid" if valid else "none valid"
+    detail = "; ".join(problems) if problems else "no sign-off recorded"
+    return _failed(f"needs {spec.describe()} ({have}): {detail}", s.version_path)
+
+
+# ----------------------------------------------------------------------------- review_within
+
+
+@dataclass(frozen=True)
+class ReviewSpec:
+    days: Figure | None = None
+    months: Figure | None = None
+    field: str = "review.last"
+
+
+def parse_review(params: Any) -> ReviewSpec:
+    if not isinstance(params, Mapping):
+        raise SpecError("review_within: expected {days: N} or {months: N} (N may map tiers "
+                        "to numbers)")
+    _only_keys(params, ("days", "months", "field"), "review_within")
+    if ("days" in params) == ("months" in params):
+        raise SpecError("review_within: give exactly one of 'days' or 'months'")
+    fld = params.get("field", "review.last")
+    if not isinstance(fld, str) or not FIELD_RE.fullmatch(fld):
+        raise SpecError(f"review_within: 'field' must be a card field name, not {fld!r}")
+    days = params.get("days")
+    months = params.get("months")
+    return ReviewSpec(None if days is None else _figure(days, "days"),
+                      None if months is None else _figure(months, "months"), fld)
+
+
+def check_review(s: Subject, spec: ReviewSpec) -> Outcome:
+    _, raw = lookup(s.model.card.front, spec.field)
+    last = yamlio.as_date(raw)
+    if last is None:
+        return _failed(f"the model card has no {spec.field} date (the last review)", s.card_path)
+    if spec.months is not None:
+        n = figure_for(spec.months, s.tier)
+        assert n is not None
+        due = add_months(last, n)
+        period = plural(n, "month")
+    else:
+        n = figure_for(spec.days, s.tier)
+        assert n is not None
+        due = last + dt.timedelta(days=n)
+        period = plural(n, "day")
+    tier = f"tier {s.tier}" if s.tier is not None else "a model without a tier"
+    if s.today > due:
+        return _failed(f"review overdue: last review {last.isoformat()}, due by {due.isoformat()} "
+                       f"({tier}: every {period})", s.card_path)
+    return _passed(f"last review {last.isoformat()}, next due by {due.isoformat()} ({tier}: "
+                   f"every {period})", s.card_path)
+
+
+# ----------------------------------------------------------------------------- monitoring
+
+
+@dataclass(frozen=True)
+class MonitoringSpec:
+    within_days: Figure
+    kind: str = "drift"
+
+
+def parse_monitoring(params: Any) -> MonitoringSpec:
+    if not isinstance(params, Mapping):
+        raise SpecError("monitoring: expected {within_days: N}")
+    _only_keys(params, ("within_days", "kind"), "monitoring")
+    if "within_days" not in params:
+        raise SpecError("monitoring: 'within_days' is required")
+    kind = params.get("kind", "drift")
+    if not isinstance(kind, str) or not KIND_RE.fullmatch(kind):
+        raise SpecError(f"monitoring: 'kind' must be a record kind such as drift, not {kind!r}")
+    return MonitoringSpec(_figure(params["within_days"], "within_days"), kind)
+
+
+def check_monitoring(s: Subject, spec: MonitoringSpec) -> Outcome:
+    days = figure_for(spec.within_days, s.tier)
+    records = [(parse_time(m.at), m) for m in s.version.monitoring if m.kind == spec.kind]
+    records = [(t, m) for t, m in records if t is not None]
+    if not records:
+        return _failed(f"no {spec.kind} result recorded for this version (record one with "
+                       f"`mops drift {s.version.ref} --current LOG --record`)", s.version_path)
+    at, latest = max(records, key=lambda r: (r[0], r[1].id))
+    age = (s.now - at).days
+    if days is not None and age > days:
+        return _failed(f"the latest {spec.kind} result ({latest.id}, {at.date().isoformat()}) is "
+                       f"{age} days old; one is needed every {plural(days, 'day')}", latest.path)
+    if latest.breach:
+        verdict = latest.data.get("verdict") or {}
+        breaches = verdict.get("breaches") or []
+        what = ", ".join(str(b.get("column", b) if isinstance(b, Mapping) else b)
+                         for b in breaches[:5]) if isinstance(breaches, list) else ""
+        return _failed(f"the latest {spec.kind} result ({latest.id}, {at.date().isoformat()}) "
+                       f"shows a breach" + (f": {what}" if what else " (dataset drift)"),
+                       latest.path)
+    return _passed(f"{spec.kind} checked on {at.date().isoformat()} ({latest.id}), no breach",
+                   latest.path)
+
+
+# ----------------------------------------------------------------------------- no_open_findings
+
+
+@dataclass(frozen=True)
+class FindingsSpec:
+    severities: tuple[str, ...]
+
+
+def parse_findings(params: Any) -> FindingsSpec:
+    if params is None or params == {}:
+        return FindingsSpec(SEVERITIES)
+    if isinstance(params, str):
+        params = {"severity": params}
+    if not isinstance(params, Mapping):
+        raise SpecError("no_open_findings: expected {severity: high|medium|low}")
+    _only_keys(params, ("severity",), "no_open_findings")
+    sev = params.get("severity")
+    if isinstance(sev, str):
+        if sev not in SEVERITIES:
+            raise SpecError(f"no_open_findings: 'severity' must be high, medium or low, not {sev!r}")
+        # A threshold: 'medium' means medium or higher.
+        return FindingsSpec(SEVERITIES[: SEVERITIES.index(sev) + 1])
+    if isinstance(sev, list) and sev and all(x in SEVERITIES for x in sev):
+        return FindingsSpec(tuple(sev))
+    raise SpecError(f"no_open_findings: 'severity' must be high, medium or low (or a list), "
+                    f"not {sev!r}")
+
+
+def check_findings(s: Subject, spec: FindingsSpec) -> Outcome:
+    open_ = [f for f in s.model.findings
+             if f.kind == "finding" and f.is_open and f.severity in spec.severities
+             and f.version in (None, s.version.version)]
+    levels = join_words(list(spec.severities))
+    if open_:
+        shown = "; ".join(f"{f.id} ({f.severity}): {f.title}" for f in open_[:5])
+        more = f" and {len(open_) - 5} more" if len(open_) > 5 else ""
+        return _failed(f"{plural(len(open_), 'open finding')} ({levels}): {shown}{more}",
+                       open_[0].path)
+    return _passed(f"no open {levels} findings", s.card_path)
+
+
+# ----------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class Requirement:
+    name: str
+    parse: Callable[[Any], Any]
+    check: Callable[[Subject, Any], Outcome]
+
+
+def _fields(name: str) -> Callable[[Any], Any]:
+    return lambda params: _parse_fields(params, name)
+
+
+REQUIREMENTS: dict[str, Requirement] = {r.name: r for r in (
+    Requirement("card_fields", _fields("card_fields"), check_card_fields),
+    Requirement("version_fields", _fields("version_fields"), check_version_fields),
+    Requirement("evidence", parse_evidence, check_evidence),
+    Requirement("approval", parse_approval, check_approval),
+    Requirement("review_within", parse_review, check_review),
+    Requirement("monitoring", parse_monitoring, check_monitoring),
+    Requirement("no_open_findings", parse_findings, check_findings),
+)}
