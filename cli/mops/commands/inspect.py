@@ -22,6 +22,15 @@ def list_cmd(
 
     inv = Inventory.open(cwd())
     rows = list_rows(inv, stage)
+    if rows:
+        from mops.inventory.names import ModelRef
+        from mops.policy import clock
+        from mops.policy.engine import compliance
+
+        refs = None if stage is None else [ModelRef(r["model"], r["version"]) for r in rows]
+        status = compliance(inv, now=clock.now(), refs=refs)
+        for r in rows:
+            r["compliant"] = status.get((r["model"], r["version"]), True)
     if as_json:
         emit_json(rows)
         return

@@ -1,0 +1,106 @@
+"""``mops check``: evaluate the policy rules in force; exit 1 when any fails.
+
+Each output format is one function taking the results; ``check`` picks one.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mops.policy.results import Result
+
+
+class Format(enum.StrEnum):
+    text = "text"
+    json = "json"
+
+
+STATUS_ORDER = {"fail": 0, "waived": 1, "pass": 2, "n/a": 3}
+STATUS_LABEL = {"fail": "FAIL", "waived": "WAIVED", "pass": "pass", "n/a": "n/a"}
+STATUS_COLOUR = {"fail": "red", "waived": "yellow", "pass": "green"}
+
+
+def summary(results: list[Result]) -> dict[str, int]:
+    counts = {s: 0 for s in STATUS_ORDER}
+    for r in results:
+        counts[r.status] += 1
+    return counts
+
+
+def print_json(results: list[Result]) -> None:
+    from mops.output import emit_json
+
+    emit_json({"ok": not any(r.status == "fail" for r in results),
+               "summary": summary(results),
+               "results": [r.to_json() for r in results]})
+
+
+def print_text(results: list[Result]) -> None:
+    """Grouped by model and version: each rule with status, message and citation."""
+    import os
+
+    from mops.output import echo, is_terminal
+
+    colour = is_terminal() and not os.environ.get("NO_COLOR")
+
+    def label(status: str) -> str:
+        text = f"{STATUS_LABEL[status]:<6}"
+        return typer.style(text, fg=STATUS_COLOUR.get(status), bold=status == "fail") \
+            if colour else text
+
+    groups: dict[str, dict[str, list[Result]]] = {}
+    for r in results:
+        groups.setdefault(r.model, {}).setdefault(r.version, []).append(r)
+    for model, versions in groups.items():
+        echo(model)
+        for version, rows in versions.items():
+            shown = sorted((r for r in rows if r.status != "n/a"),
+                           key=lambda r: STATUS_ORDER[r.status])
+            na = len(rows) - len(shown)
+            echo(f"  @{version}" + (f"  ({na} rule(s) n/a)" if na else ""))
+            for r in shown:
+                echo(f"    {label(r.status)}  {r.rule}  {r.title}")
+                echo(f"              {r.message}")
+                echo(f"              cite: {r.cite}")
+                if r.status == "fail":
+                    echo(f"              fix:  {r.file}")
+    counts = summary(results)
+    versions = len({(r.model, r.version) for r in results})
+    verdict = "FAILED" if counts["fail"] else "passed"
+    echo(f"\n{counts['fail']} failed, {counts['waived']} waived, {counts['pass']} passed, "
+         f"{counts['n/a']} n/a across {versions} version(s) of {len(groups)} model(s): "
+         f"check {verdict}")
+
+
+FORMATTERS = {Format.text: print_text, Format.json: print_json}
+
+
+def check(
+    refs: Annotated[list[str] | None, typer.Argument(
+        metavar="[MODEL[@V]]...",
+        help="Models or versions to check (default: every version in the inventory).")] = None,
+    fmt: Annotated[Format, typer.Option(
+        "--format", metavar="text|json", case_sensitive=False,
+        help="Output: text grouped by model, or one JSON document.")] = Format.text,
+) -> None:
+    """Evaluate every policy rule for every version in scope; exit 1 if any fails."""
+    from mops.commands import cwd
+    from mops.inventory.names import parse_ref
+    from mops.inventory.store import Inventory
+    from mops.policy import clock
+    from mops.policy.engine import evaluate
+
+    parsed = [parse_ref(r) for r in refs] if refs else None
+    inv = Inventory.open(cwd())
+    results = evaluate(inv, now=clock.now(), refs=parsed)
+    FORMATTERS[fmt](results)
+    if any(r.status == "fail" for r in results):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check")(check)

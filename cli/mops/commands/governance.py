@@ -1,0 +1,197 @@
+"""Governance commands: evidence, approve, promote, retire, finding, waive."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+REF = Annotated[str, typer.Argument(metavar="MODEL@V",
+                                    help="Model version, e.g. credit-pd@1.2.0 (MODEL alone: "
+                                         "its latest version).")]
+
+evidence_app = typer.Typer(help="Attach validation evidence to a model version.",
+                           no_args_is_help=True)
+finding_app = typer.Typer(help="Record and close findings on a model or version.",
+                          no_args_is_help=True)
+
+
+@evidence_app.command("add")
+def evidence_add(
+    ref: REF,
+    files: Annotated[list[Path], typer.Argument(
+        metavar="FILE...", help="Files to copy into the version's evidence folder.")],
+    kind: Annotated[str, typer.Option(
+        "--kind", metavar="KIND",
+        help="Evidence kind, e.g. validation-report, conceptual-soundness, outcomes-analysis, "
+             "benchmarking, fairness, risk-assessment (or your own).")],
+    title: Annotated[str | None, typer.Option(
+        "--title", metavar="TEXT", help="A title (default: the file names).")] = None,
+    metric: Annotated[list[str] | None, typer.Option(
+        "--metric", metavar="NAME=VALUE",
+        help="A figure the evidence reports, e.g. gini=0.52 (repeatable).")] = None,
+) -> None:
+    """Copy files into a version's evidence, each with its sha256, in one commit."""
+    from mops.commands import cwd, notify
+    from mops.inventory.actions import parse_metrics
+    from mops.inventory.governance import add_evidence
+    from mops.inventory.names import parse_ref
+    from mops.output import echo
+
+    done = add_evidence(cwd(), parse_ref(ref), files, kind=kind, title=title,
+                        metrics=parse_metrics(metric or []), notify=notify)
+    d = done.detail
+    echo(f"Added evidence {d['id']} ({d['kind']}, {len(d['files'])} file(s)) to "
+         f"{d['model']}@{d['version']} (commit {done.commit[:12]})")
+
+
+def approve(
+    ref: REF,
+    role: Annotated[str, typer.Option(
+        "--role", metavar="ROLE", help="The role you sign off in, as listed in mops.yaml.")],
+    reject: Annotated[bool, typer.Option(
+        "--reject", help="Record a rejection instead of an approval.")] = False,
+    comment: Annotated[str | None, typer.Option(
+        "--comment", metavar="TEXT", help="A comment recorded with the sign-off.")] = None,
+    expires: Annotated[str | None, typer.Option(
+        "--expires", metavar="DATE", help="The approval counts until this date (YYYY-MM-DD).")] = None,
+) -> None:
+    """Sign off a model version in a role, bound to the digest of what you reviewed."""
+    from mops.commands import cwd, notify
+    from mops.inventory.governance import approve as do_approve
+    from mops.inventory.governance import parse_date
+    from mops.inventory.names import parse_ref
+    from mops.output import echo
+    from mops.policy import clock
+    from mops.policy.engine import independence_conflicts
+
+    done = do_approve(cwd(), parse_ref(ref), role=role, reject=reject, comment=comment,
+                      expires=parse_date(expires, "--expires"), today=clock.now().date(),
+                      independence=independence_conflicts, notify=notify)
+    d = done.detail
+    verb = "rejected" if d["decision"] == "reject" else "approved"
+    echo(f"{d['by']} {verb} {d['model']}@{d['version']} as {d['role']} (sign-off {d['id']}, "
+         f"{d['digest']}, commit {done.commit[:12]})")
+
+
+def promote(
+    ref: REF,
+    to: Annotated[str, typer.Option(
+        "--to", metavar="STAGE", help="The target stage, e.g. validation or production.")],
+) -> None:
+    """Move a version to a stage if every rule for that stage is met (else exit 1)."""
+    from mops.commands import cwd, notify
+    from mops.inventory.governance import promote as do_promote
+    from mops.inventory.names import parse_ref
+    from mops.output import echo, warn
+    from mops.policy import clock
+    from mops.policy.engine import promotion_gate
+
+    done = do_promote(cwd(), parse_ref(ref), to=to, gate=promotion_gate(clock.now()),
+                      notify=notify)
+    d = done.detail
+    if d["waived"]:
+        warn(f"promoted under exceptions for {', '.join(d['waived'])}")
+    echo(f"Promoted {d['model']}@{d['version']} from {d['from']} to {d['to']} "
+         f"(commit {done.commit[:12]})")
+
+
+def retire(
+    ref: Annotated[str, typer.Argument(
+        metavar="MODEL[@V]", help="A version, or a model (all its versions).")],
+    reason: Annotated[str, typer.Option(
+        "--reason", metavar="TEXT", help="Why it is retired (recorded).")],
+) -> None:
+    """Mark a version or a whole model retired; every record is kept."""
+    from mops.commands import cwd, notify
+    from mops.inventory.governance import retire as do_retire
+    from mops.inventory.names import parse_ref
+    from mops.output import echo
+
+    done = do_retire(cwd(), parse_ref(ref), reason=reason, notify=notify)
+    d = done.detail
+    echo(f"Retired {', '.join(d['model'] + '@' + v for v in d['versions'])} "
+         f"(commit {done.commit[:12]})")
+
+
+@finding_app.command("add")
+def finding_add(
+    ref: Annotated[str, typer.Argument(
+        metavar="MODEL[@V]", help="The model, or one version of it.")],
+    severity: Annotated[str, typer.Option(
+        "--severity", metavar="high|medium|low", help="How serious the finding is.")],
+    title: Annotated[str, typer.Option("--title", metavar="TEXT", help="What was found.")],
+    due: Annotated[str | None, typer.Option(
+        "--due", metavar="DATE", help="When it must be resolved (YYYY-MM-DD).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print {\"id\": ...} as JSON.")] = False,
+) -> None:
+    """Open a finding; prints its id."""
+    from mops.commands import cwd, notify
+    from mops.inventory.governance import add_finding, parse_date
+    from mops.inventory.names import parse_ref
+    from mops.output import echo, emit_json
+
+    done = add_finding(cwd(), parse_ref(ref), severity=severity, title=title,
+                       due=parse_date(due, "--due"), notify=notify)
+    if as_json:
+        emit_json({"id": done.detail["id"]})
+    else:
+        echo(done.detail["id"])
+
+
+@finding_app.command("close")
+def finding_close(
+    model: Annotated[str, typer.Argument(help="The model the finding belongs to.")],
+    finding_id: Annotated[str, typer.Argument(metavar="FINDING-ID",
+                                              help="The finding's id, e.g. F-3fa2c1.")],
+    comment: Annotated[str | None, typer.Option(
+        "--comment", metavar="TEXT", help="How it was resolved.")] = None,
+) -> None:
+    """Close a finding (or revoke an exception); the record is kept."""
+    from mops.commands import cwd, notify
+    from mops.inventory.governance import close_finding
+    from mops.inventory.names import validate_model
+    from mops.output import echo
+
+    done = close_finding(cwd(), validate_model(model), finding_id, comment=comment, notify=notify)
+    what = "exception" if done.detail["kind"] == "exception" else "finding"
+    echo(f"Closed {what} {finding_id} on {model} (commit {done.commit[:12]})")
+
+
+def waive(
+    ref: Annotated[str, typer.Argument(
+        metavar="MODEL[@V]", help="A version, or a model (all its versions).")],
+    rule: Annotated[str, typer.Option("--rule", metavar="RULE-ID",
+                                      help="The id of the rule to waive.")],
+    expires: Annotated[str, typer.Option(
+        "--expires", metavar="DATE", help="The last day the exception holds (YYYY-MM-DD).")],
+    reason: Annotated[str, typer.Option("--reason", metavar="TEXT",
+                                        help="Why the exception is granted.")],
+    controls: Annotated[str | None, typer.Option(
+        "--controls", metavar="TEXT", help="Compensating controls while it holds.")] = None,
+) -> None:
+    """Grant a time-limited exception: the rule reports waived (never pass) until it expires."""
+    from mops.commands import cwd, notify
+    from mops.inventory.governance import parse_date
+    from mops.inventory.governance import waive as do_waive
+    from mops.inventory.names import parse_ref
+    from mops.output import echo
+    from mops.policy import clock
+    from mops.policy.engine import rule_ids
+
+    done = do_waive(cwd(), parse_ref(ref), rule=rule, expires=parse_date(expires, "--expires"),
+                    reason=reason, controls=controls, today=clock.now().date(), rule_ids=rule_ids, notify=notify)
+    d = done.detail
+    target = f"{d['model']}@{d['version']}" if d["version"] else d["model"]
+    echo(f"Exception {d['id']} waives {d['rule']} for {target} until {d['expires']} "
+         f"(commit {done.commit[:12]})")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(evidence_app, name="evidence")
+    app.command("approve")(approve)
+    app.command("promote")(promote)
+    app.command("retire")(retire)
+    app.add_typer(finding_app, name="finding")
+    app.command("waive")(waive)
