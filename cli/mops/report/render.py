@@ -99,11 +99,25 @@ def render_html(context: dict[str, Any], env: Environment,
         raise UsageError(f"report template {exc.name!r} not found (in the inventory's "
                          f"{OVERRIDES_DIR}/ or the built-ins)") from None
     except TemplateError as exc:
-        where = ""
-        if getattr(exc, "filename", None):
-            where = f"{exc.filename}:{getattr(exc, 'lineno', '?')}: "
-        raise UsageError(f"{where}report template error: {exc.message}") from None
+        where = _template_location(exc)
+        raise UsageError(f"{where + ': ' if where else ''}report template error: "
+                         f"{exc.message}") from None
     return seal(html)
+
+
+def _template_location(exc: TemplateError) -> str:
+    """``file:line`` of the template that failed (syntax errors carry it; runtime errors
+    carry it in the traceback Jinja2 rewrites to point into templates)."""
+    if getattr(exc, "filename", None):
+        return f"{exc.filename}:{getattr(exc, 'lineno', '?')}"
+    where = ""
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith(".html") or name.startswith(OVERRIDES_DIR + "/"):
+            where = f"{name}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
 
 
 def report_digest(html: str) -> str:
