@@ -145,7 +145,7 @@ def summary(results: Sequence[Result], *, ok: bool, scope: str | None = None,
     head = "## ✅ mops check passed" if ok else "## ❌ mops check failed"
     intro = [head, ""]
     if scope:
-        intro += [scope, ""]
+        intro += [markdown_cell(scope), ""]
     if not results:
         intro.append("No model versions to check.")
         return "\n".join(intro) + "\n"

@@ -25,6 +25,8 @@ class Step:
     id: str | None
     name: str
     ran: bool
+    #: False when the step's ``if:`` was false.
+    reached: bool = True
     code: int = 0
     stdout: str = ""
     stderr: str = ""
@@ -53,6 +55,10 @@ class Run:
 
     def step(self, step_id: str) -> Step:
         return next(s for s in self.steps if s.id == step_id)
+
+    def uses(self, action: str) -> Step:
+        """The step that uses ``action`` (``owner/name``, any version)."""
+        return next(s for s in self.steps if (s.uses or "").startswith(action + "@"))
 
 
 def _lookup(context: dict[str, Any], path: str) -> str:
@@ -111,12 +117,13 @@ def run_action(action: Path, *, workspace: Path, tmp: Path, inputs: dict[str, st
     base_env.update(env or {})
     steps: list[Step] = []
     for n, spec in enumerate(doc["runs"]["steps"]):
-        step = Step(id=spec.get("id"), name=spec.get("name", f"step {n}"), ran=False)
+        step = Step(id=spec.get("id"), name=spec.get("name", f"step {n}"), ran=False,
+                    uses=spec.get("uses"))
         steps.append(step)
         if "if" in spec and not condition(str(spec["if"]), context):
+            step.reached = False
             continue
-        if "uses" in spec:
-            step.uses = spec["uses"]
+        if step.uses:
             step.with_ = {k: interpolate(v, context) for k, v in (spec.get("with") or {}).items()}
             continue
         if step.id in skip:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 class Format(enum.StrEnum):
     text = "text"
     json = "json"
+    github = "github"
 
 
 STATUS_ORDER = {"fail": 0, "waived": 1, "pass": 2, "n/a": 3}
@@ -84,8 +85,13 @@ def check(
         metavar="[MODEL[@V]]...",
         help="Models or versions to check (default: every version in the inventory).")] = None,
     fmt: Annotated[Format, typer.Option(
-        "--format", metavar="text|json", case_sensitive=False,
-        help="Output: text grouped by model, or one JSON document.")] = Format.text,
+        "--format", metavar="text|json|github", case_sensitive=False,
+        help="Output: text grouped by model, one JSON document, or GitHub Actions annotations "
+             "(plus the job summary and the `ok` output when GitHub's files are set).")] = Format.text,
+    changed_since: Annotated[str | None, typer.Option(
+        "--changed-since", metavar="REF",
+        help="Only models with files changed since REF (from its merge base with HEAD to the "
+             "working tree); every model when mops.yaml or a policy pack changed.")] = None,
 ) -> None:
     """Evaluate every policy rule for every version in scope; exit 1 if any fails."""
     from mops.commands import cwd
@@ -96,8 +102,23 @@ def check(
 
     parsed = [parse_ref(r) for r in refs] if refs else None
     inv = Inventory.open(cwd())
+    scope = None
+    if changed_since is not None:
+        from mops.inventory.changes import changed_models
+        from mops.inventory.names import ModelRef
+
+        changed = changed_models(inv, changed_since)
+        if changed is not None:
+            scope = f"Only the models changed since {changed_since}: {len(changed)}."
+            parsed = [r for r in parsed if r.model in changed] if parsed is not None \
+                else [ModelRef(m) for m in sorted(changed)]
     results = evaluate(inv, now=clock.now(), refs=parsed)
-    FORMATTERS[fmt](results)
+    if fmt == Format.github:
+        from mops.output_github import emit
+
+        emit(results, prefix=inv.prefix, scope=scope)
+    else:
+        FORMATTERS[fmt](results)
     if any(r.status == "fail" for r in results):
         raise typer.Exit(1)
 
