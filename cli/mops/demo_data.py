@@ -46,20 +46,21 @@ def credit_log(rows: int, *, seed: int, drifted: bool = False):
     })
 
 
-def write_credit_logs(folder: Path, *, reference_rows: int = 20_000,
-                      month_rows: int = 50_000) -> dict[str, Path]:
+def write_credit_logs(folder: Path, *, reference_rows: int = 20_000, month_rows: int = 50_000,
+                      months: tuple[str, str] = ("2026-09", "2026-10")) -> dict[str, Path]:
     """Reference (Parquet), a stable month (CSV.gz) and a drifted month (Parquet)."""
+    stable, drifted = months
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"reference": folder / "reference.parquet",
-             "2026-09": folder / "predictions-2026-09.csv.gz",
-             "2026-10": folder / "predictions-2026-10.parquet"}
+             stable: folder / f"predictions-{stable}.csv.gz",
+             drifted: folder / f"predictions-{drifted}.parquet"}
     pq.write_table(credit_log(reference_rows, seed=1), paths["reference"])
     import pyarrow as pa
 
-    with pa.CompressedOutputStream(str(paths["2026-09"]), "gzip") as out:
+    with pa.CompressedOutputStream(str(paths[stable]), "gzip") as out:
         pacsv.write_csv(credit_log(month_rows, seed=9), out)
-    pq.write_table(credit_log(month_rows, seed=10, drifted=True), paths["2026-10"])
+    pq.write_table(credit_log(month_rows, seed=10, drifted=True), paths[drifted])
     return paths
