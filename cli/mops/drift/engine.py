@@ -384,8 +384,12 @@ def profile_partition(
 ) -> ProfileState:
     """Profile one file into a :class:`ProfileState` (runs in a worker process)."""
     builder = PartitionBuilder(spec, spill_dir)
-    for batch in readers.iter_batches(info, targets, progress=progress):
-        builder.add(batch)
+    try:
+        for batch in readers.iter_batches(info, targets, progress=progress):
+            builder.add(batch)
+    except BaseException:
+        builder.abandon()
+        raise
     result = builder.finish()
     if result.rows == 0:
         raise UsageError(f"{info.path}: has a header but no rows")

@@ -288,6 +288,11 @@ class PartitionBuilder:
             if self._writer is not None:
                 self._writer.close()
 
+    def abandon(self) -> None:
+        """Close the spill files of a partition that failed (the directory owner deletes them)."""
+        if self._writer is not None:
+            self._writer.close()
+
     def _add_outcome(self, batch: pa.RecordBatch) -> None:
         label = _as_float(batch.column(self.spec.label))
         score = _as_float(batch.column(self.spec.score))
