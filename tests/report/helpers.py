@@ -225,17 +225,23 @@ def add_finding(repo: Path, model: str, rid: str, text: str) -> str:
 
 def drift_record(when: str, stats: dict[str, float], *, threshold: float = 0.1,
                  drifted: tuple[str, ...] = ()) -> dict:
+    """A monitoring record shaped like the ones `mops drift --record` writes (nested result)."""
     columns = [{"column": c, "kind": "numeric", "method": "wasserstein", "statistic": v,
                 "threshold": threshold, "drifted": c in drifted, "psi": v * 2}
                for c, v in sorted(stats.items())]
     share = len(drifted) / max(len(stats), 1)
-    return {"at": when, "kind": "drift", "dataset_drift": share >= 0.5, "drifted_share": share,
-            "drift_share_threshold": 0.5, "rows": {"reference": 1000, "current": 800},
-            "columns": columns,
-            "performance": {"reference": {"auc": 0.81}, "current": {"auc": 0.78},
-                            "change": {"auc": -0.03}},
-            "verdict": {"dataset_drift": share >= 0.5,
-                        "breaches": [{"message": f"psi of column {c!r} is high"} for c in drifted]}}
+    breaches = [{"threshold": "psi", "column": c, "value": stats[c] * 2, "limit": 0.25,
+                 "message": f"psi of column {c!r} is high"} for c in drifted]
+    return {"id": "x", "kind": "drift", "at": when, "model": "credit-pd", "version": "1.0.0",
+            "plan": {"features": sorted(stats), "thresholds": {"psi": 0.25}},
+            "result": {"dataset_drift": share >= 0.5, "drifted_share": share,
+                       "drift_share_threshold": 0.5, "rows": {"reference": 1000, "current": 800},
+                       "columns": columns,
+                       "performance": {"reference": {"auc": 0.81}, "current": {"auc": 0.78},
+                                       "change": {"auc": -0.03}},
+                       "breaches": breaches},
+            "verdict": {"dataset_drift": share >= 0.5, "drifted_share": share,
+                        "breaches": [b["message"] for b in breaches]}}
 
 
 def add_monitoring(repo: Path, model: str, version: str, rid: str, record: dict) -> str:

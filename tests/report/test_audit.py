@@ -133,16 +133,20 @@ def test_drift_history_charts_and_latest_table(head_html: str):
     version = parse(head_html).by_id("model-credit-pd-v-1.0.0")
     figures = version.find_all("figure")
     titles = [squash(f.find("figcaption").text()) for f in figures]
-    assert [t.split(":")[0] for t in titles] == ["Share of drifted columns", "Column income",
+    assert [t.split(":")[0] for t in titles] == ["Share of drifted columns",
+                                                 "Largest PSI of any column", "Column income",
                                                  "Column utilisation"]
-    util = figures[2]
+    psi = figures[1].find("svg")
+    assert len(psi.find_all("rect", class_="marker flagged")) == 1  # April: 0.32 >= 0.25
+    assert "threshold 0.25" in squash(psi.text())
+    util = figures[3]
     svg = util.find("svg")
     assert svg.attrs["role"] == "img" and svg.find("title").text() == "Column utilisation: wasserstein"
     assert len(svg.find_all("circle")) + len(svg.find_all("rect", class_="marker flagged")) == 3
     assert len(svg.find_all("rect", class_="marker flagged")) == 1  # April drifted
     assert svg.find("polyline", class_="threshold")
     assert "threshold 0.1" in squash(svg.text())
-    assert "3 value(s) from 2026-03-15 to 2026-05-15; latest 0.07; 1 flagged" in titles[2]
+    assert "3 value(s) from 2026-03-15 to 2026-05-15; latest 0.07; 1 flagged" in titles[3]
     latest = [t for t in version.find_all("table") if "Latest check" in t.find("caption").text()][0]
     assert "2026-05-15T06:00:00Z" in latest.find("caption").text()
     rows = {r[0]: r for r in latest.rows()[1:]}

@@ -55,7 +55,7 @@ def test_chart_places_points_in_time_and_value():
     c = line_chart([Point(_t(1), 0.0), Point(_t(11), 0.2, True), Point(_t(21), 0.1)],
                    [Point(_t(1), 0.15), Point(_t(21), 0.15)], title="t", y_label="v")
     xs = [float(m["x"]) for m in c["markers"]]
-    assert xs[0] == c["left"] and xs[-1] == c["plot_right"]
+    assert xs[0] == c["left"] + 8 and xs[-1] == c["plot_right"] - 8
     assert xs[1] == pytest.approx((xs[0] + xs[2]) / 2, abs=0.1)  # day 11 is half way
     ys = [float(m["y"]) for m in c["markers"]]
     assert ys[0] == c["plot_bottom"]  # zero at the bottom

@@ -75,8 +75,9 @@ def line_chart(points: Sequence[Point], threshold: Sequence[Point] = (), *, titl
     """
     points = sorted(points, key=lambda p: p.at)
     threshold = sorted(threshold, key=lambda p: p.at)
-    left, right, top, bottom = 52, 12, 12, 28
+    left, right, top, bottom = 52, 12, 20, 28
     plot_w, plot_h = width - left - right, height - top - bottom
+    pad = 8  # keeps the first and last markers off the plot's border
     values = [p.value for p in points] + [p.value for p in threshold]
     lo = min(0.0, *values) if values else 0.0
     hi = max(values) if values else 1.0
@@ -93,7 +94,7 @@ def line_chart(points: Sequence[Point], threshold: Sequence[Point] = (), *, titl
     def x_of(at: dt.datetime) -> float:
         if not span or t0 is None:
             return left + plot_w / 2
-        return left + plot_w * (at - t0).total_seconds() / span
+        return left + pad + (plot_w - 2 * pad) * (at - t0).total_seconds() / span
 
     def y_of(value: float) -> float:
         return top + plot_h * (1 - (value - lo) / (hi - lo))

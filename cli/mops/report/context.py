@@ -362,6 +362,21 @@ def trail_row(e: Mapping[str, Any]) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- drift
 
 
+def _result(m: Monitoring) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """A record's drift result and verdict, whether nested (``result``/``verdict``, as
+    ``mops drift --record`` writes) or flat (the ``drift --json`` document)."""
+    d = m.data
+    body = d.get("result") if isinstance(d.get("result"), Mapping) else d
+    verdict = d.get("verdict") if isinstance(d.get("verdict"), Mapping) else body.get("verdict")
+    return body, verdict if isinstance(verdict, Mapping) else {}
+
+
+def _psi_limit(m: Monitoring) -> float | None:
+    plan = m.data.get("plan")
+    thresholds = plan.get("thresholds") if isinstance(plan, Mapping) else None
+    return number(thresholds.get("psi")) if isinstance(thresholds, Mapping) else None
+
+
 def drift_section(records: list[Monitoring]) -> dict[str, Any] | None:
     """Charts over every recorded check of a version, and the latest check as a table.
 
@@ -376,54 +391,66 @@ def drift_section(records: list[Monitoring]) -> dict[str, Any] | None:
     if not checks:
         return None
     checks.sort(key=lambda c: (c[0], c[1].id))
-    share, share_limit = [], []
+    share, share_limit, psi, psi_limit = [], [], [], []
     columns: dict[str, dict[str, list[Point]]] = {}
     methods: dict[str, str] = {}
     for at, m in checks:
-        d = m.data
-        value = number(d.get("drifted_share"))
+        body, verdict = _result(m)
+        drift = bool(verdict.get("dataset_drift", body.get("dataset_drift")))
+        value = number(body.get("drifted_share"))
         if value is not None:
-            share.append(Point(at, value, bool(d.get("dataset_drift")),
-                               "dataset drift" if d.get("dataset_drift") else ""))
-        limit = number(d.get("drift_share_threshold"))
+            share.append(Point(at, value, drift, "dataset drift" if drift else ""))
+        limit = number(body.get("drift_share_threshold"))
         if limit is not None:
             share_limit.append(Point(at, limit))
-        for col in d.get("columns") or []:
+        worst: tuple[float, str] | None = None
+        for col in body.get("columns") or []:
             if not isinstance(col, Mapping) or not isinstance(col.get("column"), str):
                 continue
             name = col["column"]
             series = columns.setdefault(name, {"stat": [], "limit": []})
             stat = number(col.get("statistic"))
             if stat is not None:
-                series["stat"].append(Point(at, stat, bool(col.get("drifted")),
-                                            "drifted" if col.get("drifted") else ""))
+                series["stat"].append(Point(at, stat, col.get("drifted") is True,
+                                            "drifted" if col.get("drifted") is True else ""))
             limit = number(col.get("threshold"))
             if limit is not None:
                 series["limit"].append(Point(at, limit))
             if col.get("method"):
                 methods[name] = str(col["method"])
+            value = number(col.get("psi"))
+            if value is not None and (worst is None or value > worst[0]):
+                worst = (value, name)
+        limit = _psi_limit(m)
+        if worst is not None:
+            psi.append(Point(at, worst[0], limit is not None and worst[0] >= limit,
+                             f"column {worst[1]}"))
+        if limit is not None:
+            psi_limit.append(Point(at, limit))
     charts = []
     if share:
         charts.append(line_chart(share, share_limit, title="Share of drifted columns",
                                  y_label="share"))
+    if psi:
+        charts.append(line_chart(psi, psi_limit, title="Largest PSI of any column",
+                                 y_label="PSI"))
     for name in sorted(columns):
         series = columns[name]
         if series["stat"]:
             method = methods.get(name, "statistic")
             charts.append(line_chart(series["stat"], series["limit"],
                                      title=f"Column {name}: {method}", y_label=method))
-    at, last = checks[-1]
+    _, last = checks[-1]
     return {"count": len(checks), "first": checks[0][1].at, "last_at": last.at,
             "charts": charts, "latest": latest_check(last)}
 
 
 def latest_check(m: Monitoring) -> dict[str, Any]:
-    d = m.data
-    verdict = d.get("verdict") if isinstance(d.get("verdict"), Mapping) else {}
-    breaches = verdict.get("breaches") if verdict else d.get("breaches")
-    rows = d.get("rows") if isinstance(d.get("rows"), Mapping) else {}
+    body, verdict = _result(m)
+    breaches = verdict.get("breaches") if "breaches" in verdict else body.get("breaches")
+    rows = body.get("rows") if isinstance(body.get("rows"), Mapping) else {}
     cols = []
-    for col in d.get("columns") or []:
+    for col in body.get("columns") or []:
         if not isinstance(col, Mapping):
             continue
         drifted = col.get("drifted")
@@ -435,23 +462,22 @@ def latest_check(m: Monitoring) -> dict[str, Any]:
             else status("no drift", "ok") if drifted is False else status("unknown", "muted"),
         })
     perf = []
-    performance = d.get("performance")
+    performance = body.get("performance")
     if isinstance(performance, Mapping):
-        ref = performance.get("reference") if isinstance(performance.get("reference"), Mapping) else {}
-        cur = performance.get("current") if isinstance(performance.get("current"), Mapping) else {}
-        change = performance.get("change") if isinstance(performance.get("change"), Mapping) else {}
+        ref, cur, change = (performance.get(k) if isinstance(performance.get(k), Mapping) else {}
+                            for k in ("reference", "current", "change"))
         for name in sorted(set(ref) | set(cur), key=str):
             perf.append({"metric": str(name), "reference": text(ref.get(name)),
                          "current": text(cur.get(name)), "change": text(change.get(name))})
-    dataset = verdict.get("dataset_drift", d.get("dataset_drift")) if verdict else d.get("dataset_drift")
-    breach_list = [b.get("message") or text(b) if isinstance(b, Mapping) else text(b)
-                   for b in (breaches or [])]
+    dataset = verdict.get("dataset_drift", body.get("dataset_drift"))
+    breach_list = [str(b.get("message") or text(b)) if isinstance(b, Mapping) else text(b)
+                   for b in (breaches if isinstance(breaches, list) else [])]
     if breach_list or dataset:
         outcome = status("BREACH" if breach_list else "DATASET DRIFT", "bad",
                          "; ".join(breach_list))
     else:
         outcome = status("within thresholds", "ok")
     return {"id": m.id, "at": m.at, "kind": m.kind, "outcome": outcome,
-            "dataset_drift": text(dataset), "drifted_share": text(number(d.get("drifted_share"))),
+            "dataset_drift": text(dataset), "drifted_share": text(number(body.get("drifted_share"))),
             "rows_reference": text(rows.get("reference")), "rows_current": text(rows.get("current")),
             "columns": cols, "performance": perf, "breaches": breach_list}
