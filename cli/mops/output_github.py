@@ -149,7 +149,7 @@ def summary(results: Sequence[Result], *, ok: bool, scope: str | None = None,
     if not results:
         intro.append("No model versions to check.")
         return "\n".join(intro) + "\n"
-    intro += [_counts(results), ""]
+    intro += [_counts(results), "", ""]
     text = "\n".join(intro)
 
     blocks, omitted = _tables(results, set(_STATUS_ORDER))
