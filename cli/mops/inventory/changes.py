@@ -16,12 +16,12 @@ from mops.errors import UsageError
 from mops.inventory import git
 from mops.inventory.store import MODELS_DIR, SETTINGS_FILE, Inventory
 
-#: Inventory-relative paths whose change puts every model in question.
-GLOBAL_PATHS = (SETTINGS_FILE, "policies/", ".mops/")
+#: Folders of the inventory whose change (besides mops.yaml) puts every model in question.
+GLOBAL_DIRS = ("policies/", ".mops/")
 
 
-def changed_paths(inv: Inventory, ref: str) -> tuple[str, list[str]]:
-    """The base commit compared against, and the repository paths changed since it.
+def changed_paths(inv: Inventory, ref: str) -> list[str]:
+    """Paths changed from the merge base of ``ref`` and HEAD to the working tree (or commit).
 
     Paths are relative to the repository's top, as git names them.
     """
@@ -51,7 +51,7 @@ def changed_paths(inv: Inventory, ref: str) -> tuple[str, list[str]]:
                             "--full-name", "--", ".")
         paths.update(_split(diff))
         paths.update(_split(untracked))
-    return base, sorted(paths)
+    return sorted(paths)
 
 
 def _split(out: bytes) -> list[str]:
@@ -63,7 +63,7 @@ def changed_models(inv: Inventory, ref: str) -> set[str] | None:
 
     An unknown ``ref`` is a usage error (exit 2).
     """
-    _base, paths = changed_paths(inv, ref)
+    paths = changed_paths(inv, ref)
     top = Path(os.path.realpath(inv.top))
     pack_files = {Path(os.path.realpath(inv.root / p)) for p in inv.settings.policies
                   if p.endswith((".yaml", ".yml"))}
@@ -75,7 +75,7 @@ def changed_models(inv: Inventory, ref: str) -> set[str] | None:
         if not path.startswith(prefix):
             continue
         rel = path[len(prefix):]
-        if rel == SETTINGS_FILE or rel.startswith(GLOBAL_PATHS[1:]):
+        if rel == SETTINGS_FILE or rel.startswith(GLOBAL_DIRS):
             return None
         parts = rel.split("/")
         if len(parts) > 2 and parts[0] == MODELS_DIR:
