@@ -70,6 +70,25 @@ def _github() -> dict[str, str]:
     return {key: os.environ[var] for var, key in GITHUB_VARS if os.environ.get(var)}
 
 
+def effective_signoffs(approvals: Sequence[records.Approval]) -> list[records.Approval]:
+    """The latest sign-off of each (person, role): a later one supersedes the earlier.
+
+    Timestamps have one-second resolution, so at equal times the ``supersedes`` link
+    each sign-off records decides which came later.
+    """
+    superseded = {a.raw.get("supersedes") for a in approvals}
+    latest: dict[tuple[str, str], records.Approval] = {}
+
+    def rank(a: records.Approval) -> tuple[str, bool, str]:
+        return a.at, a.id not in superseded, a.id
+
+    for a in approvals:
+        key = (a.by, a.role)
+        if key not in latest or rank(a) > rank(latest[key]):
+            latest[key] = a
+    return sorted(latest.values(), key=lambda a: (a.at, a.id))
+
+
 def _listed_anywhere(inv: Inventory, person: str) -> bool:
     return any(person in people for people in inv.settings.roles.values())
 
@@ -171,7 +190,8 @@ def approve(start: Path, ref: ModelRef, *, role: str, reject: bool = False,
         cache = DigestCache(inv)
         parts = subject_parts(inv, version, cache)
         cache.save()
-        previous = [a for a in version.approvals if a.by == actor.email and a.role == role]
+        previous = effective_signoffs([a for a in version.approvals
+                                       if a.by == actor.email and a.role == role])
         taken = {a.id for a in version.approvals}
         aid = new_id("A", lambda x: x in taken)
         decision = "reject" if reject else "approve"

@@ -260,8 +260,8 @@ def _load_rule(item: Any, i: int, path: str, text: str, pack: str,
     except SpecError as exc:
         overridden = [s for s in used if s.source != "default"]
         if overridden:
-            raise RecordError(SETTINGS_FILE, f"{overridden[0].source}: {exc} (used by rule {rid} "
-                                             f"of {path})") from None
+            where = overridden[0].source.removeprefix(f"{SETTINGS_FILE}: ")
+            raise RecordError(SETTINGS_FILE, f"{where}: {exc} (used by rule {rid} of {path})") from None
         raise fail("require", str(exc)) from None
     return Rule(id=rid, title=item["title"].strip(), cite=item["cite"].strip(), pack=pack,
                 path=path, line=line, requirement=req_name, params=params, stages=rule_stages,

@@ -17,6 +17,7 @@ from typing import Any
 
 from mops.inventory import yamlio
 from mops.inventory.digest import DigestCache, combine, subject_parts, what_changed
+from mops.inventory.governance import effective_signoffs
 from mops.inventory.records import SEVERITIES, Approval
 from mops.inventory.store import Inventory, Model, Version
 
@@ -382,20 +383,6 @@ def conflicts(model: Model, version: Version, person: str, independent_of: tuple
     if "registrant" in independent_of and version.record.registered_by.lower() == person:
         out.append("the person who registered this version")
     return out
-
-
-def effective_signoffs(approvals: list[Approval]) -> list[Approval]:
-    """The latest sign-off of each (person, role): a later one supersedes the earlier."""
-    superseded = {a.raw.get("supersedes") for a in approvals}
-    latest: dict[tuple[str, str], Approval] = {}
-    for a in approvals:
-        key = (a.by, a.role)
-        # Order by time; at equal times a record naming its predecessor comes after it.
-        rank = (a.at, a.id not in superseded, a.id)
-        if key not in latest or rank > (latest[key].at, latest[key].id not in superseded,
-                                        latest[key].id):
-            latest[key] = a
-    return sorted(latest.values(), key=lambda a: (a.at, a.id))
 
 
 def signoff_problem(s: Subject, spec: ApprovalSpec, a: Approval, listed: tuple[str, ...]) -> str | None:

@@ -1,0 +1,74 @@
+"""mops check (text and JSON) and list's COMPLIANT column, through the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Mops
+from tests.policy.lab import Lab
+
+
+@pytest.fixture
+def lab(inventory: Path, monkeypatch: pytest.MonkeyPatch) -> Lab:
+    monkeypatch.setenv("MOPS_NOW", "2026-06-01")
+    lab = Lab(inventory)
+    lab.version("credit-pd@1.0", stage="production")
+    lab.version("credit-pd@2.0", at="2026-03-01T00:00:00Z")
+    lab.card("fraud", owner=...)
+    lab.version("fraud@0.1")
+    return lab
+
+
+def test_check_json_shape_and_exit_code(lab: Lab, mops: Mops):
+    r = mops("check", "--format", "json", code=1)
+    data = __import__("json").loads(r.stdout)
+    assert data["ok"] is False
+    assert data["summary"]["fail"] == 2 and sum(data["summary"].values()) == len(data["results"])
+    for res in data["results"]:
+        assert {"model", "version", "rule", "status", "message", "cite", "file"} <= res.keys()
+        assert res["status"] in ("pass", "fail", "waived", "n/a")
+    fails = {(x["model"], x["version"], x["rule"]) for x in data["results"] if x["status"] == "fail"}
+    assert fails == {("credit-pd", "1.0", "BL-INDEPENDENT-SIGNOFF"), ("fraud", "0.1", "BL-OWNER")}
+    assert r.stderr == ""
+
+
+def test_check_text_groups_by_model_with_status_message_and_cite(lab: Lab, mops: Mops):
+    out = mops("check", code=1).stdout
+    assert out.index("credit-pd\n") < out.index("  @1.0") < out.index("  @2.0") < out.index("fraud\n")
+    block = out[out.index("fraud\n"):]
+    assert "FAIL    BL-OWNER  Model has a named owner" in block
+    assert "the model card does not document owner (missing)" in block
+    assert "cite: NIST AI RMF 1.0 GOVERN 2.1" in block
+    assert "fix:  models/fraud/card.md" in block
+    assert "(3 rule(s) n/a)" in block  # the production and retired rules
+    assert out.rstrip().endswith("check FAILED")
+    assert "2 failed, 0 waived" in out
+
+
+def test_check_scope_by_model_and_version(lab: Lab, mops: Mops):
+    data = mops.json("check", "credit-pd@2.0", "--format", "json")
+    assert data["ok"] is True and {(r["model"], r["version"]) for r in data["results"]} == {("credit-pd", "2.0")}
+    data = mops.json("check", "credit-pd", "--format", "json", code=1)
+    assert {r["version"] for r in data["results"]} == {"1.0", "2.0"}
+    assert "passed" in mops("check", "fraud@0.1", "credit-pd@2.0", code=1).stdout
+    assert "unknown model 'nope'" in mops("check", "nope", code=2).stderr
+    assert "has no version '9'" in mops("check", "fraud@9", code=2).stderr
+    mops("check", "--format", "xml", code=2)
+
+
+def test_list_compliant_column(lab: Lab, mops: Mops):
+    rows = {(r["model"], r["version"]): r["compliant"] for r in mops.json("list", "--json")}
+    assert rows == {("credit-pd", "1.0"): False, ("credit-pd", "2.0"): True, ("fraud", "0.1"): False}
+    rows = mops.json("list", "--stage", "production", "--json")
+    assert [(r["model"], r["compliant"]) for r in rows] == [("credit-pd", False)]
+    lab.sign("credit-pd@1.0")
+    assert mops.json("list", "--stage", "production", "--json")[0]["compliant"] is True
+    text = mops("list").stdout
+    assert "COMPLIANT" in text and " yes" in text and " no" in text
+
+
+def test_check_empty_inventory_passes(inventory: Path, mops: Mops):
+    data = mops.json("check", "--format", "json")
+    assert data == {"ok": True, "summary": {"fail": 0, "waived": 0, "pass": 0, "n/a": 0}, "results": []}
