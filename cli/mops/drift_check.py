@@ -94,7 +94,7 @@ def run_drift(start: Path, ref: ModelRef, current: Sequence[Path], *, reference:
         done_before = os.path.getsize(reference)
         cur_profile = profile_files(list(current), plan, jobs=jobs, progress=progress)
         try:
-            result = compare(ref_profile, cur_profile, plan)
+            result = compare(ref_profile, cur_profile, plan, jobs=jobs)
         finally:
             ref_profile.close()
             cur_profile.close()

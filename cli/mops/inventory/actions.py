@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mops.errors import GitError, UsageError
+from mops.errors import UsageError
 from mops.inventory import git, records, yamlio
 from mops.inventory.change import Change, locked, repository_lock
 from mops.inventory.digest import sha256_file
@@ -244,10 +244,7 @@ def register(start: Path, model: str, version: str, *, card: Path | None = None,
         if card_bytes is not None:
             change.write(f"{MODELS_DIR}/{model}/card.md", card_bytes)
         change.write(f"{vdir}/version.yaml", yamlio.dump_yaml(record))
-        try:
-            commit = change.commit()
-        except GitError:
-            raise
+        commit = change.commit()
         return Done(commit, tuple(change.files),
                     {"model": model, "version": version, "stage": stage, "new_model": not exists})
 
