@@ -159,6 +159,7 @@ class Subject:
     cache: DigestCache
     is_signed: Callable[[Version, Approval], bool] = field(default=lambda v, a: False)
     _parts: dict[str, str] | None = None
+    _digest: str | None = None
 
     @property
     def today(self) -> dt.date:
@@ -185,7 +186,9 @@ class Subject:
 
     @property
     def digest(self) -> str:
-        return combine(self.parts)
+        if self._digest is None:
+            self._digest = combine(self.parts)
+        return self._digest
 
     def file_ok(self, rel_to_version: str, sha256: str) -> bool:
         return self.cache.file_sha256(f"{self.version.dir}/{rel_to_version}") == sha256

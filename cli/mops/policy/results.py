@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 Status = Literal["pass", "fail", "waived", "n/a"]
@@ -25,4 +25,8 @@ class Result:
     waiver: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # Every field is a plain value: no deep copy needed (asdict is ~10x slower here).
+        return {name: getattr(self, name) for name in _FIELDS}
+
+
+_FIELDS = tuple(f.name for f in fields(Result))
