@@ -265,3 +265,12 @@ def test_override_through_a_source_and_default_prefix():
     assert doc.by_id("summary")  # the built-in, reached with default:
     assert doc.find("meta", name="x").attrs["content"] == "y"
     assert verify_digest(html)
+
+
+def test_chart_text_from_records_is_escaped():
+    rec = drift_record("2026-02-01T00:00:00Z", {'<script>x</script>"': 0.2})
+    d = drift_section([_mon("x", rec)], anchor='a"b')
+    svg = str(d["charts"][-1]["svg"])
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert 'id="a&#34;b-chart-3-t"' in svg
+    assert external_references(svg) == []

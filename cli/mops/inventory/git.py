@@ -150,6 +150,7 @@ class CommitReader:
                 parent = "/".join(parts[:i])
                 self.dirs.setdefault(parent, set()).add(parts[i])
         self._proc: subprocess.Popen[bytes] | None = None
+        self._prefetched: dict[str, bytes] = {}
 
     def _batch(self) -> subprocess.Popen[bytes]:
         if self._proc is None:
@@ -158,7 +159,25 @@ class CommitReader:
                                           env=_env())
         return self._proc
 
+    def prefetch(self, paths: Iterable[str], *, max_size: int = 1024 * 1024) -> None:
+        """Read many small files with one ``git cat-file --batch --buffer`` (instead of a
+        pipe round trip per file). Files over ``max_size`` are left to :meth:`read`."""
+        wanted = sorted({p for p in paths if p in self.entries and p not in self._prefetched
+                         and self.entries[p].size <= max_size})
+        if not wanted:
+            return
+        request = b"".join(self.entries[p].sha.encode() + b"\n" for p in wanted)
+        out = git(self.top, "cat-file", "--batch", "--buffer", input=request)
+        pos = 0
+        for p in wanted:
+            eol = out.index(b"\n", pos)
+            size = int(out[pos:eol].split()[2])
+            self._prefetched[p] = out[eol + 1:eol + 1 + size]
+            pos = eol + 2 + size
+
     def read(self, path: str) -> bytes:
+        if path in self._prefetched:
+            return self._prefetched[path]
         entry = self.entries.get(path)
         if entry is None:
             raise FileNotFoundError(path)

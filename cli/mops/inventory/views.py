@@ -7,7 +7,7 @@ from typing import Any
 from mops.inventory import git
 from mops.inventory.digest import DigestCache, combine, subject_parts, what_changed
 from mops.inventory.names import ModelRef, validate_model
-from mops.inventory.store import MODELS_DIR, SETTINGS_FILE, Inventory, Model, Version
+from mops.inventory.store import MODELS_DIR, SETTINGS_FILE, CommitSource, Inventory, Model, Version
 
 
 def list_rows(inv: Inventory, stage: str | None = None) -> list[dict[str, Any]]:
@@ -177,3 +177,17 @@ def uncommitted_paths(inv: Inventory) -> list[str]:
     paths = [inv.git_path(p) for p in (SETTINGS_FILE, MODELS_DIR, "policies", ".mops",
                                         "report_templates")]
     return git.dirty_paths(inv.top, paths)
+
+
+RECORD_SUFFIXES = (".yaml", ".yml", ".md", ".json")
+
+
+def prefetch_records(inv: Inventory, models: list[str] | None = None) -> None:
+    """For an inventory read from a commit: fetch its records (or those of ``models``)
+    from git in one round trip, before they are parsed one by one."""
+    if not isinstance(inv.source, CommitSource):
+        return
+    prefixes = tuple(f"{MODELS_DIR}/{m}/" for m in models) if models else (f"{MODELS_DIR}/",)
+    reader = inv.source.reader
+    reader.prefetch(p for p in reader.entries
+                    if p.startswith(prefixes) and p.endswith(RECORD_SUFFIXES))

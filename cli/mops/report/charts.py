@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from markupsafe import Markup, escape
+
 
 @dataclass(frozen=True)
 class Point:
@@ -67,11 +69,12 @@ def _nice_step(span: float, count: int) -> float:
 
 
 def line_chart(points: Sequence[Point], threshold: Sequence[Point] = (), *, title: str,
-               y_label: str, width: int = 560, height: int = 180) -> dict[str, Any]:
+               y_label: str, chart_id: str = "chart", width: int = 560,
+               height: int = 180) -> dict[str, Any]:
     """Place a series (and an optional threshold series, drawn dashed) in a chart box.
 
-    Returns plain data for ``_chart.html``: the plot box, polyline point strings,
-    markers, axis ticks and a one-sentence text summary for the caption.
+    Returns plain data: the plot box, polyline point strings, markers, axis ticks,
+    a one-sentence text summary for the caption, and ``svg``, the drawn chart.
     """
     points = sorted(points, key=lambda p: p.at)
     threshold = sorted(threshold, key=lambda p: p.at)
@@ -126,8 +129,8 @@ def line_chart(points: Sequence[Point], threshold: Sequence[Point] = (), *, titl
             summary += f"; threshold {fmt(threshold[-1].value)}"
     else:
         summary = "no values"
-    return {
-        "title": title, "y_label": y_label, "summary": summary,
+    chart = {
+        "id": chart_id, "title": title, "y_label": y_label, "summary": summary,
         "width": width, "height": height,
         "left": left, "top": top, "plot_right": left + plot_w, "plot_bottom": top + plot_h,
         "line": " ".join(f"{_c(x_of(p.at))},{_c(y_of(p.value))}" for p in points),
@@ -135,6 +138,46 @@ def line_chart(points: Sequence[Point], threshold: Sequence[Point] = (), *, titl
         "threshold_label": fmt(threshold[-1].value) if threshold else "",
         "markers": markers, "yticks": yticks, "xticks": xticks,
     }
+    chart["svg"] = draw(chart)
+    return chart
+
+
+def draw(c: dict[str, Any]) -> Markup:
+    """The chart as inline SVG (built here rather than in a template: a large inventory
+    has thousands of charts, and this is several times faster; style comes from CSS).
+
+    Every text is escaped; a flagged point is a square, others are circles, so the
+    flag does not rest on colour; each point has a tooltip with its time and value.
+    """
+    e = escape
+    cid = e(c["id"])
+    out = [f'<svg viewBox="0 0 {c["width"]} {c["height"]}" width="{c["width"]}" '
+           f'height="{c["height"]}" role="img" aria-labelledby="{cid}-t {cid}-d">',
+           f'<title id="{cid}-t">{e(c["title"])}</title><desc id="{cid}-d">{e(c["summary"])}</desc>',
+           f'<rect class="plot" x="{c["left"]}" y="{c["top"]}" width="{c["plot_right"] - c["left"]}" '
+           f'height="{c["plot_bottom"] - c["top"]}"/>']
+    for t in c["yticks"]:
+        out.append(f'<line class="grid" x1="{c["left"]}" x2="{c["plot_right"]}" y1="{t["y"]}" '
+                   f'y2="{t["y"]}"/><text class="tick" x="{c["left"] - 6}" y="{t["y"]}" '
+                   f'text-anchor="end" dominant-baseline="middle">{e(t["label"])}</text>')
+    for t in c["xticks"]:
+        out.append(f'<text class="tick" x="{t["x"]}" y="{c["plot_bottom"] + 16}" '
+                   f'text-anchor="{t["anchor"]}">{e(t["label"])}</text>')
+    if c["threshold"]:
+        out.append(f'<polyline class="threshold" points="{c["threshold"]}"/>'
+                   f'<text class="tick threshold-label" x="{c["plot_right"]}" y="{c["top"] - 6}" '
+                   f'text-anchor="end">- - threshold {e(c["threshold_label"])}</text>')
+    if len(c["markers"]) > 1:
+        out.append(f'<polyline class="series" points="{c["line"]}"/>')
+    for m in c["markers"]:
+        if m["flagged"]:
+            out.append(f'<rect class="marker flagged" x="{m["x0"]}" y="{m["y0"]}" width="8" '
+                       f'height="8"><title>{e(m["label"])}</title></rect>')
+        else:
+            out.append(f'<circle class="marker" cx="{m["x"]}" cy="{m["y"]}" r="3">'
+                       f'<title>{e(m["label"])}</title></circle>')
+    out.append("</svg>")
+    return Markup("\n".join(out))
 
 
 def _threshold_line(threshold: Sequence[Point], x_of, y_of, x0: float, x1: float) -> str:

@@ -252,7 +252,7 @@ def version_section(data: ReportInput, model: Model, version: Version, results: 
         "signoffs": [signoff_row(a, trail) for a in approvals],
         "results": [result_row(r) for r in results],
         "compliance": compliance(results, evaluated=bool(data.packs or data.results)),
-        "drift": drift_section(version.monitoring),
+        "drift": drift_section(version.monitoring, f"model-{model.id}-v-{version.version}"),
     }
 
 
@@ -377,7 +377,7 @@ def _psi_limit(m: Monitoring) -> float | None:
     return number(thresholds.get("psi")) if isinstance(thresholds, Mapping) else None
 
 
-def drift_section(records: list[Monitoring]) -> dict[str, Any] | None:
+def drift_section(records: list[Monitoring], anchor: str = "drift") -> dict[str, Any] | None:
     """Charts over every recorded check of a version, and the latest check as a table.
 
     Records are read defensively: a missing or non-numeric value leaves a gap in a
@@ -428,18 +428,20 @@ def drift_section(records: list[Monitoring]) -> dict[str, Any] | None:
         if limit is not None:
             psi_limit.append(Point(at, limit))
     charts = []
+
+    def chart(points: list[Point], limits: list[Point], title: str, y_label: str) -> None:
+        charts.append(line_chart(points, limits, title=title, y_label=y_label,
+                                 chart_id=f"{anchor}-chart-{len(charts) + 1}"))
+
     if share:
-        charts.append(line_chart(share, share_limit, title="Share of drifted columns",
-                                 y_label="share"))
+        chart(share, share_limit, "Share of drifted columns", "share")
     if psi:
-        charts.append(line_chart(psi, psi_limit, title="Largest PSI of any column",
-                                 y_label="PSI"))
+        chart(psi, psi_limit, "Largest PSI of any column", "PSI")
     for name in sorted(columns):
         series = columns[name]
         if series["stat"]:
             method = methods.get(name, "statistic")
-            charts.append(line_chart(series["stat"], series["limit"],
-                                     title=f"Column {name}: {method}", y_label=method))
+            chart(series["stat"], series["limit"], f"Column {name}: {method}", method)
     _, last = checks[-1]
     return {"count": len(checks), "first": checks[0][1].at, "last_at": last.at,
             "charts": charts, "latest": latest_check(last)}

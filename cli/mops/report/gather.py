@@ -125,8 +125,9 @@ def read_snapshot(snapshot: Inventory, as_of: AsOf, models: Sequence[str] = (), 
                   evaluate: Evaluator | None = None) -> ReportInput:
     """:func:`gather` for an inventory already opened at a commit."""
     from mops.inventory.digest import DigestCache
-    from mops.inventory.views import approval_view, commit_info, trail_by_model
+    from mops.inventory.views import approval_view, commit_info, prefetch_records, trail_by_model
 
+    prefetch_records(snapshot, sorted(set(models)) or None)
     info = commit_info(snapshot)
     label = "in this inventory" if as_of.kind == "head" else f"at commit {info['commit'][:12]}"
     chosen = select_models(snapshot, models, label)
