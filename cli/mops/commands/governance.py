@@ -84,12 +84,13 @@ def promote(
     from mops.commands import cwd, notify
     from mops.inventory.governance import promote as do_promote
     from mops.inventory.names import parse_ref
+    from mops.inventory.signing import signature_check
     from mops.output import echo, warn
     from mops.policy import clock
     from mops.policy.engine import promotion_gate
 
-    done = do_promote(cwd(), parse_ref(ref), to=to, gate=promotion_gate(clock.now()),
-                      notify=notify)
+    gate = promotion_gate(clock.now(), is_signed=signature_check(cwd()))
+    done = do_promote(cwd(), parse_ref(ref), to=to, gate=gate, notify=notify)
     d = done.detail
     if d["waived"]:
         warn(f"promoted under exceptions for {', '.join(d['waived'])}")

@@ -40,8 +40,13 @@ GITHUB_VARS = (("GITHUB_ACTOR", "github_actor"), ("GITHUB_TRIGGERING_ACTOR", "gi
 
 
 def wants_signature(inv: Inventory) -> bool:
-    """Whether ``approve`` signs its commit (SSH signing comes with the trust work)."""
-    return False
+    """Whether ``approve`` signs its commit; refuses (exit 1) if signing is required but impossible.
+
+    See :func:`mops.inventory.signing.should_sign`.
+    """
+    from mops.inventory.signing import should_sign
+
+    return should_sign(inv)
 
 
 def parse_date(text: str | None, option: str) -> dt.date | None:
