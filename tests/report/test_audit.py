@@ -419,3 +419,23 @@ def test_signoff_by_a_second_role_is_added_to_the_chain(tmp_path: Path,
              if "Sign-offs of" in t.find("caption").text()][0]
     rows = table.rows()[1:]
     assert [(r[0], r[1]) for r in rows] == [("validator", "approved"), ("risk-officer", "REJECTED")]
+
+
+def test_as_of_date_counts_what_expired_by_that_day(history: History, tmp_path: Path):
+    """No commit after 20 May, yet as of 1 October the waiver has expired and the finding
+    is overdue: a date report evaluates at the end of that day, not at the commit's time."""
+    late = parse(render(history.repo, tmp_path / "oct.html", "--as-of", "2026-10-01"))
+    facts = dict(late.find("table", class_="facts").rows())
+    assert facts["Rendered from commit"] == history.commits["waiver"]
+    assert facts["Policies evaluated at"].startswith("2026-10-01T23:59:59Z (the end of the day")
+    assert late.find("p", class_="asof").text() == "As of 2026-10-01"
+    rows = {r[0]: r for r in section(late, "credit-pd").find("section", class_="findings")
+            .find("table").rows()[1:]}
+    assert rows["x-001"][9].startswith("EXPIRED")
+    assert rows["f-001"][9].startswith("OPEN, overdue")
+    head = parse(render(history.repo, tmp_path / "head.html", "--as-of", "HEAD"))
+    facts = dict(head.find("table", class_="facts").rows())
+    assert facts["Policies evaluated at"].startswith("2026-05-20T09:00:00Z (the commit's time")
+    rows = {r[0]: r for r in section(head, "credit-pd").find("section", class_="findings")
+            .find("table").rows()[1:]}
+    assert rows["x-001"][9].startswith("in force") and rows["f-001"][9].startswith("open")

@@ -3,7 +3,7 @@
 :func:`gather` resolves ``--as-of`` to a commit, reads that commit's inventory
 from git objects (never a checkout: the working tree is not touched), computes
 sign-off and evidence digests, evaluates the policy packs with the clock set to
-the commit's time, and reads the audit trail. The result, a
+the end of the day asked for (or the commit's time), and reads the audit trail. The result, a
 :class:`ReportInput`, is plain data: :func:`mops.report.context.build_context`
 turns it into the template context without any IO.
 """
@@ -66,6 +66,13 @@ class ReportInput:
 
     @property
     def evaluated_at(self) -> dt.datetime:
+        """The clock of policy evaluation, expiry and overdue: the end of the day asked for
+        (``--as-of DATE``: an approval that expired after the last commit but by that day
+        is shown expired), else the commit's own time. Never the wall clock, so the same
+        input always renders the same bytes."""
+        if self.as_of.kind == "date" and self.as_of.requested:
+            day = dt.date.fromisoformat(self.as_of.requested)
+            return dt.datetime.combine(day, dt.time(23, 59, 59), dt.UTC)
         return dt.datetime.strptime(self.committed_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
 
 
