@@ -406,3 +406,34 @@ def test_registration_to_production_with_builtin_packs(inventory: Path, mops: Mo
     assert mops.json("check", "--format", "json")["ok"] is True
     actions = [e["action"] for e in mops.json("log", "credit-pd", "--json")]
     assert actions[:3] == ["promote", "approve", "finding-close"]
+
+
+def test_every_mutating_command_makes_exactly_one_commit(inventory: Path, mops: Mops, ref: str,
+                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    f = tmp_path / "bt.csv"
+    f.write_text("a,b\n")
+
+    def count() -> int:
+        return int(git(inventory, "rev-list", "--count", "HEAD"))
+
+    steps = [
+        (BOB, ["evidence", "add", ref, str(f), "--kind", "benchmarking"]),
+        (CAROL, ["approve", ref, "--role", "validator"]),
+        (CAROL, ["finding", "add", ref, "--severity", "low", "--title", "Minor"]),
+        (DANA, ["waive", ref, "--rule", "BL-OWNER", "--expires", "2026-12-31", "--reason", "r"]),
+        (BOB, ["promote", ref, "--to", "production"]),
+        (BOB, ["retire", ref, "--reason", "replaced"]),
+    ]
+    ids = {}
+    for who, args in steps:
+        act(monkeypatch, who)
+        before = count()
+        out = mops(*args).stdout
+        ids[args[0]] = out.split()[0] if args[0] == "finding" else out.split()[1]
+        assert count() == before + 1, args
+        assert git(inventory, "status", "--porcelain") == "", args
+    act(monkeypatch, DANA)
+    out = mops("finding", "close", "credit-pd", ids["waive"], "--comment", "revoked").stdout
+    assert out.startswith(f"Closed exception {ids['waive']}")  # an exception is revoked like this
+    assert git(inventory, "log", "-1", "--format=%s").startswith("finding-close: ")
+    assert load(inventory, f"models/credit-pd/findings/{ids['waive']}.yaml")["status"] == "closed"

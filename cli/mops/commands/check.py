@@ -87,7 +87,7 @@ FORMATTERS = {Format.text: print_text, Format.json: print_json}
 
 def check(
     refs: Annotated[list[str] | None, typer.Argument(
-        metavar="[MODEL[@V]]...",
+        metavar="MODEL[@V]",
         help="Models or versions to check (default: every version in the inventory).")] = None,
     fmt: Annotated[Format, typer.Option(
         "--format", metavar="text|json|github", case_sensitive=False,
