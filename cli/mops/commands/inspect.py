@@ -24,11 +24,12 @@ def list_cmd(
     rows = list_rows(inv, stage)
     if rows:
         from mops.inventory.names import ModelRef
+        from mops.inventory.signing import signature_check
         from mops.policy import clock
         from mops.policy.engine import compliance
 
         refs = None if stage is None else [ModelRef(r["model"], r["version"]) for r in rows]
-        status = compliance(inv, now=clock.now(), refs=refs)
+        status = compliance(inv, now=clock.now(), refs=refs, is_signed=signature_check(inv))
         for r in rows:
             r["compliant"] = status.get((r["model"], r["version"]), True)
     if as_json:

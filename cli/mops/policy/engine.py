@@ -65,11 +65,11 @@ def evaluate_version(inv: Inventory, model: Model, version: Version, *, now: dt.
     return out
 
 
-def compliance(inv: Inventory, *, now: dt.datetime,
-               refs: Sequence[ModelRef] | None = None) -> dict[tuple[str, str], bool]:
+def compliance(inv: Inventory, *, now: dt.datetime, refs: Sequence[ModelRef] | None = None,
+               is_signed: SignatureCheck | None = None) -> dict[tuple[str, str], bool]:
     """(model, version) -> True when no rule fails for it (``list``'s COMPLIANT column)."""
     status: dict[tuple[str, str], bool] = {}
-    for r in evaluate(inv, now=now, refs=refs):
+    for r in evaluate(inv, now=now, refs=refs, is_signed=is_signed):
         key = (r.model, r.version)
         status[key] = status.get(key, True) and r.status != "fail"
     return status
