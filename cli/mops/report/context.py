@@ -108,7 +108,7 @@ def build_context(data: ReportInput) -> dict[str, Any]:
         "report": cover(data),
         "summary": [m["summary"] for m in models],
         "models": models,
-        "inventory_trail": [trail_row(e) for e in data.inventory_trail],
+        "inventory_trail": [trail_row(e, data.commit_signatures) for e in data.inventory_trail],
     }
 
 
@@ -176,7 +176,7 @@ def model_section(data: ReportInput, model: Model, results: dict[str, list[Resul
         },
         "versions": versions,
         "findings": findings,
-        "trail": [trail_row(e) for e in trail],
+        "trail": [trail_row(e, data.commit_signatures) for e in trail],
     }
     section["summary"] = {
         "id": model.id, "anchor": section["anchor"], "name": card.name,
@@ -252,7 +252,8 @@ def version_section(data: ReportInput, model: Model, version: Version, results: 
         "stage_history": [stage_event(e) for e in record.raw.get("stage_history") or []],
         "digest": digest,
         "evidence": [evidence_row(data, version, e) for e in version.evidence],
-        "signoffs": [signoff_row(a, trail) for a in approvals],
+        "signoffs": [signoff_row(a, trail, data.signoffs, data.settings.signing == "required")
+                     for a in approvals],
         "results": [result_row(r) for r in results],
         "compliance": compliance(results, evaluated=bool(data.packs or data.results)),
         "drift": drift_section(version.monitoring, f"model-{model.id}-v-{version.version}"),
@@ -288,19 +289,30 @@ def evidence_row(data: ReportInput, version: Version, ev) -> dict[str, Any]:
                         for k, v in sorted(ev.metrics.items(), key=lambda kv: str(kv[0]))]}
 
 
-def signoff_row(a: Mapping[str, Any], trail: list[dict[str, Any]]) -> dict[str, Any]:
+def signoff_row(a: Mapping[str, Any], trail: list[dict[str, Any]],
+                signoffs: Mapping[str, str | None], required: bool) -> dict[str, Any]:
     # The commit that added the sign-off file is the oldest one touching it.
     commit = next((e for e in reversed(trail) if a.get("path") in e.get("paths", ())), None)
-    sig = SIGNATURES.get(commit["signature"] if commit else "", ("unknown", "muted"))
     if a["stale"]:
         state = status("STALE", "bad", "changed since: " + ", ".join(a.get("changed") or []))
     else:
         state = status("valid", "ok", "binds to the current content")
     decision = status("approved", "ok") if a["decision"] == "approve" else status("REJECTED", "bad")
+    if a.get("path") not in signoffs:
+        signature = status("not checked", "muted")
+    else:
+        problem = signoffs[a["path"]]
+        if problem is None:
+            signature = status("signed, verified", "ok",
+                               f"by {a['by']}'s key in .mops/allowed_signers")
+        elif problem == "is not signed":
+            signature = status("not signed", "bad" if required else "muted",
+                               "signing is required" if required else "")
+        else:
+            signature = status("NOT VERIFIED", "bad", f"the sign-off {problem}")
     return {"id": a["id"], "role": a["role"], "decision": decision, "by": a["by"], "at": a["at"],
             "comment": a.get("comment") or "", "digest": a["digest"], "state": state,
-            "expires": a.get("expires") or "—",
-            "signature": status(*sig) if commit else status("no commit found", "muted"),
+            "expires": a.get("expires") or "—", "signature": signature,
             "commit": commit["commit"] if commit else ""}
 
 
@@ -353,12 +365,23 @@ def finding_row(f: Finding, today: dt.date) -> dict[str, Any]:
             "rule": f.rule or "—", "extra": extra}
 
 
-def trail_row(e: Mapping[str, Any]) -> dict[str, Any]:
-    sig = SIGNATURES.get(e.get("signature") or "", ("unknown", "muted"))
+def trail_row(e: Mapping[str, Any],
+              signatures: Mapping[str, tuple[str, str]] | None = None) -> dict[str, Any]:
+    verified = (signatures or {}).get(e["commit"])
+    if verified is not None:
+        state, detail = verified
+        if state == "verified":
+            sig = status("signed, verified", "ok", f"key of {detail}")
+        elif state == "unsigned":
+            sig = status("not signed", "muted")
+        else:
+            sig = status("NOT VERIFIED", "bad", f"the commit {detail}")
+    else:  # git's own verdict, without the inventory's allowed signers
+        sig = status(*SIGNATURES.get(e.get("signature") or "", ("unknown", "muted")))
     action = e["action"] if e.get("by_mops") else "edit (not by mops)"
     return {"commit": e["commit"], "at": e["at"], "actor": e["actor"], "action": action,
             "model": e.get("model") or "", "version": e.get("version") or "",
-            "subject": e.get("subject") or "", "signature": status(*sig),
+            "subject": e.get("subject") or "", "signature": sig,
             "github_actor": e.get("github_actor") or ""}
 
 

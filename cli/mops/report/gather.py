@@ -18,15 +18,18 @@ from typing import Any
 
 from mops import __version__
 from mops.errors import NotFoundError, UsageError
-from mops.inventory.records import Settings
-from mops.inventory.store import Inventory, Model
+from mops.inventory.records import Approval, Settings
+from mops.inventory.store import Inventory, Model, Version
 from mops.policy.results import Result
 
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
-#: ``evaluate(snapshot, now) -> (packs, results)``; packs are ``{"name", "title", "rules"}``
-#: and may list ``review_rules``: ids of rules whose messages say when a review is due.
-Evaluator = Callable[[Inventory, dt.datetime], tuple[list[dict[str, Any]], list[Result]]]
+#: ``evaluate(snapshot, now, models, is_signed) -> (packs, results)``; packs are
+#: ``{"name", "title", "rules"}`` and may list ``review_rules``: ids of rules whose
+#: messages say when a review is due. ``models`` is None for all.
+IsSigned = Callable[[Version, Approval], bool]
+Evaluator = Callable[[Inventory, dt.datetime, Sequence[str] | None, IsSigned],
+                     tuple[list[dict[str, Any]], list[Result]]]
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,11 @@ class ReportInput:
     approvals: dict[str, tuple[str, list[dict[str, Any]]]] = field(default_factory=dict)
     #: inventory-relative evidence file path -> its sha256 in this commit (or "missing").
     file_digests: dict[str, str] = field(default_factory=dict)
+    #: sign-off path -> None when its commit carries a signature git verifies for the
+    #: person it names (against the allowed signers of the commit's parent), else why not.
+    signoffs: dict[str, str | None] = field(default_factory=dict)
+    #: commit -> ("verified", signer) | ("unsigned", "") | ("problem", why), trail commits.
+    commit_signatures: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: model id -> audit-trail entries (newest first), each with ``paths``.
     trail: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     #: commits that touched the inventory but no model (settings, packs, templates).
@@ -108,14 +116,60 @@ def select_models(snapshot: Inventory, wanted: Sequence[str], label: str) -> lis
     return [snapshot.model(m) for m in ids]
 
 
-def policy_engine(snapshot: Inventory, now: dt.datetime) -> tuple[list[dict[str, Any]], list[Result]]:
+def policy_engine(snapshot: Inventory, now: dt.datetime, models: Sequence[str] | None,
+                  is_signed: IsSigned) -> tuple[list[dict[str, Any]], list[Result]]:
     """The packs in force and every rule's result, from the policy engine."""
+    from mops.inventory.names import ModelRef
     from mops.policy import engine
 
     packs = [{"name": p.name, "title": p.title, "rules": len(p.rules),
               "review_rules": [r.id for r in p.rules if r.requirement == "review_within"]}
              for p in engine.load_packs(snapshot)]
-    return packs, list(engine.evaluate(snapshot, now=now))
+    refs = None if models is None else [ModelRef(m) for m in models]
+    return packs, list(engine.evaluate(snapshot, now=now, refs=refs, is_signed=is_signed))
+
+
+class Signatures:
+    """Sign-off and commit signatures of a snapshot, as ``mops verify`` and ``check`` see
+    them (mops.inventory.signing): history is read once, on first use."""
+
+    def __init__(self, snapshot: Inventory) -> None:
+        self.snapshot = snapshot
+        self._hist = None
+        self.verdicts: dict[str, str | None] = {}
+
+    def history(self):
+        from mops.inventory.signing import History
+
+        if self._hist is None:
+            self._hist = History.scan(self.snapshot, ["models"])
+        return self._hist
+
+    def verdict(self, approval: Approval) -> str | None:
+        from mops.inventory.signing import signoff_verdict
+
+        if approval.path not in self.verdicts:
+            self.verdicts[approval.path] = signoff_verdict(self.history(), approval, {})
+        return self.verdicts[approval.path]
+
+    def __call__(self, version: Version, approval: Approval) -> bool:
+        return self.verdict(approval) is None
+
+    def commits(self, commits: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """commit -> ("verified", signer) | ("unsigned", "") | ("problem", what is wrong);
+        {} when signatures cannot be checked here."""
+        if not commits:
+            return {}
+        try:
+            sigs = self.history().signatures(commits)
+        except UsageError:  # ssh-keygen missing: the trail falls back to git's own words
+            return {}
+        out = {}
+        for c, sig in sigs.items():
+            problem = sig.problem(None)
+            out[c] = (("verified", sig.signer) if problem is None else
+                      ("unsigned", "") if not sig.signed else ("problem", problem))
+        return out
 
 
 def gather(inv: Inventory, models: Sequence[str] = (), *, as_of: str | None = None,
@@ -149,7 +203,13 @@ def read_snapshot(snapshot: Inventory, as_of: AsOf, models: Sequence[str] = (), 
                     rel = f"{version.dir}/{f.path}"
                     data.file_digests[rel] = cache.file_sha256(rel)
     cache.save()
-    packs, results = (evaluate or _default_evaluator)(snapshot, data.evaluated_at)
+    signatures = Signatures(snapshot)
+    for model in chosen:
+        for version in model.versions:
+            for a in version.approvals:
+                data.signoffs[a.path] = signatures.verdict(a)
+    packs, results = (evaluate or policy_engine)(snapshot, data.evaluated_at,
+                                                 sorted(set(models)) or None, signatures)
     wanted = {m.id for m in chosen}
     data.packs = sorted(packs, key=lambda p: str(p["name"]))
     data.review_rules = {r for p in packs for r in p.get("review_rules", ())}
@@ -159,8 +219,6 @@ def read_snapshot(snapshot: Inventory, as_of: AsOf, models: Sequence[str] = (), 
     by_model, other = trail_by_model(snapshot)
     data.trail = {m: by_model.get(m, []) for m in sorted(wanted)}
     data.inventory_trail = other
+    shown = sorted({e["commit"] for entries in [*data.trail.values(), other] for e in entries})
+    data.commit_signatures = signatures.commits(shown)
     return data
-
-
-def _default_evaluator(snapshot: Inventory, now: dt.datetime):
-    return policy_engine(snapshot, now)
