@@ -48,12 +48,22 @@ def render_report(inv: Inventory, models: Sequence[str] = (), *, as_of: str | No
     snapshot, resolved = open_snapshot(inv, as_of)
     try:
         data = read_snapshot(snapshot, resolved, models, evaluate=evaluate)
-        html = render_html(build_context(data), environment(snapshot.source), template)
+        html = render_html(build_context(data), environment(snapshot.source, _cache_dir(inv)),
+                           template)
     finally:
         snapshot.close()
     found = DIGEST_RE.search(html)
     return Report(html=html, digest=found.group(2) if found else "", commit=data.commit,
                   committed_at=data.committed_at, models=tuple(m.id for m in data.models))
+
+
+def _cache_dir(inv: Inventory) -> Path | None:
+    from mops.inventory import git
+
+    try:
+        return git.git_dir(inv.top) / "mops" / "templates"
+    except Exception:  # no cache, just slower
+        return None
 
 
 def write_report(inv: Inventory, out: Path, models: Sequence[str] = (), *,
