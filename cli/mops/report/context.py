@@ -379,7 +379,9 @@ def trail_row(e: Mapping[str, Any],
     else:  # git's own verdict, without the inventory's allowed signers
         sig = status(*SIGNATURES.get(e.get("signature") or "", ("unknown", "muted")))
     action = e["action"] if e.get("by_mops") else "edit (not by mops)"
-    return {"commit": e["commit"], "at": e["at"], "actor": e["actor"], "action": action,
+    when = parse_time(e["at"])  # git gives the committer's offset; the report speaks UTC
+    return {"commit": e["commit"], "at": when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else e["at"],
+            "actor": e["actor"], "action": action,
             "model": e.get("model") or "", "version": e.get("version") or "",
             "subject": e.get("subject") or "", "signature": sig,
             "github_actor": e.get("github_actor") or ""}
