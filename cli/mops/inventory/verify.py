@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mops.errors import RecordError, UsageError
+from mops.errors import InvalidNameError, RecordError, UsageError
 from mops.inventory import git, records
 from mops.inventory.digest import sha256_file
+from mops.inventory.names import validate_model, validate_record_id, validate_version
 from mops.inventory.signing import ALLOWED_SIGNERS, History, uncommitted
 from mops.inventory.store import MODELS_DIR, SETTINGS_FILE, Inventory, WorktreeSource
 
@@ -139,8 +140,18 @@ def _records(inv: Inventory, result: Verification, model_paths: list[str]
     evidence: list[records.Evidence] = []
     for mdir in model_paths:
         try:
+            validate_model(mdir.rsplit("/", 1)[-1])
+        except InvalidNameError as exc:
+            result.add(mdir, exc.message)
+            continue
+        try:
             for version in source.listdir(f"{mdir}/versions"):
                 vdir = f"{mdir}/versions/{version}"
+                try:
+                    validate_version(version)
+                except InvalidNameError as exc:
+                    result.add(vdir, exc.message)
+                    continue
                 for kind, loader, bucket in (("approvals", records.load_approval, signoffs),
                                              ("evidence", records.load_evidence, evidence)):
                     for name in source.listdir(f"{vdir}/{kind}"):
@@ -148,7 +159,10 @@ def _records(inv: Inventory, result: Verification, model_paths: list[str]
                         if not name.endswith(".yaml") or not source.isfile(rel):
                             continue
                         try:
+                            validate_record_id(name[:-5], "record")
                             bucket.append(loader(rel, inv.read(rel), record_id=name[:-5]))
+                        except InvalidNameError as exc:
+                            result.add(rel, exc.message)
                         except RecordError as exc:
                             result.add(exc.path, _reason(exc))
         except RecordError as exc:  # a symlink out of the inventory
