@@ -10,7 +10,7 @@ import typer
 
 def demo(
     directory: Annotated[Path, typer.Argument(
-        metavar="[DIR]", help="Folder for the demo inventory (must not exist or be empty).")
+        metavar="DIR", help="Folder for the demo inventory (must not exist or be empty).")
     ] = Path("mops-demo"),
 ) -> None:
     """Build a sample inventory: models, evidence, sign-offs, drift checks and an audit report."""

@@ -143,7 +143,7 @@ def finding_add(
 
 @finding_app.command("close")
 def finding_close(
-    model: Annotated[str, typer.Argument(help="The model the finding belongs to.")],
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="The model the finding belongs to.")],
     finding_id: Annotated[str, typer.Argument(metavar="FINDING-ID",
                                               help="The finding's id, e.g. F-3fa2c1.")],
     comment: Annotated[str | None, typer.Option(

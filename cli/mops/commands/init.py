@@ -10,9 +10,9 @@ import typer
 
 def init(
     path: Annotated[Path, typer.Argument(
-        help="Folder for the inventory (created if needed; default: the current folder).")] = Path("."),
+        metavar="PATH", help="Folder for the inventory (created if needed; default: the current folder).")] = Path("."),
     name: Annotated[str | None, typer.Option(
-        "--name", help="The inventory's name, shown in reports (default: the folder's name).")] = None,
+        "--name", metavar="TEXT", help="The inventory's name, shown in reports (default: the folder's name).")] = None,
     pack: Annotated[list[str] | None, typer.Option(
         "--pack", metavar="NAME",
         help="A built-in policy pack to apply (repeatable; default: baseline).")] = None,
