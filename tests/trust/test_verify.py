@@ -164,9 +164,9 @@ def test_deleted_signoff_is_reported(team: Team):
     assert problem.startswith(f"this sign-off record was deleted in {_head(team)} by bob@acme.test")
 
 
-def test_signoff_brought_in_by_a_merge_is_reported(team: Team):
-    """An 'evil merge' adds a sign-off no commit of its own ever added."""
-    aid = team.approve()
+def _evil_merge(team: Team) -> None:
+    """Two branches, merged with ``--no-commit``: what is staged next is the merge's own."""
+    team.act(BOB, None)
     git(team.repo, "checkout", "-q", "-b", "side")
     (team.repo / "side.txt").write_text("x\n")
     commit(team.repo, "side work")
@@ -174,13 +174,35 @@ def test_signoff_brought_in_by_a_merge_is_reported(team: Team):
     (team.repo / "main.txt").write_text("y\n")
     commit(team.repo, "main work")
     git(team.repo, "merge", "-q", "--no-commit", "--no-ff", "side")
+
+
+def test_signoff_and_signer_smuggled_in_by_a_merge_are_reported(team: Team):
+    """An 'evil merge' adds what no branch had: it is held to the rules of any commit."""
+    aid = team.approve()
+    _evil_merge(team)
     path = forge(team, aid, "A-e0e0e0")
-    team.act(CAROL, "carol")
-    git(team.repo, "add", path)
-    git(team.repo, "commit", "-q", "-S", "-m", "merge side")
+    signers = team.repo / ".mops" / "allowed_signers"
+    signers.write_text(signers.read_text() + team.keys.line(CAROL[1], "mallory") + "\n")
+    git(team.repo, "add", path, ".mops/allowed_signers")
+    git(team.repo, "commit", "-q", "--no-gpg-sign", "-m", "Merge branch 'side'")
+    merge = _head(team)
     problems = team.problems()
-    assert [p for p, _ in problems] == [path]
-    assert "came in with a merge" in problems[0][1]
+    assert [p for p, _ in problems] == [path, path, path, ".mops/allowed_signers"]
+    assert f"the commit that added it ({merge}) has bob@acme.test as its author" in problems[0][1]
+    assert f"({merge}) is not signed; signing is required" in problems[2][1]
+    assert f"commit {merge} by bob@acme.test changed the allowed signers" in problems[3][1]
+
+
+def test_a_clean_merge_of_signed_work_verifies_clean(team: Team):
+    """Sign-offs made on a branch keep their own commits through a merge."""
+    git(team.repo, "checkout", "-q", "-b", "review")
+    team.approve()
+    git(team.repo, "checkout", "-q", "main")
+    team.act(BOB, None)
+    (team.repo / "main.txt").write_text("y\n")
+    commit(team.repo, "main work")
+    git(team.repo, "merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "Merge review", "review")
+    assert team.problems() == []
 
 
 # ----------------------------------------------------------------------------- signers

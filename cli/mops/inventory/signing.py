@@ -264,8 +264,10 @@ class History:
         wanted = list(paths) if paths is not None else ["models", SETTINGS_FILE, ALLOWED_SIGNERS]
         specs = [inv.git_path(p) for p in wanted]
         fmt = "%x1e%H%x1f%P%x1f%ct%x1f%ae%x1f%ce"
+        # --cc: a merge lists the paths it leaves different from *every* parent — what the
+        # merge itself changed (an "evil merge"), never what a side branch brought.
         out = git.git(inv.top, "--literal-pathspecs", "-c", "log.showSignature=false", "log", "-z",
-                      "--no-renames", "--full-history", "--name-status", "--no-color",
+                      "--no-renames", "--full-history", "--cc", "--name-status", "--no-color",
                       f"--format={fmt}", rev, "--", *specs)
         hist._parse(out)
         for evs in hist.events.values():
@@ -285,11 +287,15 @@ class History:
                 self.commits[sha] = CommitInfo(sha, tuple(parents.split()), int(when or 0),
                                                author.lower(), committer.lower())
             elif token and current is not None and i < len(tokens):
-                # A status letter (with a score for C/R, never produced with --no-renames),
-                # then the path.
+                # A status letter, then the path; a merge has one letter per parent: new
+                # to every parent is an addition, gone from every parent a deletion, and
+                # anything else a change to a file that already existed.
                 path = tokens[i]
                 i += 1
-                self.events.setdefault(path, []).append(Event(token[:1], current))
+                letters = set(token)
+                status = token if len(token) == 1 else \
+                    "A" if letters == {"A"} else "D" if letters == {"D"} else "M"
+                self.events.setdefault(path, []).append(Event(status, current))
 
     # --------------------------------------------------------------- blobs of parents
 

@@ -228,8 +228,8 @@ def _check_signoffs(inv: Inventory, hist: History, result: Verification,
             result.add(a.path, p)
         if commit is None:
             if a.path not in dirty:
-                result.add(a.path, "no commit of its own added this sign-off (it came in with a "
-                                   "merge); sign-offs are made with `mops approve`")
+                result.add(a.path, "no commit in the history of HEAD added this sign-off; "
+                                   "sign-offs are made with `mops approve`")
             continue
         added[a.path] = commit
         info = hist.commits[commit]
@@ -264,8 +264,8 @@ def _check_evidence(inv: Inventory, hist: History, result: Verification,
         for p in problems:
             result.add(ev.path, p)
         if commit is None and ev.path not in dirty:
-            result.add(ev.path, "no commit of its own added this evidence record (it came in with "
-                                "a merge); evidence is added with `mops evidence add`")
+            result.add(ev.path, "no commit in the history of HEAD added this evidence record; "
+                                "evidence is added with `mops evidence add`")
         elif commit is not None:
             info = hist.commits[commit]
             if info.author != ev.added_by.lower():
