@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 from pathlib import Path
 
@@ -119,6 +120,33 @@ def test_hand_edited_signoff_is_reported(team: Team, editor, key):
     assert [p for p, _ in problems] == [approval_path(aid)]
     assert "was changed after it was added in" in problems[0][1]
     assert f"modified in {_head(team)} by {editor[1]}" in problems[0][1]
+
+
+def test_signed_commit_altered_after_signing_is_reported(team: Team, tmp_path: Path):
+    """Carol's signed commit rebuilt around an edited sign-off, her signature kept."""
+    aid = team.approve()
+    rel = approval_path(aid)
+    edited = (team.repo / rel).read_text().replace("decision: approve", "decision: reject")
+    env = {**os.environ, "GIT_INDEX_FILE": str(tmp_path / "forged-index")}
+
+    def run(*args: str, data: str | None = None) -> str:
+        return subprocess.run(["git", *args], cwd=team.repo, env=env, input=data, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    run("read-tree", "HEAD")
+    blob = run("hash-object", "-w", "--stdin", data=edited)
+    run("update-index", "--cacheinfo", f"100644,{blob},{rel}")
+    tree = run("write-tree")
+    original = run("cat-file", "commit", "HEAD")
+    assert "gpgsig" in original
+    old_tree = original.split("\n", 1)[0].split()[1]
+    forged = run("hash-object", "-t", "commit", "-w", "--stdin",
+                 data=original.replace(f"tree {old_tree}", f"tree {tree}", 1) + "\n")
+    git(team.repo, "reset", "-q", "--hard", forged)
+    assert "decision: reject" in (team.repo / rel).read_text()
+    [(path, problem)] = team.problems()
+    assert path == rel
+    assert "has a signature git rejects (the commit was altered after it was signed" in problem
 
 
 def test_uncommitted_edit_of_a_signoff_is_reported(team: Team):

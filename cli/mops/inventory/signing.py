@@ -237,7 +237,8 @@ class Signature:
             return (f"is signed with a key ({self.fingerprint or 'unknown'}) that "
                     f".mops/allowed_signers, as it stood before that commit, does not list {who}")
         if self.status == "B":
-            return "has a bad signature (the commit was altered after it was signed)"
+            return ("has a signature git rejects (the commit was altered after it was signed, "
+                    "or the key is in gpg.ssh.revocationFile)")
         if self.status in ("X", "Y"):
             return "has an expired signature or key"
         if self.status == "R":
