@@ -68,7 +68,7 @@ def test_report_digest_is_sha256_of_the_file_with_zeros_in_its_place(head_html: 
 def test_summary_lists_every_model_with_stage_tier_owner_compliance(head_html: str):
     table = parse(head_html).by_id("summary").find("table")
     rows = table.rows()
-    assert rows[0] == ["Model", "Latest version", "Stage", "Tier", "Owner", "Compliance",
+    assert rows[0] == ["Model", "Version", "Stage", "Tier", "Owner", "Compliance",
                        "Open findings", "Next review due"]
     body = {r[0].split()[0]: r for r in rows[1:]}
     assert sorted(body) == ["credit-pd", "fraud-detect"]
@@ -79,6 +79,33 @@ def test_summary_lists_every_model_with_stage_tier_owner_compliance(head_html: s
     assert body["fraud-detect"][6] == "none"
     for row in body.values():  # compliance in words
         assert any(w in row[5] for w in ("compliant", "COMPLIANT", "no rules apply"))
+
+
+def test_summary_has_a_row_for_every_version_not_retired(tmp_path, monkeypatch):
+    """A failing production version is never hidden behind a compliant newer version."""
+    from mops.inventory.store import Inventory
+    from mops.report import render_report
+    from tests.conftest import Mops, git, write_card
+
+    repo = tmp_path / "inv"
+    m = Mops(tmp_path)
+    m("init", str(repo))
+    m = Mops(repo)
+    write_card(tmp_path / "card.md")
+    m("register", "credit-pd", "--version", "1", "--card", str(tmp_path / "card.md"))
+    m("register", "credit-pd", "--version", "2")
+    m("register", "credit-pd", "--version", "3")
+    m("promote", "credit-pd@1", "--to", "production", code=1)  # refused: no sign-off
+    # force the stage by hand, as a careless edit would: the report must show it failing
+    v1 = repo / "models/credit-pd/versions/1/version.yaml"
+    v1.write_text(v1.read_text().replace("stage: development", "stage: production", 1))
+    m("retire", "credit-pd@2", "--reason", "superseded", code=None)
+    git(repo, "commit", "-qam", "hand edit")
+    html = render_report(Inventory.open(repo)).html
+    rows = parse(html).by_id("summary").find("table").rows()[1:]
+    by_version = {r[1]: r for r in rows}
+    assert sorted(by_version) == ["1", "3"]  # 2 is retired
+    assert by_version["1"][2] == "production" and "NOT COMPLIANT" in by_version["1"][5]
 
 
 def test_model_section_shows_card_versions_evidence_signoffs(head_html: str):

@@ -24,6 +24,7 @@ from mops.inventory.actions import Done
 from mops.inventory.change import Change, locked, new_id
 from mops.inventory.digest import DigestCache, combine, sha256_file, subject_parts
 from mops.inventory.names import ModelRef, validate_record_id, validate_role
+from mops.inventory.records import RETIRED
 from mops.inventory.store import Inventory, Model, Version
 
 Notify = Callable[[str], None] | None
@@ -35,7 +36,6 @@ PromotionGate = Callable[[Inventory, Model, Version, str], tuple[list[str], list
 RuleIds = Callable[[Inventory], Collection[str]]
 
 KIND_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
-RETIRED = "retired"
 GITHUB_VARS = (("GITHUB_ACTOR", "github_actor"), ("GITHUB_TRIGGERING_ACTOR", "github_triggering_actor"))
 
 

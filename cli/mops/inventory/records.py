@@ -17,7 +17,9 @@ from mops.errors import RecordError
 from mops.inventory import yamlio
 from mops.inventory.names import validate_model, validate_role, validate_version
 
-DEFAULT_STAGES = ("development", "validation", "production", "retired")
+#: The stage ``mops retire`` sets; a retired version is held only to rules naming it.
+RETIRED = "retired"
+DEFAULT_STAGES = ("development", "validation", "production", RETIRED)
 SEVERITIES = ("high", "medium", "low")
 EMAIL_RE = re.compile(r"[^@\s<>]+@[^@\s<>]+")
 SHA256_RE = re.compile(r"[0-9a-f]{64}")

@@ -19,13 +19,12 @@ from collections.abc import Callable, Sequence
 
 from mops.inventory.digest import DigestCache
 from mops.inventory.names import ModelRef
-from mops.inventory.records import Approval, Finding
+from mops.inventory.records import RETIRED, Approval, Finding
 from mops.inventory.store import Inventory, Model, Version
 from mops.policy.packs import Pack, Rule, all_rules, load_packs
 from mops.policy.requirements import REQUIREMENTS, Subject, conflicts, join_words
 from mops.policy.results import Result
 
-RETIRED = "retired"
 PRODUCTION = "production"
 
 SignatureCheck = Callable[[Version, Approval], bool]

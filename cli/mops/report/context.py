@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mops.inventory.records import Finding
+from mops.inventory.records import RETIRED, Finding
 from mops.inventory.store import Model, Monitoring, Version
 from mops.policy.results import Result
 from mops.report.charts import Point, fmt, line_chart, number, parse_time
@@ -106,7 +106,7 @@ def build_context(data: ReportInput) -> dict[str, Any]:
     return {
         "lang": "en",
         "report": cover(data),
-        "summary": [m["summary"] for m in models],
+        "summary": [row for m in models for row in m["summary"]],
         "models": models,
         "inventory_trail": [trail_row(e, data.commit_signatures) for e in data.inventory_trail],
     }
@@ -178,17 +178,24 @@ def model_section(data: ReportInput, model: Model, results: dict[str, list[Resul
         "findings": findings,
         "trail": [trail_row(e, data.commit_signatures) for e in trail],
     }
-    section["summary"] = {
+    # One summary row per version that is not retired, so that a failing production
+    # version can never hide behind a compliant newer one; a model with only retired
+    # versions (or none) gets one row.
+    live = [v for v in versions if v["stage"] != RETIRED] or versions[:1]
+    base = {
         "id": model.id, "anchor": section["anchor"], "name": card.name,
-        "version": latest["version"] if latest else "—",
-        "stage": section["stage"], "tier": section["tier"], "owner": section["owner"],
-        "compliance": latest["compliance"] if latest else status("no versions", "muted"),
+        "tier": section["tier"], "owner": section["owner"],
         "open_findings": len(open_findings),
         "findings_text": "none" if not open_findings
                          else f"{len(open_findings)} open" + (f" ({high} high)" if high else ""),
         "review": review_due(card.front.get("review"), today,
                              _review_results(data, model, results)),
     }
+    section["summary"] = [
+        {**base, "version": v["version"], "stage": v["stage"], "compliance": v["compliance"]}
+        for v in live
+    ] or [{**base, "version": "—", "stage": "no versions",
+           "compliance": status("no versions", "muted")}]
     return section
 
 
@@ -206,17 +213,17 @@ DUE_RE = re.compile(r"due by (\d{4}-\d{2}-\d{2})")
 
 def _review_results(data: ReportInput, model: Model,
                     results: dict[str, list[Result]]) -> list[Result]:
-    latest = model.latest
-    if latest is None:
-        return []
-    return [r for r in results.get(latest.ref, []) if r.rule in data.review_rules]
+    # Every version's: the review a production version needs is due even when a newer
+    # version in validation has none yet.
+    return [r for v in model.versions for r in results.get(v.ref, [])
+            if r.rule in data.review_rules]
 
 
 def review_due(review: Any, today: dt.date, results: Iterable[Result] = ()) -> dict[str, str]:
     """When the next review is due, with overdue in words.
 
     The card's ``review.next`` when it sets one; else the earliest date the policy's
-    ``review_within`` rules give for the latest version ("... due by YYYY-MM-DD").
+    ``review_within`` rules give for any version ("... due by YYYY-MM-DD").
     """
     review = review if isinstance(review, Mapping) else {}
     nxt, last = _date(review.get("next")), _date(review.get("last"))
