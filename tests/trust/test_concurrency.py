@@ -163,23 +163,13 @@ SIGNALS = {
 }
 
 
-#: Known bug (not in this issue's files): mops.inventory.git.git() runs git with
-#: subprocess.run, which SIGKILLs git when the interrupt arrives, so a `git update-ref`
-#: dies holding .git/HEAD.lock and refs/heads/<branch>.lock and every later git command
-#: fails. Deterministic when only mops gets the signal; a race when git gets it too.
-#: The fix (terminate + wait in git(), and "did HEAD move?" in Change.commit's rollback)
-#: is in the trust report; with it these pass and the markers go.
-STALE_GIT_LOCKS = "git() SIGKILLs `git update-ref` on interrupt: stale HEAD.lock (see report)"
 
 
 def _cases() -> list:
     cases = []
     for point in ("signing", "head-move", "index"):
         for how in SIGNALS:
-            marks = ()
-            if point == "head-move":
-                marks = pytest.mark.xfail(strict=how == "SIGTERM-to-mops", reason=STALE_GIT_LOCKS)
-            cases.append(pytest.param(point, how, marks=marks, id=f"{point}-{how}"))
+            cases.append(pytest.param(point, how, id=f"{point}-{how}"))
     return cases
 
 

@@ -20,7 +20,9 @@ import fcntl
 import os
 import secrets
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -162,23 +164,44 @@ class Change:
         undo = _Undo(inv.root)
         moved = False
         try:
-            for rel, pending in self.files.items():
-                undo.write(rel, pending)
-            git.advance_head(top, new, parent, f"mops {self.action}")
-            moved = True
-            git.update_index(top, blobs)
-            git.refresh_index(top, blobs)
+            # While git moves HEAD or writes the index it must not be killed half-way (it
+            # would leave HEAD.lock or index.lock behind), so SIGINT/SIGTERM wait until
+            # these steps are done; a signal that came meanwhile is raised on leaving the
+            # block, still inside this try, and everything is rolled back.
+            with signals_deferred():
+                for rel, pending in self.files.items():
+                    undo.write(rel, pending)
+                git.advance_head(top, new, parent, f"mops {self.action}")
+                moved = True
+                git.update_index(top, blobs)
+                git.refresh_index(top, blobs)
         except BaseException:
-            # Includes KeyboardInterrupt and SIGTERM (turned into KeyboardInterrupt by main).
-            with contextlib.suppress(Exception):
-                if moved:
-                    git.advance_head(top, parent or git.ZERO, new, "mops: roll back") \
-                        if parent else git.git(top, "update-ref", "-d", "HEAD", new)
-                    _restore_index(top, parent, list(blobs))
-            undo.rollback()
+            # Includes interrupts: main turns SIGINT and SIGTERM into an exception.
+            with signals_deferred():
+                with contextlib.suppress(Exception):
+                    if moved:
+                        if parent:
+                            git.advance_head(top, parent, new, "mops: roll back")
+                        else:
+                            git.git(top, "update-ref", "-d", "HEAD", new)
+                        _restore_index(top, parent, list(blobs))
+                undo.rollback()
             raise
         undo.discard()
         return new
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends (git children inherit the mask)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _restore_index(top: Path, parent: str | None, paths: list[str]) -> None:

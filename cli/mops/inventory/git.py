@@ -260,8 +260,9 @@ def dirty_paths(top: Path, paths: Iterable[str]) -> list[str]:
     paths = list(paths)
     if not paths:
         return []
-    out = git(top, "status", "--porcelain=v1", "-z", "--untracked-files=all",
-              "--ignored=no", "--", *paths)
+    # --no-optional-locks: status must not take index.lock to refresh stat data.
+    out = git(top, "--no-optional-locks", "status", "--porcelain=v1", "-z",
+              "--untracked-files=all", "--ignored=no", "--", *paths)
     dirty = []
     for rec in out.split(b"\0"):
         if len(rec) > 3 and rec[2:3] == b" ":
