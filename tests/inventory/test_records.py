@@ -61,3 +61,29 @@ def test_settings_validation():
         records.load_settings("mops.yaml", b"inventory: Acme\nroles: {validator: [carol]}\n")
     with pytest.raises(RecordError, match=r"mops.yaml:2: 'signing' must be"):
         records.load_settings("mops.yaml", b"inventory: Acme\nsigning: maybe\n")
+
+
+def test_digest_cache_notices_a_same_size_swap_with_the_old_mtime(inventory, mops, tmp_path):
+    """A file swapped for one of the same size, its mtime put back, is hashed again."""
+    import os
+
+    from mops.inventory.digest import DigestCache, sha256_file
+    from mops.inventory.store import Inventory
+    from tests.conftest import write_card
+
+    mops("register", "credit-pd", "--version", "1", "--card", str(write_card(tmp_path / "c.md")))
+    doc = tmp_path / "report.txt"
+    doc.write_text("A" * 1000)
+    mops("evidence", "add", "credit-pd@1", str(doc), "--kind", "benchmarking")
+    inv = Inventory.open(inventory)
+    version = inv.model("credit-pd").version("1")
+    rel = f"{version.dir}/{version.evidence[0].files[0].path}"
+    cache = DigestCache(inv)
+    first = cache.file_sha256(rel)
+    cache.save()
+    target = inventory / rel
+    st = target.stat()
+    target.write_text("B" * 1000)
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    again = DigestCache(Inventory.open(inventory)).file_sha256(rel)
+    assert again != first and again == sha256_file(target)[0]

@@ -44,7 +44,7 @@ def canonical(value: Any) -> bytes:
 
 
 class DigestCache:
-    """Remembers file digests by (size, mtime, inode), or by git blob id for history.
+    """Remembers file digests by (size, mtime, ctime, inode), or by git blob id for history.
 
     Kept in ``.git/mops/digests.json``: re-reading gigabytes of unchanged evidence on
     every ``mops check`` is what would otherwise dominate.
@@ -79,7 +79,9 @@ class DigestCache:
             st = source.stat(rel)
         except (FileNotFoundError, NotADirectoryError):
             return MISSING
-        key = f"file:{rel}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+        # ctime changes on every write, even one that puts the old mtime back
+        # (`touch -d`), so a swapped file of the same size is always hashed again.
+        key = f"file:{rel}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
         if key not in self.entries:
             self.entries[key] = sha256_file(source.root / rel)[0]
             self.dirty = True
