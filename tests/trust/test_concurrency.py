@@ -163,14 +163,9 @@ SIGNALS = {
 }
 
 
-
-
 def _cases() -> list:
-    cases = []
-    for point in ("signing", "head-move", "index"):
-        for how in SIGNALS:
-            cases.append(pytest.param(point, how, id=f"{point}-{how}"))
-    return cases
+    return [pytest.param(point, how, id=f"{point}-{how}")
+            for point in ("signing", "head-move", "index") for how in SIGNALS]
 
 
 @pytest.mark.parametrize("point,how", _cases())
