@@ -386,3 +386,30 @@ def test_malformed_record_is_a_problem_not_a_crash(team: Team):
     commit(team.repo, "break it")
     problems = dict(team.problems())
     assert problems[approval_path(aid)].startswith("line ")
+
+
+def test_inventory_in_a_subfolder_of_a_larger_repository(tmp_path: Path, monkeypatch):
+    """Paths in problems are the inventory's own, wherever its repository's top is."""
+    top = tmp_path / "monorepo"
+    top.mkdir()
+    git(top, "init", "-q")
+    (top / "README").write_text("other things\n")
+    git(top, "add", "README")
+    git(top, "commit", "-qm", "other things")
+    Mops(tmp_path)("init", str(top / "governance"), "--name", "Sub")
+    repo = top / "governance"
+    settings = repo / "mops.yaml"
+    settings.write_text(settings.read_text().replace("validator: []",
+                                                     "validator: [carol@acme.test]"))
+    git(repo, "commit", "-qam", "roles")
+    team = make_team(repo, Mops(repo), tmp_path, monkeypatch)
+    aid = team.approve()
+    assert team.problems() == []
+    path = forge(team, aid, "A-5b5b5b")
+    team.act(CAROL, "mallory")
+    commit(team.repo, "forged", sign=True)
+    _, record = evidence_record(repo)
+    file_rel = f"{VDIR}/{record['files'][0]['path']}"
+    (repo / file_rel).write_text("swapped\n")
+    problems = dict(team.problems())
+    assert set(problems) == {path, file_rel}
