@@ -281,7 +281,11 @@ def _require(raw: dict[str, Any], key: str, path: str, text: str, kind: type | t
 def _timestamp(raw: dict[str, Any], key: str, path: str, text: str) -> str:
     value = raw.get(key)
     if isinstance(value, dt.datetime):
-        value = value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            value = value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except (OverflowError, ValueError):
+            raise _fail(path, text, [key], f"'{key}' is out of range (years 1 to 9999 in UTC)"
+                        ) from None
     if not isinstance(value, str) or not value:
         raise _fail(path, text, [key], f"'{key}' must be a timestamp")
     return value

@@ -58,13 +58,33 @@ def _check_depth(value: Any, path: str, depth: int = 0) -> None:
             _check_depth(item, path, depth + 1)
 
 
-def _reject_aliases(text: str, path: str, line_offset: int) -> None:
-    # Aliases are never needed in a record, and are how "billion laughs" bombs work.
+def _reject_hostile(text: str, path: str, line_offset: int) -> None:
+    """Refuse aliases and deep nesting from libyaml's events, before anything is built.
+
+    Aliases are never needed in a record, and are how "billion laughs" bombs work.
+    Depth must be refused *before* ``yaml.load``: composing a 100,000-deep document
+    recurses in C and crashes the interpreter (SIGSEGV), and takes seconds long before.
+    """
+    depth = 0
     for event in yaml.parse(text, Loader=_Loader):
         if isinstance(event, yaml.AliasEvent):
             mark = event.start_mark
             raise RecordError(path, "YAML aliases (*name) are not allowed in records",
                               line=mark.line + 1 + line_offset, column=mark.column + 1)
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                raise RecordError(path, f"nested more than {MAX_DEPTH} levels deep",
+                                  line=mark.line + 1 + line_offset, column=mark.column + 1)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _may_be_hostile(text: str) -> bool:
+    # Every nesting level needs one of these characters (block mappings need indentation,
+    # which 1 MiB cannot make deep enough to matter), and every alias a '*'.
+    return "*" in text or sum(text.count(c) for c in "[{-?") > MAX_DEPTH
 
 
 class _ParseCache:
@@ -156,8 +176,8 @@ def load_yaml(path: str, text: str, *, line_offset: int = 0) -> Any:
 
 def _parse(path: str, text: str, line_offset: int) -> Any:
     try:
-        if "*" in text:
-            _reject_aliases(text, path, line_offset)
+        if _may_be_hostile(text):
+            _reject_hostile(text, path, line_offset)
         value = yaml.load(text, Loader=_Loader)  # noqa: S506 - a *safe* loader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
