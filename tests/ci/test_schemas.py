@@ -75,7 +75,7 @@ def test_actions_used_are_current_majors():
 
 def test_the_docs_and_the_template_name_the_same_gate():
     uses = set()
-    for path in [ROOT / "docs/ci.md", HERE / "github-workflow.yml", ROOT / ".pre-commit-hooks.yaml"]:
+    for path in [ROOT / "README.md", HERE / "github-workflow.yml", ROOT / ".pre-commit-hooks.yaml"]:
         import re
 
         uses |= set(re.findall(r"([\w.-]+)/mops(?:/\.github/actions/mops-\w+@v1|\n|\s)",
