@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mops.errors import GitError, UsageError
 
@@ -270,18 +271,29 @@ def dirty_paths(top: Path, paths: Iterable[str]) -> list[str]:
     return dirty
 
 
-def log_records(top: Path, paths: Iterable[str], *, rev: str = "HEAD") -> list[dict[str, str]]:
-    """Commits touching ``paths``, newest first, with their ``Mops-*`` trailers."""
-    fmt = "%H%x1f%cI%x1f%an%x1f%ae%x1f%s%x1f%G?%x1f%(trailers:only,unfold)%x1e"
-    out = git(top, "log", f"--format={fmt}", rev, "--", *paths, check=False)
-    records = []
+def log_records(top: Path, paths: Iterable[str], *, rev: str = "HEAD",
+                with_paths: bool = False) -> list[dict[str, Any]]:
+    """Commits touching ``paths``, newest first, with their ``Mops-*`` trailers.
+
+    ``with_paths`` also lists, per commit, the files it touched (``paths``): one
+    ``git log --name-only`` instead of one ``git log`` per model keeps a report of
+    hundreds of models fast, and lets the caller attribute commits.
+    """
+    fmt = "%x1e%H%x1f%cI%x1f%an%x1f%ae%x1f%s%x1f%G?%x1f%(trailers:only,unfold)%x1f"
+    args = ["-c", "core.quotePath=false", "log", f"--format={fmt}"]
+    if with_paths:
+        args.append("--name-only")
+    out = git(top, *args, rev, "--", *paths, check=False)
+    records: list[dict[str, Any]] = []
     for chunk in out.decode("utf-8", "replace").split("\x1e"):
-        chunk = chunk.strip("\n")
-        if not chunk:
+        fields = chunk.split("\x1f")
+        if len(fields) < 8:
             continue
-        sha, at, name, email, subject, sig, trailers = (chunk.split("\x1f") + [""] * 7)[:7]
-        rec = {"commit": sha, "at": at, "name": name, "email": email.lower(),
-               "subject": subject, "signature": sig}
+        sha, at, name, email, subject, sig, trailers = fields[:7]
+        rec: dict[str, Any] = {"commit": sha, "at": at, "name": name, "email": email.lower(),
+                               "subject": subject, "signature": sig}
+        if with_paths:
+            rec["paths"] = [p for p in fields[7].splitlines() if p]
         for line in trailers.splitlines():
             key, sep, value = line.partition(":")
             if sep and key.startswith("Mops-"):
@@ -296,30 +308,3 @@ def commit_time(top: Path, rev: str) -> str:
     return dt.datetime.fromtimestamp(int(out), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def log_records_with_paths(top: Path, paths: Iterable[str], *,
-                           rev: str = "HEAD") -> list[dict[str, object]]:
-    """Like :func:`log_records`, in one pass, each record also listing the files it touched.
-
-    One ``git log --name-only`` instead of one ``git log`` per model keeps a report of
-    hundreds of models fast; the records' ``paths`` let the caller attribute commits.
-    """
-    fmt = "%x1e%H%x1f%cI%x1f%an%x1f%ae%x1f%s%x1f%G?%x1f%(trailers:only,unfold)%x1f"
-    out = git(top, "-c", "core.quotePath=false", "log", "--name-only", f"--format={fmt}", rev,
-              "--", *paths, check=False)
-    records: list[dict[str, object]] = []
-    for chunk in out.decode("utf-8", "replace").split("\x1e"):
-        if not chunk.strip():
-            continue
-        fields = chunk.split("\x1f")
-        if len(fields) < 8:
-            continue
-        sha, at, name, email, subject, sig, trailers = fields[:7]
-        rec: dict[str, object] = {"commit": sha, "at": at, "name": name, "email": email.lower(),
-                                  "subject": subject, "signature": sig,
-                                  "paths": [p for p in fields[7].splitlines() if p]}
-        for line in trailers.splitlines():
-            key, sep, value = line.partition(":")
-            if sep and key.startswith("Mops-"):
-                rec[key] = value.strip()
-        records.append(rec)
-    return records

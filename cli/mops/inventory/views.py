@@ -160,7 +160,7 @@ def trail_by_model(inv: Inventory) -> tuple[dict[str, list[dict[str, Any]]], lis
     cut = len(inv.prefix) + 1 if inv.prefix else 0
     by_model: dict[str, list[dict[str, Any]]] = {}
     other: list[dict[str, Any]] = []
-    for rec in git.log_records_with_paths(inv.top, paths, rev=inv.head):
+    for rec in git.log_records(inv.top, paths, rev=inv.head, with_paths=True):
         rel = [p[cut:] for p in rec["paths"]]  # type: ignore[union-attr]
         entry = _entry(rec) | {"paths": rel}
         models = sorted({p.split("/")[1] for p in rel

@@ -15,6 +15,7 @@ from typing import Any
 
 from mops.inventory.records import RETIRED, Finding
 from mops.inventory.store import Model, Monitoring, Version
+from mops.inventory.yamlio import as_date
 from mops.policy.results import Result
 from mops.report.charts import Point, fmt, line_chart, number, parse_time
 from mops.report.gather import ReportInput
@@ -78,19 +79,6 @@ def text(value: Any) -> str:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return str(value)
-
-
-def _date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
 
 
 # ----------------------------------------------------------------------------- the report
@@ -226,9 +214,9 @@ def review_due(review: Any, today: dt.date, results: Iterable[Result] = ()) -> d
     ``review_within`` rules give for any version ("... due by YYYY-MM-DD").
     """
     review = review if isinstance(review, Mapping) else {}
-    nxt, last = _date(review.get("next")), _date(review.get("last"))
+    nxt, last = as_date(review.get("next")), as_date(review.get("last"))
     if nxt is None:
-        dues = [_date(m.group(1)) for r in results if r.status != "n/a"
+        dues = [as_date(m.group(1)) for r in results if r.status != "n/a"
                 for m in [DUE_RE.search(r.message)] if m]
         nxt = min((d for d in dues if d is not None), default=None)
     if nxt is None:
