@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -260,14 +261,9 @@ class Inventory:
             if self.source.isfile(f"{vdir}/version.yaml"):
                 versions.append(self._load_version(model_id, name, vdir))
         versions.sort(key=lambda v: (v.record.registered_at, v.version))
-        findings = []
-        for fname in self.source.listdir(f"{mdir}/findings"):
-            if fname.endswith(".yaml"):
-                fid = fname[:-5]
-                path = f"{mdir}/findings/{fname}"
-                validate_record_id(fid, "finding")
-                findings.append(records.load_finding(path, self.read(path), record_id=fid,
-                                                     model=model_id))
+        findings = self._records(f"{mdir}/findings", ".yaml", "finding",
+                                 lambda p, data, rid: records.load_finding(
+                                     p, data, record_id=rid, model=model_id))
         findings.sort(key=lambda f: (f.opened_at, f.id))
         return Model(id=model_id, dir=mdir, card=card, versions=versions, findings=findings)
 
@@ -276,25 +272,29 @@ class Inventory:
         path = f"{vdir}/version.yaml"
         record = records.load_version(path, self.read(path), model=model_id, version=name)
         version = Version(model=model_id, version=name, dir=vdir, record=record)
-        for fname in self.source.listdir(f"{vdir}/evidence"):
-            if fname.endswith(".yaml"):
-                rid = validate_record_id(fname[:-5], "evidence")
-                p = f"{vdir}/evidence/{fname}"
-                version.evidence.append(records.load_evidence(p, self.read(p), record_id=rid))
+        version.evidence = self._records(
+            f"{vdir}/evidence", ".yaml", "evidence",
+            lambda p, data, rid: records.load_evidence(p, data, record_id=rid))
         version.evidence.sort(key=lambda e: (e.added_at, e.id))
-        for fname in self.source.listdir(f"{vdir}/approvals"):
-            if fname.endswith(".yaml"):
-                rid = validate_record_id(fname[:-5], "approval")
-                p = f"{vdir}/approvals/{fname}"
-                version.approvals.append(records.load_approval(p, self.read(p), record_id=rid))
+        version.approvals = self._records(
+            f"{vdir}/approvals", ".yaml", "approval",
+            lambda p, data, rid: records.load_approval(p, data, record_id=rid))
         version.approvals.sort(key=lambda a: (a.at, a.id))
-        for fname in self.source.listdir(f"{vdir}/monitoring"):
-            if fname.endswith(".json"):
-                rid = validate_record_id(fname[:-5], "monitoring record")
-                p = f"{vdir}/monitoring/{fname}"
-                version.monitoring.append(load_monitoring(p, self.read(p), rid))
+        version.monitoring = self._records(f"{vdir}/monitoring", ".json", "monitoring record",
+                                           load_monitoring)
         version.monitoring.sort(key=lambda m: (m.at, m.id))
         return version
+
+    def _records(self, folder: str, suffix: str, kind: str,
+                 load: Callable[[str, bytes, str], Any]) -> list[Any]:
+        """Every ``<id><suffix>`` record in ``folder``, its id validated before it is read."""
+        out = []
+        for fname in self.source.listdir(folder):
+            if fname.endswith(suffix):
+                rid = validate_record_id(fname[: -len(suffix)], kind)
+                path = f"{folder}/{fname}"
+                out.append(load(path, self.read(path), rid))
+        return out
 
     def close(self) -> None:
         if isinstance(self.source, CommitSource):
