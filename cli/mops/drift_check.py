@@ -93,6 +93,7 @@ def run_drift(start: Path, ref: ModelRef, current: Sequence[Path], *, reference:
         ref_profile = profile_files([reference], plan, jobs=1, progress=progress)
         done_before = os.path.getsize(reference)
         cur_profile = profile_files(list(current), plan, jobs=jobs, progress=progress)
+        rows_by_file = cur_profile.rows_by_source()
         try:
             result = compare(ref_profile, cur_profile, plan, jobs=jobs)
         finally:
@@ -111,7 +112,8 @@ def run_drift(start: Path, ref: ModelRef, current: Sequence[Path], *, reference:
             "window": window,
             "reference": {"path": _shown(inv, reference), "sha256": ref_sha, "size": ref_size,
                           "rows": body["rows"]["reference"]},
-            "inputs": [{"path": _shown(inv, p), "size": os.path.getsize(p)} for p in current],
+            "inputs": [{"path": _shown(inv, p), "size": os.path.getsize(p),
+                        "rows": rows_by_file.get(os.fspath(p))} for p in current],
             "rows": body["rows"],
             "plan": {k: v for k, v in plan_map.items() if k != "reference"},
             "result": body,

@@ -60,6 +60,7 @@ def test_record_makes_one_commit_read_back_by_show(inventory: Path, mops: Mops, 
     assert record["window"] == "2026-09" and record["verdict"]["dataset_drift"] is False
     assert record["reference"]["rows"] == 3000 and len(record["reference"]["sha256"]) == 64
     assert record["inputs"][0]["size"] == logs["2026-09"].stat().st_size
+    assert record["inputs"][0]["rows"] == 5000
     assert "Mops-Action: drift" in git(inventory, "log", "-1", "--format=%B")
     show = mops.json("show", "credit-pd", "--json")
     assert [m["breach"] for m in show["monitoring"]] == [False]
@@ -76,6 +77,11 @@ def test_window_split_over_files_equals_one_file(inventory: Path, mops: Mops, lo
                       "--json", "--jobs", "2")
     whole = mops.json("drift", "credit-pd", "--current", "all.parquet", "--json")
     assert split["columns"] == whole["columns"] and split["performance"] == whole["performance"]
+    mops("drift", "credit-pd", "--current", "a.parquet", "--current", "b.parquet", "--record",
+         "--jobs", "2")
+    record = json.loads(next((inventory / "models/credit-pd/versions/1.0.0/monitoring").glob("*.json"))
+                        .read_text())
+    assert [(i["path"], i["rows"]) for i in record["inputs"]] == [("a.parquet", 2000), ("b.parquet", 3000)]
 
 
 @pytest.mark.parametrize("args,message", [

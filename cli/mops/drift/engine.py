@@ -266,6 +266,10 @@ class Profile:
     def sources(self) -> tuple[str, ...]:
         return self.state.sources
 
+    def rows_by_source(self) -> dict[str, int]:
+        """Rows read from each file of the window."""
+        return dict(zip(self.state.sources, self.state.source_rows, strict=True))
+
     def close(self) -> None:
         """Delete the spill files now instead of when the profile is collected."""
         for spill_dir in self._spill_dirs:

@@ -133,6 +133,8 @@ class ProfileState:
     columns: Mapping[str, ColumnState]
     outcome: OutcomeState | None = None
     sources: tuple[str, ...] = ()
+    #: Rows read from each of ``sources``, in the same order.
+    source_rows: tuple[int, ...] = ()
 
 
 def merge(a, b):
@@ -169,6 +171,7 @@ def merge(a, b):
             columns={name: merge(a.columns[name], b.columns[name]) for name in a.columns},
             outcome=None if a.outcome is None else merge(a.outcome, b.outcome),
             sources=a.sources + b.sources,
+            source_rows=a.source_rows + b.source_rows,
         )
     raise TypeError(f"cannot merge {type(a).__name__} with {type(b).__name__}")
 
@@ -199,7 +202,7 @@ def spill(state: ProfileState, spill_dir: str) -> ProfileState:
             )
     finally:
         writer.close()
-    return ProfileState(state.rows, columns, outcome, state.sources)
+    return ProfileState(state.rows, columns, outcome, state.sources, state.source_rows)
 
 
 def _spill_numeric(writer: _SpillWriter, key: str, col: NumericState) -> NumericState:
@@ -283,7 +286,7 @@ class PartitionBuilder:
             if self._outcome is not None:
                 pos, neg = self._outcome
                 outcome = OutcomeState(pos.state(), neg.state(), self._missing_label)
-            return ProfileState(self.rows, columns, outcome, (self.spec.source,))
+            return ProfileState(self.rows, columns, outcome, (self.spec.source,), (self.rows,))
         finally:
             if self._writer is not None:
                 self._writer.close()
