@@ -54,6 +54,18 @@ def test_demo_history_is_chronological_and_by_several_people(demo):
     assert {"bob@acme.test", "carol@acme.test", "dana@acme.test"} <= actors
 
 
+def test_demo_inside_another_repository_gets_its_own(tmp_path: Path):
+    """`make demo` builds the demo inside mops's own checkout, which ignores the folder."""
+    outer = tmp_path / "checkout"
+    outer.mkdir()
+    git(outer, "init", "-q")
+    (outer / ".gitignore").write_text("demo-inventory/\n")
+    Mops(outer)("demo", "demo-inventory")
+    inner = outer / "demo-inventory"
+    assert git(inner, "rev-parse", "--show-toplevel").strip() == str(inner.resolve())
+    assert git(outer, "status", "--porcelain") == "?? .gitignore\n"
+
+
 def test_demo_refuses_a_non_empty_folder(tmp_path: Path):
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "file").write_text("keep me")

@@ -168,6 +168,9 @@ class _Demo:
         from mops.inventory.names import parse_ref
 
         p, c = self.path, self.clock
+        # Its own repository, even inside another checkout (e.g. `make demo` in mops's own).
+        p.mkdir(parents=True, exist_ok=True)
+        git(p, "init", "-q")
         with acting("dana", c.ago(320)):
             actions.init(p, name="Acme Bank model inventory (demo)", packs=["baseline", "us-sr26-2"],
                          known_packs=resources.builtin_pack_names())

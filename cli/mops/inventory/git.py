@@ -42,9 +42,12 @@ def git(cwd: Path | str, *args: str, input: bytes | None = None,
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH; mops needs git") from None
     if check and proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        msg = err[-1] if err else f"exit status {proc.returncode}"
-        raise GitError(f"git {args[0]} failed: {msg.removeprefix('fatal: ')}")
+        err = [line for line in proc.stderr.decode("utf-8", "replace").strip().splitlines()
+               if not line.startswith("hint:")]
+        # git's own verdict is the "fatal:"/"error:" line; hints and context come around it.
+        msg = next((line for line in err if line.startswith(("fatal:", "error:"))),
+                   err[0] if err else f"exit status {proc.returncode}")
+        raise GitError(f"git {args[0]} failed: {msg.removeprefix('fatal: ').removeprefix('error: ')}")
     return proc.stdout
 
 
