@@ -188,6 +188,9 @@ class Change:
                 undo.rollback()
             raise
         undo.discard()
+        invalidate = getattr(inv.source, "invalidate", None)
+        if invalidate is not None:
+            invalidate()
         return new
 
 

@@ -29,14 +29,32 @@ class Source(Protocol):
 
 
 class WorktreeSource:
+    """The working tree. A symlink that points outside the inventory is never followed."""
+
+    #: The folder read most: indexed with one scandir per directory.
+    INDEXED = "models"
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self._real_root = os.path.realpath(root)
         self._checked: set[str] = {""}
+        self._index: _TreeIndex | None = None
+        self._index_built = False
+
+    def invalidate(self) -> None:
+        """Forget what was listed (after mops wrote files)."""
+        self._index, self._index_built = None, False
+
+    def _tree(self, rel: str) -> _TreeIndex | None:
+        if rel != self.INDEXED and not rel.startswith(self.INDEXED + "/"):
+            return None
+        if not self._index_built:
+            self._index = _TreeIndex.scan(self.root, self.INDEXED)
+            self._index_built = True
+        return self._index
 
     def _path(self, rel: str) -> str:
-        # A symlink inside the inventory that points outside it is never followed. Each
-        # path prefix is checked once (lstat), so large inventories stay fast.
+        # Each path prefix is checked once (lstat), so large inventories stay fast.
         if rel not in self._checked:
             parent = rel.rpartition("/")[0]
             if parent not in self._checked:
@@ -51,23 +69,70 @@ class WorktreeSource:
         return os.path.join(self.root, rel) if rel else str(self.root)
 
     def read(self, rel: str) -> bytes:
-        with open(self._path(rel), "rb") as fh:
+        tree = self._tree(rel)
+        path = os.path.join(self.root, rel) if tree is not None else self._path(rel)
+        with open(path, "rb") as fh:
             return fh.read()
 
     def listdir(self, rel: str) -> list[str]:
+        tree = self._tree(rel)
+        if tree is not None:
+            return tree.dirs.get(rel, [])
         try:
             return sorted(os.listdir(self._path(rel)))
         except (FileNotFoundError, NotADirectoryError):
             return []
 
     def isdir(self, rel: str) -> bool:
+        tree = self._tree(rel)
+        if tree is not None:
+            return rel in tree.dirs
         return os.path.isdir(self._path(rel))
 
     def isfile(self, rel: str) -> bool:
+        tree = self._tree(rel)
+        if tree is not None:
+            return rel in tree.files
         return os.path.isfile(self._path(rel))
 
     def stat(self, rel: str) -> os.stat_result:
-        return os.stat(self._path(rel))
+        tree = self._tree(rel)
+        return os.stat(os.path.join(self.root, rel) if tree is not None else self._path(rel))
+
+
+@dataclass
+class _TreeIndex:
+    """Directories and files below one folder, read with one ``scandir`` per directory."""
+
+    dirs: dict[str, list[str]]
+    files: set[str]
+
+    @classmethod
+    def scan(cls, root: Path, top: str) -> _TreeIndex | None:
+        """The index, or None when the folder holds a symlink (then every path is checked)."""
+        dirs: dict[str, list[str]] = {}
+        files: set[str] = set()
+        stack = [top]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = list(os.scandir(os.path.join(root, folder)))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            if folder == top and os.path.islink(os.path.join(root, folder)):
+                return None
+            names = []
+            for entry in entries:
+                rel = f"{folder}/{entry.name}"
+                if entry.is_symlink():
+                    return None
+                names.append(entry.name)
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(rel)
+                else:
+                    files.add(rel)
+            dirs[folder] = sorted(names)
+        return cls(dirs, files)
 
 
 class CommitSource:
