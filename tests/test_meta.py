@@ -44,6 +44,29 @@ def test_readme_documents_every_command():
     assert not undocumented, f"README lacks: {undocumented}"
 
 
+def _reference_sections(readme: str) -> dict[str, str]:
+    """README's command reference: ``### `mops CMD ...` `` heading and its text, by command."""
+    return {m.group(1): m.group(0) for m in re.finditer(
+        r"^### `mops ([a-z-]+(?: [a-z-]+)?)[^`]*`\n[\s\S]*?(?=^##)", readme, re.M)}
+
+
+def test_readme_reference_names_every_option_of_each_command():
+    """The command reference stays in step with --help: each option in its command's section."""
+    sections = _reference_sections((ROOT / "README.md").read_text())
+    assert len(sections) >= 15, sorted(sections)
+    missing = []
+    for path, cmd in _commands(app):
+        section = sections.get(path)
+        if section is None:
+            missing.append(f"mops {path}: no '### `mops {path} ...`' section")
+            continue
+        for param in cmd.params:
+            for opt in getattr(param, "opts", []):
+                if opt.startswith("--") and opt != "--help" and opt not in section:
+                    missing.append(f"mops {path} {opt}")
+    assert not missing, "\n".join(missing)
+
+
 def test_readme_commands_are_real_commands():
     """Every `mops WORD` in the README's code blocks names a command that exists."""
     readme = (ROOT / "README.md").read_text()
