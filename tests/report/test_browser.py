@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from mops.report.pdf import find_chromium, run_chromium
-from tests.conftest import Mops
+from tests.conftest import Mops, missing_tool
 from tests.report.helpers import History
 from tests.report.png import read_png
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(find_chromium() is None,
+    pytest.mark.skipif(missing_tool(find_chromium() is not None),
                        reason="Chromium is not installed (apt-get install chromium); CI installs it"),
 ]
 

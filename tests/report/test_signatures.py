@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Mops
+from tests.conftest import Mops, missing_tool
 from tests.policy.helpers import DANA
 from tests.report.helpers import parse, section
 from tests.trust.helpers import MALLORY, commit, make_team
 
-pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None,
+pytestmark = pytest.mark.skipif(missing_tool(shutil.which("ssh-keygen") is not None),
                                 reason="needs ssh-keygen (openssh-client)")
 
 
