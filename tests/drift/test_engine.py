@@ -8,20 +8,18 @@ checked to give identical documents.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pcsv
-import pyarrow.parquet as pq
 import pytest
 from scipy import stats as sps
 
 from mops.drift import DriftPlan, compare, merge_profiles, profile_files, state
 from mops.errors import UsageError
 
+from .helpers import write
 from .test_stats import (
     close,
     oracle_chisquare,
@@ -68,24 +66,6 @@ def plan(**kw) -> DriftPlan:
     args = dict(features=list(FEATURES), prediction="score", label="label", kinds={"grade": "categorical"})
     args.update(kw)
     return DriftPlan(**args)
-
-
-def write(table: pa.Table, path) -> str:
-    path = str(path)
-    if path.endswith(".parquet"):
-        pq.write_table(table, path, row_group_size=1000)
-    elif ".csv" in path:
-        if path.endswith(".gz"):
-            with pa.CompressedOutputStream(path, "gzip") as out:
-                pcsv.write_csv(table, out)
-        else:
-            pcsv.write_csv(table, path)
-    else:
-        lines = "".join(json.dumps(row) + "\n" for row in table.to_pylist())
-        opener = gzip.open if path.endswith(".gz") else open
-        with opener(path, "wt") as fh:
-            fh.write(lines)
-    return path
 
 
 def run(tmp_path, ref: pa.Table, cur: pa.Table, fmt="parquet", the_plan=None, **kw) -> dict:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import gzip
-import json
 import math
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
 
 from mops.drift import readers
 from mops.errors import UsageError
+
+from .helpers import write as _write
 
 FORMATS = ["csv", "csv.gz", "parquet", "jsonl", "ndjson", "jsonl.gz"]
 
@@ -34,24 +34,7 @@ def sample_table(n: int = 500, seed: int = 0) -> pa.Table:
 
 
 def write(table: pa.Table, path) -> str:
-    path = str(path)
-    if path.endswith(".parquet"):
-        pq.write_table(table, path, row_group_size=128)
-    elif ".csv" in path:
-        if path.endswith(".gz"):
-            with pa.CompressedOutputStream(path, "gzip") as out:
-                pcsv.write_csv(table, out)
-        else:
-            pcsv.write_csv(table, path)
-    else:
-        lines = "".join(json.dumps(row) + "\n" for row in table.to_pylist())
-        if path.endswith(".gz"):
-            with gzip.open(path, "wt") as fh:
-                fh.write(lines)
-        else:
-            with open(path, "w") as fh:
-                fh.write(lines)
-    return path
+    return _write(table, path, row_group_size=128)
 
 
 TARGETS = {"x": readers.FLOAT64, "k": readers.STRING, "cat": readers.STRING, "flag": readers.STRING}
