@@ -31,7 +31,7 @@ def list_cmd(
         refs = None if stage is None else [ModelRef(r["model"], r["version"]) for r in rows]
         status = compliance(inv, now=clock.now(), refs=refs, is_signed=signature_check(inv))
         for r in rows:
-            r["compliant"] = status.get((r["model"], r["version"]), True)
+            r["compliant"] = status.get((r["model"], r["version"]))  # None: not evaluated
     if as_json:
         emit_json(rows)
         return

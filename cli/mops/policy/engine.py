@@ -67,10 +67,11 @@ def evaluate_version(inv: Inventory, model: Model, version: Version, *, now: dt.
 def compliance(inv: Inventory, *, now: dt.datetime, refs: Sequence[ModelRef] | None = None,
                is_signed: SignatureCheck | None = None) -> dict[tuple[str, str], bool]:
     """(model, version) -> True when no rule fails for it (``list``'s COMPLIANT column)."""
-    status: dict[tuple[str, str], bool] = {}
+    # Every version in scope is named, so a caller never has to guess a default.
+    status = {(m.id, v.version): True for m, v in versions_in_scope(inv, refs)}
     for r in evaluate(inv, now=now, refs=refs, is_signed=is_signed):
-        key = (r.model, r.version)
-        status[key] = status.get(key, True) and r.status != "fail"
+        if r.status == "fail":
+            status[(r.model, r.version)] = False
     return status
 
 
