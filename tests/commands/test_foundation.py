@@ -235,3 +235,14 @@ def test_concurrent_writers_all_commit(inventory: Path):
     assert sorted(s for s in subjects if s.startswith("register")) == sorted(
         f"register: m{i}@1" for i in range(8))
     assert git(inventory, "status", "--porcelain") == ""
+
+
+def test_check_with_no_packs_says_nothing_was_checked(inventory: Path, mops: Mops):
+    settings = inventory / "mops.yaml"
+    settings.write_text(settings.read_text().replace("policies: [baseline]", "policies: []"))
+    git(inventory, "commit", "-qam", "no packs")
+    mops("register", "m", "--version", "1", "--owner", "a@b.c", "--tier", "3")
+    r = mops("check")
+    assert "no policy rule was evaluated: no policy pack is in force" in r.stderr
+    r = mops("check", "--format", "github")
+    assert "::warning title=mops check::no policy rule was evaluated" in r.stdout

@@ -120,6 +120,8 @@ def check(
     from mops.inventory.signing import signature_check
 
     results = evaluate(inv, now=clock.now(), refs=parsed, is_signed=signature_check(inv))
+    if not results and (parsed is None or parsed):
+        _warn_nothing_checked(inv, github=fmt == Format.github)
     if fmt == Format.github:
         from mops.output_github import emit
 
@@ -128,6 +130,20 @@ def check(
         FORMATTERS[fmt](results)
     if any(r.status == "fail" for r in results):
         raise typer.Exit(1)
+
+
+def _warn_nothing_checked(inv, *, github: bool) -> None:
+    """No rule was evaluated: say so, so that an empty check never reads as a pass."""
+    from mops.output import warn
+
+    why = ("no policy pack is in force (mops.yaml: policies is empty)" if not inv.settings.policies
+           else "no model version is in scope" if not any(m.versions for m in inv.models())
+           else "the packs in force have no rules")
+    message = f"no policy rule was evaluated: {why}"
+    if github:
+        typer.echo(f"::warning title=mops check::{message}")
+    else:
+        warn(message)
 
 
 def register(app: typer.Typer) -> None:
