@@ -140,6 +140,47 @@ def child(args) -> None:
     )
 
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+NUMERIC_COLUMNS = [f"num{i:02d}" for i in range(N_NUMERIC)] + ["score"]
+EVIDENTLY_METHODS = {"Wasserstein distance (normed)": "wasserstein",
+                     "Jensen-Shannon distance": "jensenshannon", "K-S p_value": "ks",
+                     "chi-square p_value": "chisquare", "Z-test p_value": "z"}
+
+
+def print_agreement(ref: str, cur: str, ev: dict) -> None:
+    """Per column: mops's method and value against Evidently's, and the verdicts."""
+    from mops.drift import DriftPlan, compare, profile_files
+
+    plan = DriftPlan(features=features(), prediction="score")
+    doc = compare(profile_files([ref], plan), profile_files([cur], plan), plan).to_json()
+    print("\n| column | mops method | mops value | Evidently method | Evidently value | |diff| | same verdict |")
+    print("|---|---|---|---|---|---|---|")
+    worst = 0.0
+    for c in doc["columns"]:
+        e = ev["columns"][c["column"]]
+        diff = abs(c["statistic"] - e["value"])
+        worst = max(worst, diff)
+        drifted = e["value"] >= e["threshold"] if "distance" in e["method"] else e["value"] < e["threshold"]
+        print(f"| {c['column']} | {c['method']} | {c['statistic']:.6g} | {e['method']} | "
+              f"{e['value']:.6g} | {diff:.1e} | {'yes' if drifted == c['drifted'] else 'NO'} |")
+    print(f"\nlargest difference {worst:.1e}; drifted share: mops {doc['drifted_share']:.3f}, "
+          f"Evidently {ev['drifted_share']:.3f}\n")
+
+
+def measure_cmd(cmd: list[str]) -> dict:
+    """Run ``cmd``, which prints a JSON document; add its wall time and peak RSS."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"measurement failed: {' '.join(cmd)}")
+    figures = json.loads(out)
+    figures["wall_process"] = time.perf_counter() - start
+    figures["peak_mb"] = usage.ru_maxrss / 1024
+    return figures
+
+
 def measure(reference: list[str], current: list[str], *, jobs=1, numeric=N_NUMERIC) -> dict:
     """Run :func:`child` in a fresh process; add its wall time and peak RSS."""
     cmd = [sys.executable, __file__, "--child", "--jobs", str(jobs), "--numeric", str(numeric)]
@@ -176,6 +217,9 @@ def main() -> None:
     parser.add_argument("--only-csv", action="store_true", help="run only the CSV case")
     parser.add_argument("--csv-rows", type=int, default=10_000_000)
     parser.add_argument("--no-scaling", action="store_true")
+    parser.add_argument("--evidently", metavar="PYTHON",
+                        help="also run Evidently 0.7.23 side by side, with this interpreter "
+                             "(a venv with evidently==0.7.23 and pandas==2.3.3)")
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -193,14 +237,38 @@ def main() -> None:
                 "| peak RSS MB | worker peak MB |"
             )
             print("|---|---|---|---|---|---|---|---|")
+            runs = {}
             for jobs in (1, 2):
-                f = measure([ref], [cur], jobs=jobs)
+                f = runs[jobs] = measure([ref], [cur], jobs=jobs)
                 print(
                     f"| mops jobs={jobs} | {f['profile_reference']:.2f} | "
                     f"{f['profile_current']:.2f} | {f['compare']:.2f} | {f['total']:.2f} | "
                     f"{f['wall_process']:.2f} | {f['peak_mb']:.0f} | {f['worker_peak_mb']:.0f} |"
                 )
-            print("| Evidently 0.7.23 (drift.md) | | | | | 59 | 1500 | |")
+            if args.evidently:
+                ev = measure_cmd([args.evidently, os.path.join(HERE, "evidently_child.py"), ref, cur,
+                                  ",".join(NUMERIC_COLUMNS), ",".join(CATEGORIES)])
+                print(f"| Evidently 0.7.23, measured here | | | | {ev['total']:.2f} | "
+                      f"{ev['wall_process']:.2f} | {ev['peak_mb']:.0f} | |")
+                for jobs, run in runs.items():
+                    print(f"\nmops jobs={jobs}: {ev['wall_process'] / run['wall_process']:.1f}x less "
+                          f"wall time, {run['peak_mb'] / ev['peak_mb']:.2f}x the peak memory of "
+                          f"Evidently (whole processes, imports included).")
+                print_agreement(ref, cur, ev)
+            print("| Evidently 0.7.23 (drift.md's anchor) | | | | | 59 | 1500 | |")
+            if args.evidently:
+                # Verdicts where they matter: a drifted window, and small samples (KS,
+                # chi-square and z-tests instead of distances).
+                for label, n_ref, n_cur, shift in (("drifted, 50,000 x 100,000", 50_000, 100_000, 0.5),
+                                                   ("small, 800 x 1,500", 800, 1_500, 0.3)):
+                    sref = os.path.join(tmp, f"agree-ref-{n_ref}.parquet")
+                    scur = os.path.join(tmp, f"agree-cur-{n_cur}.parquet")
+                    write_parquet(sref, n_ref, 0.0, seed=11)
+                    write_parquet(scur, n_cur, shift, seed=12)
+                    ev = measure_cmd([args.evidently, os.path.join(HERE, "evidently_child.py"), sref,
+                                      scur, ",".join(NUMERIC_COLUMNS), ",".join(CATEGORIES)])
+                    print(f"\n## Agreement with Evidently: {label} rows, shift {shift}")
+                    print_agreement(sref, scur, ev)
             print(f"\nmethods used: {', '.join(f['methods'])}; drifted share {f['drifted_share']:.3f}\n")
 
             if not args.no_scaling:
