@@ -21,12 +21,12 @@ import datetime as dt
 import hashlib
 import json
 import os
-import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from common import bench_env, best_of
 
 CARD = """---
 id: {mid}
@@ -169,15 +169,6 @@ def build_deep(root: Path, years: int, env: dict) -> int:
     return commits
 
 
-def best_of(cmd: list[str], runs: int, cwd: Path, env: dict) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def phases(root: Path) -> tuple[float, float, float]:
     from mops.inventory.store import Inventory
     from mops.report.context import build_context
@@ -198,16 +189,12 @@ def phases(root: Path) -> tuple[float, float, float]:
 
 
 def main() -> None:
-    # Measure what users get: mops's bytecode cached (some shells set this variable).
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", type=int, default=500)
     parser.add_argument("--years", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    mops = shutil.which("mops") or str(Path(sys.executable).parent / "mops")
-    env = dict(os.environ, GIT_AUTHOR_NAME="B", GIT_AUTHOR_EMAIL="b@acme.test",
-               GIT_COMMITTER_NAME="B", GIT_COMMITTER_EMAIL="b@acme.test", GIT_CONFIG_NOSYSTEM="1")
+    mops, env = bench_env()
     with tempfile.TemporaryDirectory() as tmp:
         wide, deep = Path(tmp) / "wide", Path(tmp) / "deep"
         build_wide(wide, args.models, env)

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import yaml
+from common import bench_env
 
 KINDS = ("conceptual-soundness", "outcomes-analysis", "benchmarking", "validation-report")
 
@@ -97,16 +98,12 @@ def build(root: Path, models: int, evidence_kb: int, env: dict) -> None:
 
 
 def main() -> None:
-    # Measure what users get: mops's bytecode cached (some shells set this variable).
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--evidence-kb", type=int, default=256)
     args = parser.parse_args()
-    mops = shutil.which("mops") or str(Path(sys.executable).parent / "mops")
-    env = dict(os.environ, GIT_AUTHOR_NAME="B", GIT_AUTHOR_EMAIL="b@acme.test", GIT_COMMITTER_NAME="B",
-               GIT_COMMITTER_EMAIL="b@acme.test", GIT_CONFIG_NOSYSTEM="1", MOPS_NOW="2026-06-01")
+    mops, env = bench_env(MOPS_NOW="2026-06-01")
     env.pop("NO_COLOR", None)
     with tempfile.TemporaryDirectory() as tmp:
         inv = Path(tmp) / "inv"

@@ -13,14 +13,13 @@ The inventory is written directly as files and committed once (building it throu
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
+
+from common import bench_env, best_of
 
 BARE_APP = textwrap.dedent("""
     import typer
@@ -33,15 +32,6 @@ BARE_APP = textwrap.dedent("""
         "Second."
     app()
 """)
-
-
-def best_of(cmd: list[str], runs: int, cwd: Path | None = None, env: dict | None = None) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def build_inventory(root: Path, models: int, versions: int, env: dict) -> None:
@@ -68,16 +58,12 @@ def build_inventory(root: Path, models: int, versions: int, env: dict) -> None:
 
 
 def main() -> None:
-    # Measure what users get: mops's bytecode cached (some shells set this variable).
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", type=int, default=500)
     parser.add_argument("--versions", type=int, default=3)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    mops = shutil.which("mops") or str(Path(sys.executable).parent / "mops")
-    env = dict(os.environ, GIT_AUTHOR_NAME="B", GIT_AUTHOR_EMAIL="b@acme.test",
-               GIT_COMMITTER_NAME="B", GIT_COMMITTER_EMAIL="b@acme.test", GIT_CONFIG_NOSYSTEM="1")
+    mops, env = bench_env()
     with tempfile.TemporaryDirectory() as tmp:
         bare = Path(tmp) / "bare.py"
         bare.write_text(BARE_APP)
