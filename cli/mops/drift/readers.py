@@ -231,6 +231,16 @@ def _read_type(source: pa.DataType, target: pa.DataType) -> pa.DataType:
     return STRING
 
 
+def _reported(reader, raw, info: FileInfo, progress) -> Iterator[pa.RecordBatch]:
+    """The reader's batches, reporting how far into the (compressed) file ``raw`` is."""
+    for batch in reader:
+        if progress is not None:
+            progress(min(raw.tell(), info.size), info.size)
+        yield batch
+    if progress is not None:
+        progress(info.size, info.size)
+
+
 def _csv_batches(info: FileInfo, targets, progress) -> Iterator[pa.RecordBatch]:
     import pyarrow.csv as pcsv
 
@@ -245,12 +255,7 @@ def _csv_batches(info: FileInfo, targets, progress) -> Iterator[pa.RecordBatch]:
                 strings_can_be_null=True,
             ),
         )
-        for batch in reader:
-            if progress is not None:
-                progress(min(raw.tell(), info.size), info.size)
-            yield batch
-        if progress is not None:
-            progress(info.size, info.size)
+        yield from _reported(reader, raw, info, progress)
     finally:
         stream.close()
         raw.close()
@@ -278,12 +283,8 @@ def _json_batches(info: FileInfo, targets, progress) -> Iterator[pa.RecordBatch]
             read_options=pjson.ReadOptions(block_size=JSON_BLOCK_BYTES),
             parse_options=pjson.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore"),
         )
-        for batch in reader:
-            if progress is not None:
-                progress(min(raw.tell(), info.size), info.size)
+        for batch in _reported(reader, raw, info, progress):
             yield batch.select(list(targets))
-        if progress is not None:
-            progress(info.size, info.size)
     finally:
         stream.close()
         raw.close()
