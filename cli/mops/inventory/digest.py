@@ -118,14 +118,6 @@ def combine(parts: dict[str, str]) -> str:
     return "sha256:" + sha256_bytes(canonical(parts))
 
 
-def subject_digest(inv: Inventory, version: Version, cache: DigestCache | None = None) -> str:
-    own = cache or DigestCache(inv)
-    digest = combine(subject_parts(inv, version, own))
-    if cache is None:
-        own.save()
-    return digest
-
-
 PART_NAMES = {"card": "the model card", "version": "the version's artifact, data or metrics",
               "evidence": "the evidence"}
 

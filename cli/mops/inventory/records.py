@@ -15,7 +15,7 @@ from typing import Any
 
 from mops.errors import RecordError
 from mops.inventory import yamlio
-from mops.inventory.names import validate_model, validate_role, validate_version
+from mops.inventory.names import validate_model, validate_role
 
 #: The stage ``mops retire`` sets; a retired version is held only to rules naming it.
 RETIRED = "retired"
@@ -464,7 +464,3 @@ def load_finding(path: str, data: bytes, *, record_id: str, model: str) -> Findi
                    opened_at=_timestamp(raw, "opened_at", path, text),
                    due=yamlio.as_date(raw.get("due")), rule=raw.get("rule"),
                    expires=yamlio.as_date(raw.get("expires")), raw=raw)
-
-
-def check_version_name(version: str) -> str:
-    return validate_version(version)

@@ -7,7 +7,7 @@ from typing import Any
 from mops.inventory import git
 from mops.inventory.digest import DigestCache, combine, subject_parts, what_changed
 from mops.inventory.names import ModelRef, validate_model
-from mops.inventory.store import MODELS_DIR, SETTINGS_FILE, CommitSource, Inventory, Model, Version
+from mops.inventory.store import MODELS_DIR, SETTINGS_FILE, CommitSource, Inventory, Version
 
 
 def list_rows(inv: Inventory, stage: str | None = None) -> list[dict[str, Any]]:
@@ -86,6 +86,14 @@ def finding_view(f) -> dict[str, Any]:
             "opened_by": f.opened_by, "opened_at": f.opened_at}
 
 
+#: Everything of the inventory that its audit trail covers (relative to the inventory).
+INVENTORY_PATHS = (SETTINGS_FILE, MODELS_DIR, "policies", ".mops", "report_templates")
+
+
+def _inventory_paths(inv: Inventory) -> list[str]:
+    return [inv.git_path(p) for p in INVENTORY_PATHS]
+
+
 def log_entries(inv: Inventory, model: str | None = None) -> list[dict[str, Any]]:
     """The audit trail from git: every commit touching the inventory (or one model).
 
@@ -98,31 +106,10 @@ def log_entries(inv: Inventory, model: str | None = None) -> list[dict[str, Any]
             inv.model(model)  # raises the "unknown model" error
         paths = [inv.git_path(f"{MODELS_DIR}/{model}")]
     else:
-        paths = [inv.git_path(p) for p in (SETTINGS_FILE, MODELS_DIR, "policies", ".mops",
-                                            "report_templates")]
+        paths = _inventory_paths(inv)
     if inv.head is None:
         return []
-    entries = []
-    for rec in git.log_records(inv.top, paths, rev=inv.head):
-        by_mops = "Mops-Action" in rec
-        entries.append({
-            "commit": rec["commit"],
-            "at": rec["at"],
-            "actor": rec.get("Mops-Actor") or rec["email"],
-            "action": rec.get("Mops-Action", "edit"),
-            "model": rec.get("Mops-Model"),
-            "version": rec.get("Mops-Version"),
-            "by_mops": by_mops,
-            "author": rec["name"],
-            "subject": rec["subject"],
-            "signature": rec["signature"],
-            "github_actor": rec.get("Mops-GitHub-Actor"),
-        })
-    return entries
-
-
-def model_of(inv: Inventory, name: str) -> Model:
-    return inv.model(name)
+    return [_entry(rec) for rec in git.log_records(inv.top, paths, rev=inv.head)]
 
 
 def commit_info(inv: Inventory) -> dict[str, str]:
@@ -155,8 +142,7 @@ def trail_by_model(inv: Inventory) -> tuple[dict[str, list[dict[str, Any]]], lis
     """
     if inv.head is None:
         return {}, []
-    paths = [inv.git_path(p) for p in (SETTINGS_FILE, MODELS_DIR, "policies", ".mops",
-                                        "report_templates")]
+    paths = _inventory_paths(inv)
     cut = len(inv.prefix) + 1 if inv.prefix else 0
     by_model: dict[str, list[dict[str, Any]]] = {}
     other: list[dict[str, Any]] = []
@@ -174,8 +160,7 @@ def trail_by_model(inv: Inventory) -> tuple[dict[str, list[dict[str, Any]]], lis
 
 def uncommitted_paths(inv: Inventory) -> list[str]:
     """Inventory files with uncommitted changes (a report of HEAD does not show them)."""
-    paths = [inv.git_path(p) for p in (SETTINGS_FILE, MODELS_DIR, "policies", ".mops",
-                                        "report_templates")]
+    paths = _inventory_paths(inv)
     return git.dirty_paths(inv.top, paths)
 
 
