@@ -65,8 +65,12 @@ def _reject_hostile(text: str, path: str, line_offset: int) -> None:
     Depth must be refused *before* ``yaml.load``: composing a 100,000-deep document
     recurses in C and crashes the interpreter (SIGSEGV), and takes seconds long before.
     """
+    _scan_events(text, path, line_offset, _Loader)
+
+
+def _scan_events(text: str, path: str, line_offset: int, loader: Any) -> None:
     depth = 0
-    for event in yaml.parse(text, Loader=_Loader):
+    for event in yaml.parse(text, Loader=loader):
         if isinstance(event, yaml.AliasEvent):
             mark = event.start_mark
             raise RecordError(path, "YAML aliases (*name) are not allowed in records",
@@ -82,8 +86,9 @@ def _reject_hostile(text: str, path: str, line_offset: int) -> None:
 
 
 def _may_be_hostile(text: str) -> bool:
-    # Every nesting level needs one of these characters (block mappings need indentation,
-    # which 1 MiB cannot make deep enough to matter), and every alias a '*'.
+    # Flow and block-sequence nesting need one of these characters per level, and every
+    # alias a '*'. Deep block mappings need only indentation; libyaml refuses them past
+    # its own limit, and ``_parse`` turns that refusal into ours.
     return "*" in text or sum(text.count(c) for c in "[{-?") > MAX_DEPTH
 
 
@@ -176,9 +181,17 @@ def load_yaml(path: str, text: str, *, line_offset: int = 0) -> Any:
 
 def _parse(path: str, text: str, line_offset: int) -> Any:
     try:
-        if _may_be_hostile(text):
-            _reject_hostile(text, path, line_offset)
-        value = yaml.load(text, Loader=_Loader)  # noqa: S506 - a *safe* loader
+        try:
+            if _may_be_hostile(text):
+                _reject_hostile(text, path, line_offset)
+            value = yaml.load(text, Loader=_Loader)  # noqa: S506 - a *safe* loader
+        except yaml.YAMLError:
+            # libyaml (PyYAML >= 6.0.4) refuses deep nesting itself, in a scanner that
+            # looks ahead, so its error can come before our depth count reaches 33, and
+            # in its own words. Re-scan with the pure-Python parser (no limit of its own,
+            # iterative, stops at our depth) so that the refusal is ours; else re-raise.
+            _scan_events(text, path, line_offset, yaml.SafeLoader)
+            raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
