@@ -26,6 +26,7 @@ from mops.drift.state import (
     NUMERIC,
     CategoricalState,
     NumericState,
+    OutcomeState,
     PartitionBuilder,
     PartitionSpec,
     ProfileState,
@@ -312,11 +313,11 @@ def profile_files(
     column types that do not fit the plan raise :class:`UsageError`.
     """
     plan.validate()
-    paths = [os.fspath(p) for p in paths]
-    if not paths:
+    files = [os.fspath(p) for p in paths]
+    if not files:
         raise UsageError("no input files given")
     names = plan.read_columns()
-    infos = [readers.inspect_file(p, names) for p in paths]
+    infos = [readers.inspect_file(f, names) for f in files]
     kinds, origins = _resolve_kinds(infos, plan)
     targets = {name: readers.FLOAT64 if kinds[name] == NUMERIC else readers.STRING for name in names}
     spill_dir = _SpillDir()
@@ -335,11 +336,13 @@ def profile_files(
         parts = _profile_serially(infos, targets, specs, spill_dir.path, progress, total)
     else:
         parts = _profile_in_processes(infos, targets, specs, spill_dir.path, progress, total, workers)
-    merged = None
+    merged: ProfileState | None = None
     for part in parts:
         merged = part if merged is None else merge(merged, part)
         if in_memory_bytes(merged) > state.SPILL_BUDGET_BYTES:
             merged = spill(merged, spill_dir.path)
+    if merged is None:  # one partition per file, and there is at least one file
+        raise UsageError("no input files given")
     return Profile(merged, kinds, origins, (spill_dir,))
 
 
@@ -559,12 +562,15 @@ def compare(reference: Profile, current: Profile, plan: DriftPlan, *, jobs: int 
         name, role, kind, method, threshold = task
         ref_state = reference.state.columns[name]
         cur_state = current.state.columns[name]
-        if kind == NUMERIC:
+        if isinstance(ref_state, NumericState) and isinstance(cur_state, NumericState):
             drift = stats.numeric_drift(
                 ref_state.load_sorted(), cur_state.load_sorted(), method=method, threshold=threshold
             )
-        else:
+        elif isinstance(ref_state, CategoricalState) and isinstance(cur_state, CategoricalState):
             drift = stats.categorical_drift(ref_state.counts, cur_state.counts, method=method, threshold=threshold)
+        else:  # _matching_kind compared the kinds, and a profile's states are of its kinds
+            raise TypeError(f"column {name!r}: {kind} in the plan, but {type(ref_state).__name__} in the "
+                            f"reference and {type(cur_state).__name__} in the current data")
         return ColumnResult(name, role, drift, _dropped(cur_state), _dropped(ref_state))
 
     if jobs > 1 and len(tasks) > 1:
@@ -580,20 +586,15 @@ def compare(reference: Profile, current: Profile, plan: DriftPlan, *, jobs: int 
     performance = None
     performance_dropped: dict[str, int] = {}
     if plan.label is not None:
-        sides = []
-        for profile in (reference, current):
-            outcome = profile.state.outcome
-            if outcome is None:
-                raise UsageError(f"label {plan.label!r} was not read from {_sources(profile)}")
-            sides.append(
-                stats.performance(
-                    outcome.positives.load_sorted(),
-                    outcome.negatives.load_sorted(),
-                    plan.decision_threshold,
-                )
-            )
-        performance = stats.compare_performance(sides[0], sides[1], plan.decision_threshold)
-        cur_outcome = current.state.outcome
+        ref_outcome = _outcome(reference, plan.label)
+        cur_outcome = _outcome(current, plan.label)
+        performance = stats.compare_performance(
+            stats.performance(ref_outcome.positives.load_sorted(), ref_outcome.negatives.load_sorted(),
+                              plan.decision_threshold),
+            stats.performance(cur_outcome.positives.load_sorted(), cur_outcome.negatives.load_sorted(),
+                              plan.decision_threshold),
+            plan.decision_threshold,
+        )
         performance_dropped = {
             "missing_label": cur_outcome.missing_label,
             "nonfinite_score": sum(s.nan + s.posinf + s.neginf for s in (cur_outcome.positives, cur_outcome.negatives)),
@@ -624,6 +625,13 @@ def _matching_kind(reference: Profile, current: Profile, name: str) -> str:
             f"({current.origins[name]})"
         )
     return ref_kind
+
+
+def _outcome(profile: Profile, label: str) -> OutcomeState:
+    outcome = profile.state.outcome
+    if outcome is None:
+        raise UsageError(f"label {label!r} was not read from {_sources(profile)}")
+    return outcome
 
 
 def _sources(profile: Profile) -> str:
@@ -702,7 +710,7 @@ def _performance_json(change: stats.PerformanceChange | None, dropped) -> dict |
         return None
 
     def side(p: stats.Performance) -> dict:
-        out = {"rows": p.rows, "positives": p.positives}
+        out: dict[str, float | None] = {"rows": p.rows, "positives": p.positives}
         for key in stats.Performance.__dataclass_fields__:
             if key not in out:
                 out[key] = _num(getattr(p, key))

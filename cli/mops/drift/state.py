@@ -22,6 +22,7 @@ import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -80,10 +81,11 @@ class NumericState:
             if seg.values is not None:
                 out[at : at + seg.count] = seg.values
             elif seg.count:
+                if seg.path is None:
+                    raise ValueError(f"a segment of {seg.count} values has neither values nor a spill file")
                 with open(seg.path, "rb") as fh:
                     fh.seek(seg.offset)
-                    view = memoryview(out[at : at + seg.count]).cast("B")
-                    got = fh.readinto(view)
+                    got = fh.readinto(out[at : at + seg.count].data.cast("B"))
                     if got != seg.count * 8:
                         raise OSError(f"{seg.path}: spill file is truncated")
             at += seg.count
@@ -252,10 +254,10 @@ class PartitionBuilder:
         self._spilled = False
         self._numeric = {n: _NumericBuffer() for n, k in spec.kinds.items() if k == NUMERIC}
         self._categorical = {n: _Tally() for n, k in spec.kinds.items() if k == CATEGORICAL}
-        self._outcome = None
+        self._outcome: tuple[_NumericBuffer, _NumericBuffer] | None = None
+        self._missing_label = 0
         if spec.label is not None:
             self._outcome = (_NumericBuffer(), _NumericBuffer())
-            self._missing_label = 0
 
     def add(self, batch: pa.RecordBatch) -> None:
         """Fold one record batch into the state."""
@@ -265,17 +267,17 @@ class PartitionBuilder:
         for name, tally in self._categorical.items():
             tally.add(batch.column(name))
         if self._outcome is not None:
-            self._add_outcome(batch)
+            self._add_outcome(batch, *self._outcome)
         if self._writer is not None and self._buffered_bytes() > self._budget:
-            self._flush()
+            self._flush(self._writer)
 
     def finish(self) -> ProfileState:
         """Return the partition's state (and close its spill files)."""
         try:
-            if self._spilled:
+            if self._spilled and self._writer is not None:
                 # Once part of a partition is on disk, put the rest there too, so
                 # the process merging many partitions keeps only small ones in memory.
-                self._flush()
+                self._flush(self._writer)
             columns: dict[str, ColumnState] = {}
             for name in self.spec.kinds:
                 if name in self._numeric:
@@ -296,7 +298,7 @@ class PartitionBuilder:
         if self._writer is not None:
             self._writer.close()
 
-    def _add_outcome(self, batch: pa.RecordBatch) -> None:
+    def _add_outcome(self, batch: pa.RecordBatch, pos: _NumericBuffer, neg: _NumericBuffer) -> None:
         label = _as_float(batch.column(self.spec.label))
         score = _as_float(batch.column(self.spec.score))
         has_label = ~np.isnan(label)
@@ -309,7 +311,6 @@ class PartitionBuilder:
             raise UsageError(
                 f"{self.spec.source}: label column {self.spec.label!r} must hold 0/1 or true/false, found {example:g}"
             )
-        pos, neg = self._outcome
         pos.add(score[is_pos])
         neg.add(score[is_neg])
 
@@ -319,12 +320,12 @@ class PartitionBuilder:
             total += self._outcome[0].nbytes + self._outcome[1].nbytes
         return total
 
-    def _flush(self) -> None:
+    def _flush(self, writer: _SpillWriter) -> None:
         for name, buf in self._numeric.items():
-            buf.flush(self._writer, name)
+            buf.flush(writer, name)
         if self._outcome is not None:
-            self._outcome[0].flush(self._writer, "\0positives")
-            self._outcome[1].flush(self._writer, "\0negatives")
+            self._outcome[0].flush(writer, "\0positives")
+            self._outcome[1].flush(writer, "\0negatives")
         self._spilled = True
 
 
@@ -411,7 +412,7 @@ class _SpillWriter:
     def __init__(self, spill_dir: str) -> None:
         self.dir = spill_dir
         self.prefix = uuid.uuid4().hex
-        self.files: dict[str, tuple[str, object]] = {}
+        self.files: dict[str, tuple[str, BinaryIO]] = {}
 
     def write(self, key: str, values: np.ndarray) -> Segment:
         if key not in self.files:

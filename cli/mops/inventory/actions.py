@@ -14,7 +14,7 @@ from mops.inventory import git, records, yamlio
 from mops.inventory.change import Change, locked, repository_lock
 from mops.inventory.digest import sha256_file
 from mops.inventory.names import validate_model, validate_version
-from mops.inventory.store import MODELS_DIR, SETTINGS_FILE, Inventory
+from mops.inventory.store import MODELS_DIR, SETTINGS_FILE, Inventory, WorktreeSource
 
 HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -73,7 +73,7 @@ def init(path: Path, *, name: str | None, packs: Sequence[str], known_packs: Seq
         text = settings_yaml(name, packs)
         records.load_settings(SETTINGS_FILE, text.encode())  # what we write must read back
         with repository_lock(top):
-            inv = Inventory(path, top.resolve(), None, None)  # type: ignore[arg-type]
+            inv = Inventory(path, top.resolve(), WorktreeSource(path), None)
             actor = git.identity(top)
             change = Change(inv, "init", actor=actor.email, summary=name)
             change.write(SETTINGS_FILE, text)

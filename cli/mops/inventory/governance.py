@@ -12,6 +12,7 @@ the command layer, so that ``inventory`` never imports ``policy``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -307,8 +308,8 @@ def retire(start: Path, ref: ModelRef, *, reason: str, notify: Notify = None) ->
             raw["retired"] = {"at": actor.timestamp, "by": actor.email, "reason": reason}
             raw["stage_history"] = history
             rel = version.record.path
-            change.write(rel, _dump(rel, raw, lambda b, r=rel, v=version: records.load_version(
-                r, b, model=model.id, version=v.version)))
+            change.write(rel, _dump(rel, raw, functools.partial(
+                records.load_version, rel, model=model.id, version=version.version)))
         commit = change.commit()
         return Done(commit, tuple(change.files), {"model": model.id,
                                                   "versions": [v.version for v in targets]})

@@ -152,15 +152,19 @@ def _records(inv: Inventory, result: Verification, model_paths: list[str]
                 except InvalidNameError as exc:
                     result.add(vdir, exc.message)
                     continue
-                for kind, loader, bucket in (("approvals", records.load_approval, signoffs),
-                                             ("evidence", records.load_evidence, evidence)):
+                for kind, loader in (("approvals", records.load_approval),
+                                     ("evidence", records.load_evidence)):
                     for name in source.listdir(f"{vdir}/{kind}"):
                         rel = f"{vdir}/{kind}/{name}"
                         if not name.endswith(".yaml") or not source.isfile(rel):
                             continue
                         try:
                             validate_record_id(name[:-5], "record")
-                            bucket.append(loader(rel, inv.read(rel), record_id=name[:-5]))
+                            record = loader(rel, inv.read(rel), record_id=name[:-5])
+                            if isinstance(record, records.Approval):
+                                signoffs.append(record)
+                            else:
+                                evidence.append(record)
                         except InvalidNameError as exc:
                             result.add(rel, exc.message)
                         except RecordError as exc:

@@ -147,7 +147,7 @@ def trail_by_model(inv: Inventory) -> tuple[dict[str, list[dict[str, Any]]], lis
     by_model: dict[str, list[dict[str, Any]]] = {}
     other: list[dict[str, Any]] = []
     for rec in git.log_records(inv.top, paths, rev=inv.head, with_paths=True):
-        rel = [p[cut:] for p in rec["paths"]]  # type: ignore[union-attr]
+        rel = [p[cut:] for p in rec["paths"]]
         entry = _entry(rec) | {"paths": rel}
         models = sorted({p.split("/")[1] for p in rel
                          if p.startswith(MODELS_DIR + "/") and p.count("/") >= 2})

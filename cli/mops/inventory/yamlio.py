@@ -14,18 +14,19 @@ import os
 import pickle
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+from yaml.representer import SafeRepresenter
 
 from mops.errors import RecordError
 
-try:  # pragma: no cover - depends on how PyYAML was built
+if TYPE_CHECKING:  # the stubs declare libyaml's classes; they share the pure-Python API
     _Loader = yaml.CSafeLoader
     _Dumper = yaml.CSafeDumper
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
-    _Dumper = yaml.SafeDumper
+else:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 #: Records are small; anything larger is refused before parsing.
 MAX_RECORD_BYTES = 1024 * 1024
@@ -69,18 +70,20 @@ def _reject_hostile(text: str, path: str, line_offset: int) -> None:
 
 
 def _scan_events(text: str, path: str, line_offset: int, loader: Any) -> None:
+    def refuse(event: yaml.Event, message: str) -> RecordError:
+        mark = event.start_mark  # the parsers always set it; the stubs allow None
+        if mark is None:
+            return RecordError(path, message)
+        return RecordError(path, message, line=mark.line + 1 + line_offset, column=mark.column + 1)
+
     depth = 0
     for event in yaml.parse(text, Loader=loader):
         if isinstance(event, yaml.AliasEvent):
-            mark = event.start_mark
-            raise RecordError(path, "YAML aliases (*name) are not allowed in records",
-                              line=mark.line + 1 + line_offset, column=mark.column + 1)
+            raise refuse(event, "YAML aliases (*name) are not allowed in records")
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
-                mark = event.start_mark
-                raise RecordError(path, f"nested more than {MAX_DEPTH} levels deep",
-                                  line=mark.line + 1 + line_offset, column=mark.column + 1)
+                raise refuse(event, f"nested more than {MAX_DEPTH} levels deep")
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
 
@@ -239,12 +242,12 @@ def key_line(text: str, keys: Sequence[str | int]) -> int | None:
     return line
 
 
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+def _represent_str(dumper: SafeRepresenter, value: str) -> yaml.Node:
     style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-class _RecordDumper(_Dumper):  # type: ignore[misc, valid-type]
+class _RecordDumper(_Dumper):
     pass
 
 

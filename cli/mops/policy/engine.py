@@ -15,6 +15,7 @@ Expired exceptions count for nothing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 
 from mops.inventory.digest import DigestCache
@@ -23,7 +24,7 @@ from mops.inventory.records import RETIRED, Approval, Finding
 from mops.inventory.store import Inventory, Model, Version
 from mops.policy.packs import Pack, Rule, all_rules, load_packs
 from mops.policy.requirements import REQUIREMENTS, Subject, conflicts, join_words
-from mops.policy.results import Result
+from mops.policy.results import Result, Status
 
 PRODUCTION = "production"
 
@@ -117,17 +118,18 @@ def _weight(rule: Rule, model: Model, stage: str) -> int:
 def _waiver(model: Model, version: Version, rule: Rule,
             today: dt.date) -> tuple[Finding | None, Finding | None]:
     """The valid exception for ``rule`` (if any), and else the last expired one (for the message)."""
-    valid = expired = None
+    valid: tuple[dt.date, Finding] | None = None
+    expired: tuple[dt.date, Finding] | None = None
     for f in model.findings:
         if f.kind != "exception" or not f.is_open or f.rule != rule.id \
                 or f.version not in (None, version.version) or f.expires is None:
             continue
         if f.expires >= today:
-            if valid is None or f.expires > valid.expires:  # type: ignore[operator]
-                valid = f
-        elif expired is None or f.expires > expired.expires:  # type: ignore[operator]
-            expired = f
-    return valid, expired
+            if valid is None or f.expires > valid[0]:
+                valid = (f.expires, f)
+        elif expired is None or f.expires > expired[0]:
+            expired = (f.expires, f)
+    return (valid[1] if valid else None), (expired[1] if expired else None)
 
 
 def _evaluate(inv: Inventory, model: Model, version: Version, rules: Sequence[Rule], *,
@@ -139,14 +141,16 @@ def _evaluate(inv: Inventory, model: Model, version: Version, rules: Sequence[Ru
         subject.is_signed = is_signed
     out = []
     for rule in rules:
-        base = dict(model=model.id, version=version.version, rule=rule.id, title=rule.title,
-                    cite=rule.cite, pack=rule.pack, weight=_weight(rule, model, stage))
+        result = functools.partial(Result, model=model.id, version=version.version, rule=rule.id,
+                                   title=rule.title, cite=rule.cite, pack=rule.pack,
+                                   weight=_weight(rule, model, stage))
         why = _not_applicable(rule, model, stage, target is not None)
         if why is not None:
-            out.append(Result(status="n/a", message=why, file=version.record.path, **base))
+            out.append(result(status="n/a", message=why, file=version.record.path))
             continue
         outcome = REQUIREMENTS[rule.requirement].check(subject, rule.params)
-        status, message, waiver = outcome.status, outcome.message, None
+        status: Status = outcome.status
+        message, waiver = outcome.message, None
         if status == "fail":
             valid, expired = _waiver(model, version, rule, subject.today)
             if valid is not None:
@@ -156,7 +160,7 @@ def _evaluate(inv: Inventory, model: Model, version: Version, rules: Sequence[Ru
                            f"unmet: {message}")
             elif expired is not None:
                 message += f" (exception {expired.id} expired on {expired.expires})"
-        out.append(Result(status=status, message=message, file=outcome.file, waiver=waiver, **base))
+        out.append(result(status=status, message=message, file=outcome.file, waiver=waiver))
     return out
 
 

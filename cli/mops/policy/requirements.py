@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from mops.inventory import yamlio
 from mops.inventory.digest import DigestCache, combine, subject_parts, what_changed
@@ -87,9 +87,11 @@ def _figure(value: Any, name: str) -> Figure:
                 raise SpecError(f"'{name}' maps tiers (1, 2, ...) or 'default' to numbers; "
                                 f"{key!r} is not a tier") from None
             by_tier[tier] = _positive_int(item, f"{name}.{key}")
-        if not by_tier and default is None:
+        if by_tier:
+            return ByTier(by_tier, default)
+        if default is None:
             raise SpecError(f"'{name}' is an empty mapping")
-        return ByTier(by_tier, default) if by_tier else default  # type: ignore[return-value]
+        return default
     return _positive_int(value, name)
 
 
@@ -196,7 +198,7 @@ class Subject:
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # "pass" | "fail"
+    status: Literal["pass", "fail"]
     message: str
     file: str
 
@@ -511,8 +513,8 @@ def parse_monitoring(params: Any) -> MonitoringSpec:
 
 def check_monitoring(s: Subject, spec: MonitoringSpec) -> Outcome:
     days = figure_for(spec.within_days, s.tier)
-    records = [(parse_time(m.at), m) for m in s.version.monitoring if m.kind == spec.kind]
-    records = [(t, m) for t, m in records if t is not None]
+    records = [(t, m) for m in s.version.monitoring
+               if m.kind == spec.kind and (t := parse_time(m.at)) is not None]
     if not records:
         return _failed(f"no {spec.kind} result recorded for this version (record one with "
                        f"`mops drift {s.version.ref} --current LOG --record`)", s.version_path)

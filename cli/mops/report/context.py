@@ -389,9 +389,18 @@ def _result(m: Monitoring) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
     """A record's drift result and verdict, whether nested (``result``/``verdict``, as
     ``mops drift --record`` writes) or flat (the ``drift --json`` document)."""
     d = m.data
-    body = d.get("result") if isinstance(d.get("result"), Mapping) else d
-    verdict = d.get("verdict") if isinstance(d.get("verdict"), Mapping) else body.get("verdict")
+    result = d.get("result")
+    body: Mapping[str, Any] = result if isinstance(result, Mapping) else d
+    verdict = d.get("verdict")
+    if not isinstance(verdict, Mapping):
+        verdict = body.get("verdict")
     return body, verdict if isinstance(verdict, Mapping) else {}
+
+
+def _mapping_at(d: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """``d[key]`` when it is a mapping, else an empty one."""
+    value = d.get(key)
+    return value if isinstance(value, Mapping) else {}
 
 
 def _psi_limit(m: Monitoring) -> float | None:
@@ -450,7 +459,7 @@ def drift_section(records: list[Monitoring], anchor: str = "drift") -> dict[str,
                              f"column {worst[1]}"))
         if limit is not None:
             psi_limit.append(Point(at, limit))
-    charts = []
+    charts: list[dict[str, Any]] = []
 
     def chart(points: list[Point], limits: list[Point], title: str, y_label: str) -> None:
         charts.append(line_chart(points, limits, title=title, y_label=y_label,
@@ -473,7 +482,7 @@ def drift_section(records: list[Monitoring], anchor: str = "drift") -> dict[str,
 def latest_check(m: Monitoring) -> dict[str, Any]:
     body, verdict = _result(m)
     breaches = verdict.get("breaches") if "breaches" in verdict else body.get("breaches")
-    rows = body.get("rows") if isinstance(body.get("rows"), Mapping) else {}
+    rows = _mapping_at(body, "rows")
     cols = []
     for col in body.get("columns") or []:
         if not isinstance(col, Mapping):
@@ -489,8 +498,7 @@ def latest_check(m: Monitoring) -> dict[str, Any]:
     perf = []
     performance = body.get("performance")
     if isinstance(performance, Mapping):
-        ref, cur, change = (performance.get(k) if isinstance(performance.get(k), Mapping) else {}
-                            for k in ("reference", "current", "change"))
+        ref, cur, change = (_mapping_at(performance, k) for k in ("reference", "current", "change"))
         for name in sorted(set(ref) | set(cur), key=str):
             perf.append({"metric": str(name), "reference": text(ref.get(name)),
                          "current": text(cur.get(name)), "change": text(change.get(name))})

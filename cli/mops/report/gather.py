@@ -14,13 +14,16 @@ import datetime as dt
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mops import __version__
 from mops.errors import NotFoundError, UsageError
 from mops.inventory.records import Approval, Settings
 from mops.inventory.store import Inventory, Model, Version
 from mops.policy.results import Result
+
+if TYPE_CHECKING:
+    from mops.inventory.signing import History
 
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -135,10 +138,10 @@ class Signatures:
 
     def __init__(self, snapshot: Inventory) -> None:
         self.snapshot = snapshot
-        self._hist = None
+        self._hist: History | None = None
         self.verdicts: dict[str, str | None] = {}
 
-    def history(self):
+    def history(self) -> History:
         from mops.inventory.signing import History
 
         if self._hist is None:

@@ -27,6 +27,7 @@ from jinja2 import (
     StrictUndefined,
     TemplateError,
     TemplateNotFound,
+    TemplateSyntaxError,
 )
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment
@@ -121,8 +122,8 @@ def render_html(context: dict[str, Any], env: Environment,
 def _template_location(exc: TemplateError) -> str:
     """``file:line`` of the template that failed (syntax errors carry it; runtime errors
     carry it in the traceback Jinja2 rewrites to point into templates)."""
-    if getattr(exc, "filename", None):
-        return f"{exc.filename}:{getattr(exc, 'lineno', '?')}"
+    if isinstance(exc, TemplateSyntaxError) and exc.filename:
+        return f"{exc.filename}:{exc.lineno}"
     where = ""
     tb = exc.__traceback__
     while tb is not None:
@@ -152,4 +153,4 @@ def seal(html: str) -> str:
 def verify_digest(html: str) -> bool:
     """True when the digest printed in a report matches its content."""
     found = DIGEST_RE.search(html)
-    return bool(found) and found.group(2) == report_digest(html)
+    return found is not None and found.group(2) == report_digest(html)
