@@ -27,7 +27,7 @@ app = typer.Typer(
     help="Model governance in a git repository: inventory, sign-offs, policy gates, drift "
          "checks and offline audit reports.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion: no import, ~1 ms
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
