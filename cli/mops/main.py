@@ -119,8 +119,12 @@ def run() -> None:
     """Console-script entry point."""
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    from mops.output import escape_codes_allowed
+
     try:
-        app(prog_name="mops")
+        # Click strips styles from what it prints (Typer's own messages included) when
+        # colour is False; None leaves it to Click: styles only on a terminal.
+        app(prog_name="mops", color=None if escape_codes_allowed() else False)
     except Interrupted:
         sys.stderr.write("error: interrupted\n")
         sys.exit(EXIT_INTERRUPTED)

@@ -1,12 +1,14 @@
 """Consoles, JSON and tables: results to stdout, everything else to stderr.
 
-Rich styling only on a terminal (rich honours ``NO_COLOR``); when piped, plain
-stable text. JSON goes through ``json.dumps`` and ``typer.echo``, never rich.
+Rich styling only on a terminal; when piped, plain stable text. ``NO_COLOR`` (any
+non-empty value) and ``TERM=dumb`` make a terminal get that plain text too: no escape
+code at all, neither colour nor bold nor a progress bar's cursor moves. JSON goes
+through ``json.dumps`` and ``typer.echo``, never rich.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -14,7 +16,17 @@ from typing import Any
 import typer
 
 
+def escape_codes_allowed() -> bool:
+    """False when the user asked for none: ``NO_COLOR`` set and not empty
+    (https://no-color.org), or ``TERM=dumb`` (a terminal that interprets none)."""
+    return not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
 def is_terminal(stream: Any = None) -> bool:
+    """Whether ``stream`` (default stdout) gets terminal output: rich tables, styles and
+    progress bars. A tty, unless escape codes are not allowed; then output is as when piped."""
+    if not escape_codes_allowed():
+        return False
     stream = stream or sys.stdout
     try:
         return bool(stream.isatty())
@@ -24,6 +36,8 @@ def is_terminal(stream: Any = None) -> bool:
 
 def emit_json(value: Any) -> None:
     """Print one JSON document on stdout (nothing else may go to stdout with --json)."""
+    import json
+
     typer.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
