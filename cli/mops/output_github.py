@@ -13,8 +13,7 @@ important first (rule weight, then model, version, rule); every result is in the
 summary. The rendering functions are pure; :func:`emit` does the IO.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: it would shadow `annotations` below.
 import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -97,7 +96,7 @@ def markdown_cell(value: object) -> str:
 
 
 def _counts(results: Sequence[Result]) -> str:
-    n = Counter(r.status for r in results)
+    n: Counter[str] = Counter(r.status for r in results)
     versions = len({(r.model, r.version) for r in results})
     parts = [f"{n[s]} {word}" for s, word in (("fail", "failing"), ("waived", "waived"),
                                               ("pass", "passing"), ("n/a", "not applicable"))]

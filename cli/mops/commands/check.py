@@ -61,9 +61,9 @@ def print_text(results: list[Result]) -> None:
     groups: dict[str, dict[str, list[Result]]] = {}
     for r in results:
         groups.setdefault(r.model, {}).setdefault(r.version, []).append(r)
-    for model, versions in groups.items():
+    for model, by_version in groups.items():
         echo(model)
-        for version, rows in versions.items():
+        for version, rows in by_version.items():
             shown = sorted((r for r in rows if r.status != "n/a"),
                            key=lambda r: STATUS_ORDER[r.status])
             na = len(rows) - len(shown)
