@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import math
 
 import numpy as np
@@ -10,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mops.drift import readers
+from mops.drift import DriftPlan, profile_files, readers
 from mops.errors import UsageError
 
 from .helpers import write as _write
@@ -190,3 +191,73 @@ def test_unsupported_suffix_and_directory(tmp_path):
     (tmp_path / "dir.csv").mkdir()
     with pytest.raises(UsageError, match="is a directory"):
         readers.inspect_file(tmp_path / "dir.csv", ["x"])
+
+
+# -- files as real systems write them (issue 19) ---------------------------------------------
+
+
+def test_duplicate_column_in_the_header_is_refused_with_its_name(tmp_path):
+    (tmp_path / "dup.csv").write_text("x,x,y\n1,2,3\n4,5,6\n")
+    with pytest.raises(UsageError, match=r"dup\.csv: column 'x' appears 2 times in the header"):
+        readers.inspect_file(str(tmp_path / "dup.csv"), ["x", "y"])
+    assert readers.inspect_file(str(tmp_path / "dup.csv"), ["y"]).types == {"y": pa.int64()}  # not asked for
+    table = pa.Table.from_arrays([pa.array([1, 2]), pa.array([3, 4])], names=["x", "x"])
+    pq.write_table(table, tmp_path / "dup.parquet")
+    with pytest.raises(UsageError, match=r"dup\.parquet: column 'x' appears 2 times"):
+        readers.inspect_file(str(tmp_path / "dup.parquet"), ["x"])
+
+
+def test_csv_with_quoted_newlines_larger_than_a_block(tmp_path):
+    r = np.random.default_rng(6)
+    n = 100_000  # ~4 MB: several 1 MB blocks, quoted newlines across their boundaries
+    x = r.normal(0, 1, n)
+    notes = [f"line one\nline two, \"quoted\" {i}\nand three" for i in range(n)]
+    table = pa.table({"x": x, "note": notes, "k": r.choice(["a", "b"], n)})
+    path = write(table, tmp_path / "log.csv")
+    assert sum(len(s) for s in notes) > 3 * readers.CSV_BLOCK_BYTES
+    got = pa.Table.from_batches(list(readers.iter_batches(
+        readers.inspect_file(path, ["x", "note", "k"]),
+        {"x": readers.FLOAT64, "note": readers.STRING, "k": readers.STRING})))
+    assert got.column("note").to_pylist() == notes
+    assert np.array_equal(got.column("x").to_numpy(), x)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "csv.gz", "jsonl", "jsonl.gz"])
+def test_header_and_rows_longer_than_a_block(tmp_path, fmt):
+    r = np.random.default_rng(7)
+    # A 1.5 MB header (a generated column name; thousands of columns do the same) and a
+    # 3 MB first row, each longer than the 1 MB read block.
+    table = pa.table({"a" * 1_500_000: np.zeros(3, dtype=np.int64), "x": r.normal(0, 1, 3),
+                      "pad": ["y" * 3_000_000, "short", "z" * 10]})
+    path = str(tmp_path / f"wide.{fmt}")
+    if fmt.startswith("csv"):
+        write(table, path)
+    else:
+        opener = gzip.open if fmt.endswith(".gz") else open
+        with opener(path, "wt") as fh:
+            for row in table.to_pylist():
+                fh.write(json.dumps(row) + "\n")
+    info = readers.inspect_file(path, ["x", "pad"])
+    assert info.types["x"] == pa.float64() and info.block_size > readers.CSV_BLOCK_BYTES
+    got = pa.Table.from_batches(list(readers.iter_batches(info, {"x": readers.FLOAT64})))
+    assert np.array_equal(got.column("x").to_numpy(), table.column("x").to_numpy())
+    # A line longer than the blocks further on: the engine reads the file again, larger.
+    long_later = str(tmp_path / f"later.{fmt}")
+    rows = [{"x": float(v), "pad": "p"} for v in r.normal(0, 1, 2000)]
+    rows[1500]["pad"] = "q" * 5_000_000
+    if fmt.startswith("csv"):
+        write(pa.Table.from_pylist(rows), long_later)
+    else:
+        opener = gzip.open if fmt.endswith(".gz") else open
+        with opener(long_later, "wt") as fh:
+            fh.writelines(json.dumps(row) + "\n" for row in rows)
+    with profile_files([long_later], DriftPlan(features=["x"])) as profile:
+        assert profile.rows == 2000
+        assert np.array_equal(np.sort(profile.state.columns["x"].load()), np.sort([row["x"] for row in rows]))
+
+
+def test_a_gzip_of_nothing_is_still_empty(tmp_path):
+    with gzip.open(tmp_path / "e.csv.gz", "wt") as fh:
+        fh.write("\n\n")
+    with pytest.raises(UsageError, match=r"e\.csv\.gz: file is empty"):
+        readers.inspect_file(str(tmp_path / "e.csv.gz"), ["x"])

@@ -389,14 +389,33 @@ def profile_partition(
     *,
     progress: Progress | None = None,
 ) -> ProfileState:
-    """Profile one file into a :class:`ProfileState` (runs in a worker process)."""
-    builder = PartitionBuilder(spec, spill_dir)
-    try:
-        for batch in readers.iter_batches(info, targets, progress=progress):
-            builder.add(batch)
-    except BaseException:
-        builder.abandon()
-        raise
+    """Profile one file into a :class:`ProfileState` (runs in a worker process).
+
+    A line longer than the read block further into the file means reading it
+    again with larger blocks (:class:`~mops.drift.readers.BlockTooSmall`);
+    progress already reported is not reported again.
+    """
+    reached = 0
+
+    def report(done: int, size: int) -> None:
+        nonlocal reached
+        if progress is not None and done > reached:
+            reached = done
+            progress(done, size)
+
+    while True:
+        builder = PartitionBuilder(spec, spill_dir)
+        try:
+            for batch in readers.iter_batches(info, targets, progress=report):
+                builder.add(batch)
+        except readers.BlockTooSmall as exc:
+            builder.abandon()
+            info = exc.info
+            continue
+        except BaseException:
+            builder.abandon()
+            raise
+        break
     result = builder.finish()
     if result.rows == 0:
         raise UsageError(f"{info.path}: has a header but no rows")
