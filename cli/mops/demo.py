@@ -151,7 +151,7 @@ class _Demo:
         return None
 
     def drift(self, who: str, days: int, ref: str, log: Path, window: str) -> dict:
-        from mops.drift_check import run_drift
+        from mops.drift.run import run_drift
         from mops.inventory.names import parse_ref
 
         with acting(who, self.clock.ago(days)):

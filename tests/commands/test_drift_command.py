@@ -111,3 +111,63 @@ def test_empty_and_corrupt_files(inventory: Path, mops: Mops, logs):
     for name in ("empty.csv", "header.csv", "corrupt.parquet"):
         r = mops("drift", "credit-pd", "--current", name, code=2)
         assert name in r.stderr, r.stderr
+
+
+# -- issue 19: data quality, small windows, monitoring.logs, engines ------------------------
+
+
+def test_all_null_column_exits_2_with_the_document_and_records_nothing(inventory: Path, mops: Mops, logs):
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = credit_log(5000, seed=9)
+    table = table.set_column(table.column_names.index("income"), "income",
+                             pc.cast(pa_nulls(5000), table.schema.field("income").type))
+    pq.write_table(table, inventory / "nulls.parquet")
+    before = snapshot(inventory)
+    r = mops("drift", "credit-pd", "--current", "nulls.parquet", "--json", "--record", code=2)
+    doc = json.loads(r.stdout)
+    income = next(c for c in doc["columns"] if c["column"] == "income")
+    assert income["status"] == "no_data" and doc["status"] == "data_quality"
+    assert doc["tested_columns"] == 6 and doc["problems"][0]["column"] == "income"
+    assert "data quality" in r.stderr and "no usable value in the current data" in r.stderr
+    assert "nothing was recorded" in r.stderr
+    assert snapshot(inventory) == before
+    text = mops("drift", "credit-pd", "--current", "nulls.parquet", code=2)
+    assert "DATA QUALITY FAILURE" in text.stdout and "NO DATA" in text.stdout
+
+
+def pa_nulls(n: int):
+    import pyarrow as pa
+
+    return pa.array([None] * n, pa.float64())
+
+
+def test_one_row_window_is_checked_with_a_warning_in_text_json_and_record(inventory: Path, mops: Mops, logs):
+    import pyarrow.parquet as pq
+
+    pq.write_table(credit_log(5000, seed=9).slice(0, 1), inventory / "one.parquet")
+    r = mops("drift", "credit-pd", "--current", "one.parquet", code=None)
+    assert r.exit_code in (0, 1) and "warning: small window: 1 rows in the current data" in r.stderr
+    doc = mops.json("drift", "credit-pd", "--current", "one.parquet", "--json", code=None)
+    assert doc["rows"]["current"] == 1 and doc["warnings"][0]["warning"] == "small_sample"
+    mops("drift", "credit-pd", "--current", "one.parquet", "--record", code=None)
+    record = json.loads(next((inventory / "models/credit-pd/versions/1.0.0/monitoring").glob("*.json"))
+                        .read_text())
+    assert record["verdict"]["warnings"] and record["result"]["warnings"] == doc["warnings"]
+
+
+def test_card_monitoring_logs_is_accepted_by_drift_and_check(inventory: Path, mops: Mops, logs):
+    card = inventory / "models/credit-pd/card.md"
+    card.write_text(card.read_text().replace("  label: defaulted\n",
+                                             '  label: defaulted\n  logs: "data/credit-pd/predictions-*.parquet"\n'))
+    git(inventory, "commit", "-qam", "where the logs are")
+    doc = mops.json("drift", "credit-pd", "--current", str(logs["2026-09"]), "--json")
+    assert doc["model"] == "credit-pd"
+    r = mops("check", code=None)
+    assert "unknown key" not in r.stdout + r.stderr and r.exit_code in (0, 1)
+
+
+def test_unknown_engine_is_a_usage_error(inventory: Path, mops: Mops, logs):
+    r = mops("drift", "credit-pd", "--current", str(logs["2026-09"]), "--engine", "spark", code=2)
+    assert "--engine spark: no such drift engine (available: local)" in r.stderr

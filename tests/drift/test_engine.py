@@ -129,11 +129,26 @@ def oracle_column(kind: str, ref_raw: list, cur_raw: list) -> dict:
     return {"method": method, "statistic": statistic, "drifted": drifted, "psi": psi, "dropped": dropped}
 
 
+def expected_kind(cur: pa.Table, name: str, declared: dict) -> str:
+    """Evidently 0.7's ``infer_column_type`` on the current data (drift.md), written out here:
+    float numeric; integer categorical with at most 10 distinct values; string text when more
+    than half its values are distinct; boolean categorical. A declared kind wins."""
+    if name in declared:
+        return declared[name]
+    data_type = cur.schema.field(name).type
+    values = [v for v in cur.column(name).to_pylist() if v is not None]
+    if pa.types.is_floating(data_type):
+        return "numeric"
+    if pa.types.is_integer(data_type):
+        return "categorical" if len(set(values)) <= 10 else "numeric"
+    if pa.types.is_string(data_type):
+        return "text" if len(set(values)) > 0.5 * len(values) else "categorical"
+    return "categorical"
+
+
 def check_against_oracle(doc: dict, ref: pa.Table, cur: pa.Table) -> None:
-    kinds = {
-        **dict.fromkeys(NUMERIC_FEATURES + ["score"], "numeric"),
-        **dict.fromkeys(CATEGORICAL_FEATURES, "categorical"),
-    }
+    # Integers with few values ("binary", "levels") are categorical, as in Evidently.
+    kinds = {name: expected_kind(cur, name, {"grade": "categorical"}) for name in FEATURES + ["score"]}
     assert [c["column"] for c in doc["columns"]] == FEATURES + ["score"]
     drifted = 0
     for col in doc["columns"]:
@@ -375,8 +390,14 @@ def test_integer_column_declared_categorical(tmp_path):
     grade = next(c for c in doc["columns"] if c["column"] == "grade")
     assert grade["kind"] == "categorical"
     assert grade["psi_bins"]["bins"] == ["1", "2", "3"]
+    # Undeclared, an integer column with at most 10 distinct values is categorical too
+    # (Evidently's rule); declared numeric, it is numeric.
     undeclared = run(tmp_path, make_log(3000, seed=26), make_log(3000, seed=27), the_plan=plan(kinds={}))
-    assert next(c for c in undeclared["columns"] if c["column"] == "grade")["kind"] == "numeric"
+    inferred = next(c for c in undeclared["columns"] if c["column"] == "grade")
+    assert inferred["kind"] == "categorical" and inferred["psi_bins"] == grade["psi_bins"]
+    numeric = run(tmp_path, make_log(3000, seed=26), make_log(3000, seed=27),
+                  the_plan=plan(kinds={"grade": "numeric"}))
+    assert next(c for c in numeric["columns"] if c["column"] == "grade")["kind"] == "numeric"
 
 
 # -- bad input -------------------------------------------------------------------------------
@@ -490,7 +511,7 @@ def test_plan_from_monitoring_mapping():
         ({"features": ["a"], "thresholds": {"psi": "high"}}, r"monitoring\.thresholds\.psi: expected a number"),
         ({"features": ["a"], "columns": {"b": {"kind": "numeric"}}}, r"monitoring\.columns\.b: not one of"),
         ({"features": ["a"], "columns": {"a": {"method": "t-test"}}}, r"monitoring\.columns\.a\.method"),
-        ({"features": ["a"], "columns": {"a": {"kind": "text"}}}, r"monitoring\.columns\.a\.kind"),
+        ({"features": ["a"], "columns": {"a": {"kind": "words"}}}, r"monitoring\.columns\.a\.kind"),
         ({"features": ["a"], "columns": {"a": {"bins": 10}}}, r"monitoring\.columns\.a\.bins: unknown key"),
         ({"features": ["a"], "drift_share": "half"}, r"monitoring\.drift_share: expected a number"),
         ({"features": ["a"], "prediction": 3}, r"monitoring\.prediction: expected a column name"),

@@ -210,6 +210,15 @@ def numeric_drift(
     return _verdict(NUMERIC, chosen, statistic, threshold, n_ref, n_cur, u, psi)
 
 
+def value_counts(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a sorted array and how often each occurs."""
+    if sorted_values.size == 0:
+        return sorted_values[:0], np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], sorted_values[1:] != sorted_values[:-1])))
+    counts = np.diff(np.concatenate((starts, [sorted_values.size])))
+    return sorted_values[starts], counts
+
+
 def ks_pvalue(reference: np.ndarray, current: np.ndarray) -> float:
     """Two-sample two-sided KS p-value, exactly ``scipy.stats.ks_2samp``."""
     from scipy.stats import ks_2samp

@@ -1,0 +1,235 @@
+"""The local engine: files on this machine, profiled in this process or in ``--jobs`` processes.
+
+Each file is one partition: read in record batches (:mod:`mops.drift.readers`),
+folded into a mergeable :class:`~mops.drift.state.ProfileState`, and the
+partitions of a window merged. Numeric values past the memory budget are spilled
+to a temporary directory that lives as long as the profile.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+import pyarrow as pa
+
+from mops.drift import readers, state
+from mops.drift.engines.base import Progress
+from mops.drift.kinds import NUMERIC, TEXT, combined_class, storage_kinds, type_class
+from mops.drift.plan import DriftPlan
+from mops.drift.profile import Profile, SpillDir
+from mops.drift.state import PartitionBuilder, PartitionSpec, ProfileState, in_memory_bytes, merge, spill
+from mops.errors import UsageError
+
+name = "local"
+
+
+def profile_windows(
+    reference: Sequence[str | os.PathLike[str]],
+    current: Sequence[str | os.PathLike[str]],
+    plan: DriftPlan,
+    *,
+    jobs: int = 1,
+    progress: Progress | None = None,
+) -> tuple[Profile, Profile]:
+    """Profile the reference, then the current window; see :class:`~mops.drift.engines.base.DriftEngine`."""
+    plan.validate()
+    ref_infos = inspect_files(reference, plan)
+    cur_infos = inspect_files(current, plan)
+    storage, origins = _storage(ref_infos + cur_infos, plan)
+    ref_bytes = sum(info.size for info in ref_infos)
+    total = ref_bytes + sum(info.size for info in cur_infos)
+
+    def shifted(base: int) -> Progress | None:
+        if progress is None:
+            return None
+        return lambda done, _total: progress(base + done, total)
+
+    ref_profile = _profile(ref_infos, plan, storage, origins, jobs=1, progress=shifted(0))
+    try:
+        cur_profile = _profile(cur_infos, plan, storage, origins, jobs=jobs, progress=shifted(ref_bytes))
+    except BaseException:
+        ref_profile.close()
+        raise
+    return ref_profile, cur_profile
+
+
+def profile_files(
+    paths: Sequence[str | os.PathLike[str]],
+    plan: DriftPlan,
+    *,
+    jobs: int = 1,
+    progress: Progress | None = None,
+) -> Profile:
+    """Read the plan's columns from *paths* (one window) into a merged profile.
+
+    Each file is profiled on its own and the states merged; with ``jobs > 1``
+    files are profiled in that many processes. *progress* is called with
+    (bytes done, bytes total) over all files. Column storage is decided from
+    these files alone; :func:`profile_windows` decides it from both windows.
+    """
+    plan.validate()
+    infos = inspect_files(paths, plan)
+    storage, origins = _storage(infos, plan)
+    return _profile(infos, plan, storage, origins, jobs=jobs, progress=progress)
+
+
+def inspect_files(paths: Sequence[str | os.PathLike[str]], plan: DriftPlan) -> list[readers.FileInfo]:
+    """Check each file (readable, rows, every column once) without reading it all."""
+    files = [os.fspath(p) for p in paths]
+    if not files:
+        raise UsageError("no input files given")
+    names = plan.read_columns()
+    return [readers.inspect_file(f, names) for f in files]
+
+
+def _storage(infos: Sequence[readers.FileInfo], plan: DriftPlan) -> tuple[dict[str, str], dict[str, str]]:
+    return storage_kinds(
+        [(info.path, info.types) for info in infos],
+        plan.read_columns(),
+        declared=plan.kinds,
+        prediction=plan.prediction,
+        label=plan.label,
+    )
+
+
+def _profile(
+    infos: Sequence[readers.FileInfo],
+    plan: DriftPlan,
+    storage: Mapping[str, str],
+    origins: Mapping[str, str],
+    *,
+    jobs: int,
+    progress: Progress | None,
+) -> Profile:
+    # A column declared text is not tested, so it is not read (identifiers would
+    # make a tally as large as the log).
+    compared = [n for n, _ in plan.columns() if plan.kinds.get(n) != TEXT]
+    read = compared + ([plan.label] if plan.label is not None else [])
+    targets = {n: readers.FLOAT64 if storage[n] == NUMERIC else readers.STRING for n in read}
+    if not targets:  # every column declared text: read one only to count the rows
+        first = plan.columns()[0][0]
+        targets = {first: readers.STRING}
+    spill_dir = SpillDir()
+    specs = [
+        PartitionSpec(
+            source=info.path,
+            kinds={n: storage[n] for n in compared},
+            label=plan.label,
+            score=plan.prediction if plan.label else None,
+        )
+        for info in infos
+    ]
+    total = sum(info.size for info in infos)
+    workers = max(1, min(int(jobs), len(infos)))
+    try:
+        if workers == 1:
+            parts: Iterable[ProfileState] = _profile_serially(infos, targets, specs, spill_dir.path, progress, total)
+        else:
+            parts = _profile_in_processes(infos, targets, specs, spill_dir.path, progress, total, workers)
+        merged: ProfileState | None = None
+        for part in parts:
+            merged = part if merged is None else merge(merged, part)
+            if in_memory_bytes(merged) > state.SPILL_BUDGET_BYTES:
+                merged = spill(merged, spill_dir.path)
+    except BaseException:
+        spill_dir.remove()
+        raise
+    if merged is None:  # one partition per file, and there is at least one file
+        raise UsageError("no input files given")
+    types = {n: combined_class(type_class(info.types[n]) for info in infos) for n in compared}
+    return Profile(merged, {n: storage[n] for n in compared}, {n: origins[n] for n in compared},
+                   (spill_dir,), types)
+
+
+def _profile_serially(
+    infos: Sequence[readers.FileInfo],
+    targets: Mapping[str, pa.DataType],
+    specs: Sequence[PartitionSpec],
+    spill_path: str,
+    progress: Progress | None,
+    total: int,
+) -> Iterator[ProfileState]:
+    done = 0
+    for info, spec in zip(infos, specs, strict=True):
+        report = None
+        if progress is not None:
+            base = done
+
+            def report(n: int, _size: int, base: int = base, progress: Progress = progress) -> None:
+                progress(base + n, total)
+
+        yield profile_partition(info, targets, spec, spill_path, progress=report)
+        done += info.size
+
+
+def _profile_in_processes(
+    infos: Sequence[readers.FileInfo],
+    targets: Mapping[str, pa.DataType],
+    specs: Sequence[PartitionSpec],
+    spill_path: str,
+    progress: Progress | None,
+    total: int,
+    workers: int,
+) -> list[ProfileState]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: Arrow's thread pools do not survive a fork reliably.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [
+            pool.submit(profile_partition, info, targets, spec, spill_path)
+            for info, spec in zip(infos, specs, strict=True)
+        ]
+        done = 0
+        results = []
+        for info, future in zip(infos, futures, strict=True):
+            results.append(future.result())
+            done += info.size
+            if progress is not None:
+                progress(done, total)
+    return results
+
+
+def profile_partition(
+    info: readers.FileInfo,
+    targets: Mapping[str, pa.DataType],
+    spec: PartitionSpec,
+    spill_dir: str | None,
+    *,
+    progress: Progress | None = None,
+) -> ProfileState:
+    """Profile one file into a :class:`ProfileState` (runs in a worker process).
+
+    A line longer than the read block further into the file means reading it
+    again with larger blocks (:class:`~mops.drift.readers.BlockTooSmall`);
+    progress already reported is not reported again.
+    """
+    reached = 0
+
+    def report(done: int, size: int) -> None:
+        nonlocal reached
+        if progress is not None and done > reached:
+            reached = done
+            progress(done, size)
+
+    while True:
+        builder = PartitionBuilder(spec, spill_dir)
+        try:
+            for batch in readers.iter_batches(info, targets, progress=report):
+                builder.add(batch)
+        except readers.BlockTooSmall as exc:
+            builder.abandon()
+            info = exc.info
+            continue
+        except BaseException:
+            builder.abandon()
+            raise
+        break
+    result = builder.finish()
+    if result.rows == 0:
+        raise UsageError(f"{info.path}: has a header but no rows")
+    return result
+
+

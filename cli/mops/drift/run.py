@@ -1,0 +1,134 @@
+"""``mops drift`` as an action: check one version.
+
+Each check: the plan from the card (:mod:`mops.drift.plan`), the files, the
+engine's profiles of both windows, the comparison, and with ``record`` the result
+written to the version's ``monitoring/`` folder in one commit. A result with a
+data-quality problem is not recorded: it is not a verdict.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mops.drift.plan import plan_for
+from mops.drift.result import DATA_QUALITY, DRIFT, OK, DriftResult
+from mops.errors import UsageError
+from mops.inventory.actions import Done
+from mops.inventory.digest import sha256_file
+from mops.inventory.names import ModelRef
+from mops.inventory.store import Inventory, Model, Version
+
+#: Called with (what is being read, e.g. "credit-pd@1.0.0", bytes done, bytes total).
+Progress = Callable[[str, int, int], None]
+
+@dataclass
+class DriftOutcome:
+    """One version checked: the ``drift --json`` document, the result, and the record if made."""
+
+    document: dict[str, Any]
+    result: DriftResult
+    #: The model card (relative to the inventory) and the current logs checked.
+    card: str = ""
+    inputs: tuple[str, ...] = ()
+    #: The inventory's folder and its path inside the repository ("" at the top).
+    root: Path = Path(".")
+    prefix: str = ""
+    recorded: Done | None = None
+
+    @property
+    def status(self) -> str:
+        return self.result.status
+
+
+def run_drift(start: Path, ref: ModelRef, current: Sequence[Path | str], *, reference: Path | None = None,
+              engine: str = "local", jobs: int = 1, features: Sequence[str] | None = None,
+              prediction: str | None = None, label: str | None = None, window: str | None = None,
+              record: bool = False, progress: Progress | None = None,
+              notify: Callable[[str], None] | None = None) -> DriftOutcome:
+    """Check one version's current logs against its reference; record the result if asked."""
+    inv = Inventory.open(start)
+    model, version = inv.resolve(ref)
+    return check_version(inv, start, model, version, current, reference=reference, engine=engine, jobs=jobs,
+                         features=features, prediction=prediction, label=label, window=window, record=record,
+                         progress=progress, notify=notify)
+
+
+def check_version(inv: Inventory, start: Path, model: Model, version: Version, current: Sequence[Path | str], *,
+                  reference: Path | None = None, engine: str = "local", jobs: int = 1,
+                  features: Sequence[str] | None = None, prediction: str | None = None,
+                  label: str | None = None, window: str | None = None, record: bool = False,
+                  progress: Progress | None = None,
+                  notify: Callable[[str], None] | None = None) -> DriftOutcome:
+    """The check of one version of an open inventory (see :func:`run_drift`)."""
+    from mops.drift.comparison import compare
+    from mops.drift.engines import get_engine
+
+    drift_engine = get_engine(engine)
+    card = model.card.path
+    plan, plan_map = plan_for(card, model.card.front.get("monitoring"), features=features,
+                              prediction=prediction, label=label)
+    if reference is None:
+        setting = plan_map.get("reference")
+        if not setting:
+            raise UsageError(f"no reference data: set monitoring.reference in {card} or pass --reference PATH")
+        reference = inv.root / str(setting)
+    if not current:
+        raise UsageError("no current log given")
+    ref_path, cur_paths = os.fspath(reference), [os.fspath(p) for p in current]
+    name = f"{model.id}@{version.version}"
+    report = None if progress is None else (lambda done, total: progress(name, done, total))
+    ref_profile, cur_profile = drift_engine.profile_windows([ref_path], cur_paths, plan, jobs=jobs,
+                                                            progress=report)
+    try:
+        rows_by_file = cur_profile.rows_by_source()
+        result = compare(ref_profile, cur_profile, plan, jobs=jobs)
+    finally:
+        ref_profile.close()
+        cur_profile.close()
+
+    body = result.to_json()
+    document: dict[str, Any] = {"model": model.id, "version": version.version, **body}
+    outcome = DriftOutcome(document, result, card=card, inputs=tuple(cur_paths), root=inv.root,
+                           prefix=inv.prefix)
+    if record and result.status != DATA_QUALITY:
+        outcome.recorded = _record(inv, start, model, version, ref_path, cur_paths, rows_by_file, plan_map,
+                                   body, window, notify)
+        document["record"] = outcome.recorded.detail["path"]
+    return outcome
+
+
+def _record(inv: Inventory, start: Path, model: Model, version: Version, reference: str, current: Sequence[str],
+            rows_by_file: dict[str, int], plan_map: dict[str, Any], body: dict[str, Any], window: str | None,
+            notify: Callable[[str], None] | None) -> Done:
+    from mops.inventory.monitoring import record_monitoring
+
+    ref_sha, ref_size = sha256_file(Path(reference))
+    record_doc = {
+        "window": window,
+        "reference": {"path": _shown(inv, reference), "sha256": ref_sha, "size": ref_size,
+                      "rows": body["rows"]["reference"]},
+        "inputs": [{"path": _shown(inv, p), "size": os.path.getsize(p), "rows": rows_by_file.get(p)}
+                   for p in current],
+        "rows": body["rows"],
+        "plan": {k: v for k, v in plan_map.items() if k not in ("reference", "logs")},
+        "result": body,
+        "verdict": {"dataset_drift": body["dataset_drift"], "drifted_share": body["drifted_share"],
+                    "breaches": [b["message"] for b in body["breaches"]],
+                    "warnings": [w["message"] for w in body["warnings"]]},
+    }
+    summary = "drift" if body["status"] == DRIFT else "no drift"
+    assert body["status"] in (OK, DRIFT)
+    return record_monitoring(start, ModelRef(model.id, version.version), record_doc,
+                             summary=f"({summary}{', ' + window if window else ''})", notify=notify)
+
+
+def _shown(inv: Inventory, path: str) -> str:
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(inv.root.resolve()).as_posix()
+    except ValueError:
+        return str(resolved)
