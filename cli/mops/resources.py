@@ -22,11 +22,24 @@ def data_dir(name: str) -> Path:
 
 
 def builtin_pack_names() -> list[str]:
-    return sorted(p.stem for p in data_dir("policies").glob("*.yaml"))
+    """Built-in packs: ``policies/<name>/<version>.yaml``, every version shipped."""
+    root = data_dir("policies")
+    return sorted(d.name for d in root.iterdir() if d.is_dir() and builtin_pack_versions(d.name))
 
 
-def builtin_pack_path(name: str) -> Path:
-    return data_dir("policies") / f"{name}.yaml"
+def builtin_pack_versions(name: str) -> list[int]:
+    """The versions of a built-in pack, oldest first (empty when there is no such pack)."""
+    folder = data_dir("policies") / name
+    if not folder.is_dir():
+        return []
+    return sorted(int(p.stem) for p in folder.glob("*.yaml") if p.stem.isdigit())
+
+
+def builtin_pack_path(name: str, version: int | None = None) -> Path:
+    """The file of one version of a built-in pack (the latest when ``version`` is None)."""
+    if version is None:
+        version = builtin_pack_versions(name)[-1]
+    return data_dir("policies") / name / f"{version}.yaml"
 
 
 def templates_dir() -> Path:

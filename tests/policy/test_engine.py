@@ -273,6 +273,7 @@ def test_waived_is_never_pass_and_expired_waivers_count_for_nothing(lab: Lab):
 def test_stage_scope_of_check(lab: Lab):
     lab.pack("""pack: t
 title: T
+declares: {card_fields: {nope: a field no card has}}
 rules:
   - {id: ANY, title: Any stage, cite: c, require: {card_fields: [nope]}}
   - {id: PROD, title: Production, cite: c, when: {stage: production}, require: {card_fields: [nope]}}
@@ -298,6 +299,7 @@ rules:
 def test_card_selectors(lab: Lab):
     lab.pack("""pack: t
 title: T
+declares: {card_fields: {x: a field no card has, eu_ai_act.role: role, eu_ai_act.annex_iii: point}}
 rules:
   - {id: TIER, title: t, cite: c, when: {tier: [1, 2]}, require: {card_fields: [x]}}
   - {id: VENDOR, title: t, cite: c, when: {vendor: true}, require: {card_fields: [x]}}

@@ -75,12 +75,13 @@ def test_malformed_rule_is_named_with_file_line_and_rule_id(rule: str, message: 
 @pytest.mark.parametrize("text,message", [
     ("title: T\nrules: []\n", "policies/t.yaml: 'pack' must name the pack"),
     ("pack: t\ntitle: T\nrules: []\n", "policies/t.yaml:3: 'rules' must be a non-empty list"),
-    ("pack: t\ntitle: T\nrules:\n  - {title: x, cite: c, require: {card_fields: [a]}}\n",
+    ("pack: t\ntitle: T\nrules:\n  - {title: x, cite: c, require: {card_fields: [name]}}\n",
      "policies/t.yaml:4: rules[0]: 'id' must be a rule id"),
-    ("pack: t\ntitle: T\nrules:\n  - {id: A, title: x, cite: c, require: {card_fields: [a]}}\n"
-     "  - {id: A, title: y, cite: c, require: {card_fields: [b]}}\n",
+    ("pack: t\ntitle: T\nrules:\n  - {id: A, title: x, cite: c, require: {card_fields: [name]}}\n"
+     "  - {id: A, title: y, cite: c, require: {card_fields: [owner]}}\n",
      "policies/t.yaml:5: rule A: the id is used twice in this pack"),
-    ("pack: t\ntitle: T\nversion: 2\nrules: []\n", "policies/t.yaml:3: unknown key 'version'"),
+    ("pack: t\ntitle: T\nversion: two\nrules: []\n", "policies/t.yaml:3: 'version' must be a whole number"),
+    ("pack: t\ntitle: T\nedition: 2\nrules: []\n", "policies/t.yaml:3: unknown key 'edition'"),
     ("pack: t\ntitle: T\nsettings: {days: 30}\nrules: []\n", "setting days: write {default: VALUE"),
 ])
 def test_malformed_pack(text: str, message: str):
@@ -128,7 +129,7 @@ def test_bad_pack_references_fail_check_with_exit_2(inventory: Path, mops: Mops,
     lab = Lab(inventory)
     (inventory / "policies").mkdir()
     (inventory / "policies" / "dup.yaml").write_text(
-        "pack: dup\ntitle: D\nrules:\n  - {id: BL-OWNER, title: x, cite: c, require: {card_fields: [a]}}\n")
+        "pack: dup\ntitle: D\nrules:\n  - {id: BL-OWNER, title: x, cite: c, require: {card_fields: [name]}}\n")
     lab.settings(policies=policies)
     lab.version("m@1")
     assert message in mops("check", code=2).stderr

@@ -100,6 +100,8 @@ def _not_applicable(rule: Rule, model: Model, stage: str, target: bool) -> str |
             return "retired versions are held only to rules for the retired stage"
     elif stage not in rule.stages:
         return f"applies in stage {' or '.join(rule.stages)}; {being}"
+    if rule.off is not None:
+        return rule.off
     miss = rule.selects_card(model.card.front)
     if miss is not None:
         return f"applies when {miss.describe()} (model card)"
@@ -143,7 +145,8 @@ def _evaluate(inv: Inventory, model: Model, version: Version, rules: Sequence[Ru
     for rule in rules:
         result = functools.partial(Result, model=model.id, version=version.version, rule=rule.id,
                                    title=rule.title, cite=rule.cite, pack=rule.pack,
-                                   weight=_weight(rule, model, stage))
+                                   weight=_weight(rule, model, stage),
+                                   pack_version=rule.pack_version, basis=rule.basis)
         why = _not_applicable(rule, model, stage, target is not None)
         if why is not None:
             out.append(result(status="n/a", message=why, file=version.record.path))
@@ -189,7 +192,7 @@ def independence_conflicts(inv: Inventory, model: Model, version: Version, role:
     """
     out = []
     for rule in all_rules(load_packs(inv)):
-        if rule.requirement != "approval" or rule.params.role != role \
+        if rule.requirement != "approval" or rule.params.role != role or rule.off is not None \
                 or not rule.params.independent_of or rule.selects_card(model.card.front):
             continue
         found = conflicts(model, version, person, rule.params.independent_of)

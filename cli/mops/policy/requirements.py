@@ -490,6 +490,38 @@ def check_review(s: Subject, spec: ReviewSpec) -> Outcome:
                    f"every {period})", s.card_path)
 
 
+# ----------------------------------------------------------------------------- next_review
+
+
+@dataclass(frozen=True)
+class NextReviewSpec:
+    field: str = "review.next"
+
+
+def parse_next_review(params: Any) -> NextReviewSpec:
+    if params is None or params == {}:
+        return NextReviewSpec()
+    if not isinstance(params, Mapping):
+        raise SpecError("next_review: expected {field: CARD-FIELD} (default review.next)")
+    _only_keys(params, ("field",), "next_review")
+    fld = params.get("field", "review.next")
+    if not isinstance(fld, str) or not FIELD_RE.fullmatch(fld):
+        raise SpecError(f"next_review: 'field' must be a card field name, not {fld!r}")
+    return NextReviewSpec(fld)
+
+
+def check_next_review(s: Subject, spec: NextReviewSpec) -> Outcome:
+    _, raw = lookup(s.model.card.front, spec.field)
+    due = yamlio.as_date(raw)
+    if due is None:
+        return _failed(f"the model card has no {spec.field} date (the next scheduled review)",
+                       s.card_path)
+    if s.today > due:
+        return _failed(f"review overdue: the next review ({spec.field}) was due by "
+                       f"{due.isoformat()}", s.card_path)
+    return _passed(f"next review due by {due.isoformat()} ({spec.field})", s.card_path)
+
+
 # ----------------------------------------------------------------------------- monitoring
 
 
@@ -580,10 +612,55 @@ def check_findings(s: Subject, spec: FindingsSpec) -> Outcome:
 
 
 @dataclass(frozen=True)
+class Names:
+    """The card fields and evidence kinds a requirement reads (checked against the vocabulary)."""
+
+    card_fields: tuple[str, ...] = ()
+    evidence_kinds: tuple[str, ...] = ()
+
+
+def _figure_text(value: Figure | None, unit: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, ByTier):
+        return f"{unit} by tier ({value.describe()})"
+    return plural(value, unit.rstrip("s"))
+
+
+def _describe_fields(what: str, fields: tuple[FieldSpec, ...]) -> str:
+    shown = [f.path + (" (may be empty)" if f.allow_empty else "") for f in fields]
+    return f"{what}: {', '.join(shown)}"
+
+
+def _describe_evidence(spec: EvidenceSpec) -> str:
+    age = f", at most {_figure_text(spec.max_age_days, 'days')} old" if spec.max_age_days is not None else ""
+    return f"evidence of kind {join_words(list(spec.kinds))}{age}"
+
+
+def _describe_approval(spec: ApprovalSpec) -> str:
+    age = f", at most {_figure_text(spec.max_age_days, 'days')} old" if spec.max_age_days is not None else ""
+    return f"{spec.describe()}{age}, bound to the current content"
+
+
+def _describe_review(spec: ReviewSpec) -> str:
+    period = _figure_text(spec.months, "months") if spec.months is not None \
+        else _figure_text(spec.days, "days")
+    return f"last review ({spec.field}) within {period}"
+
+
+def _describe_monitoring(spec: MonitoringSpec) -> str:
+    return f"a {spec.kind} result recorded within {_figure_text(spec.within_days, 'days')}, without breach"
+
+
+@dataclass(frozen=True)
 class Requirement:
     name: str
     parse: Callable[[Any], Any]
     check: Callable[[Subject, Any], Outcome]
+    #: What the parsed parameters demand, in words (``mops packs show``).
+    describe: Callable[[Any], str] = field(default=lambda params: "")
+    #: The card fields and evidence kinds the parsed parameters name.
+    names: Callable[[Any], Names] = field(default=lambda params: Names())
 
 
 def _fields(name: str) -> Callable[[Any], Any]:
@@ -591,11 +668,21 @@ def _fields(name: str) -> Callable[[Any], Any]:
 
 
 REQUIREMENTS: dict[str, Requirement] = {r.name: r for r in (
-    Requirement("card_fields", _fields("card_fields"), check_card_fields),
-    Requirement("version_fields", _fields("version_fields"), check_version_fields),
-    Requirement("evidence", parse_evidence, check_evidence),
-    Requirement("approval", parse_approval, check_approval),
-    Requirement("review_within", parse_review, check_review),
-    Requirement("monitoring", parse_monitoring, check_monitoring),
-    Requirement("no_open_findings", parse_findings, check_findings),
+    Requirement("card_fields", _fields("card_fields"), check_card_fields,
+                lambda p: _describe_fields("card fields", p),
+                lambda p: Names(card_fields=tuple(f.path for f in p))),
+    Requirement("version_fields", _fields("version_fields"), check_version_fields,
+                lambda p: _describe_fields("version record fields", p)),
+    Requirement("evidence", parse_evidence, check_evidence, _describe_evidence,
+                lambda p: Names(evidence_kinds=p.kinds)),
+    Requirement("approval", parse_approval, check_approval, _describe_approval),
+    Requirement("review_within", parse_review, check_review, _describe_review,
+                lambda p: Names(card_fields=(p.field,))),
+    Requirement("next_review", parse_next_review, check_next_review,
+                lambda p: f"the next review date ({p.field}) is recorded and has not passed",
+                lambda p: Names(card_fields=(p.field,))),
+    Requirement("monitoring", parse_monitoring, check_monitoring, _describe_monitoring),
+    Requirement("no_open_findings", parse_findings, check_findings,
+                lambda p: f"no open {join_words(list(p.severities))} findings (an exception "
+                          f"waives it)"),
 )}

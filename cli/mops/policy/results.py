@@ -1,11 +1,53 @@
-"""The result of evaluating one rule for one model version."""
+"""The result of evaluating one rule for one model version, and the basis of a rule's demands."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 Status = Literal["pass", "fail", "waived", "n/a"]
+BasisKind = Literal["text", "practice", "unspecified"]
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Why a rule makes one of its demands: the regulation's ``text`` or ``practice``.
+
+    ``detail`` is the exact section, article or paragraph for ``text``, and why the
+    demand is made for ``practice`` (a common industry figure, or a mops design choice).
+    A rule of a pack that states no basis has one ``unspecified`` item.
+    """
+
+    demand: str
+    kind: BasisKind
+    detail: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"demand": self.demand, "kind": self.kind, "detail": self.detail}
+
+    def describe(self) -> str:
+        if self.kind == "unspecified":
+            return f"unspecified: {self.detail}"
+        return f"{self.kind}: {self.demand} ({self.detail})"
+
+
+UNSPECIFIED = (Basis("the whole rule", "unspecified",
+                     "the pack does not say which demands are the regulation's text and which "
+                     "are practice"),)
+
+
+def basis_summary(basis: Iterable[Basis]) -> str:
+    """One line: which demands are the text and which are practice (no details)."""
+    items = list(basis)
+    if not items or all(b.kind == "unspecified" for b in items):
+        return "unspecified"
+    parts = []
+    for kind in ("text", "practice"):
+        demands = [b.demand for b in items if b.kind == kind]
+        if demands:
+            parts.append(f"{kind}: {'; '.join(demands)}")
+    return " | ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -23,10 +65,16 @@ class Result:
     #: Larger is more important (GitHub shows only the first 10 annotations).
     weight: int = 0
     waiver: str | None = None
+    #: The version of the pack the rule comes from (built-in packs are versioned).
+    pack_version: int | None = None
+    #: Each demand of the rule: the regulation's text or practice.
+    basis: tuple[Basis, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        # Every field is a plain value: no deep copy needed (asdict is ~10x slower here).
-        return {name: getattr(self, name) for name in _FIELDS}
+        # Every field but basis is a plain value: no deep copy needed (asdict is ~10x slower).
+        out = {name: getattr(self, name) for name in _FIELDS}
+        out["basis"] = [b.to_json() for b in self.basis]
+        return out
 
 
-_FIELDS = tuple(f.name for f in fields(Result))
+_FIELDS = tuple(f.name for f in fields(Result) if f.name != "basis")
