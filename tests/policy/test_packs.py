@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -243,18 +242,3 @@ def test_baseline_pack(inventory: Path):
     assert res[("m@1", "BL-OWNER")] == res[("m@1", "BL-LIMITATIONS")] == "fail"
     lab.finding("m", "high")
     assert lab.result("BL-NO-HIGH-FINDINGS", ref="m@2").status == "fail"
-
-
-def test_clock_reads_mops_now(monkeypatch: pytest.MonkeyPatch):
-    from mops.errors import UsageError
-    from mops.policy import clock
-
-    monkeypatch.setenv("MOPS_NOW", "2026-06-01")
-    assert clock.now() == dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
-    monkeypatch.setenv("MOPS_NOW", "2026-06-01T12:30:00+02:00")
-    assert clock.now() == dt.datetime(2026, 6, 1, 10, 30, tzinfo=dt.UTC)
-    monkeypatch.setenv("MOPS_NOW", "June")
-    with pytest.raises(UsageError, match="MOPS_NOW='June'"):
-        clock.now()
-    monkeypatch.delenv("MOPS_NOW")
-    assert abs((clock.now() - dt.datetime.now(dt.UTC)).total_seconds()) < 5

@@ -99,10 +99,10 @@ def check(
              "working tree); every model when mops.yaml or a policy pack changed.")] = None,
 ) -> None:
     """Evaluate every policy rule for every version in scope; exit 1 if any fails."""
+    from mops import clock
     from mops.commands import cwd
     from mops.inventory.names import parse_ref
     from mops.inventory.store import Inventory
-    from mops.policy import clock
     from mops.policy.engine import evaluate
 
     parsed = [parse_ref(r) for r in refs] if refs else None

@@ -58,12 +58,12 @@ def approve(
         "--expires", metavar="DATE", help="The approval counts until this date (YYYY-MM-DD).")] = None,
 ) -> None:
     """Sign off a model version in a role, bound to the digest of what you reviewed."""
+    from mops import clock
     from mops.commands import cwd, notify
     from mops.inventory.governance import approve as do_approve
     from mops.inventory.governance import parse_date
     from mops.inventory.names import parse_ref
     from mops.output import echo
-    from mops.policy import clock
     from mops.policy.engine import independence_conflicts
 
     done = do_approve(cwd(), parse_ref(ref), role=role, reject=reject, comment=comment,
@@ -81,12 +81,12 @@ def promote(
         "--to", metavar="STAGE", help="The target stage, e.g. validation or production.")],
 ) -> None:
     """Move a version to a stage if every rule for that stage is met (else exit 1)."""
+    from mops import clock
     from mops.commands import cwd, notify
     from mops.inventory.governance import promote as do_promote
     from mops.inventory.names import parse_ref
     from mops.inventory.signing import signature_check
     from mops.output import echo, warn
-    from mops.policy import clock
     from mops.policy.engine import promotion_gate
 
     gate = promotion_gate(clock.now(), is_signed=signature_check(cwd()))
@@ -173,12 +173,12 @@ def waive(
         "--controls", metavar="TEXT", help="Compensating controls while it holds.")] = None,
 ) -> None:
     """Grant a time-limited exception: the rule reports waived (never pass) until it expires."""
+    from mops import clock
     from mops.commands import cwd, notify
     from mops.inventory.governance import parse_date
     from mops.inventory.governance import waive as do_waive
     from mops.inventory.names import parse_ref
     from mops.output import echo
-    from mops.policy import clock
     from mops.policy.engine import rule_ids
 
     done = do_waive(cwd(), parse_ref(ref), rule=rule, expires=parse_date(expires, "--expires"),

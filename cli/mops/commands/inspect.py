@@ -23,9 +23,9 @@ def list_cmd(
     inv = Inventory.open(cwd())
     rows = list_rows(inv, stage)
     if rows:
+        from mops import clock
         from mops.inventory.names import ModelRef
         from mops.inventory.signing import signature_check
-        from mops.policy import clock
         from mops.policy.engine import compliance
 
         refs = None if stage is None else [ModelRef(r["model"], r["version"]) for r in rows]
