@@ -168,6 +168,17 @@ def test_card_monitoring_logs_is_accepted_by_drift_and_check(inventory: Path, mo
     assert "unknown key" not in r.stdout + r.stderr and r.exit_code in (0, 1)
 
 
-def test_unknown_engine_is_a_usage_error(inventory: Path, mops: Mops, logs):
-    r = mops("drift", "credit-pd", "--current", str(logs["2026-09"]), "--engine", "spark", code=2)
+def test_unknown_engine_and_conflicting_options_are_usage_errors(inventory: Path, mops: Mops, logs):
+    sept = str(logs["2026-09"])
+    r = mops("drift", "credit-pd", "--current", sept, "--engine", "spark", code=2)
     assert "--engine spark: no such drift engine (available: local)" in r.stderr
+    r = mops("drift", "--all", "--engine", "nope", code=2)
+    assert "no such drift engine" in r.stderr
+    for args, message in ((["credit-pd"], "no current logs"),
+                          (["--current", sept], "name one MODEL[@V]"),
+                          (["credit-pd", "--current", sept, "--stage", "production"], "go with --all"),
+                          (["--all", "--current", sept], "drop --current"),
+                          (["--all", "credit-pd@1.0.0"], "without @VERSION"),
+                          (["credit-pd", "--current", sept, "--json", "--format", "github"], "give one")):
+        r = mops("drift", *args, code=2)
+        assert message in r.stderr, (args, r.stderr)

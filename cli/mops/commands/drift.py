@@ -1,10 +1,13 @@
 """``mops drift``: compare production prediction logs with the reference.
 
-The progress bar for large inputs lives here, on the presentation side.
+One version (``MODEL[@V] --current PATH...``) or every version in a stage with a
+monitoring plan (``--all``). Each output format is one function; the progress bar
+for large inputs lives here, on the presentation side.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -12,25 +15,46 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mops.drift.run import DriftOutcome
+    from mops.drift.run import AllOutcome, DriftOutcome
 
 #: Inputs larger than this get a progress bar on a terminal.
 PROGRESS_BYTES = 64 * 1024 * 1024
 
 
+class Format(enum.StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
 def drift(
-    ref: Annotated[str, typer.Argument(metavar="MODEL[@V]",
-                                       help="Model, or model@version (default: latest).")],
-    current: Annotated[list[Path], typer.Option(
+    refs: Annotated[list[str] | None, typer.Argument(
+        metavar="MODEL[@V]",
+        help="Model, or model@version (default: latest). With --all: only these models.")] = None,
+    current: Annotated[list[Path] | None, typer.Option(
         "--current", metavar="PATH",
         help="A current prediction log (CSV, CSV.gz, Parquet, JSON Lines); repeat for a window "
-             "of several files.")],
+             "of several files.")] = None,
+    all_versions: Annotated[bool, typer.Option(
+        "--all", help="Check every version in the stage whose card has a monitoring plan, on the "
+                      "logs its monitoring.logs pattern finds.")] = False,
+    stage: Annotated[str | None, typer.Option(
+        "--stage", metavar="S", help="With --all: the stage to check (default: production).")] = None,
+    logs: Annotated[str | None, typer.Option(
+        "--logs", metavar="PATTERN",
+        help="With --all: where the logs are, relative to the inventory, with {model} and {version} "
+             "and glob wildcards (overrides the cards' and mops.yaml's monitoring.logs).")] = None,
     reference: Annotated[Path | None, typer.Option(
         "--reference", metavar="PATH",
         help="The reference data (default: the card's monitoring.reference).")] = None,
     record: Annotated[bool, typer.Option(
-        "--record", help="Record the result in the version's monitoring folder (one commit).")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+        "--record", help="Record each result in the version's monitoring folder (one commit per "
+                         "version).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    fmt: Annotated[Format, typer.Option(
+        "--format", metavar="text|json|github", case_sensitive=False,
+        help="Output: text tables, one JSON document, or GitHub Actions annotations (plus the job "
+             "summary and the ok/drifted outputs when GitHub's files are set).")] = Format.text,
     engine: Annotated[str, typer.Option(
         "--engine", metavar="NAME", help="The drift engine that reads the logs (local).")] = "local",
     jobs: Annotated[int, typer.Option(
@@ -50,17 +74,49 @@ def drift(
     or a column with no usable value (a data-quality failure, not recorded).
     """
     from mops.commands import cwd, notify
-    from mops.drift.run import run_drift
-    from mops.inventory.names import parse_ref
+    from mops.errors import UsageError
 
+    if as_json:
+        if fmt not in (Format.text, Format.json):
+            raise UsageError("--json and --format github ask for two outputs: give one")
+        fmt = Format.json
     bar = ProgressBar()
     try:
-        outcome = run_drift(cwd(), parse_ref(ref), current, reference=reference, engine=engine, jobs=jobs,
-                            features=features.split(",") if features else None, prediction=prediction,
-                            label=label, window=window, record=record, progress=bar, notify=notify)
+        if all_versions:
+            given = [name for name, value in (("--current", current), ("--reference", reference),
+                                              ("--features", features), ("--prediction", prediction),
+                                              ("--label", label)) if value]
+            if given:
+                raise UsageError(f"--all takes each version's plan and logs from the inventory: drop "
+                                 f"{', '.join(given)} (use --logs PATTERN to say where the logs are)")
+            if any("@" in r for r in refs or ()):
+                raise UsageError("--all checks the versions in a stage: name models without @VERSION")
+            from mops.drift.run import run_all
+
+            everything = run_all(cwd(), stage=stage or "production", logs=logs, models=refs or (),
+                                 engine=engine, jobs=jobs, window=window, record=record, progress=bar,
+                                 notify=notify)
+            bar.stop()
+            code = ALL_FORMATTERS[fmt](everything)
+        else:
+            if stage is not None or logs is not None:
+                raise UsageError("--stage and --logs go with --all; for one version, pass --current PATH")
+            if not refs or len(refs) > 1:
+                raise UsageError("name one MODEL[@V] to check with --current PATH..., or pass --all")
+            if not current:
+                raise UsageError("no current logs: pass --current PATH (repeat it for a window of "
+                                 "several files), or check every version in a stage with --all")
+            from mops.drift.run import run_drift
+            from mops.inventory.names import parse_ref
+
+            outcome = run_drift(cwd(), parse_ref(refs[0]), current, reference=reference, engine=engine,
+                                jobs=jobs, features=features.split(",") if features else None,
+                                prediction=prediction, label=label, window=window, record=record,
+                                progress=bar, notify=notify)
+            bar.stop()
+            code = ONE_FORMATTERS[fmt](outcome, record)
     finally:
         bar.stop()
-    code = (_one_json if as_json else _one_text)(outcome, record)
     if code:
         raise typer.Exit(code)
 
@@ -121,19 +177,32 @@ def _one_json(outcome: DriftOutcome, record: bool) -> int:
     return _one_epilogue(outcome, record)
 
 
-def _one_epilogue(outcome: DriftOutcome, record: bool) -> int:
+def _one_github(outcome: DriftOutcome, record: bool) -> int:
+    from mops.drift.run import AllOutcome, TargetOutcome
+    from mops.drift.targets import Target
+
+    doc = outcome.document
+    target = Target(doc["model"], doc["version"], outcome.card, "", outcome.inputs)
+    everything = AllOutcome("", [TargetOutcome(target, outcome.status, outcome)], outcome.root, outcome.prefix)
+    _all_github(everything)
+    return _one_epilogue(outcome, record, quiet=True)
+
+
+def _one_epilogue(outcome: DriftOutcome, record: bool, quiet: bool = False) -> int:
     """Warnings and problems on stderr, the record made; the exit code."""
     from mops.drift.result import DATA_QUALITY, DRIFT
     from mops.output import error, info, warn
 
     doc = outcome.document
-    for w in doc["warnings"]:
-        warn(w["message"])
+    if not quiet:
+        for w in doc["warnings"]:
+            warn(w["message"])
     if outcome.recorded:
         info(f"recorded {outcome.recorded.detail['path']} (commit {outcome.recorded.commit[:12]})")
     if outcome.status == DATA_QUALITY:
-        error(f"{doc['model']}@{doc['version']}: data quality: the logs cannot support a verdict"
-              + ("; nothing was recorded" if record else ""), [p["message"] for p in doc["problems"]])
+        if not quiet:
+            error(f"{doc['model']}@{doc['version']}: data quality: the logs cannot support a verdict"
+                  + ("; nothing was recorded" if record else ""), [p["message"] for p in doc["problems"]])
         return 2
     return 1 if outcome.status == DRIFT else 0
 
@@ -168,6 +237,105 @@ def print_result(doc: dict[str, Any], echo: Callable[[str], None]) -> None:
         echo(f"breach: {b['message']}")
     for p in doc["problems"]:
         echo(f"data quality: {p['message']}")
+
+
+ONE_FORMATTERS: dict[Format, Callable[[DriftOutcome, bool], int]] = {
+    Format.text: _one_text, Format.json: _one_json, Format.github: _one_github}
+
+
+# -- every version in a stage -------------------------------------------------------------
+
+
+def _all_text(everything: AllOutcome) -> int:
+    from mops.drift.run import ERROR, NO_LOGS
+    from mops.output import echo, error, table, warn
+    from mops.output_github_drift import drift_verdict
+
+    rows = []
+    for r in everything.results:
+        doc = r.outcome.document if r.outcome else None
+        head, detail = drift_verdict(doc) if doc else (r.status.replace("_", " "), r.message)
+        rows.append([r.target.model, r.target.version, str(len(r.target.files)),
+                     f"{doc['rows']['current']:,}" if doc else "-", head, detail])
+        if r.status == NO_LOGS:
+            warn(f"{r.target.ref}: no production logs ({r.message}); drift not checked")
+        elif r.status == ERROR:
+            error(f"{r.target.ref}: drift check failed: {r.message}")
+        elif doc:
+            for w in doc["warnings"]:
+                warn(f"{r.target.ref}: {w['message']}")
+            for p in doc["problems"]:
+                error(f"{r.target.ref}: data quality: {p['message']}")
+    if rows:
+        table(["MODEL", "VERSION", "LOGS", "ROWS", "RESULT", "DETAIL"], rows,
+              styles={"drift": "red", "no drift": "green"})
+    else:
+        warn(f"no model version in stage {everything.stage} has a monitoring plan: nothing was checked")
+    echo(_tally(everything))
+    return everything.exit_code
+
+
+def _all_json(everything: AllOutcome) -> int:
+    from mops.output import emit_json
+
+    emit_json(all_document(everything))
+    return everything.exit_code
+
+
+def _all_github(everything: AllOutcome) -> int:
+    from mops.output_github_drift import emit_drift
+
+    emit_drift(everything, tally=_tally(everything))
+    return everything.exit_code
+
+
+def _tally(everything: AllOutcome) -> str:
+    from collections import Counter
+
+    counts = Counter(r.status for r in everything.results)
+    parts = [f"{counts[s]} {word}" for s, word in (("drift", "drifted"), ("data_quality", "with unusable data"),
+                                                   ("error", "failed"), ("no_logs", "without logs"),
+                                                   ("ok", "without drift")) if counts[s]]
+    n = len(everything.results)
+    where = f" in stage {everything.stage}" if everything.stage else ""
+    return (f"mops drift: {n} model version{'s' if n != 1 else ''}{where}"
+            + (f": {', '.join(parts)}" if parts else "") + f"; ok={'true' if everything.exit_code == 0 else 'false'}")
+
+
+def all_document(everything: AllOutcome) -> dict[str, Any]:
+    """The ``drift --all --format json`` document."""
+    from collections import Counter
+
+    root = everything.root.resolve()
+    counts = Counter(r.status for r in everything.results)
+    return {
+        "ok": everything.exit_code == 0,
+        "stage": everything.stage,
+        "summary": {s: counts[s] for s in ("ok", "drift", "data_quality", "error", "no_logs")},
+        "results": [{
+            "model": r.target.model,
+            "version": r.target.version,
+            "status": r.status,
+            "card": r.target.card,
+            "pattern": r.target.pattern or None,
+            "logs": [_relative(root, f) for f in r.target.files],
+            "message": r.message or None,
+            "drift": r.outcome.document if r.outcome else None,
+            "record": r.outcome.recorded.detail["path"] if r.outcome and r.outcome.recorded else None,
+        } for r in everything.results],
+    }
+
+
+def _relative(root: Path, path: str) -> str:
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(root).as_posix()
+    except ValueError:
+        return str(resolved)
+
+
+ALL_FORMATTERS: dict[Format, Callable[[AllOutcome], int]] = {
+    Format.text: _all_text, Format.json: _all_json, Format.github: _all_github}
 
 
 def register(app: typer.Typer) -> None:

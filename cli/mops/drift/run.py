@@ -1,4 +1,4 @@
-"""``mops drift`` as an action: check one version.
+"""``mops drift`` as actions: check one version, or every version in a stage.
 
 Each check: the plan from the card (:mod:`mops.drift.plan`), the files, the
 engine's profiles of both windows, the comparison, and with ``record`` the result
@@ -9,14 +9,15 @@ data-quality problem is not recorded: it is not a verdict.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mops.drift.plan import plan_for
 from mops.drift.result import DATA_QUALITY, DRIFT, OK, DriftResult
-from mops.errors import UsageError
+from mops.drift.targets import Target, find_targets
+from mops.errors import MopsError, UsageError
 from mops.inventory.actions import Done
 from mops.inventory.digest import sha256_file
 from mops.inventory.names import ModelRef
@@ -24,6 +25,10 @@ from mops.inventory.store import Inventory, Model, Version
 
 #: Called with (what is being read, e.g. "credit-pd@1.0.0", bytes done, bytes total).
 Progress = Callable[[str, int, int], None]
+
+#: Statuses of a version in ``drift --all``, beyond a result's own (ok, drift, data_quality).
+NO_LOGS, ERROR = "no_logs", "error"
+
 
 @dataclass
 class DriftOutcome:
@@ -44,6 +49,34 @@ class DriftOutcome:
         return self.result.status
 
 
+@dataclass
+class TargetOutcome:
+    """One version of ``drift --all``: its status, and the check or why there is none."""
+
+    target: Target
+    status: str  # ok | drift | data_quality | no_logs | error
+    outcome: DriftOutcome | None = None
+    message: str = ""
+
+
+@dataclass
+class AllOutcome:
+    """Every version of ``drift --all``, in the order checked, and where the inventory is."""
+
+    stage: str
+    results: list[TargetOutcome] = field(default_factory=list)
+    root: Path = Path(".")
+    prefix: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        """2 when a check could not run or its data is unusable, else 1 on drift, else 0."""
+        statuses = {r.status for r in self.results}
+        if statuses & {ERROR, DATA_QUALITY}:
+            return 2
+        return 1 if DRIFT in statuses else 0
+
+
 def run_drift(start: Path, ref: ModelRef, current: Sequence[Path | str], *, reference: Path | None = None,
               engine: str = "local", jobs: int = 1, features: Sequence[str] | None = None,
               prediction: str | None = None, label: str | None = None, window: str | None = None,
@@ -55,6 +88,41 @@ def run_drift(start: Path, ref: ModelRef, current: Sequence[Path | str], *, refe
     return check_version(inv, start, model, version, current, reference=reference, engine=engine, jobs=jobs,
                          features=features, prediction=prediction, label=label, window=window, record=record,
                          progress=progress, notify=notify)
+
+
+def run_all(start: Path, *, stage: str = "production", logs: str | None = None, models: Collection[str] = (),
+            engine: str = "local", jobs: int = 1, window: str | None = None, record: bool = False,
+            progress: Progress | None = None, notify: Callable[[str], None] | None = None) -> AllOutcome:
+    """Check every version in *stage* with a monitoring plan on the logs its pattern finds.
+
+    A version without logs is reported (``no_logs``), not checked; a version whose
+    check fails (a bad file, a malformed plan) is reported as ``error`` and the
+    others are still checked. With *record*, each checked version's result is
+    recorded in a commit of its own.
+    """
+    from mops.drift.engines import get_engine
+
+    get_engine(engine)  # an unknown engine is a usage error before anything is read
+    inv = Inventory.open(start)
+    out = AllOutcome(stage, root=inv.root, prefix=inv.prefix)
+    for target in find_targets(inv, stage, logs=logs, models=models):
+        if target.problem:
+            out.results.append(TargetOutcome(target, ERROR, message=target.problem))
+            continue
+        if not target.files:
+            why = (f"no file matches {target.pattern!r}" if target.pattern
+                   else "no log pattern: set monitoring.logs in mops.yaml or the card, or pass --logs")
+            out.results.append(TargetOutcome(target, NO_LOGS, message=why))
+            continue
+        try:
+            model, version = inv.resolve(ModelRef(target.model, target.version))
+            outcome = check_version(inv, start, model, version, list(target.files), engine=engine, jobs=jobs,
+                                    window=window, record=record, progress=progress, notify=notify)
+        except MopsError as exc:
+            out.results.append(TargetOutcome(target, ERROR, message=exc.message))
+            continue
+        out.results.append(TargetOutcome(target, outcome.status, outcome))
+    return out
 
 
 def check_version(inv: Inventory, start: Path, model: Model, version: Version, current: Sequence[Path | str], *,

@@ -1,0 +1,105 @@
+"""What ``mops drift --all`` checks: the versions in a stage with a plan, and their logs.
+
+The log pattern of a version is, first found: the ``--logs`` option, the card's
+``monitoring.logs``, mops.yaml's ``monitoring.logs``. It is relative to the
+inventory (or absolute), with ``{model}`` and ``{version}`` filled in and glob
+wildcards (``*``, ``?``, ``[...]``, ``**`` across folders) expanded.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+from mops.drift.plan import has_plan
+from mops.errors import MopsError, NotFoundError, UsageError
+from mops.inventory.store import Inventory
+
+
+@dataclass(frozen=True)
+class Target:
+    """A model version to check, where its logs are, or why it cannot be checked."""
+
+    model: str
+    version: str
+    #: The model card, relative to the inventory.
+    card: str
+    #: The log pattern used, before placeholders are filled in ("" when there is none).
+    pattern: str
+    #: The log files found, sorted (absolute paths).
+    files: tuple[str, ...] = ()
+    #: Why the version cannot be checked (a malformed card or pattern), if so.
+    problem: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.model}@{self.version}" if self.version else self.model
+
+
+def find_targets(inv: Inventory, stage: str, *, logs: str | None = None,
+                 models: Collection[str] = ()) -> list[Target]:
+    """Every version in *stage* whose model card has a monitoring plan, with its log files.
+
+    *logs* overrides every pattern; *models* limits the check to those model ids.
+    A model whose card cannot be read becomes a target with a ``problem`` (so the
+    others are still checked); an unknown stage or model id is a usage error.
+    """
+    if stage not in inv.settings.stages:
+        raise UsageError(f"--stage {stage}: not a stage of this inventory "
+                         f"(mops.yaml: {', '.join(inv.settings.stages)})")
+    ids = inv.model_ids()
+    unknown = sorted(set(models) - set(ids))
+    if unknown:
+        raise NotFoundError(f"unknown model{'s' if len(unknown) > 1 else ''} "
+                            f"{', '.join(repr(m) for m in unknown)}: `mops list` shows the models")
+    if logs is not None and not logs.strip():
+        raise UsageError("--logs: expected a pattern such as 'logs/{model}/{version}/*.parquet'")
+    default = inv.settings.monitoring.get("logs")
+    default_problem = None
+    if default is not None and not (isinstance(default, str) and default.strip()):
+        default_problem = f"mops.yaml: monitoring.logs: expected a pattern, got {default!r}"
+    found = []
+    for model_id in sorted(ids):
+        if models and model_id not in models:
+            continue
+        card = f"models/{model_id}/card.md"
+        try:
+            model = inv.model(model_id)
+        except MopsError as exc:
+            found.append(Target(model_id, "", card, "", problem=exc.message))
+            continue
+        monitoring = model.card.front.get("monitoring")
+        if not has_plan(monitoring):
+            continue
+        assert isinstance(monitoring, dict)
+        pattern: str | None = logs
+        problem = None
+        if pattern is None:
+            own = monitoring.get("logs")
+            if own is None:
+                pattern = default if default_problem is None else None
+                problem = default_problem
+            elif isinstance(own, str) and own.strip():
+                pattern = own
+            else:
+                problem = f"{card}: monitoring.logs: expected a pattern such as 'logs/{{model}}/{{version}}/*.csv'"
+        for version in model.versions:
+            if version.stage != stage:
+                continue
+            if problem or not pattern:
+                found.append(Target(model_id, version.version, card, pattern or "", problem=problem))
+                continue
+            found.append(Target(model_id, version.version, card, pattern,
+                                files=log_files(inv.root, pattern, model_id, version.version)))
+    return found
+
+
+def log_files(root: Path, pattern: str, model: str, version: str) -> tuple[str, ...]:
+    """The files *pattern* finds for a version, sorted (directories left out)."""
+    filled = pattern.replace("{model}", model).replace("{version}", version)
+    # Model ids and versions hold no glob characters; the inventory's own path may.
+    full = filled if os.path.isabs(filled) else os.path.join(glob.escape(str(root)), filled)
+    return tuple(sorted(p for p in glob.glob(full, recursive=True) if os.path.isfile(p)))
