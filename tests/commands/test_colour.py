@@ -24,7 +24,7 @@ import pytest
 
 from mops.demo_data import write_credit_logs
 from mops.main import app
-from tests.conftest import Mops, git, mops_executable
+from tests.conftest import git, mops_executable
 from tests.test_meta import _commands
 
 CARD = Path(__file__).resolve().parents[2] / "cli/mops/demo_cards/credit-pd.md"
@@ -75,61 +75,64 @@ def prepare(inventory: Path) -> dict[str, str]:
     return {"log": str(logs["2026-10"])}
 
 
-def scenario(inventory: Path, files: dict[str, str]) -> list[tuple[list[str], dict[str, str]]]:
-    """Every command, with the environment (beyond the colour variables) it runs in."""
+Step = tuple[list[str], dict[str, str], bool]
+
+
+def scenario(inventory: Path, files: dict[str, str]) -> list[Step]:
+    """Every command: its arguments, the environment it runs in (beyond the colour
+    variables), and whether it changes nothing (then it also runs with TERM=dumb)."""
     expires = (dt.date.today() + dt.timedelta(days=30)).isoformat()
     home = {"HOME": str(inventory.parent / "home"), "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
     v = "credit-pd@1.0.0"
     return [
-        (["init", str(inventory.parent / "second")], {}),
-        (REGISTER, {}),
-        (["evidence", "add", v, "validation.md", "--kind", "validation-report"], {}),
-        (["approve", v, "--role", "validator"], {}),      # refused: the developer is no validator
-        (["approve", v, "--role", "validator"], CAROL),
-        (["promote", v, "--to", "production"], {}),       # refused: rules unmet, listed
-        (["finding", "add", "credit-pd", "--severity", "low", "--title", "Tidy the card"], {}),
-        (["finding", "close", "credit-pd", "{finding}", "--comment", "done"], {}),
-        (["waive", "credit-pd", "--rule", "BL-OWNER", "--expires", expires, "--reason", "r"], {}),
-        (["packs", "list"], {}),
-        (["packs", "show", "baseline"], {}),
-        (["packs", "upgrade"], {}),
-        (["list"], {}),
-        (["show", "credit-pd"], {}),
-        (["log", "credit-pd"], {}),
-        (["check"], {}),
-        (["verify"], {}),
-        (["drift", "credit-pd", "--current", files["log"]], {}),
-        (["audit", "--out", "report.html"], {}),
-        (["retire", "credit-pd", "--reason", "replaced"], {}),
-        (["show", "no-such-model"], {}),
-        (["--no-such-option"], {}),
-        (["--install-completion", "bash"], home),
-        (["demo", str(inventory.parent / "demo")], {}),
+        (["init", str(inventory.parent / "second")], {}, False),
+        (REGISTER, {}, False),
+        (["evidence", "add", v, "validation.md", "--kind", "validation-report"], {}, False),
+        (["approve", v, "--role", "validator"], {}, True),     # refused: the developer is no validator
+        (["approve", v, "--role", "validator"], CAROL, False),
+        (["promote", v, "--to", "production"], {}, True),      # refused: rules unmet, listed
+        (["finding", "add", "credit-pd", "--severity", "low", "--title", "Tidy the card"], {}, False),
+        (["finding", "close", "credit-pd", "{finding}", "--comment", "done"], {}, False),
+        (["waive", "credit-pd", "--rule", "BL-OWNER", "--expires", expires, "--reason", "r"], {}, False),
+        (["packs", "list"], {}, True),
+        (["packs", "show", "baseline"], {}, True),
+        (["packs", "upgrade"], {}, False),
+        (["list"], {}, True),
+        (["show", "credit-pd"], {}, True),
+        (["log", "credit-pd"], {}, True),
+        (["check"], {}, True),
+        (["verify"], {}, True),
+        (["drift", "credit-pd", "--current", files["log"]], {}, True),
+        (["audit", "--out", "report.html"], {}, False),
+        (["show", "no-such-model"], {}, True),
+        (["--no-such-option"], {}, True),
+        (["--install-completion", "bash"], home, True),
+        (["retire", "credit-pd", "--reason", "replaced"], {}, False),
+        (["demo", str(inventory.parent / "demo")], {}, False),
     ]
 
 
-def run_scenario(inventory: Path, colour_env: dict[str, str], *, demo: bool = True
-                 ) -> list[tuple[str, int, bytes]]:
-    """Run the scenario in order; ``demo`` (by far the slowest) beside the others, if at all."""
-    files = prepare(inventory)
-    steps = scenario(inventory, files)
-    demo_args, demo_env = steps.pop()
+Run = tuple[str, int, bytes]
+
+
+def run_scenario(inventory: Path, steps: list[Step], colour_env: dict[str, str]) -> list[Run]:
+    """Run the steps in order; the last, ``demo`` (by far the slowest), beside the others."""
+    *steps, (demo_args, demo_env, _) = steps
     finding = ""
-    runs: list[tuple[str, int, bytes]] = []
+    runs: list[Run] = []
     with ThreadPoolExecutor(max_workers=1) as pool:
-        demo_run = pool.submit(in_terminal, demo_args, inventory, colour_env | demo_env, 300) if demo else None
-        for args, env in steps:
+        demo = pool.submit(in_terminal, demo_args, inventory, colour_env | demo_env, 300)
+        for args, env, _ in steps:
             args = [finding if a == "{finding}" else a for a in args]
             code, out = in_terminal(args, inventory, colour_env | env)
             if args[:2] == ["finding", "add"]:
                 finding = out.decode().strip().splitlines()[-1].strip()
             runs.append((" ".join(args), code, out))
-        if demo_run is not None:
-            runs.append((" ".join(demo_args), *demo_run.result()))
+        runs.append((" ".join(demo_args), *demo.result()))
     return runs
 
 
-def commands_run(runs: list[tuple[str, int, bytes]]) -> set[str]:
+def commands_run(runs: list[Run]) -> set[str]:
     """The commands (``list``, ``finding add``, ...) that the runs started."""
     paths = {path for path, _ in _commands(app)}
     found = set()
@@ -139,36 +142,28 @@ def commands_run(runs: list[tuple[str, int, bytes]]) -> set[str]:
     return found
 
 
-@pytest.fixture
-def second_inventory(tmp_path: Path) -> Path:
-    repo = tmp_path / "two" / "inv"
-    repo.parent.mkdir()
-    Mops(tmp_path)("init", str(repo), "--name", "Second")
-    settings = repo / "mops.yaml"
-    settings.write_text(settings.read_text().replace("  validator: []", "  validator: [carol@acme.test]"))
-    git(repo, "commit", "-qam", "roles")
-    return repo
+def assert_plain(label: str, runs: list[Run]) -> None:
+    for args, code, out in runs:
+        text = out.decode(errors="replace")
+        assert code in (0, 1, 2), f"[{label}] mops {args} exited {code}:\n{text}"
+        assert "Traceback" not in text, f"[{label}] mops {args}:\n{text}"
+        assert CSI not in out, f"[{label}] mops {args} wrote escape codes:\n{out!r}"
 
 
-def test_no_escape_code_with_no_color_or_term_dumb(inventory: Path, second_inventory: Path):
-    """Each command, once with NO_COLOR=1 and once with TERM=dumb (two inventories, in parallel);
-    ``demo`` only with NO_COLOR: both variables take the one path, and demo takes seconds."""
-    envs = {"NO_COLOR=1": {"NO_COLOR": "1", "TERM": "xterm-256color"}, "TERM=dumb": {"TERM": "dumb"}}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        no_color = pool.submit(run_scenario, inventory, envs["NO_COLOR=1"])
-        dumb = pool.submit(run_scenario, second_inventory, envs["TERM=dumb"], demo=False)
-        results = {"NO_COLOR=1": no_color.result(), "TERM=dumb": dumb.result()}
-    for label, runs in results.items():
-        for args, code, out in runs:
-            assert code in (0, 1, 2), f"[{label}] mops {args} exited {code}:\n{out.decode(errors='replace')}"
-            assert b"Traceback" not in out, f"[{label}] mops {args}:\n{out.decode(errors='replace')}"
-            assert CSI not in out, f"[{label}] mops {args} wrote escape codes:\n{out!r}"
-    covered = commands_run(results["NO_COLOR=1"])
-    missing = [path for path, _ in _commands(app) if path not in covered]
+def test_no_escape_code_with_no_color_or_term_dumb(inventory: Path):
+    """Every command with NO_COLOR=1; then, on what they built, those that change nothing
+    with TERM=dumb (the commands that write print plain confirmations either way)."""
+    steps = scenario(inventory, prepare(inventory))
+    runs = run_scenario(inventory, steps, {"NO_COLOR": "1", "TERM": "xterm-256color"})
+    assert_plain("NO_COLOR=1", runs)
+    missing = [path for path, _ in _commands(app) if path not in commands_run(runs)]
     assert not missing, (f"add a run of each to scenario() in {Path(__file__).name}, so that it "
                          f"is checked too: {missing}")
-    # the runs did what they say: the same commands succeeded in both
-    assert [c for _, c, _ in results["NO_COLOR=1"][:-1]] == [c for _, c, _ in results["TERM=dumb"]]
+    reads = [(args, env) for args, env, reads in steps if reads]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        dumb = list(pool.map(lambda step: in_terminal(step[0], inventory, {"TERM": "dumb"} | step[1]), reads))
+    assert_plain("TERM=dumb", [(" ".join(args), code, out) for (args, _), (code, out) in zip(reads, dumb,
+                                                                                             strict=True)])
 
 
 def test_a_terminal_gets_colour_without_them(inventory: Path, tmp_path: Path):
