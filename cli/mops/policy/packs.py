@@ -56,7 +56,7 @@ from mops.inventory.records import Settings
 from mops.inventory.store import SETTINGS_FILE, Inventory
 from mops.policy import vocabulary
 from mops.policy.requirements import FIELD_RE, KIND_RE, REQUIREMENTS, SpecError, join_words, lookup
-from mops.policy.results import UNSPECIFIED, Basis
+from mops.policy.results import UNSPECIFIED, Basis, BasisKind
 
 RULE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 PACK_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
@@ -66,6 +66,8 @@ PACK_KEYS = ("pack", "version", "title", "description", "sources", "changelog", 
              "settings", "rules")
 RULE_KEYS = ("id", "title", "cite", "basis", "when", "require", "severity", "note")
 SCALAR = (str, int, float, bool)
+#: The kinds of basis a pack states (``unspecified`` is what mops puts when it states none).
+_BASIS_KINDS: tuple[BasisKind, ...] = ("text", "practice")
 
 Fail = Callable[[list[str | int], str], RecordError]
 
@@ -444,14 +446,14 @@ def _load_basis(raw: Any, fail: Callable[..., RecordError]) -> tuple[Basis, ...]
         demand = entry.get("demand")
         if not isinstance(demand, str) or not demand.strip():
             raise fail("basis", f"basis[{j}]: 'demand' must say which demand of the rule this is", j)
-        kinds = [k for k in ("text", "practice") if k in entry]
+        kinds = [k for k in _BASIS_KINDS if k in entry]
         if len(kinds) != 1:
             raise fail("basis", f"basis[{j}]: give exactly one of 'text' (the section, article or "
                                 f"paragraph) or 'practice' (why)", j)
         detail = entry[kinds[0]]
         if not isinstance(detail, str) or not detail.strip():
             raise fail("basis", f"basis[{j}]: '{kinds[0]}' must not be empty", j)
-        out.append(Basis(" ".join(demand.split()), kinds[0], " ".join(detail.split())))  # type: ignore[arg-type]
+        out.append(Basis(" ".join(demand.split()), kinds[0], " ".join(detail.split())))
     return tuple(out)
 
 
