@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mops import git
 from mops.errors import PolicyError, UsageError
 
 CARDS = Path(__file__).resolve().parent / "demo_cards"
@@ -163,14 +164,13 @@ class _Demo:
         from mops import resources
         from mops.demo_data import write_credit_logs
         from mops.inventory import actions
-        from mops.inventory.git import git
         from mops.inventory.governance import add_finding, retire, waive
         from mops.inventory.names import parse_ref
 
         p, c = self.path, self.clock
         # Its own repository, even inside another checkout (e.g. `make demo` in mops's own).
         p.mkdir(parents=True, exist_ok=True)
-        git(p, "init", "-q")
+        git.init(p)
         with acting("dana", c.ago(320)):
             actions.init(p, name="Acme Bank model inventory (demo)", packs=["baseline", "us-sr26-2"],
                          known_packs=resources.builtin_pack_names())
@@ -181,8 +181,7 @@ class _Demo:
             (p / ".gitignore").write_text("# not kept in git: production prediction logs, local "
                                           "model artifacts, rendered reports\nlogs/\nartifacts/\n"
                                           "reports/\n")
-            git(p, "add", "mops.yaml", ".gitignore")
-            git(p, "commit", "-q", "-m", "Name the validator and the risk officer")
+            git.commit_paths(p, ["mops.yaml", ".gitignore"], "Name the validator and the risk officer")
         self.step(f"created the inventory in {p} (packs: baseline, us-sr26-2)")
 
         stable_month, drifted_month = c.month(2), c.month(1)
@@ -195,8 +194,8 @@ class _Demo:
         validation_sample = p / "logs" / "credit-pd" / "out-of-time-sample.parquet"
         _out_of_time_sample(validation_sample)
         with acting("bob", c.ago(315)):
-            git(p, "add", "data/credit-pd/reference.parquet")
-            git(p, "commit", "-q", "-m", "credit-pd: reference sample for monitoring")
+            git.commit_paths(p, ["data/credit-pd/reference.parquet"],
+                             "credit-pd: reference sample for monitoring")
         self.step("generated a reference set and production prediction logs for "
                   f"{stable_month} (stable) and {drifted_month} (drifted)")
 

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mops import git
 from mops.errors import UsageError
-from mops.inventory import git, records, yamlio
+from mops.inventory import records, yamlio
 from mops.inventory.change import Change, locked, repository_lock
 from mops.inventory.digest import sha256_file
 from mops.inventory.names import validate_model, validate_version
@@ -35,7 +36,7 @@ def settings_yaml(name: str, packs: Sequence[str]) -> str:
     return (
         f"# mops inventory settings: see `mops --help` and the README.\n"
         f"inventory: {yamlio.dump_yaml(name).strip()}\n"
-        f"policies: [{', '.join(packs)}]   # built-in packs by name, or paths to your own\n"
+        f"policies: [{', '.join(packs)}]   # built-in packs as NAME@VERSION, or paths to your own\n"
         f"stages: [development, validation, production, retired]\n"
         f"roles:                           # who may sign off in which role\n"
         f"  validator: []\n"
@@ -64,7 +65,7 @@ def init(path: Path, *, name: str | None, packs: Sequence[str], known_packs: Seq
         path.mkdir(parents=True)
     try:
         if git.toplevel(path) is None:
-            git.git(path, "init", "-q")
+            git.init(path)
             created_repo = True
         top = git.toplevel(path)
         assert top is not None
@@ -260,15 +261,13 @@ def default_branch(path: Path) -> str:
     """
     top = git.toplevel(path) if path.is_dir() else None
     if top is not None:
-        remote = git.git(top, "symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD",
-                         check=False).decode().strip()
+        remote = git.symbolic_ref(top, "refs/remotes/origin/HEAD")
         if remote.startswith("origin/"):
             return remote.removeprefix("origin/")
-        current = git.git(top, "symbolic-ref", "-q", "--short", "HEAD", check=False).decode().strip()
+        current = git.symbolic_ref(top, "HEAD")
         if current:
             return current
-    configured = git.git(Path.cwd(), "config", "--get", "init.defaultBranch", check=False)
-    return configured.decode().strip() or "master"
+    return git.config_get(Path.cwd(), "init.defaultBranch") or "master"
 
 
 def github_workflow_files(path: Path, render: Callable[[str, str], str], rel: str) -> dict[str, str]:

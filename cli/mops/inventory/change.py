@@ -28,8 +28,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mops import git
 from mops.errors import UsageError
-from mops.inventory import git
 from mops.inventory.store import Inventory
 
 LOCK_NAME = "mops.lock"
@@ -183,8 +183,8 @@ class Change:
                         if parent:
                             git.advance_head(top, parent, new, "mops: roll back")
                         else:
-                            git.git(top, "update-ref", "-d", "HEAD", new)
-                        _restore_index(top, parent, list(blobs))
+                            git.delete_head(top, new)
+                        git.restore_index(top, parent, list(blobs))
                 undo.rollback()
             raise
         undo.discard()
@@ -205,21 +205,6 @@ def signals_deferred() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
-def _restore_index(top: Path, parent: str | None, paths: list[str]) -> None:
-    info = []
-    for path in paths:
-        entry = b""
-        if parent:
-            entry = git.git(top, "ls-tree", parent, "--", path, check=False).strip()
-        if entry:
-            meta, _, name = entry.partition(b"\t")
-            mode, _type, sha = meta.decode().split()
-            info.append(f"{mode} {sha}\t{path}\n")
-        else:
-            info.append(f"0 {git.ZERO}\t{path}\n")
-    git.git(top, "update-index", "--index-info", input="".join(info).encode())
 
 
 class _Undo:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from mops import git
 from mops.errors import UsageError
-from mops.inventory import git
 from mops.inventory.store import MODELS_DIR, SETTINGS_FILE, Inventory
 
 #: Folders of the inventory whose change (besides mops.yaml) puts every model in question.
@@ -36,26 +36,15 @@ def changed_paths(inv: Inventory, ref: str) -> list[str]:
     head = inv.commit or git.head(inv.top)
     base = commit
     if head:
-        out = git.git(inv.top, "merge-base", commit, head, check=False).decode().strip()
-        base = out or commit  # unrelated histories: compare with REF itself
+        base = git.merge_base(inv.top, commit, head) or commit  # unrelated: REF itself
     paths: set[str] = set()
     if inv.commit is not None:
-        diff = git.git(inv.top, "diff", "--name-only", "-z", "--no-renames", base, inv.commit)
-        paths.update(_split(diff))
+        paths.update(git.diff_names(inv.top, base, inv.commit))
     else:
-        # `git diff <commit>` compares with the working tree; --no-optional-locks keeps it
-        # from rewriting the index under another process's feet.
-        diff = git.git(inv.top, "--no-optional-locks", "diff", "--name-only", "-z",
-                       "--no-renames", base, "--")
-        untracked = git.git(inv.top, "ls-files", "-z", "--others", "--exclude-standard",
-                            "--full-name", "--", ".")
-        paths.update(_split(diff))
-        paths.update(_split(untracked))
+        # Tracked files as they are now, and files git does not track yet.
+        paths.update(git.worktree_diff_names(inv.top, base))
+        paths.update(git.untracked_files(inv.top))
     return sorted(paths)
-
-
-def _split(out: bytes) -> list[str]:
-    return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
 
 
 def changed_models(inv: Inventory, ref: str) -> set[str] | None:

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from mops.inventory import git
+from mops import git
 from mops.inventory.store import CommitSource, Inventory, Version, WorktreeSource
 
 CHUNK = 1024 * 1024

@@ -19,8 +19,9 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from mops import git
 from mops.errors import NotFoundError, PolicyError, UsageError
-from mops.inventory import git, records, yamlio
+from mops.inventory import records, yamlio
 from mops.inventory.actions import Done
 from mops.inventory.change import Change, locked, new_id
 from mops.inventory.digest import DigestCache, combine, sha256_file, subject_parts

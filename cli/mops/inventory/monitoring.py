@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mops.inventory import git
+from mops import git
 from mops.inventory.actions import Done
 from mops.inventory.change import Change, locked, new_id
 from mops.inventory.names import ModelRef

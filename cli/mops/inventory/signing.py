@@ -17,14 +17,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mops import git
 from mops.errors import PolicyError, RecordError, UsageError
-from mops.inventory import git, records
+from mops.git import CommitInfo, Event, Signature
+from mops.inventory import records
 from mops.inventory.store import SETTINGS_FILE, Inventory, Version
 
 ALLOWED_SIGNERS = ".mops/allowed_signers"
@@ -38,7 +39,6 @@ SETUP_HELP = ("run `git config gpg.format ssh` and `git config user.signingkey "
 
 _KEY_RE = re.compile(r"(?:^|\s)((?:ssh|ecdsa-sha2|sk-ssh|sk-ecdsa-sha2)-[\w@.+-]+)\s+"
                      r"([A-Za-z0-9+/]+={0,3})(?:\s|$)")
-_HEADER_RE = re.compile(r"\x1e[0-9a-f]{40,64}\x1f")
 
 
 # ----------------------------------------------------------------------------- allowed signers
@@ -119,11 +119,9 @@ class SigningSetup:
 
 
 def signing_setup(top: Path) -> SigningSetup:
-    def get(name: str) -> str:
-        return git.git(top, "config", "--get", name, check=False).decode("utf-8", "replace").strip()
-
-    return SigningSetup(format=get("gpg.format").lower(), key=get("user.signingkey"),
-                        key_command=get("gpg.ssh.defaultKeyCommand"))
+    return SigningSetup(format=git.config_get(top, "gpg.format").lower(),
+                        key=git.config_get(top, "user.signingkey"),
+                        key_command=git.config_get(top, "gpg.ssh.defaultKeyCommand"))
 
 
 def public_key(setup: SigningSetup, top: Path) -> tuple[str, str] | None:
@@ -152,8 +150,7 @@ def public_key(setup: SigningSetup, top: Path) -> tuple[str, str] | None:
 def committed_signers(inv: Inventory, rev: str = "HEAD") -> str:
     """``.mops/allowed_signers`` as committed at ``rev`` ("" when there is none)."""
     spec = f"{rev}:{inv.git_path(ALLOWED_SIGNERS)}"
-    out = git.git(inv.top, "cat-file", "blob", spec, check=False)
-    return out.decode("utf-8", "replace")
+    return git.read_blob(inv.top, spec).decode("utf-8", "replace")
 
 
 def should_sign(inv: Inventory) -> bool:
@@ -191,59 +188,27 @@ def should_sign(inv: Inventory) -> bool:
 # ----------------------------------------------------------------------------- history
 
 
-@dataclass(frozen=True)
-class CommitInfo:
-    sha: str
-    parents: tuple[str, ...]
-    time: int
-    author: str
-    committer: str
-
-
-@dataclass(frozen=True)
-class Event:
-    """One commit's change to one path: ``A`` added, ``M`` modified, ``D`` deleted, ``T`` type."""
-
-    status: str
-    commit: str
-
-
-@dataclass(frozen=True)
-class Signature:
-    """git's verdict on a commit's signature (``%G?``) and the principal it names (``%GS``)."""
-
-    status: str
-    signer: str = ""
-    fingerprint: str = ""
-
-    @property
-    def signed(self) -> bool:
-        return self.status != "N"
-
-    def valid_for(self, email: str) -> bool:
-        return self.status == "G" and bool(self.signer) and principal_matches(self.signer, email)
-
-    def problem(self, email: str | None) -> str | None:
-        """Why this signature does not prove ``email`` (any listed signer when None)."""
-        if self.status == "G" and self.signer:
-            if email is None or principal_matches(self.signer, email):
-                return None
-            return (f"is signed with the key of {self.signer} (in .mops/allowed_signers), "
-                    f"not of {email}")
-        if self.status == "N":
-            return "is not signed"
-        if self.status in ("G", "U"):
-            who = f"for {email}" if email else "for anyone"
-            return (f"is signed with a key ({self.fingerprint or 'unknown'}) that "
-                    f".mops/allowed_signers, as it stood before that commit, does not list {who}")
-        if self.status == "B":
-            return ("has a signature git rejects (the commit was altered after it was signed, "
-                    "or the key is in gpg.ssh.revocationFile)")
-        if self.status in ("X", "Y"):
-            return "has an expired signature or key"
-        if self.status == "R":
-            return "is signed with a revoked key"
-        return "has a signature that cannot be checked here (not an SSH signature?)"
+def signature_problem(sig: Signature, email: str | None) -> str | None:
+    """Why git's verdict ``sig`` does not prove ``email`` (any listed signer when None)."""
+    if sig.status == "G" and sig.signer:
+        if email is None or principal_matches(sig.signer, email):
+            return None
+        return (f"is signed with the key of {sig.signer} (in .mops/allowed_signers), "
+                f"not of {email}")
+    if sig.status == "N":
+        return "is not signed"
+    if sig.status in ("G", "U"):
+        who = f"for {email}" if email else "for anyone"
+        return (f"is signed with a key ({sig.fingerprint or 'unknown'}) that "
+                f".mops/allowed_signers, as it stood before that commit, does not list {who}")
+    if sig.status == "B":
+        return ("has a signature git rejects (the commit was altered after it was signed, "
+                "or the key is in gpg.ssh.revocationFile)")
+    if sig.status in ("X", "Y"):
+        return "has an expired signature or key"
+    if sig.status == "R":
+        return "is signed with a revoked key"
+    return "has a signature that cannot be checked here (not an SSH signature?)"
 
 
 @dataclass
@@ -266,40 +231,9 @@ class History:
         if rev is None:
             return hist
         wanted = list(paths) if paths is not None else ["models", SETTINGS_FILE, ALLOWED_SIGNERS]
-        specs = [inv.git_path(p) for p in wanted]
-        fmt = "%x1e%H%x1f%P%x1f%ct%x1f%ae%x1f%ce"
-        # --cc: a merge lists the paths it leaves different from *every* parent — what the
-        # merge itself changed (an "evil merge"), never what a side branch brought.
-        out = git.git(inv.top, "--literal-pathspecs", "-c", "log.showSignature=false", "log", "-z",
-                      "--no-renames", "--full-history", "--cc", "--name-status", "--no-color",
-                      f"--format={fmt}", rev, "--", *specs)
-        hist._parse(out)
-        for evs in hist.events.values():
-            evs.reverse()
+        hist.commits, hist.events = git.path_history(inv.top, rev,
+                                                     [inv.git_path(p) for p in wanted])
         return hist
-
-    def _parse(self, out: bytes) -> None:
-        tokens = out.decode("utf-8", "surrogateescape").split("\0")
-        current: str | None = None
-        i = 0
-        while i < len(tokens):
-            token = tokens[i].lstrip("\n")
-            i += 1
-            if _HEADER_RE.match(token):
-                sha, parents, when, author, committer = (token[1:].split("\x1f", 4) + [""] * 5)[:5]
-                current = sha
-                self.commits[sha] = CommitInfo(sha, tuple(parents.split()), int(when or 0),
-                                               author.lower(), committer.lower())
-            elif token and current is not None and i < len(tokens):
-                # A status letter, then the path; a merge has one letter per parent: new
-                # to every parent is an addition, gone from every parent a deletion, and
-                # anything else a change to a file that already existed.
-                path = tokens[i]
-                i += 1
-                letters = set(token)
-                status = token if len(token) == 1 else \
-                    "A" if letters == {"A"} else "D" if letters == {"D"} else "M"
-                self.events.setdefault(path, []).append(Event(status, current))
 
     # --------------------------------------------------------------- blobs of parents
 
@@ -309,7 +243,7 @@ class History:
         commits = list(commits)
         todo = [c for c in dict.fromkeys(commits) if (c, gpath) not in self._parent_blobs]
         if todo:
-            found = cat_blobs(self.inv.top, [f"{c}^:{gpath}" for c in todo])
+            found = git.cat_blobs(self.inv.top, [f"{c}^:{gpath}" for c in todo])
             for c in todo:
                 self._parent_blobs[(c, gpath)] = found.get(f"{c}^:{gpath}")
         return {c: self._parent_blobs[(c, gpath)] for c in commits}
@@ -348,7 +282,7 @@ class History:
                     for i in range(0, len(group), CHUNK)]
             workers = max(1, min(8, os.cpu_count() or 1, len(jobs)))
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                for found in pool.map(lambda job: verify_commits(self.inv.top, job[1], job[0]),
+                for found in pool.map(lambda job: git.verify_commits(self.inv.top, job[1], job[0]),
                                       jobs):
                     self._signatures.update(found)
             if any(self._signatures[c].status == "E" for c in todo) \
@@ -358,67 +292,16 @@ class History:
         return {c: self._signatures[c] for c in commits}
 
 
-def cat_blobs(top: Path, specs: list[str]) -> dict[str, bytes | None]:
-    """The contents of ``rev:path`` objects, in one ``git cat-file --batch``; None if missing."""
-    if not specs:
-        return {}
-    out = git.git(top, "cat-file", "--batch", input="".join(f"{s}\n" for s in specs).encode())
-    found: dict[str, bytes | None] = {}
-    pos = 0
-    for spec in specs:
-        end = out.index(b"\n", pos)
-        header = out[pos:end].split()
-        pos = end + 1
-        if len(header) == 3 and header[1] != b"missing":
-            size = int(header[2])
-            found[spec] = out[pos:pos + size] if header[1] == b"blob" else None
-            pos += size + 1
-        else:
-            found[spec] = None
-    return found
-
-
-def verify_commits(top: Path, commits: list[str], signers: bytes) -> dict[str, Signature]:
-    """git's ``%G?``/``%GS``/``%GF`` for ``commits``, with ``signers`` as the allowed signers.
-
-    ``ssh-keygen`` is named explicitly so that a user's ``gpg.ssh.program`` (a signing
-    helper that may not verify) cannot change the verdict.
-    """
-    with tempfile.NamedTemporaryFile(prefix="mops-allowed-signers-") as fh:
-        fh.write(signers)
-        fh.flush()
-        out = git.git(top, "-c", f"gpg.ssh.allowedSignersFile={fh.name}",
-                      "-c", "gpg.ssh.program=ssh-keygen", "-c", "log.showSignature=false",
-                      "log", "--no-walk=unsorted", "--stdin", "--format=%H%x1f%G?%x1f%GS%x1f%GF%x1e",
-                      input="".join(f"{c}\n" for c in commits).encode())
-    result = {}
-    for chunk in out.decode("utf-8", "replace").split("\x1e"):
-        chunk = chunk.strip("\n")
-        if not chunk:
-            continue
-        sha, status, signer, fingerprint = (chunk.split("\x1f") + [""] * 4)[:4]
-        result[sha] = Signature(status or "N", signer.strip(), fingerprint.strip())
-    return result
-
-
 def uncommitted(inv: Inventory, paths: Iterable[str] = ("models",)) -> dict[str, str]:
     """Inventory-relative paths with uncommitted changes -> git's two-letter status.
 
     Ignored files are included: a sign-off hidden by ``.gitignore`` is read by mops
     like any other file, so it must show up here.
     """
-    specs = [inv.git_path(p) for p in paths]
-    out = git.git(inv.top, "--literal-pathspecs", "--no-optional-locks", "status",
-                  "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching",
-                  "--no-renames", "--", *specs)
+    statuses = git.uncommitted(inv.top, [inv.git_path(p) for p in paths])
     prefix = f"{inv.prefix}/" if inv.prefix else ""
-    found = {}
-    for rec in out.decode("utf-8", "surrogateescape").split("\0"):
-        if len(rec) > 3 and rec[2] == " ":
-            path = rec[3:]
-            if path.startswith(prefix):
-                found[path[len(prefix):]] = rec[:2]
-    return found
+    return {path[len(prefix):]: status for path, status in statuses.items()
+            if path.startswith(prefix)}
 
 
 # ----------------------------------------------------------------------------- the policy hook
@@ -435,7 +318,7 @@ def signoff_verdict(hist: History, approval: records.Approval,
     if events[0].status != "A" or len(events) > 1:
         return "was changed after it was added"
     sig = hist.signatures([events[0].commit])[events[0].commit]
-    return sig.problem(approval.by)
+    return signature_problem(sig, approval.by)
 
 
 class SignedSignoffs:

@@ -11,8 +11,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
+from mops import clock, git
 from mops.errors import NotAnInventoryError, NotFoundError, RecordError, UsageError
-from mops.inventory import git, records, yamlio
+from mops.inventory import records, yamlio
 from mops.inventory.names import ModelRef, validate_model, validate_record_id, validate_version
 
 SETTINGS_FILE = "mops.yaml"
@@ -255,8 +256,7 @@ class Inventory:
 
     def at_date(self, day: dt.date) -> Inventory:
         """The inventory as of the end of ``day`` (UTC): the last commit at or before it."""
-        end = dt.datetime.combine(day, dt.time(23, 59, 59), dt.UTC)
-        commit = git.commit_before(self.top, end)
+        commit = git.commit_before(self.top, clock.end_of_day(day))
         if commit is None:
             raise UsageError(f"no commit at or before {day.isoformat()}: the inventory did not "
                              f"exist yet")

@@ -32,11 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mops import git
 from mops.errors import InvalidNameError, RecordError, UsageError
-from mops.inventory import git, records
+from mops.inventory import records
 from mops.inventory.digest import sha256_file
 from mops.inventory.names import validate_model, validate_record_id, validate_version
-from mops.inventory.signing import ALLOWED_SIGNERS, History, uncommitted
+from mops.inventory.signing import ALLOWED_SIGNERS, History, signature_problem, uncommitted
 from mops.inventory.store import MODELS_DIR, SETTINGS_FILE, Inventory, WorktreeSource
 
 #: ``tempfile.mkstemp(prefix=".<name>.mops-")`` in ``change._Undo.write``.
@@ -95,8 +96,7 @@ def verify(inv: Inventory, *, changed_since: str | None = None,
     """Check the inventory's sign-offs, evidence and governance history (see the module doc)."""
     if inv.commit is not None:
         raise RuntimeError("verify reads the working tree and its history")
-    shallow = git.git(inv.top, "rev-parse", "--is-shallow-repository").decode().strip()
-    if shallow == "true":
+    if git.is_shallow(inv.top):
         raise UsageError("this is a shallow clone: verify needs the whole history to know who "
                          "added each sign-off; run `git fetch --unshallow` (in GitHub Actions, "
                          "check out with `fetch-depth: 0`)")
@@ -252,7 +252,7 @@ def _check_signoffs(inv: Inventory, hist: History, result: Verification,
         sig = signatures[commit]
         if not required[commit] and not sig.signed:
             continue
-        problem = sig.problem(a.by)
+        problem = signature_problem(sig, a.by)
         if problem is not None:
             why = "signing is required" if required[commit] else "it is signed"
             result.add(a.path, f"the commit that added it ({_short(commit)}) {problem}; {why}, "
@@ -370,7 +370,7 @@ def _check_governance(inv: Inventory, hist: History, result: Verification) -> No
     for path, commit, what in changes:
         if not required[commit]:
             continue
-        problem = signatures[commit].problem(None)
+        problem = signature_problem(signatures[commit], None)
         if problem is not None:
             result.add(path, f"commit {_short(commit)} by {hist.commits[commit].author} {what} "
                              f"while signing was required, and it {problem}: such changes need a "
@@ -378,10 +378,8 @@ def _check_governance(inv: Inventory, hist: History, result: Verification) -> No
 
 
 def _blobs_at(inv: Inventory, commits: list[str], rel: str) -> dict[str, bytes | None]:
-    from mops.inventory.signing import cat_blobs
-
     specs = {c: f"{c}:{inv.git_path(rel)}" for c in commits}
-    found = cat_blobs(inv.top, list(specs.values()))
+    found = git.cat_blobs(inv.top, list(specs.values()))
     return {c: found[s] for c, s in specs.items()}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mops.inventory import git
+from mops import git
 from mops.inventory.digest import DigestCache, combine, subject_parts, what_changed
 from mops.inventory.names import ModelRef, validate_model
 from mops.inventory.store import MODELS_DIR, SETTINGS_FILE, CommitSource, Inventory, Version

@@ -58,7 +58,7 @@ def render_report(inv: Inventory, models: Sequence[str] = (), *, as_of: str | No
 
 
 def _cache_dir(inv: Inventory) -> Path | None:
-    from mops.inventory import git
+    from mops import git
 
     try:
         return git.git_dir(inv.top) / "mops" / "templates"

@@ -174,6 +174,8 @@ class Signatures:
     def commits(self, commits: Sequence[str]) -> dict[str, tuple[str, str]]:
         """commit -> ("verified", signer) | ("unsigned", "") | ("problem", what is wrong);
         {} when signatures cannot be checked here."""
+        from mops.inventory.signing import signature_problem
+
         if not commits:
             return {}
         try:
@@ -182,7 +184,7 @@ class Signatures:
             return {}
         out = {}
         for c, sig in sigs.items():
-            problem = sig.problem(None)
+            problem = signature_problem(sig, None)
             out[c] = (("verified", sig.signer) if problem is None else
                       ("unsigned", "") if not sig.signed else ("problem", problem))
         return out

@@ -1,0 +1,42 @@
+"""The only code that starts git or composes a git command line.
+
+One file per concept, after gittuf's ``pkg/gitinterface``: :mod:`.run` (the one
+runner and its environment), :mod:`.repo` (where the repository is, its config),
+:mod:`.identity` (the acting person), :mod:`.refs` (HEAD and revisions),
+:mod:`.objects` (blobs and trees, reading a commit without a checkout),
+:mod:`.commit` (building a commit from blobs, the index), :mod:`.history` (log,
+diff, merge base), :mod:`.status` (uncommitted changes) and :mod:`.signatures`
+(git's verdict on commit signatures).
+
+Callers write ``from mops import git`` and ``git.head(top)``: this package is one
+interface (as a Go package is), its files only the way it is kept. Nothing here
+knows what an inventory is; paths are as git names them (from the top).
+"""
+
+from mops.git.commit import commit_paths, make_commit, refresh_index, restore_index, update_index
+from mops.git.history import (
+    CommitInfo,
+    Event,
+    commit_time,
+    diff_names,
+    log_records,
+    merge_base,
+    path_history,
+    worktree_diff_names,
+)
+from mops.git.identity import Identity, identity
+from mops.git.objects import CommitReader, TreeEntry, cat_blobs, hash_blob, read_blob
+from mops.git.refs import advance_head, commit_before, delete_head, head, resolve, symbolic_ref
+from mops.git.repo import config_get, git_dir, init, is_shallow, toplevel
+from mops.git.run import ZERO
+from mops.git.signatures import Signature, verify_commits
+from mops.git.status import dirty_paths, uncommitted, untracked_files
+
+__all__ = [
+    "ZERO", "CommitInfo", "CommitReader", "Event", "Identity", "Signature", "TreeEntry",
+    "advance_head", "cat_blobs", "commit_before", "commit_paths", "commit_time", "config_get",
+    "delete_head", "diff_names", "dirty_paths", "git_dir", "hash_blob", "head", "identity", "init",
+    "is_shallow", "log_records", "make_commit", "merge_base", "path_history", "read_blob",
+    "refresh_index", "resolve", "restore_index", "symbolic_ref", "toplevel", "uncommitted",
+    "untracked_files", "update_index", "verify_commits", "worktree_diff_names",
+]

@@ -1,0 +1,128 @@
+"""History: log with trailers, what changed between commits, who touched a path when."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mops import clock
+from mops.git.run import run
+
+
+def log_records(top: Path, paths: Iterable[str], *, rev: str = "HEAD",
+                with_paths: bool = False) -> list[dict[str, Any]]:
+    """Commits touching ``paths``, newest first, with their ``Mops-*`` trailers.
+
+    ``with_paths`` also lists, per commit, the files it touched (``paths``): one
+    ``git log --name-only`` instead of one ``git log`` per model keeps a report of
+    hundreds of models fast, and lets the caller attribute commits.
+    """
+    fmt = "%x1e%H%x1f%cI%x1f%an%x1f%ae%x1f%s%x1f%G?%x1f%(trailers:only,unfold)%x1f"
+    args = ["-c", "core.quotePath=false", "log", f"--format={fmt}"]
+    if with_paths:
+        args.append("--name-only")
+    out = run(top, *args, rev, "--", *paths, check=False)
+    records: list[dict[str, Any]] = []
+    for chunk in out.decode("utf-8", "replace").split("\x1e"):
+        fields = chunk.split("\x1f")
+        if len(fields) < 8:
+            continue
+        sha, at, name, email, subject, sig, trailers = fields[:7]
+        rec: dict[str, Any] = {"commit": sha, "at": at, "name": name, "email": email.lower(),
+                               "subject": subject, "signature": sig}
+        if with_paths:
+            rec["paths"] = [p for p in fields[7].splitlines() if p]
+        for line in trailers.splitlines():
+            key, sep, value = line.partition(":")
+            if sep and key.startswith("Mops-"):
+                rec[key] = value.strip()
+        records.append(rec)
+    return records
+
+
+def commit_time(top: Path, rev: str) -> str:
+    """When ``rev`` was committed (committer date), as ``YYYY-MM-DDTHH:MM:SSZ`` in UTC."""
+    out = run(top, "show", "-s", "--format=%ct", rev, "--").decode().strip()
+    return clock.format_timestamp(clock.from_epoch(int(out)))
+
+
+def merge_base(top: Path, a: str, b: str) -> str | None:
+    """The best common ancestor of ``a`` and ``b``; None for unrelated histories."""
+    return run(top, "merge-base", a, b, check=False).decode().strip() or None
+
+
+def _split(out: bytes) -> list[str]:
+    return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+
+
+def diff_names(top: Path, base: str, commit: str) -> list[str]:
+    """Paths that differ between two commits (renames as a deletion and an addition)."""
+    return _split(run(top, "diff", "--name-only", "-z", "--no-renames", base, commit))
+
+
+def worktree_diff_names(top: Path, base: str) -> list[str]:
+    """Paths whose working-tree state differs from ``base`` (tracked files only)."""
+    # --no-optional-locks keeps git from rewriting the index under another process's feet.
+    return _split(run(top, "--no-optional-locks", "diff", "--name-only", "-z", "--no-renames",
+                      base, "--"))
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    parents: tuple[str, ...]
+    time: int
+    author: str
+    committer: str
+
+
+@dataclass(frozen=True)
+class Event:
+    """One commit's change to one path: ``A`` added, ``M`` modified, ``D`` deleted, ``T`` type."""
+
+    status: str
+    commit: str
+
+
+_HEADER_RE = re.compile(r"\x1e[0-9a-f]{40,64}\x1f")
+
+
+def path_history(top: Path, rev: str, paths: Iterable[str]
+                 ) -> tuple[dict[str, CommitInfo], dict[str, list[Event]]]:
+    """Every commit in ``rev``'s history touching ``paths``, and per path its events,
+    oldest first; one ``git log --name-status`` pass."""
+    fmt = "%x1e%H%x1f%P%x1f%ct%x1f%ae%x1f%ce"
+    # --cc: a merge lists the paths it leaves different from *every* parent — what the
+    # merge itself changed (an "evil merge"), never what a side branch brought.
+    out = run(top, "--literal-pathspecs", "-c", "log.showSignature=false", "log", "-z",
+              "--no-renames", "--full-history", "--cc", "--name-status", "--no-color",
+              f"--format={fmt}", rev, "--", *paths)
+    commits: dict[str, CommitInfo] = {}
+    events: dict[str, list[Event]] = {}
+    tokens = out.decode("utf-8", "surrogateescape").split("\0")
+    current: str | None = None
+    i = 0
+    while i < len(tokens):
+        token = tokens[i].lstrip("\n")
+        i += 1
+        if _HEADER_RE.match(token):
+            sha, parents, when, author, committer = (token[1:].split("\x1f", 4) + [""] * 5)[:5]
+            current = sha
+            commits[sha] = CommitInfo(sha, tuple(parents.split()), int(when or 0),
+                                      author.lower(), committer.lower())
+        elif token and current is not None and i < len(tokens):
+            # A status letter, then the path; a merge has one letter per parent: new
+            # to every parent is an addition, gone from every parent a deletion, and
+            # anything else a change to a file that already existed.
+            path = tokens[i]
+            i += 1
+            letters = set(token)
+            status = token if len(token) == 1 else \
+                "A" if letters == {"A"} else "D" if letters == {"D"} else "M"
+            events.setdefault(path, []).append(Event(status, current))
+    for evs in events.values():
+        evs.reverse()
+    return commits, events
