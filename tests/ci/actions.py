@@ -152,3 +152,12 @@ def run_action(action: Path, *, workspace: Path, tmp: Path, inputs: dict[str, st
             break   # the runner stops at a failing step (no step here asks for always())
     outputs = {k: interpolate(v["value"], context) for k, v in doc.get("outputs", {}).items()}
     return Run(steps, outputs)
+
+
+COMMAND = re.compile(r"\s*::([\w-]+)[ :]")
+
+
+def workflow_commands(stdout: str) -> list[str]:
+    """The lines the runner reads as workflow commands: it splits on CR, LF or CRLF and
+    takes a line that starts (after blanks) with ``::name``."""
+    return [line.lstrip() for line in re.split(r"\r\n|\r|\n", stdout) if COMMAND.match(line)]

@@ -5,17 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import typer
 
 from mops import output_github as gh
+from mops.errors import MopsError, RecordError
+from mops.inventory.verify import Problem, Verification
 from mops.policy.results import Result
+from tests.ci.actions import workflow_commands
 
 
 def result(rule: str = "ACME-4.3", status: str = "fail", *, model: str = "credit-pd",
            version: str = "1.0.0", weight: int = 0, message: str = "no validator sign-off",
            file: str = "models/credit-pd/versions/1.0.0/version.yaml", cite: str = "Acme §4.3",
-           waiver: str | None = None) -> Result:
+           waiver: str | None = None, related: tuple[str, ...] = ()) -> Result:
     return Result(model=model, version=version, rule=rule, title=f"title of {rule}", status=status,
-                  message=message, cite=cite, file=file, pack="acme", weight=weight, waiver=waiver)
+                  message=message, cite=cite, file=file, pack="acme", weight=weight, waiver=waiver,
+                  related=related)
 
 
 # The toolkit's own behaviour (actions/toolkit packages/core/src/command.ts), worked by hand.
@@ -153,3 +158,97 @@ def test_emit_writes_summary_and_outputs(tmp_path: Path, capsys: pytest.CaptureF
 def test_emit_without_github_files_only_prints(capsys: pytest.CaptureFixture[str]):
     assert gh.emit([result(status="pass")], env={}) is True
     assert capsys.readouterr().out == "mops check passed: 0 failing of 1 results\n"
+
+
+# ----------------------------------------------------------------------------- related files
+
+
+def test_a_failure_is_also_annotated_on_its_related_files_that_changed():
+    stale = result("SIGNOFF", message="V-1 by carol is stale: the model card changed",
+                   related=("models/credit-pd/card.md", "models/credit-pd/versions/1.0.0/x.yaml"))
+    changed = {"gov/models/credit-pd/card.md", "gov/README.md"}
+    assert gh.annotations([stale], prefix="gov", changed=changed) == [
+        "::error file=gov/models/credit-pd/versions/1.0.0/version.yaml,title=SIGNOFF::"
+        "credit-pd@1.0.0: V-1 by carol is stale: the model card changed (Acme §4.3)",
+        "::error file=gov/models/credit-pd/card.md,title=SIGNOFF::credit-pd@1.0.0: this change "
+        "made a sign-off stale: V-1 by carol is stale: the model card changed (Acme §4.3)",
+    ]
+
+
+def test_related_files_need_a_change_a_failure_and_the_repository_path():
+    """The twins: an unchanged related file, a waived result, a path without the prefix."""
+    related = ("models/credit-pd/card.md",)
+    assert len(gh.annotations([result(related=related)], prefix="gov",
+                              changed={"models/credit-pd/card.md"})) == 1
+    assert len(gh.annotations([result(related=related)], changed=set())) == 1
+    assert len(gh.annotations([result(status="waived", waiver="F-1", related=related)],
+                              changed={"models/credit-pd/card.md"})) == 1
+
+
+# ----------------------------------------------------------------------------- verify
+
+
+def _verification(*problems: tuple[str, str], warnings: tuple[tuple[str, str], ...] = ()
+                  ) -> Verification:
+    return Verification(problems=[Problem(*p) for p in problems],
+                        warnings=[Problem(*w) for w in warnings])
+
+
+def test_verify_annotations_escape_paths_and_problems():
+    v = _verification(("models/m/a,b.yaml", "names x\n::stop-commands::tok"),
+                      warnings=(("models/m/.x.mops-abcd1234", "leftover: 100%"),))
+    assert gh.verify_annotations(v, prefix="gov") == [
+        "::error file=gov/models/m/a%2Cb.yaml,title=mops verify::names x%0A::stop-commands::tok",
+        "::warning file=gov/models/m/.x.mops-abcd1234,title=mops verify::leftover: 100%25",
+    ]
+
+
+def test_emit_verify_prints_only_escaped_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    summary, output = tmp_path / "summary.md", tmp_path / "output"
+    env = {"GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(output)}
+    v = _verification(("models/m/card.md", "bad\r\n::stop-commands::tok\n::error::forged"))
+    assert gh.emit_verify(v, tally="verify: 1 check\n::error::forged too: FAILED", env=env) is False
+    out = capsys.readouterr().out
+    assert workflow_commands(out) == [
+        "::error file=models/m/card.md,title=mops verify::bad%0D%0A::stop-commands::tok%0A"
+        "::error::forged"]
+    assert out.splitlines()[-1] == "verify: 1 check%0A::error::forged too: FAILED"
+    assert output.read_text() == "ok=false\nproblems=1\n"
+    assert "| ❌ | models/m/card.md | bad<br>::stop-commands::tok<br>::error::forged |" in \
+        summary.read_text()
+
+
+def test_verify_summary_stays_within_githubs_limit():
+    v = _verification(*[(f"models/m{i}/card.md", "broken " * 40) for i in range(20_000)])
+    text = gh.verify_summary(v, tally="t")
+    assert len(text.encode()) < gh.SUMMARY_BUDGET
+    assert "more problems or warnings did not fit" in text
+    assert gh.verify_summary(_verification(), tally="t").startswith("## ✅ mops verify passed")
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def test_errors_annotated_adds_an_annotation_and_reraises(capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(MopsError), gh.errors_annotated("mops check"):
+        raise MopsError("bad input\n::stop-commands::tok", details=["one: 100%"])
+    assert workflow_commands(capsys.readouterr().out) == [
+        "::error title=mops check::bad input%0A::stop-commands::tok%0Aone: 100%25"]
+
+    with pytest.raises(RecordError), gh.errors_annotated("mops check") as where:
+        where.prefix = "gov"
+        raise RecordError("mops.yaml", "bad", line=3, column=7)
+    assert capsys.readouterr().out == \
+        "::error file=gov/mops.yaml,line=3,col=7,title=mops check::mops.yaml:3:7: bad\n"
+
+    with pytest.raises(ZeroDivisionError), gh.errors_annotated("mops verify"):
+        1 / 0  # noqa: B018
+    assert capsys.readouterr().out.startswith(
+        "::error title=mops verify::internal error (ZeroDivisionError: division by zero)")
+
+
+def test_errors_annotated_leaves_exit_codes_alone(capsys: pytest.CaptureFixture[str]):
+    """The twin: a command's own exit (1: policy says no) is not an error to annotate."""
+    with pytest.raises(typer.Exit), gh.errors_annotated("mops check"):
+        raise typer.Exit(1)
+    assert capsys.readouterr().out == ""

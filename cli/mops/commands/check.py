@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:  # pragma: no cover
+    from mops.output_github import ErrorContext
     from mops.policy.results import Result
 
 
@@ -99,6 +100,18 @@ def check(
              "working tree); every model when mops.yaml or a policy pack changed.")] = None,
 ) -> None:
     """Evaluate every policy rule for every version in scope; exit 1 if any fails."""
+    if fmt == Format.github:
+        from mops.output_github import errors_annotated
+
+        # An error (a bad REF, a malformed mops.yaml) is also an annotation, not only a log line.
+        with errors_annotated("mops check") as where:
+            _check(refs, fmt, changed_since, where)
+    else:
+        _check(refs, fmt, changed_since)
+
+
+def _check(refs: list[str] | None, fmt: Format, changed_since: str | None,
+           where: ErrorContext | None = None) -> None:
     from mops import clock
     from mops.commands import cwd
     from mops.inventory.names import parse_ref
@@ -107,6 +120,8 @@ def check(
 
     parsed = [parse_ref(r) for r in refs] if refs else None
     inv = Inventory.open(cwd())
+    if where is not None:
+        where.prefix = inv.prefix
     scope = None
     if changed_since is not None:
         from mops.inventory.changes import changed_models
@@ -125,7 +140,13 @@ def check(
     if fmt == Format.github:
         from mops.output_github import emit
 
-        emit(results, prefix=inv.prefix, scope=scope)
+        paths: list[str] = []
+        if changed_since is not None and any(r.status == "fail" and r.related for r in results):
+            from mops.inventory.changes import changed_paths
+
+            # What the pull request changed: a stale sign-off is annotated on those files too.
+            paths = changed_paths(inv, changed_since)
+        emit(results, prefix=inv.prefix, scope=scope, changed=set(paths))
     else:
         FORMATTERS[fmt](results)
     if any(r.status == "fail" for r in results):
@@ -141,7 +162,9 @@ def _warn_nothing_checked(inv, *, github: bool) -> None:
            else "the packs in force have no rules")
     message = f"no policy rule was evaluated: {why}"
     if github:
-        typer.echo(f"::warning title=mops check::{message}")
+        from mops.output_github import command
+
+        typer.echo(command("warning", message, title="mops check"))
     else:
         warn(message)
 

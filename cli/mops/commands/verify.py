@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from mops.commands.check import Format
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mops.inventory.verify import Verification
+    from mops.output_github import ErrorContext
 
 
 def verify(
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print one JSON document: {\"ok\", \"problems\": [{\"path\", \"problem\"}], "
-                       "\"warnings\", \"checked\"}.")] = False,
+                       "\"warnings\", \"checked\"} (the same as --format json).")] = False,
+    fmt: Annotated[Format | None, typer.Option(
+        "--format", metavar="text|json|github", case_sensitive=False,
+        help="Output: text (the default), one JSON document, or GitHub Actions annotations on "
+             "each file with a problem (plus the job summary and the `ok` output when GitHub's "
+             "files are set).")] = None,
     changed_since: Annotated[str | None, typer.Option(
         "--changed-since", metavar="REF",
         help="Only models with files changed since REF (from its merge base with HEAD to the "
@@ -22,30 +33,57 @@ def verify(
     and never touched since; that evidence files still match their digests; and, when
     signing is required, that roles and allowed signers changed only in signed commits.
     """
+    if as_json and fmt not in (None, Format.json):
+        from mops.errors import UsageError
+
+        raise UsageError(f"--json and --format {fmt.value} ask for two outputs: give one of them")
+    fmt = Format.json if as_json else fmt or Format.text
+    if fmt == Format.github:
+        from mops.output_github import errors_annotated
+
+        with errors_annotated("mops verify") as where:
+            _verify(fmt, changed_since, artifacts, where)
+    else:
+        _verify(fmt, changed_since, artifacts)
+
+
+def _verify(fmt: Format, changed_since: str | None, artifacts: bool,
+            where: ErrorContext | None = None) -> None:
     from mops.commands import cwd
     from mops.inventory.store import Inventory
     from mops.inventory.verify import verify as run
     from mops.output import echo, emit_json, warn
 
     inv = Inventory.open(cwd())
+    if where is not None:
+        where.prefix = inv.prefix
     result = run(inv, changed_since=changed_since, artifacts=artifacts)
-    if as_json:
+    if fmt == Format.json:
         emit_json(result.to_json())
+    elif fmt == Format.github:
+        from mops.output_github import emit_verify
+
+        emit_verify(result, tally=_tally(result, changed_since, artifacts), prefix=inv.prefix)
     else:
         for w in result.warnings:
             warn(f"{w.path}: {w.problem}")
         for p in result.problems:
             echo(f"{p.path}: {p.problem}")
-        c = result.checked
-        scope = "" if result.scope is None else \
-            f" (models changed since {changed_since}: {len(result.scope)})"
-        counted = (f"{c['signoffs']} sign-off(s), {c['evidence_records']} evidence record(s) with "
-                   f"{c['evidence_files']} file(s), {c['governance_changes']} change(s) to roles "
-                   f"or signers" + (f", {c['artifacts']} artifact(s)" if artifacts else ""))
-        verdict = f"FAILED: {len(result.problems)} problem(s)" if result.problems else "ok"
-        echo(f"verify{scope}: {counted}: {verdict}")
+        echo(_tally(result, changed_since, artifacts))
     if result.problems:
         raise typer.Exit(1)
+
+
+def _tally(result: Verification, changed_since: str | None, artifacts: bool) -> str:
+    """One line: what was checked, and the verdict."""
+    c = result.checked
+    scope = "" if result.scope is None else \
+        f" (models changed since {changed_since}: {len(result.scope)})"
+    counted = (f"{c['signoffs']} sign-off(s), {c['evidence_records']} evidence record(s) with "
+               f"{c['evidence_files']} file(s), {c['governance_changes']} change(s) to roles "
+               f"or signers" + (f", {c['artifacts']} artifact(s)" if artifacts else ""))
+    verdict = f"FAILED: {len(result.problems)} problem(s)" if result.problems else "ok"
+    return f"verify{scope}: {counted}: {verdict}"
 
 
 def register(app: typer.Typer) -> None:

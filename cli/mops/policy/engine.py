@@ -163,7 +163,8 @@ def _evaluate(inv: Inventory, model: Model, version: Version, rules: Sequence[Ru
                            f"unmet: {message}")
             elif expired is not None:
                 message += f" (exception {expired.id} expired on {expired.expires})"
-        out.append(result(status=status, message=message, file=outcome.file, waiver=waiver))
+        out.append(result(status=status, message=message, file=outcome.file, waiver=waiver,
+                          related=outcome.related))
     return out
 
 

@@ -201,14 +201,16 @@ class Outcome:
     status: Literal["pass", "fail"]
     message: str
     file: str
+    #: Other files the failure is about (see ``Result.related``).
+    related: tuple[str, ...] = ()
 
 
 def _passed(message: str, file: str) -> Outcome:
     return Outcome("pass", message, file)
 
 
-def _failed(message: str, file: str) -> Outcome:
-    return Outcome("fail", message, file)
+def _failed(message: str, file: str, related: tuple[str, ...] = ()) -> Outcome:
+    return Outcome("fail", message, file, related)
 
 
 # ----------------------------------------------------------------------------- card_fields / version_fields
@@ -413,15 +415,32 @@ def signoff_problem(s: Subject, spec: ApprovalSpec, a: Approval, listed: tuple[s
     return None
 
 
+def stale_files(s: Subject, a: Approval) -> list[str]:
+    """The files of the parts of the content that changed after ``a`` was given (none if valid)."""
+    if a.digest == s.digest:
+        return []
+    changed = [k for k in ("card", "version", "evidence")
+               if not a.parts or a.parts.get(k) != s.parts.get(k)]
+    files = [s.card_path] if "card" in changed else []
+    if "version" in changed:
+        files.append(s.version_path)
+    if "evidence" in changed:
+        for ev in s.version.evidence:
+            files += [ev.path, *(f"{s.version.dir}/{f.path}" for f in ev.files)]
+    return files
+
+
 def check_approval(s: Subject, spec: ApprovalSpec) -> Outcome:
     listed = s.inv.settings.people_for(spec.role)
     valid: list[Approval] = []
     problems: list[str] = []
     rejected: list[str] = []
+    stale: dict[str, None] = {}   # the files that made sign-offs stale, in order, once each
     for a in effective_signoffs([a for a in s.version.approvals if a.role == spec.role]):
         problem = signoff_problem(s, spec, a, listed)
         if problem:
             problems.append(problem)
+            stale.update(dict.fromkeys(stale_files(s, a)))
         elif a.decision == "reject":
             # A standing rejection by someone whose sign-off would count blocks the rule
             # until that person approves, or the content changes (which makes it stale).
@@ -430,7 +449,7 @@ def check_approval(s: Subject, spec: ApprovalSpec) -> Outcome:
         else:
             valid.append(a)
     if rejected:
-        return _failed("; ".join(rejected + problems), s.version_path)
+        return _failed("; ".join(rejected + problems), s.version_path, tuple(stale))
     if len({a.by for a in valid}) >= spec.count:
         return _passed("approved by " + ", ".join(f"{a.by} ({a.role}, {a.at[:10]})" for a in valid),
                        s.version_path)
@@ -438,7 +457,7 @@ def check_approval(s: Subject, spec: ApprovalSpec) -> Outcome:
         problems.append(f"no one is listed for role {spec.role} in mops.yaml")
     have = f"{len(valid)} valid" if valid else "none valid"
     detail = "; ".join(problems) if problems else "no sign-off recorded"
-    return _failed(f"needs {spec.describe()} ({have}): {detail}", s.version_path)
+    return _failed(f"needs {spec.describe()} ({have}): {detail}", s.version_path, tuple(stale))
 
 
 # ----------------------------------------------------------------------------- review_within

@@ -65,6 +65,9 @@ class Result:
     #: Larger is more important (GitHub shows only the first 10 annotations).
     weight: int = 0
     waiver: str | None = None
+    #: Other files a failure is about, besides ``file`` (e.g. the card or evidence files
+    #: whose change made a sign-off stale), relative to the inventory root.
+    related: tuple[str, ...] = ()
     #: The version of the pack the rule comes from (built-in packs are versioned).
     pack_version: int | None = None
     #: Each demand of the rule: the regulation's text or practice.
