@@ -3,7 +3,9 @@
 Only the subset of GitHub's expression language our actions use is understood:
 ``${{ a.b.c }}``, ``${{ x || y }}`` and ``if: a.b != ''``. Anything else fails the
 test, which keeps the actions simple enough to be tested this way. Steps that
-``uses:`` another action are not run; their resolved ``with:`` is recorded.
+``uses:`` another action are not run; their resolved ``with:`` is recorded. Steps
+in ``skip`` are not run either. ``stubs`` gives the outputs of steps not run, by id
+(e.g. the install step's venv ``bin``, pointed at the test environment).
 """
 
 from __future__ import annotations
@@ -95,7 +97,8 @@ def condition(expr: str, context: dict[str, Any]) -> bool:
 
 def run_action(action: Path, *, workspace: Path, tmp: Path, inputs: dict[str, str] | None = None,
                event_name: str = "push", event: dict[str, Any] | None = None,
-               env: dict[str, str] | None = None, skip: set[str] = frozenset({"install"})) -> Run:
+               env: dict[str, str] | None = None, skip: set[str] = frozenset({"install"}),
+               stubs: dict[str, dict[str, str]] | None = None) -> Run:
     """Run ``action``'s ``run:`` steps in ``workspace`` with the ``GITHUB_*`` variables set."""
     doc = yaml.safe_load(action.read_text())
     given = dict(inputs or {})
@@ -105,14 +108,14 @@ def run_action(action: Path, *, workspace: Path, tmp: Path, inputs: dict[str, st
         "inputs": {k: given.get(k, str(v.get("default", ""))) for k, v in doc["inputs"].items()},
         "github": {"action_path": str(action.parent), "event_name": event_name,
                    "event": event or {}, "workspace": str(workspace)},
-        "runner": {"temp": str(tmp), "os": "Linux"},
+        "runner": {"temp": str(tmp), "os": "Linux", "arch": "X64"},
         "steps": {},
     }
     base_env = dict(os.environ)
     base_env.update({
         "GITHUB_ACTIONS": "true", "CI": "true", "GITHUB_WORKSPACE": str(workspace),
         "GITHUB_EVENT_NAME": event_name, "GITHUB_ACTION_PATH": str(action.parent),
-        "RUNNER_TEMP": str(tmp), "RUNNER_OS": "Linux",
+        "RUNNER_TEMP": str(tmp), "RUNNER_OS": "Linux", "RUNNER_ARCH": "X64",
     })
     base_env.update(env or {})
     steps: list[Step] = []
@@ -123,10 +126,12 @@ def run_action(action: Path, *, workspace: Path, tmp: Path, inputs: dict[str, st
         if "if" in spec and not condition(str(spec["if"]), context):
             step.reached = False
             continue
-        if step.uses:
-            step.with_ = {k: interpolate(v, context) for k, v in (spec.get("with") or {}).items()}
-            continue
-        if step.id in skip:
+        if step.uses or step.id in skip:
+            if step.uses:
+                step.with_ = {k: interpolate(v, context) for k, v in (spec.get("with") or {}).items()}
+            step.outputs = dict((stubs or {}).get(step.id or "", {}))
+            if step.id:
+                context["steps"][step.id] = {"outputs": step.outputs}
             continue
         assert spec.get("shell") == "bash", f"{step.name}: give every run step `shell: bash`"
         assert "${{" not in spec["run"], f"{step.name}: an expression inside run:"
@@ -152,6 +157,29 @@ def run_action(action: Path, *, workspace: Path, tmp: Path, inputs: dict[str, st
             break   # the runner stops at a failing step (no step here asks for always())
     outputs = {k: interpolate(v["value"], context) for k, v in doc.get("outputs", {}).items()}
     return Run(steps, outputs)
+
+
+def installed() -> dict[str, dict[str, str]]:
+    """Stub outputs of the actions' install step: the venv is the test interpreter's."""
+    import sys
+
+    return {"install": {"bin": str(Path(sys.executable).parent)}}
+
+
+DECOYS = ("mops", "python", "python3", "pip", "pip3")
+
+
+def decoy_path(tmp: Path) -> tuple[dict[str, str], Path]:
+    """An environment whose PATH starts with a ``mops``, ``python`` and ``pip`` that must never
+    run (each leaves a marker and fails): the actions call mops through their own venv only.
+    Returns the environment and the marker file."""
+    bin_dir, marker = tmp / "decoys", tmp / "a-decoy-ran"
+    bin_dir.mkdir(exist_ok=True)
+    for name in DECOYS:
+        script = bin_dir / name
+        script.write_text(f"#!/bin/sh\necho {name} \"$@\" >> '{marker}'\nexit 99\n")
+        script.chmod(0o755)
+    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}, marker
 
 
 COMMAND = re.compile(r"\s*::([\w-]+)[ :]")

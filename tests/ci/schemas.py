@@ -11,9 +11,14 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 
 
-def _tool(name: str) -> str:
+def find_tool(name: str) -> str | None:
+    """A command-line tool of the test environment (beside the interpreter), else on PATH."""
     path = BIN / name
-    return str(path) if path.exists() else (shutil.which(name) or name)
+    return str(path) if path.exists() else shutil.which(name)
+
+
+def _tool(name: str) -> str:
+    return find_tool(name) or name
 
 
 def offline_env() -> dict[str, str]:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.ci.actions import run_action
+from tests.ci.actions import decoy_path, installed, run_action
 from tests.conftest import Mops, git, write_card
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,12 +56,17 @@ def monitored(inventory: Path, mops: Mops) -> Path:
     return inventory
 
 
-def _env() -> dict[str, str]:
-    return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+def _drift(monitored: Path, tmp: Path, event_name: str, **kw):
+    """Run the action's steps: mops from the (stubbed) install step's venv, decoys first on PATH."""
+    env, marker = decoy_path(tmp)
+    run = run_action(ACTION, workspace=monitored, tmp=tmp, event_name=event_name, env=env,
+                     stubs=installed(), **kw)
+    assert not marker.exists(), f"a mops, python or pip from PATH ran: {marker.read_text()}"
+    return run
 
 
 def test_drift_action_flags_the_drifted_model(monitored: Path, tmp_path: Path):
-    run = run_action(ACTION, workspace=monitored, tmp=tmp_path, event_name="schedule", env=_env())
+    run = _drift(monitored, tmp_path, "schedule")
     step = run.step("drift")
     assert step.code == 1, step.stdout + step.stderr
     assert run.outputs == {"ok": "false", "drifted": "shifted@1.0.0"}
@@ -84,9 +87,8 @@ def test_drift_action_flags_the_drifted_model(monitored: Path, tmp_path: Path):
 
 
 def test_drift_action_passes_without_drift_and_takes_its_inputs(monitored: Path, tmp_path: Path):
-    run = run_action(ACTION, workspace=monitored, tmp=tmp_path, event_name="workflow_dispatch",
-                     inputs={"models": "steady unlogged", "logs": "logs/{model}/{version}/2026-11-01.csv"},
-                     env=_env())
+    run = _drift(monitored, tmp_path, "workflow_dispatch",
+                 inputs={"models": "steady unlogged", "logs": "logs/{model}/{version}/2026-11-01.csv"})
     step = run.step("drift")
     assert step.code == 0, step.stdout + step.stderr
     assert run.outputs == {"ok": "true", "drifted": ""}

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import sys
+import hashlib
 from pathlib import Path
 
 import pytest
 
-from tests.ci.actions import run_action
+from tests.ci.actions import decoy_path, installed, run_action
 from tests.conftest import Mops, git, write_card
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,16 +28,17 @@ def repo(inventory: Path, mops: Mops) -> Path:
     return inventory
 
 
-def _env() -> dict[str, str]:
-    # The test venv's mops and python, as `pip install` would put them on PATH.
-    return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-
-
-def _gate(repo: Path, tmp: Path, event_name: str = "pull_request", **kw):
+def _gate(repo: Path, tmp: Path, event_name: str = "pull_request", event: dict | None = None,
+          **kw):
+    """Run the gate's steps, mops from the (stubbed) install step's venv, decoys first on PATH."""
     base = git(repo, "rev-parse", "base").strip()
-    event = {"pull_request": {"base": {"sha": base}}} if event_name == "pull_request" else {}
-    return run_action(ACTION, workspace=repo, tmp=tmp, event_name=event_name, event=event,
-                      env=_env(), **kw)
+    if event is None:
+        event = {"pull_request": {"base": {"sha": base}}} if event_name == "pull_request" else {}
+    env, marker = decoy_path(tmp)
+    run = run_action(ACTION, workspace=repo, tmp=tmp, event_name=event_name, event=event,
+                     env=env, stubs=installed(), **kw)
+    assert not marker.exists(), f"a mops, python or pip from PATH ran: {marker.read_text()}"
+    return run
 
 
 def _errors(stdout: str) -> list[str]:
@@ -104,10 +104,9 @@ def test_compliant_pull_request_passes(repo: Path, tmp_path: Path):
     assert run.outputs == {"ok": "true", "report": str(repo / "out/report.html")}
     assert _errors(run.stdout) == []
     assert run.step("check").summary.startswith("## ✅ mops check passed")
-    # `mops verify` ran and passed, or this mops has none yet and the step says so.
     verify = run.step("verify")
-    assert verify.outputs["code"] == "0"
-    assert verify.stdout == "" or "verify" in verify.stdout
+    assert verify.outputs["code"] == "0" and verify.outputs["ok"] == "true"
+    assert verify.summary.startswith("## ✅ mops verify passed")
 
 
 def test_inputs_reach_the_shell_as_data(repo: Path, tmp_path: Path):
@@ -122,9 +121,90 @@ def test_inputs_reach_the_shell_as_data(repo: Path, tmp_path: Path):
 
 def test_unknown_base_is_a_usage_error_that_fails_the_gate(repo: Path, tmp_path: Path):
     event = {"pull_request": {"base": {"sha": "0" * 40}}}
-    run = run_action(ACTION, workspace=repo, tmp=tmp_path, event_name="pull_request", event=event,
-                     env=_env(), inputs={"report-path": ""})
+    run = _gate(repo, tmp_path, event=event, inputs={"report-path": ""})
     check = run.step("check")
     assert check.outputs["code"] == "2"
     assert "fetch-depth: 0" in check.stderr
+    # ... and an annotation, so that it shows on the pull request, not only in the log.
+    assert _errors(check.stdout) == [
+        f"::error title=mops check::--changed-since '{'0' * 40}': not a commit in this repository "
+        f"(in GitHub Actions, check out with `fetch-depth: 0` so the base commit is there)"]
     assert run.step("gate").code == 2
+
+
+def test_merge_queue_checks_the_models_changed_since_the_queue_base(repo: Path, tmp_path: Path):
+    base = git(repo, "rev-parse", "base").strip()
+    run = _gate(repo, tmp_path, event_name="merge_group",
+                event={"merge_group": {"base_sha": base}}, inputs={"report-path": ""})
+    check = run.step("check")
+    assert check.outputs["code"] == "1"
+    files = {e.split(",title=")[0] for e in _errors(check.stdout)}
+    assert files == {"::error file=models/credit-pd/card.md"}
+    assert f"Only the models changed since {base}: 1." in check.summary
+    assert run.step("gate").code == 1
+
+
+def test_merge_queue_without_its_base_is_refused_not_waved_through(repo: Path, tmp_path: Path):
+    run = _gate(repo, tmp_path, event_name="merge_group",
+                event={"merge_group": {"base_sha": "f" * 40}}, inputs={"report-path": ""})
+    assert run.step("check").outputs["code"] == "2"
+    assert run.outputs["ok"] == "false" and run.step("gate").code == 2
+
+
+def test_verify_problems_are_annotated_on_their_files(repo: Path, mops: Mops, tmp_path: Path):
+    report = tmp_path / "dq.txt"
+    report.write_text("all good\n")
+    mops("evidence", "add", "fraud@1.0.0", str(report), "--kind", "data-quality")
+    (stored,) = (repo / "models/fraud/versions/1.0.0/evidence/files").rglob("dq.txt")
+    stored.write_text("all good, and then some\n")   # swapped after it was recorded
+    git(repo, "commit", "-qam", "edit the evidence")
+    run = _gate(repo, tmp_path, inputs={"report-path": ""})
+    verify = run.step("verify")
+    assert verify.outputs["code"] == "1"
+    rel = stored.relative_to(repo).as_posix()
+    errors = [e for e in _errors(verify.stdout) if e.startswith(f"::error file={rel},title=mops verify::")]
+    assert any("its sha256 is" in e for e in errors), verify.stdout
+    assert verify.summary.startswith("## ❌ mops verify failed") and rel in verify.summary
+    assert verify.outputs["ok"] == "false"
+    assert run.step("gate").code == 1 and run.outputs["ok"] == "false"
+
+
+def test_install_uses_its_own_venv_and_only_the_hashed_lock(repo: Path, tmp_path: Path):
+    """The install step, with a stand-in interpreter that records what it is asked to do."""
+    log = tmp_path / "calls.log"
+    fake = tmp_path / "fake-python"
+    fake.write_text(f"""#!/bin/sh
+echo "$0 $* cache=$PIP_CACHE_DIR" >> '{log}'
+if [ "$1 $2" = "-m venv" ]; then
+  for dir; do :; done
+  mkdir -p "$dir/bin" && cp "$0" "$dir/bin/python"
+  printf '#!/bin/sh\necho mops 0.0.fake\n' > "$dir/bin/mops" && chmod +x "$dir/bin/mops"
+fi
+""")
+    fake.chmod(0o755)
+    stubs = {"python": {"python-path": str(fake), "python-version": "3.12.9"}}
+    env, marker = decoy_path(tmp_path)
+    run = run_action(ACTION, workspace=repo, tmp=tmp_path, event_name="push", env=env,
+                     stubs=stubs, skip=frozenset({"check", "verify", "report", "gate"}))
+    assert run.failed is None, [(s.name, s.stderr) for s in run.steps if s.ran]
+    assert not marker.exists()
+    setup = run.uses("actions/setup-python")
+    # The job's own PATH and Python stay as they were (YAML's false reads as "False" here).
+    assert setup.with_["python-version"] == "3.12"
+    assert setup.with_["update-environment"].lower() == "false"
+    venv = tmp_path / "mops-venv"
+    assert run.step("install").outputs == {"bin": f"{venv}/bin"}
+    assert run.step("install").stdout == "mops 0.0.fake\n"
+    source = f"{ACTION.parent}/../../.."
+    cache = f"{tmp_path}/mops-pip-cache"
+    assert log.read_text().splitlines() == [
+        f"{fake} -m venv --clear {venv} cache={cache}",
+        f"{venv}/bin/python -m pip install --quiet --require-hashes --no-deps -r "
+        f"{source}/requirements/runtime.txt cache={cache}",
+        f"{venv}/bin/python -m pip install --quiet --no-deps --no-build-isolation {source} "
+        f"cache={cache}",
+    ]
+    # pip's cache is keyed on the lock's own digest (hashFiles() cannot see the action's files).
+    lock = hashlib.sha256((ROOT / "requirements/runtime.txt").read_bytes()).hexdigest()
+    assert run.uses("actions/cache").with_ == {
+        "path": cache, "key": f"mops-pip-Linux-X64-py3.12.9-{lock}"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -29,7 +30,8 @@ def test_new_inventory_gets_the_workflow_in_its_one_commit(tmp_path: Path):
     flow = _workflow(repo / GITHUB_WORKFLOW)
     assert flow[True]["push"]["branches"] == ["main"]   # YAML 1.1 reads `on` as True
     gate = flow["jobs"]["gate"]["steps"]
-    assert gate[0]["uses"].startswith("actions/checkout@v") and gate[0]["with"]["fetch-depth"] == 0
+    assert gate[0]["uses"].startswith("actions/checkout@") and gate[0]["with"]["fetch-depth"] == 0
+    assert gate[0]["with"]["persist-credentials"] is False
     assert gate[1]["uses"].endswith("/mops/.github/actions/mops-gate@v1")
     assert gate[1]["with"]["working-directory"] == "."
     assert flow["permissions"] == {"contents": "read"}
@@ -104,3 +106,26 @@ def test_rendering_quotes_what_it_fills_in():
     assert flow[True]["push"]["branches"] == ['we"ird: branch']
     assert flow["jobs"]["gate"]["steps"][1]["with"]["working-directory"] == "models dir/x"
     assert "__MOPS_" not in text
+
+
+def test_the_gate_runs_in_the_merge_queue_and_the_drift_check_does_not(tmp_path: Path):
+    """Merge queues (`merge_group`) get the gate, on the queue's base; the schedule only drift."""
+    flow = yaml.safe_load(github_workflow("main"))
+    on = flow[True]
+    assert "merge_group" in on and "pull_request" in on and "schedule" in on
+    jobs = flow["jobs"]
+
+    def runs(job: str, event: str) -> bool:
+        # The two `if:` forms the template uses, evaluated for one event.
+        condition = jobs[job]["if"]
+        ors = [c.strip() for c in condition.split("||")]
+        for c in ors:
+            m = re.fullmatch(r"github\.event_name (==|!=) '(\w+)'", c)
+            assert m, condition
+            if (event == m[2]) == (m[1] == "=="):
+                return True
+        return False
+
+    assert runs("gate", "merge_group") and runs("gate", "pull_request") and runs("gate", "push")
+    assert not runs("drift", "merge_group") and not runs("gate", "schedule")
+    assert runs("drift", "schedule") and runs("drift", "workflow_dispatch")
