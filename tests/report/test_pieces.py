@@ -8,7 +8,8 @@ import json
 import pytest
 
 from mops.inventory import records
-from mops.inventory.store import Model, Monitoring, Version
+from mops.inventory.records import Monitoring
+from mops.inventory.store import Model, Version
 from mops.policy.results import Result
 from mops.report.charts import Point, line_chart, parse_time
 from mops.report.context import build_context, drift_section, review_due

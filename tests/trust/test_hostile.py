@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from mops.errors import InvalidNameError, MopsError
 from mops.inventory import names, records, yamlio
-from mops.inventory.store import Inventory, load_monitoring
+from mops.inventory.records import load_monitoring
+from mops.inventory.store import Inventory
 from tests.conftest import Mops, git, mops_executable, snapshot, write_card
 from tests.policy.helpers import register
 from tests.trust.helpers import VDIR, commit

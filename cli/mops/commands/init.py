@@ -29,7 +29,7 @@ def init(
     from mops.commands import notify
     from mops.errors import UsageError
     from mops.inventory import actions
-    from mops.inventory.store import SETTINGS_FILE
+    from mops.inventory.layout import SETTINGS_FILE
     from mops.output import echo
 
     rel = templates.GITHUB_WORKFLOW

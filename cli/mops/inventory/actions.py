@@ -11,11 +11,12 @@ from typing import Any
 
 from mops import git
 from mops.errors import UsageError
-from mops.inventory import records, yamlio
+from mops.inventory import layout, records, yamlio
 from mops.inventory.change import Change, locked, repository_lock
 from mops.inventory.digest import sha256_file
+from mops.inventory.layout import MODELS_DIR, SETTINGS_FILE
 from mops.inventory.names import validate_model, validate_version
-from mops.inventory.store import MODELS_DIR, SETTINGS_FILE, Inventory, WorktreeSource
+from mops.inventory.store import Inventory, WorktreeSource
 
 HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -229,7 +230,6 @@ def register(start: Path, model: str, version: str, *, card: Path | None = None,
             card_bytes = generated_card(model, owner.lower(), tier).encode()
         art = _artifact(inv, artifact, sha256)
         stage = settings.stages[0]
-        vdir = f"{MODELS_DIR}/{model}/versions/{version}"
         record = {
             "model": model,
             "version": version,
@@ -243,8 +243,8 @@ def register(start: Path, model: str, version: str, *, card: Path | None = None,
         change = Change(inv, "register", model=model, version=version, actor=actor.email,
                         summary=f"{model}@{version}", body=message or "")
         if card_bytes is not None:
-            change.write(f"{MODELS_DIR}/{model}/card.md", card_bytes)
-        change.write(f"{vdir}/version.yaml", yamlio.dump_yaml(record))
+            change.write(layout.card_path(model), card_bytes)
+        change.write(layout.version_file(model, version), yamlio.dump_yaml(record))
         commit = change.commit()
         return Done(commit, tuple(change.files),
                     {"model": model, "version": version, "stage": stage, "new_model": not exists})

@@ -30,9 +30,8 @@ from pathlib import Path
 
 from mops import git
 from mops.errors import UsageError
+from mops.inventory.layout import LOCK_FILE
 from mops.inventory.store import Inventory
-
-LOCK_NAME = "mops.lock"
 
 
 def _lock_timeout() -> float:
@@ -45,7 +44,7 @@ def _lock_timeout() -> float:
 @contextlib.contextmanager
 def repository_lock(top: Path, notify: Callable[[str], None] | None = None) -> Iterator[None]:
     """Hold the inventory's write lock; wait (up to ``MOPS_LOCK_TIMEOUT`` s) for it."""
-    path = git.git_dir(top) / LOCK_NAME
+    path = git.git_dir(top) / LOCK_FILE
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + _lock_timeout()

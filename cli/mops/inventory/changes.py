@@ -14,10 +14,8 @@ from pathlib import Path
 
 from mops import git
 from mops.errors import UsageError
-from mops.inventory.store import MODELS_DIR, SETTINGS_FILE, Inventory
-
-#: Folders of the inventory whose change (besides mops.yaml) puts every model in question.
-GLOBAL_DIRS = ("policies/", ".mops/")
+from mops.inventory.layout import GLOBAL_DIRS, MODELS_DIR, SETTINGS_FILE
+from mops.inventory.store import Inventory
 
 
 def changed_paths(inv: Inventory, ref: str) -> list[str]:

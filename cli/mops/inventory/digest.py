@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mops import git
+from mops.inventory import layout
 from mops.inventory.store import CommitSource, Inventory, Version, WorktreeSource
 
 CHUNK = 1024 * 1024
@@ -52,7 +53,7 @@ class DigestCache:
 
     def __init__(self, inv: Inventory) -> None:
         self.inv = inv
-        self.path = git.git_dir(inv.top) / "mops" / "digests.json" if inv.top else None
+        self.path = git.git_dir(inv.top) / layout.CACHE_DIR / layout.DIGEST_CACHE if inv.top else None
         self.entries: dict[str, str] = {}
         self.dirty = False
         if self.path and self.path.is_file():
@@ -102,7 +103,7 @@ class DigestCache:
 
 def subject_parts(inv: Inventory, version: Version, cache: DigestCache) -> dict[str, str]:
     """The three digests a sign-off covers: card, version fields, evidence set."""
-    card_rel = f"{version.dir.rsplit('/versions/', 1)[0]}/card.md"
+    card_rel = layout.card_of_version(version.dir)
     card = sha256_bytes(inv.read(card_rel))
     fields = sha256_bytes(canonical(version.record.immutable_fields()))
     evidence = []

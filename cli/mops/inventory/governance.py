@@ -21,7 +21,7 @@ from typing import Any
 
 from mops import git
 from mops.errors import NotFoundError, PolicyError, UsageError
-from mops.inventory import records, yamlio
+from mops.inventory import layout, records, yamlio
 from mops.inventory.actions import Done
 from mops.inventory.change import Change, locked, new_id
 from mops.inventory.digest import DigestCache, combine, sha256_file, subject_parts
@@ -145,7 +145,7 @@ def add_evidence(start: Path, ref: ModelRef, files: Sequence[Path], *, kind: str
         entries, change = [], Change(inv, "evidence", model=model.id, version=version.version,
                                      actor=actor.email)
         for name, path in names.items():
-            rel = f"evidence/files/{eid}/{name}"
+            rel = layout.evidence_file(eid, name)
             sha, size = sha256_file(path)
             entries.append({"path": rel, "sha256": sha, "size": size})
             change.copy(f"{version.dir}/{rel}", path)
@@ -158,7 +158,7 @@ def add_evidence(start: Path, ref: ModelRef, files: Sequence[Path], *, kind: str
             "added_by": actor.email,
             "added_at": actor.timestamp,
         }
-        rel = f"{version.dir}/evidence/{eid}.yaml"
+        rel = layout.evidence_path(version.dir, eid)
         change.write(rel, _dump(rel, record, lambda b: records.load_evidence(rel, b, record_id=eid)))
         change.summary = f"{kind} for {version.ref} ({len(entries)} file(s))"
         commit = change.commit()
@@ -219,7 +219,7 @@ def approve(start: Path, ref: ModelRef, *, role: str, reject: bool = False,
         if previous:
             record["supersedes"] = previous[-1].id
         record.update(_github())
-        rel = f"{version.dir}/approvals/{aid}.yaml"
+        rel = layout.approval_path(version.dir, aid)
         change = Change(inv, "approve", model=model.id, version=version.version,
                         actor=actor.email, summary=f"{version.ref} {decision} as {role}",
                         body=record["comment"] or "", sign=wants_signature(inv),
@@ -320,7 +320,7 @@ def retire(start: Path, ref: ModelRef, *, reason: str, notify: Notify = None) ->
 
 
 def _finding_path(model: Model, fid: str) -> str:
-    return f"{model.dir}/findings/{fid}.yaml"
+    return layout.finding_path(model.id, fid)
 
 
 def add_finding(start: Path, ref: ModelRef, *, severity: str, title: str,

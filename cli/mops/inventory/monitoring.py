@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mops import git
+from mops.inventory import layout
 from mops.inventory.actions import Done
 from mops.inventory.change import Change, locked, new_id
 from mops.inventory.names import ModelRef
@@ -23,13 +24,12 @@ def record_monitoring(start: Path, ref: ModelRef, document: dict[str, Any], *, k
     with locked(start, notify) as inv:
         model, version = inv.resolve(ref)
         actor = git.identity(inv.top)
-        folder = f"{version.dir}/monitoring"
-        rid = new_id("D", lambda r: inv.source.isfile(f"{folder}/{r}.json"))
+        rid = new_id("D", lambda r: inv.source.isfile(layout.monitoring_path(version.dir, r)))
         record = {"id": rid, "kind": kind, "at": actor.timestamp, "by": actor.email,
                   "model": model.id, "version": version.version, **document}
         change = Change(inv, kind, model=model.id, version=version.version, actor=actor.email,
                         summary=f"{model.id}@{version.version} {summary}".strip())
-        rel = f"{folder}/{rid}.json"
+        rel = layout.monitoring_path(version.dir, rid)
         change.write(rel, json.dumps(record, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
         commit = change.commit()
         return Done(commit, (rel,), {"id": rid, "path": rel, "model": model.id,

@@ -9,6 +9,7 @@ from a commit through one interface.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -464,3 +465,40 @@ def load_finding(path: str, data: bytes, *, record_id: str, model: str) -> Findi
                    opened_at=_timestamp(raw, "opened_at", path, text),
                    due=yamlio.as_date(raw.get("due")), rule=raw.get("rule"),
                    expires=yamlio.as_date(raw.get("expires")), raw=raw)
+
+
+# ----------------------------------------------------------------------------- monitoring
+
+#: Monitoring results carry whole drift reports; still, a record is read whole into memory.
+MAX_MONITORING_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """A recorded monitoring result (drift or performance), stored as JSON."""
+
+    path: str
+    id: str
+    at: str
+    kind: str
+    data: dict[str, Any]
+
+    @property
+    def breach(self) -> bool:
+        verdict = self.data.get("verdict") or {}
+        return bool(verdict.get("dataset_drift") or verdict.get("breaches"))
+
+
+def load_monitoring(path: str, data: bytes, record_id: str) -> Monitoring:
+    if len(data) > MAX_MONITORING_BYTES:
+        raise RecordError(path, f"file is {len(data):,} bytes; monitoring records may be at most "
+                                f"16 MiB")
+    try:
+        raw = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise RecordError(path, f"invalid JSON: {exc}", line=line) from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("at"), str):
+        raise RecordError(path, "a monitoring record must be a JSON object with 'at'")
+    return Monitoring(path=path, id=record_id, at=raw["at"], kind=str(raw.get("kind", "drift")),
+                      data=raw)

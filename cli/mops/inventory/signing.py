@@ -26,9 +26,9 @@ from mops import git
 from mops.errors import PolicyError, RecordError, UsageError
 from mops.git import CommitInfo, Event, Signature
 from mops.inventory import records
-from mops.inventory.store import SETTINGS_FILE, Inventory, Version
+from mops.inventory.layout import ALLOWED_SIGNERS, GOVERNED_PATHS, MODELS_DIR, SETTINGS_FILE
+from mops.inventory.store import Inventory, Version
 
-ALLOWED_SIGNERS = ".mops/allowed_signers"
 #: Commits per ``git log --no-walk`` when checking signatures.
 CHUNK = 100
 
@@ -230,7 +230,7 @@ class History:
         hist = cls(inv, rev)
         if rev is None:
             return hist
-        wanted = list(paths) if paths is not None else ["models", SETTINGS_FILE, ALLOWED_SIGNERS]
+        wanted = list(paths) if paths is not None else list(GOVERNED_PATHS)
         hist.commits, hist.events = git.path_history(inv.top, rev,
                                                      [inv.git_path(p) for p in wanted])
         return hist
@@ -292,7 +292,7 @@ class History:
         return {c: self._signatures[c] for c in commits}
 
 
-def uncommitted(inv: Inventory, paths: Iterable[str] = ("models",)) -> dict[str, str]:
+def uncommitted(inv: Inventory, paths: Iterable[str] = (MODELS_DIR,)) -> dict[str, str]:
     """Inventory-relative paths with uncommitted changes -> git's two-letter status.
 
     Ignored files are included: a sign-off hidden by ``.gitignore`` is read by mops
@@ -340,7 +340,7 @@ class SignedSignoffs:
         if self._hist is None:
             inv = self._source if isinstance(self._source, Inventory) else \
                 Inventory.open(self._source)
-            self._hist = History.scan(inv, ["models"])
+            self._hist = History.scan(inv, [MODELS_DIR])
             self._dirty = {} if inv.commit is not None else uncommitted(inv)
         return self._hist
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,11 +12,9 @@ from typing import Any, Protocol
 
 from mops import clock, git
 from mops.errors import NotAnInventoryError, NotFoundError, RecordError, UsageError
-from mops.inventory import records, yamlio
+from mops.inventory import layout, records, yamlio
+from mops.inventory.layout import MODELS_DIR, SETTINGS_FILE
 from mops.inventory.names import ModelRef, validate_model, validate_record_id, validate_version
-
-SETTINGS_FILE = "mops.yaml"
-MODELS_DIR = "models"
 
 
 class Source(Protocol):
@@ -33,7 +30,7 @@ class WorktreeSource:
     """The working tree. A symlink that points outside the inventory is never followed."""
 
     #: The folder read most: indexed with one scandir per directory.
-    INDEXED = "models"
+    INDEXED = MODELS_DIR
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -156,22 +153,6 @@ class CommitSource:
 
 
 @dataclass
-class Monitoring:
-    """A recorded monitoring result (drift or performance), stored as JSON."""
-
-    path: str
-    id: str
-    at: str
-    kind: str
-    data: dict[str, Any]
-
-    @property
-    def breach(self) -> bool:
-        verdict = self.data.get("verdict") or {}
-        return bool(verdict.get("dataset_drift") or verdict.get("breaches"))
-
-
-@dataclass
 class Version:
     model: str
     version: str
@@ -179,7 +160,7 @@ class Version:
     record: records.VersionRecord
     evidence: list[records.Evidence] = field(default_factory=list)
     approvals: list[records.Approval] = field(default_factory=list)
-    monitoring: list[Monitoring] = field(default_factory=list)
+    monitoring: list[records.Monitoring] = field(default_factory=list)
 
     @property
     def stage(self) -> str:
@@ -241,7 +222,7 @@ class Inventory:
             raise NotAnInventoryError(f"{root / SETTINGS_FILE} is not in a git repository: run "
                                       f"`git init` there, or `mops init` in a new folder")
         inv = cls(root, top.resolve(), WorktreeSource(root), None)
-        yamlio.use_cache(git.git_dir(inv.top) / "mops" / "records.pickle")
+        yamlio.use_cache(git.git_dir(inv.top) / layout.CACHE_DIR / layout.RECORD_CACHE)
         return inv
 
     def at(self, rev: str) -> Inventory:
@@ -287,13 +268,13 @@ class Inventory:
     def model_ids(self) -> list[str]:
         ids = []
         for name in self.source.listdir(MODELS_DIR):
-            if self.source.isfile(f"{MODELS_DIR}/{name}/card.md"):
+            if self.source.isfile(layout.card_path(name)):
                 ids.append(name)
         return ids
 
     def has_model(self, model_id: str) -> bool:
         validate_model(model_id)
-        return self.source.isfile(f"{MODELS_DIR}/{model_id}/card.md")
+        return self.source.isfile(layout.card_path(model_id))
 
     def model(self, model_id: str) -> Model:
         validate_model(model_id)
@@ -317,16 +298,16 @@ class Inventory:
         return model, model.latest
 
     def _load_model(self, model_id: str) -> Model:
-        mdir = f"{MODELS_DIR}/{model_id}"
-        card = records.load_card(f"{mdir}/card.md", self.read(f"{mdir}/card.md"),
-                                 expected_id=model_id)
+        mdir = layout.model_dir(model_id)
+        card_path = layout.card_path(model_id)
+        card = records.load_card(card_path, self.read(card_path), expected_id=model_id)
         versions = []
-        for name in self.source.listdir(f"{mdir}/versions"):
-            vdir = f"{mdir}/versions/{name}"
-            if self.source.isfile(f"{vdir}/version.yaml"):
+        for name in self.source.listdir(layout.versions_dir(model_id)):
+            vdir = layout.version_dir(model_id, name)
+            if self.source.isfile(f"{vdir}/{layout.VERSION_FILE}"):
                 versions.append(self._load_version(model_id, name, vdir))
         versions.sort(key=lambda v: (v.record.registered_at, v.version))
-        findings = self._records(f"{mdir}/findings", ".yaml", "finding",
+        findings = self._records(layout.findings_dir(model_id), ".yaml", "finding",
                                  lambda p, data, rid: records.load_finding(
                                      p, data, record_id=rid, model=model_id))
         findings.sort(key=lambda f: (f.opened_at, f.id))
@@ -334,19 +315,19 @@ class Inventory:
 
     def _load_version(self, model_id: str, name: str, vdir: str) -> Version:
         validate_version(name)
-        path = f"{vdir}/version.yaml"
+        path = f"{vdir}/{layout.VERSION_FILE}"
         record = records.load_version(path, self.read(path), model=model_id, version=name)
         version = Version(model=model_id, version=name, dir=vdir, record=record)
         version.evidence = self._records(
-            f"{vdir}/evidence", ".yaml", "evidence",
+            f"{vdir}/{layout.EVIDENCE}", ".yaml", "evidence",
             lambda p, data, rid: records.load_evidence(p, data, record_id=rid))
         version.evidence.sort(key=lambda e: (e.added_at, e.id))
         version.approvals = self._records(
-            f"{vdir}/approvals", ".yaml", "approval",
+            f"{vdir}/{layout.APPROVALS}", ".yaml", "approval",
             lambda p, data, rid: records.load_approval(p, data, record_id=rid))
         version.approvals.sort(key=lambda a: (a.at, a.id))
-        version.monitoring = self._records(f"{vdir}/monitoring", ".json", "monitoring record",
-                                           load_monitoring)
+        version.monitoring = self._records(f"{vdir}/{layout.MONITORING}", ".json",
+                                           "monitoring record", records.load_monitoring)
         version.monitoring.sort(key=lambda m: (m.at, m.id))
         return version
 
@@ -365,17 +346,3 @@ class Inventory:
         if isinstance(self.source, CommitSource):
             self.source.reader.close()
 
-
-def load_monitoring(path: str, data: bytes, record_id: str) -> Monitoring:
-    if len(data) > 16 * 1024 * 1024:
-        raise RecordError(path, f"file is {len(data):,} bytes; monitoring records may be at most "
-                                f"16 MiB")
-    try:
-        raw = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        line = getattr(exc, "lineno", None)
-        raise RecordError(path, f"invalid JSON: {exc}", line=line) from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("at"), str):
-        raise RecordError(path, "a monitoring record must be a JSON object with 'at'")
-    return Monitoring(path=path, id=record_id, at=raw["at"], kind=str(raw.get("kind", "drift")),
-                      data=raw)

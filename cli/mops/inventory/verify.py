@@ -34,17 +34,15 @@ from typing import Any
 
 from mops import git
 from mops.errors import InvalidNameError, RecordError, UsageError
-from mops.inventory import records
+from mops.inventory import layout, records
 from mops.inventory.digest import sha256_file
+from mops.inventory.layout import ALLOWED_SIGNERS, APPROVAL_RE, EVIDENCE_FILE_RE, EVIDENCE_RE, MODELS_DIR, SETTINGS_FILE
 from mops.inventory.names import validate_model, validate_record_id, validate_version
-from mops.inventory.signing import ALLOWED_SIGNERS, History, signature_problem, uncommitted
-from mops.inventory.store import MODELS_DIR, SETTINGS_FILE, Inventory, WorktreeSource
+from mops.inventory.signing import History, signature_problem, uncommitted
+from mops.inventory.store import Inventory, WorktreeSource
 
 #: ``tempfile.mkstemp(prefix=".<name>.mops-")`` in ``change._Undo.write``.
 LEFTOVER_RE = re.compile(r"\..+\.mops-[a-z0-9_]{8}")
-APPROVAL_RE = re.compile(rf"{MODELS_DIR}/[^/]+/versions/[^/]+/approvals/[^/]+\.yaml")
-EVIDENCE_RE = re.compile(rf"{MODELS_DIR}/[^/]+/versions/[^/]+/evidence/[^/]+\.yaml")
-EVIDENCE_FILE_RE = re.compile(rf"{MODELS_DIR}/[^/]+/versions/[^/]+/evidence/files/.+")
 
 
 @dataclass(frozen=True)
@@ -109,7 +107,7 @@ def verify(inv: Inventory, *, changed_since: str | None = None,
         if changed is not None:
             models = sorted(set(models) & changed)
             result.scope = models
-    model_paths = [f"{MODELS_DIR}/{m}" for m in models]
+    model_paths = [layout.model_dir(m) for m in models]
     scanned = model_paths if result.scope is not None else [MODELS_DIR]
     hist = History.scan(inv, [*scanned, SETTINGS_FILE, ALLOWED_SIGNERS])
     dirty = uncommitted(inv, scanned) if scanned else {}
@@ -129,7 +127,7 @@ def verify(inv: Inventory, *, changed_since: str | None = None,
 
 def _model_dirs(inv: Inventory) -> list[str]:
     return [name for name in inv.source.listdir(MODELS_DIR)
-            if inv.source.isdir(f"{MODELS_DIR}/{name}")]
+            if inv.source.isdir(layout.model_dir(name))]
 
 
 def _records(inv: Inventory, result: Verification, model_paths: list[str]
@@ -145,15 +143,15 @@ def _records(inv: Inventory, result: Verification, model_paths: list[str]
             result.add(mdir, exc.message)
             continue
         try:
-            for version in source.listdir(f"{mdir}/versions"):
-                vdir = f"{mdir}/versions/{version}"
+            for version in source.listdir(f"{mdir}/{layout.VERSIONS}"):
+                vdir = f"{mdir}/{layout.VERSIONS}/{version}"
                 try:
                     validate_version(version)
                 except InvalidNameError as exc:
                     result.add(vdir, exc.message)
                     continue
-                for kind, loader in (("approvals", records.load_approval),
-                                     ("evidence", records.load_evidence)):
+                for kind, loader in ((layout.APPROVALS, records.load_approval),
+                                     (layout.EVIDENCE, records.load_evidence)):
                     for name in source.listdir(f"{vdir}/{kind}"):
                         rel = f"{vdir}/{kind}/{name}"
                         if not name.endswith(".yaml") or not source.isfile(rel):
@@ -275,7 +273,7 @@ def _check_evidence(inv: Inventory, hist: History, result: Verification,
             if info.author != ev.added_by.lower():
                 result.add(ev.path, f"names {ev.added_by} as its author, but the commit that "
                                     f"added it ({_short(commit)}) has {info.author}")
-        vdir = ev.path.rsplit("/evidence/", 1)[0]
+        vdir = layout.version_of_evidence(ev.path)
         for f in ev.files:
             rel = f"{vdir}/{f.path}"
             files.append((rel, f.sha256, ev))

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from mops import git
+from mops.inventory import layout
 from mops.inventory.digest import DigestCache, combine, subject_parts, what_changed
+from mops.inventory.layout import INVENTORY_PATHS, MODELS_DIR
 from mops.inventory.names import ModelRef, validate_model
-from mops.inventory.store import MODELS_DIR, SETTINGS_FILE, CommitSource, Inventory, Version
+from mops.inventory.store import CommitSource, Inventory, Version
 
 
 def list_rows(inv: Inventory, stage: str | None = None) -> list[dict[str, Any]]:
@@ -86,10 +88,6 @@ def finding_view(f) -> dict[str, Any]:
             "opened_by": f.opened_by, "opened_at": f.opened_at}
 
 
-#: Everything of the inventory that its audit trail covers (relative to the inventory).
-INVENTORY_PATHS = (SETTINGS_FILE, MODELS_DIR, "policies", ".mops", "report_templates")
-
-
 def _inventory_paths(inv: Inventory) -> list[str]:
     return [inv.git_path(p) for p in INVENTORY_PATHS]
 
@@ -104,7 +102,7 @@ def log_entries(inv: Inventory, model: str | None = None) -> list[dict[str, Any]
         validate_model(model)
         if not inv.has_model(model):
             inv.model(model)  # raises the "unknown model" error
-        paths = [inv.git_path(f"{MODELS_DIR}/{model}")]
+        paths = [inv.git_path(layout.model_dir(model))]
     else:
         paths = _inventory_paths(inv)
     if inv.head is None:

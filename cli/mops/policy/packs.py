@@ -52,8 +52,9 @@ import yaml
 
 from mops.errors import RecordError
 from mops.inventory import yamlio
+from mops.inventory.layout import SETTINGS_FILE
 from mops.inventory.records import Settings
-from mops.inventory.store import SETTINGS_FILE, Inventory
+from mops.inventory.store import Inventory
 from mops.policy import vocabulary
 from mops.policy.requirements import FIELD_RE, KIND_RE, REQUIREMENTS, SpecError, join_words, lookup
 from mops.policy.results import UNSPECIFIED, Basis, BasisKind

@@ -59,9 +59,10 @@ def render_report(inv: Inventory, models: Sequence[str] = (), *, as_of: str | No
 
 def _cache_dir(inv: Inventory) -> Path | None:
     from mops import git
+    from mops.inventory import layout
 
     try:
-        return git.git_dir(inv.top) / "mops" / "templates"
+        return git.git_dir(inv.top) / layout.CACHE_DIR / layout.TEMPLATE_CACHE
     except Exception:  # no cache, just slower
         return None
 

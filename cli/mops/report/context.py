@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mops.inventory.records import RETIRED, Finding
-from mops.inventory.store import Model, Monitoring, Version
+from mops.inventory.records import RETIRED, Finding, Monitoring
+from mops.inventory.store import Model, Version
 from mops.inventory.yamlio import as_date
 from mops.policy.results import Result
 from mops.report.charts import Point, fmt, line_chart, number, parse_time

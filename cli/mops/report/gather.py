@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mops import __version__
 from mops.errors import NotFoundError, UsageError
+from mops.inventory.layout import MODELS_DIR
 from mops.inventory.records import Approval, Settings
 from mops.inventory.store import Inventory, Model, Version
 from mops.policy.results import Result
@@ -145,7 +146,7 @@ class Signatures:
         from mops.inventory.signing import History
 
         if self._hist is None:
-            self._hist = History.scan(self.snapshot, ["models"])
+            self._hist = History.scan(self.snapshot, [MODELS_DIR])
         return self._hist
 
     def prime(self, approvals: Sequence[Approval]) -> None:
