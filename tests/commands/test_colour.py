@@ -76,11 +76,15 @@ def prepare(inventory: Path) -> dict[str, str]:
 
 
 Step = tuple[list[str], dict[str, str], bool]
+Run = tuple[str, int, bytes]
+ENVS = {"NO_COLOR=1": {"NO_COLOR": "1", "TERM": "xterm-256color"}, "TERM=dumb": {"TERM": "dumb"}}
 
 
 def scenario(inventory: Path, files: dict[str, str]) -> list[Step]:
     """Every command: its arguments, the environment it runs in (beyond the colour
-    variables), and whether it changes nothing (then it also runs with TERM=dumb)."""
+    variables), and whether it leaves the inventory as it was. Those that do run with
+    each of ENVS, two at a time; the others, in order, with NO_COLOR (a command that
+    writes prints plain confirmations, or refusals like the ones that run with both)."""
     expires = (dt.date.today() + dt.timedelta(days=30)).isoformat()
     home = {"HOME": str(inventory.parent / "home"), "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
     v = "credit-pd@1.0.0"
@@ -89,46 +93,57 @@ def scenario(inventory: Path, files: dict[str, str]) -> list[Step]:
         (REGISTER, {}, False),
         (["evidence", "add", v, "validation.md", "--kind", "validation-report"], {}, False),
         (["approve", v, "--role", "validator"], {}, True),     # refused: the developer is no validator
+        (["promote", v, "--to", "production"], {}, True),      # refused: the rules unmet, listed
         (["approve", v, "--role", "validator"], CAROL, False),
-        (["promote", v, "--to", "production"], {}, True),      # refused: rules unmet, listed
         (["finding", "add", "credit-pd", "--severity", "low", "--title", "Tidy the card"], {}, False),
         (["finding", "close", "credit-pd", "{finding}", "--comment", "done"], {}, False),
         (["waive", "credit-pd", "--rule", "BL-OWNER", "--expires", expires, "--reason", "r"], {}, False),
+        (["packs", "upgrade"], {}, False),
+        (["--install-completion", "bash"], home, False),
         (["packs", "list"], {}, True),
         (["packs", "show", "baseline"], {}, True),
-        (["packs", "upgrade"], {}, False),
         (["list"], {}, True),
         (["show", "credit-pd"], {}, True),
         (["log", "credit-pd"], {}, True),
         (["check"], {}, True),
         (["verify"], {}, True),
         (["drift", "credit-pd", "--current", files["log"]], {}, True),
-        (["audit", "--out", "report.html"], {}, False),
         (["show", "no-such-model"], {}, True),
         (["--no-such-option"], {}, True),
-        (["--install-completion", "bash"], home, True),
+        (["audit", "--out", "report.html"], {}, False),
         (["retire", "credit-pd", "--reason", "replaced"], {}, False),
         (["demo", str(inventory.parent / "demo")], {}, False),
     ]
 
 
-Run = tuple[str, int, bytes]
-
-
-def run_scenario(inventory: Path, steps: list[Step], colour_env: dict[str, str]) -> list[Run]:
-    """Run the steps in order; the last, ``demo`` (by far the slowest), beside the others."""
+def run_scenario(inventory: Path, steps: list[Step]) -> dict[str, list[Run]]:
+    """The runs, by environment. The last step, ``demo`` (by far the slowest), runs
+    beside all the others."""
     *steps, (demo_args, demo_env, _) = steps
+    runs: dict[str, list[Run]] = {label: [] for label in ENVS}
     finding = ""
-    runs: list[Run] = []
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        demo = pool.submit(in_terminal, demo_args, inventory, colour_env | demo_env, 300)
-        for args, env, _ in steps:
-            args = [finding if a == "{finding}" else a for a in args]
-            code, out = in_terminal(args, inventory, colour_env | env)
-            if args[:2] == ["finding", "add"]:
-                finding = out.decode().strip().splitlines()[-1].strip()
-            runs.append((" ".join(args), code, out))
-        runs.append((" ".join(demo_args), *demo.result()))
+    with ThreadPoolExecutor(max_workers=1) as background, ThreadPoolExecutor(max_workers=2) as pool:
+        demo = background.submit(in_terminal, demo_args, inventory, ENVS["NO_COLOR=1"] | demo_env, 300)
+        i = 0
+        while i < len(steps):
+            args, env, unchanged = steps[i]
+            if not unchanged:
+                args = [finding if a == "{finding}" else a for a in args]
+                code, out = in_terminal(args, inventory, ENVS["NO_COLOR=1"] | env)
+                if args[:2] == ["finding", "add"]:
+                    finding = out.decode().strip().splitlines()[-1].strip()
+                runs["NO_COLOR=1"].append((" ".join(args), code, out))
+                i += 1
+                continue
+            batch = []
+            while i < len(steps) and steps[i][2]:
+                batch += [(label, steps[i][0], pool.submit(in_terminal, steps[i][0], inventory,
+                                                           ENVS[label] | steps[i][1]))
+                          for label in ENVS]
+                i += 1
+            for label, args, job in batch:
+                runs[label].append((" ".join(args), *job.result()))
+        runs["NO_COLOR=1"].append((" ".join(demo_args), *demo.result()))
     return runs
 
 
@@ -142,28 +157,18 @@ def commands_run(runs: list[Run]) -> set[str]:
     return found
 
 
-def assert_plain(label: str, runs: list[Run]) -> None:
-    for args, code, out in runs:
-        text = out.decode(errors="replace")
-        assert code in (0, 1, 2), f"[{label}] mops {args} exited {code}:\n{text}"
-        assert "Traceback" not in text, f"[{label}] mops {args}:\n{text}"
-        assert CSI not in out, f"[{label}] mops {args} wrote escape codes:\n{out!r}"
-
-
 def test_no_escape_code_with_no_color_or_term_dumb(inventory: Path):
-    """Every command with NO_COLOR=1; then, on what they built, those that change nothing
-    with TERM=dumb (the commands that write print plain confirmations either way)."""
-    steps = scenario(inventory, prepare(inventory))
-    runs = run_scenario(inventory, steps, {"NO_COLOR": "1", "TERM": "xterm-256color"})
-    assert_plain("NO_COLOR=1", runs)
-    missing = [path for path, _ in _commands(app) if path not in commands_run(runs)]
+    runs = run_scenario(inventory, scenario(inventory, prepare(inventory)))
+    for label, label_runs in runs.items():
+        for args, code, out in label_runs:
+            text = out.decode(errors="replace")
+            assert code in (0, 1, 2), f"[{label}] mops {args} exited {code}:\n{text}"
+            assert "Traceback" not in text, f"[{label}] mops {args}:\n{text}"
+            assert CSI not in out, f"[{label}] mops {args} wrote escape codes:\n{out!r}"
+    assert len(runs["TERM=dumb"]) >= 10
+    missing = [path for path, _ in _commands(app) if path not in commands_run(runs["NO_COLOR=1"])]
     assert not missing, (f"add a run of each to scenario() in {Path(__file__).name}, so that it "
                          f"is checked too: {missing}")
-    reads = [(args, env) for args, env, reads in steps if reads]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        dumb = list(pool.map(lambda step: in_terminal(step[0], inventory, {"TERM": "dumb"} | step[1]), reads))
-    assert_plain("TERM=dumb", [(" ".join(args), code, out) for (args, _), (code, out) in zip(reads, dumb,
-                                                                                             strict=True)])
 
 
 def test_a_terminal_gets_colour_without_them(inventory: Path, tmp_path: Path):
