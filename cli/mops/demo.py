@@ -115,13 +115,13 @@ class _Demo:
     # -------------------------------------------------------------- actions
 
     def register(self, who: str, days: int, model: str, version: str, **kw) -> None:
-        from mops.inventory import actions
+        from mops.inventory.actions import register as actions
 
         with acting(who, self.clock.ago(days)):
             actions.register(self.path, model, version, **kw)
 
     def evidence(self, who: str, days: int, ref: str, kind: str, title: str, **fmt) -> None:
-        from mops.inventory.governance import add_evidence
+        from mops.inventory.actions.governance import add_evidence
         from mops.inventory.names import parse_ref
 
         doc = self.scratch / f"{ref.replace('@', '-')}-{kind}.md"
@@ -131,7 +131,7 @@ class _Demo:
                          metrics={k: v for k, v in fmt.items() if isinstance(v, float)})
 
     def approve(self, who: str, days: int, ref: str, role: str, comment: str) -> None:
-        from mops.inventory.governance import approve
+        from mops.inventory.actions.governance import approve
         from mops.inventory.names import parse_ref
 
         with acting(who, self.clock.ago(days)):
@@ -140,7 +140,7 @@ class _Demo:
 
     def promote(self, who: str, days: int, ref: str, to: str) -> str | None:
         """Promote; returns the refusal (with every unmet rule) instead of raising."""
-        from mops.inventory.governance import promote
+        from mops.inventory.actions.governance import promote
         from mops.inventory.names import parse_ref
 
         now = self.clock.today - dt.timedelta(days=days)
@@ -163,8 +163,8 @@ class _Demo:
     def run(self) -> DemoResult:
         from mops import resources
         from mops.demo_data import write_credit_logs
-        from mops.inventory import actions
-        from mops.inventory.governance import add_finding, retire, waive
+        from mops.inventory.actions import register as actions
+        from mops.inventory.actions.governance import add_finding, retire, waive
         from mops.inventory.names import parse_ref
 
         p, c = self.path, self.clock

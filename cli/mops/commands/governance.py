@@ -34,8 +34,8 @@ def evidence_add(
 ) -> None:
     """Copy files into a version's evidence, each with its sha256, in one commit."""
     from mops.commands import cwd, notify
-    from mops.inventory.actions import parse_metrics
-    from mops.inventory.governance import add_evidence
+    from mops.inventory.actions.governance import add_evidence
+    from mops.inventory.actions.register import parse_metrics
     from mops.inventory.names import parse_ref
     from mops.output import echo
 
@@ -60,8 +60,8 @@ def approve(
     """Sign off a model version in a role, bound to the digest of what you reviewed."""
     from mops import clock
     from mops.commands import cwd, notify
-    from mops.inventory.governance import approve as do_approve
-    from mops.inventory.governance import parse_date
+    from mops.inventory.actions.governance import approve as do_approve
+    from mops.inventory.actions.governance import parse_date
     from mops.inventory.names import parse_ref
     from mops.output import echo
     from mops.policy.engine import independence_conflicts
@@ -83,7 +83,7 @@ def promote(
     """Move a version to a stage if every rule for that stage is met (else exit 1)."""
     from mops import clock
     from mops.commands import cwd, notify
-    from mops.inventory.governance import promote as do_promote
+    from mops.inventory.actions.governance import promote as do_promote
     from mops.inventory.names import parse_ref
     from mops.inventory.signing import signature_check
     from mops.output import echo, warn
@@ -106,7 +106,7 @@ def retire(
 ) -> None:
     """Mark a version or a whole model retired; every record is kept."""
     from mops.commands import cwd, notify
-    from mops.inventory.governance import retire as do_retire
+    from mops.inventory.actions.governance import retire as do_retire
     from mops.inventory.names import parse_ref
     from mops.output import echo
 
@@ -129,7 +129,7 @@ def finding_add(
 ) -> None:
     """Open a finding; prints its id."""
     from mops.commands import cwd, notify
-    from mops.inventory.governance import add_finding, parse_date
+    from mops.inventory.actions.governance import add_finding, parse_date
     from mops.inventory.names import parse_ref
     from mops.output import echo, emit_json
 
@@ -151,7 +151,7 @@ def finding_close(
 ) -> None:
     """Close a finding (or revoke an exception); the record is kept."""
     from mops.commands import cwd, notify
-    from mops.inventory.governance import close_finding
+    from mops.inventory.actions.governance import close_finding
     from mops.inventory.names import validate_model
     from mops.output import echo
 
@@ -175,8 +175,8 @@ def waive(
     """Grant a time-limited exception: the rule reports waived (never pass) until it expires."""
     from mops import clock
     from mops.commands import cwd, notify
-    from mops.inventory.governance import parse_date
-    from mops.inventory.governance import waive as do_waive
+    from mops.inventory.actions.governance import parse_date
+    from mops.inventory.actions.governance import waive as do_waive
     from mops.inventory.names import parse_ref
     from mops.output import echo
     from mops.policy.engine import rule_ids

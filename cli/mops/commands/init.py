@@ -28,7 +28,7 @@ def init(
     from mops import resources, templates
     from mops.commands import notify
     from mops.errors import UsageError
-    from mops.inventory import actions
+    from mops.inventory.actions import register as actions
     from mops.inventory.layout import SETTINGS_FILE
     from mops.output import echo
 

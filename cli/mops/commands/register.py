@@ -32,8 +32,8 @@ def register_cmd(
 ) -> None:
     """Register a model version: its card, artifact digest and stage, in one commit."""
     from mops.commands import cwd, notify
-    from mops.inventory.actions import parse_metrics
-    from mops.inventory.actions import register as do_register
+    from mops.inventory.actions.register import parse_metrics
+    from mops.inventory.actions.register import register as do_register
     from mops.output import echo
 
     done = do_register(cwd(), model, version, card=card, artifact=artifact, sha256=sha256,

@@ -172,7 +172,7 @@ def check_version(inv: Inventory, start: Path, model: Model, version: Version, c
 def _record(inv: Inventory, start: Path, model: Model, version: Version, reference: str, current: Sequence[str],
             rows_by_file: dict[str, int], plan_map: dict[str, Any], body: dict[str, Any], window: str | None,
             notify: Callable[[str], None] | None) -> Done:
-    from mops.inventory.monitoring import record_monitoring
+    from mops.inventory.actions.monitoring import record_monitoring
 
     ref_sha, ref_size = sha256_file(Path(reference))
     record_doc = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -406,6 +407,25 @@ def load_approval(path: str, data: bytes, *, record_id: str) -> Approval:
                     at=_timestamp(raw, "at", path, text), digest=digest,
                     comment=raw.get("comment"), expires=yamlio.as_date(expires),
                     parts=parts if isinstance(parts, dict) else {}, raw=raw)
+
+
+def effective_signoffs(approvals: Sequence[Approval]) -> list[Approval]:
+    """The latest sign-off of each (person, role): a later one supersedes the earlier.
+
+    Timestamps have one-second resolution, so at equal times the ``supersedes`` link
+    each sign-off records decides which came later.
+    """
+    superseded = {a.raw.get("supersedes") for a in approvals}
+    latest: dict[tuple[str, str], Approval] = {}
+
+    def rank(a: Approval) -> tuple[str, bool, str]:
+        return a.at, a.id not in superseded, a.id
+
+    for a in approvals:
+        key = (a.by, a.role)
+        if key not in latest or rank(a) > rank(latest[key]):
+            latest[key] = a
+    return sorted(latest.values(), key=lambda a: (a.at, a.id))
 
 
 # ----------------------------------------------------------------------------- findings

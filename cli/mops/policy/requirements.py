@@ -17,8 +17,7 @@ from typing import Any, Literal
 
 from mops.inventory import yamlio
 from mops.inventory.digest import DigestCache, combine, subject_parts, what_changed
-from mops.inventory.governance import effective_signoffs
-from mops.inventory.records import SEVERITIES, Approval
+from mops.inventory.records import SEVERITIES, Approval, effective_signoffs
 from mops.inventory.store import Inventory, Model, Version
 
 KIND_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")

@@ -1,33 +1,24 @@
-"""Inventory actions that need nothing but the inventory: init and register."""
+"""Creating an inventory (``init``, ``init --github``) and registering model versions."""
 
 from __future__ import annotations
 
 import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mops import git
 from mops.errors import UsageError
 from mops.inventory import layout, records, yamlio
-from mops.inventory.change import Change, locked, repository_lock
+from mops.inventory.actions import Done
+from mops.inventory.actions.change import Change, locked, repository_lock
 from mops.inventory.digest import sha256_file
 from mops.inventory.layout import MODELS_DIR, SETTINGS_FILE
 from mops.inventory.names import validate_model, validate_version
 from mops.inventory.store import Inventory, WorktreeSource
 
 HEX64 = re.compile(r"[0-9a-fA-F]{64}")
-
-
-@dataclass(frozen=True)
-class Done:
-    """What a mutating action did: its commit and the files it wrote."""
-
-    commit: str
-    files: tuple[str, ...]
-    detail: dict[str, Any]
 
 
 # ----------------------------------------------------------------------------- init

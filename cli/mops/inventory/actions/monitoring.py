@@ -10,7 +10,7 @@ from typing import Any
 from mops import git
 from mops.inventory import layout
 from mops.inventory.actions import Done
-from mops.inventory.change import Change, locked, new_id
+from mops.inventory.actions.change import Change, locked, new_id
 from mops.inventory.names import ModelRef
 
 

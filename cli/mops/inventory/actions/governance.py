@@ -23,7 +23,7 @@ from mops import git
 from mops.errors import NotFoundError, PolicyError, UsageError
 from mops.inventory import layout, records, yamlio
 from mops.inventory.actions import Done
-from mops.inventory.change import Change, locked, new_id
+from mops.inventory.actions.change import Change, locked, new_id
 from mops.inventory.digest import DigestCache, combine, sha256_file, subject_parts
 from mops.inventory.names import ModelRef, validate_record_id, validate_role
 from mops.inventory.records import RETIRED
@@ -75,25 +75,6 @@ def _text(value: str | None, option: str) -> str:
 
 def _github() -> dict[str, str]:
     return {key: os.environ[var] for var, key in GITHUB_VARS if os.environ.get(var)}
-
-
-def effective_signoffs(approvals: Sequence[records.Approval]) -> list[records.Approval]:
-    """The latest sign-off of each (person, role): a later one supersedes the earlier.
-
-    Timestamps have one-second resolution, so at equal times the ``supersedes`` link
-    each sign-off records decides which came later.
-    """
-    superseded = {a.raw.get("supersedes") for a in approvals}
-    latest: dict[tuple[str, str], records.Approval] = {}
-
-    def rank(a: records.Approval) -> tuple[str, bool, str]:
-        return a.at, a.id not in superseded, a.id
-
-    for a in approvals:
-        key = (a.by, a.role)
-        if key not in latest or rank(a) > rank(latest[key]):
-            latest[key] = a
-    return sorted(latest.values(), key=lambda a: (a.at, a.id))
 
 
 def _listed_anywhere(inv: Inventory, person: str) -> bool:
@@ -197,7 +178,7 @@ def approve(start: Path, ref: ModelRef, *, role: str, reject: bool = False,
         cache = DigestCache(inv)
         parts = subject_parts(inv, version, cache)
         cache.save()
-        previous = effective_signoffs([a for a in version.approvals
+        previous = records.effective_signoffs([a for a in version.approvals
                                        if a.by == actor.email and a.role == role])
         taken = {a.id for a in version.approvals}
         aid = new_id("A", lambda x: x in taken)
