@@ -43,7 +43,7 @@ def test_second_init_is_refused(tmp_path: Path, inventory: Path):
 
 def test_init_unknown_pack_writes_nothing(tmp_path: Path):
     r = Mops(tmp_path)("init", "inv", "--pack", "sr11-7", code=2)
-    assert "unknown policy pack 'sr11-7'" in r.stderr
+    assert "--pack 'sr11-7': unknown built-in pack 'sr11-7'" in r.stderr
     assert not (tmp_path / "inv").exists()
 
 
@@ -239,7 +239,7 @@ def test_concurrent_writers_all_commit(inventory: Path):
 
 def test_check_with_no_packs_says_nothing_was_checked(inventory: Path, mops: Mops):
     settings = inventory / "mops.yaml"
-    settings.write_text(settings.read_text().replace("policies: [baseline]", "policies: []"))
+    settings.write_text(settings.read_text().replace("policies: [baseline@2]", "policies: []"))
     git(inventory, "commit", "-qam", "no packs")
     mops("register", "m", "--version", "1", "--owner", "a@b.c", "--tier", "3")
     r = mops("check")

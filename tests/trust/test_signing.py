@@ -91,7 +91,7 @@ def test_signed_rules_count_only_verified_signoffs(optional: Team):
     (repo / "policies").mkdir()
     (repo / "policies" / "trust.yaml").write_text(PACK)
     settings = repo / "mops.yaml"
-    settings.write_text(settings.read_text().replace("policies: [baseline]",
+    settings.write_text(settings.read_text().replace("policies: [baseline@2]",
                                                      "policies: [policies/trust.yaml]"))
     optional.act(BOB, None)
     commit(repo, "signed sign-offs required by policy")

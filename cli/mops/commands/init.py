@@ -15,7 +15,8 @@ def init(
         "--name", metavar="TEXT", help="The inventory's name, shown in reports (default: the folder's name).")] = None,
     pack: Annotated[list[str] | None, typer.Option(
         "--pack", metavar="NAME",
-        help="A built-in policy pack to apply (repeatable; default: baseline).")] = None,
+        help="A built-in policy pack to apply, NAME or NAME@VERSION (repeatable; default: "
+             "baseline). mops.yaml records the version: the latest unless one is given.")] = None,
     github: Annotated[bool, typer.Option(
         "--github",
         help="Also write .github/workflows/mops.yml (the pull-request gate and a scheduled drift "
@@ -25,7 +26,7 @@ def init(
 
     With --github, also the GitHub Actions workflow that gates pull requests.
     """
-    from mops import resources, templates
+    from mops import templates
     from mops.commands import notify
     from mops.errors import UsageError
     from mops.inventory.actions import register as actions
@@ -41,9 +42,9 @@ def init(
         echo(f"Wrote {rel} (pushes to {done.detail['branch']!r} and pull requests are gated) "
              f"(commit {done.commit[:12]})")
         return
+    packs = [_pinned(p) for p in pack or ["baseline"]]
     extra = actions.github_workflow_files(path, templates.github_workflow, rel) if github else {}
-    done = actions.init(path, name=name, packs=pack or ["baseline"],
-                        known_packs=resources.builtin_pack_names(), extra_files=extra)
+    done = actions.init(path, name=name, packs=packs, known_packs=packs, extra_files=extra)
     echo(f"Initialised mops inventory {done.detail['name']!r} in {done.detail['path']} "
          f"(commit {done.commit[:12]})")
     if github and not extra:  # the inventory is a folder of a larger repository
@@ -51,6 +52,19 @@ def init(
         echo(f"Wrote {added.detail['path']} (commit {added.commit[:12]})")
     elif github:
         echo(f"The commit includes {rel}: push it to GitHub to turn on the gate")
+
+
+def _pinned(pack: str) -> str:
+    """``NAME`` as ``NAME@LATEST`` (so mops.yaml records the version adopted); paths as given."""
+    from mops.errors import UsageError
+    from mops.policy.packs import builtin_ref, is_pack_path
+
+    if is_pack_path(pack):
+        return pack
+    try:
+        return builtin_ref(pack, default_latest=True).text
+    except ValueError as exc:
+        raise UsageError(f"--pack {pack!r}: {exc}") from None
 
 
 def register(app: typer.Typer) -> None:
