@@ -103,3 +103,22 @@ def test_runtime_dependencies_stay_ranges():
     for req in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]:
         assert "==" not in req, req
         assert ">=" in req, f"{req}: give a lower bound"
+
+
+def test_release_references_follow_the_one_version():
+    """The README, the pre-commit hooks file and the actions' headers name the release that
+    `__version__` says: actions by the major tag, pre-commit by the exact tag."""
+    from mops.templates import github_workflow
+
+    texts = {name: (ROOT / name).read_text() for name in
+             ("README.md", ".pre-commit-hooks.yaml", ".github/actions/mops-gate/action.yml",
+              ".github/actions/mops-drift/action.yml")}
+    texts["generated workflow"] = github_workflow("main")
+    refs = {(name, m) for name, text in texts.items()
+            for m in re.findall(r"mops-dev/mops/\.github/actions/mops-(?:gate|drift)@(\S+?)[`\s]", text)}
+    revs = {(name, m) for name, text in texts.items() for m in re.findall(r"\brev: (\S+)", text)}
+    assert {name for name, _ in refs} >= {"README.md", "generated workflow"}
+    assert {name for name, _ in revs} >= {"README.md", ".pre-commit-hooks.yaml"}
+    assert {ref for _, ref in refs} == {mops.ACTIONS_REF}, refs
+    assert {rev for _, rev in revs} == {mops.PRE_COMMIT_REV}, revs
+    assert mops.ACTIONS_REF == "v" + mops.__version__.split(".")[0]

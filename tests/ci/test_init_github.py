@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from mops import ACTIONS_REF
 from mops.templates import GITHUB_WORKFLOW, github_workflow
 from tests.ci.schemas import assert_valid
 from tests.conftest import Mops, git, snapshot
@@ -32,7 +33,7 @@ def test_new_inventory_gets_the_workflow_in_its_one_commit(tmp_path: Path):
     gate = flow["jobs"]["gate"]["steps"]
     assert gate[0]["uses"].startswith("actions/checkout@") and gate[0]["with"]["fetch-depth"] == 0
     assert gate[0]["with"]["persist-credentials"] is False
-    assert gate[1]["uses"].endswith("/mops/.github/actions/mops-gate@v1")
+    assert gate[1]["uses"].endswith(f"/mops/.github/actions/mops-gate@{ACTIONS_REF}")
     assert gate[1]["with"]["working-directory"] == "."
     assert flow["permissions"] == {"contents": "read"}
     assert_valid("vendor.github-workflows", repo / GITHUB_WORKFLOW)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mops import ACTIONS_REF
 from mops.templates import HERE, github_workflow
 from tests.ci.schemas import assert_valid, validate_manifest
 
@@ -87,7 +88,7 @@ def test_no_expression_inside_a_run_script():
 USES = re.compile(r"^\s*(?:-\s*)?uses:\s*(?P<ref>\S+)(?:\s*#\s*(?P<comment>.*))?$", re.M)
 PINNED = re.compile(r"(?P<action>[\w.-]+/[\w.-]+)(?:/[\w./-]+)?@(?P<sha>[0-9a-f]{40})")
 #: Ours, by major tag: `mops init --github` cannot know the commit of a release yet.
-OWN = re.compile(r"mops-dev/mops/\.github/actions/mops-(gate|drift)@v1")
+OWN = re.compile(rf"mops-dev/mops/\.github/actions/mops-(gate|drift)@({ACTIONS_REF}|__MOPS_ACTIONS_REF__)")
 
 
 def _uses(path: Path) -> list[tuple[str, str]]:

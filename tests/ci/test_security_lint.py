@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mops import ACTIONS_REF
 from mops.templates import GITHUB_WORKFLOW
 from tests.ci.schemas import find_tool, offline_env
 from tests.conftest import Mops, git, missing_tool
@@ -80,8 +81,8 @@ def test_zizmor_finds_nothing_in_the_generated_workflow(generated: list[Path]):
         _, everything = _zizmor("--no-ignores", str(path))
         assert {(f["ident"], f["locations"][0]["concrete"]["feature"].split(" #")[0])
                 for f in everything} == {
-            ("unpinned-uses", "uses: mops-dev/mops/.github/actions/mops-gate@v1"),
-            ("unpinned-uses", "uses: mops-dev/mops/.github/actions/mops-drift@v1")}
+            ("unpinned-uses", f"uses: mops-dev/mops/.github/actions/mops-gate@{ACTIONS_REF}"),
+            ("unpinned-uses", f"uses: mops-dev/mops/.github/actions/mops-drift@{ACTIONS_REF}")}
 
 
 @_needs("zizmor")
