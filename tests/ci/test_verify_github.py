@@ -104,3 +104,45 @@ def test_the_forged_name_is_a_real_attack_on_plain_text(inventory: Path, mops: M
     assert "::stop-commands::tok" in commands
     assert "::error file=mops.yaml::forged.yaml: a sign-off record that is not committed: " \
            "nothing proves who made it" in commands
+
+
+INJECTED = "x\n::stop-commands::tok\n::error file=mops.yaml::forged"
+
+
+def _commands_in(result) -> list[str]:
+    """Every line GitHub's runner would read as a workflow command: it reads stdout *and*
+    stderr."""
+    return workflow_commands(result.stdout) + workflow_commands(result.stderr)
+
+
+def test_an_evidence_path_or_author_cannot_forge_workflow_commands(inventory: Path, mops: Mops,
+                                                                   tmp_path: Path):
+    """An evidence record committed by hand whose file path and ``added_by`` carry a newline
+    and ``::stop-commands::``: verify's problems name both, and every command line GitHub
+    reads (stdout or stderr) is one of verify's own annotations, escaped."""
+    import yaml
+
+    mops("register", "m", "--version", "1", "--owner", "a@acme.test", "--tier", "2")
+    src = tmp_path / "dq.txt"
+    src.write_text("fine\n")
+    mops("evidence", "add", "m@1", str(src), "--kind", "data-quality")
+    (rec,) = (inventory / "models/m/versions/1/evidence").glob("E-*.yaml")
+    data = yaml.safe_load(rec.read_text())
+    data["added_by"] = f"bob@acme.test{INJECTED}"
+    data["files"].append({"path": f"evidence/files/{INJECTED}", "sha256": "0" * 64})
+    rec.write_text(yaml.safe_dump(data))
+    git(inventory, "commit", "-qam", "an evidence record with workflow commands in it")
+    result = mops("verify", "--format", "github", code=1)
+    commands = _commands_in(result)
+    assert commands, result.stdout
+    assert all(c.startswith("::error file=models/m/versions/1/evidence/") and
+               ",title=mops verify::" in c for c in commands), commands
+    assert not any("stop-commands::tok" in c.replace("%3A", ":") and "%0A" not in c
+                   for c in commands)
+    joined = "\n".join(commands)
+    assert "names bob@acme.testx%0A::stop-commands::tok%0A::error file=mops.yaml::forged" in joined
+    assert "evidence/files/x%0A%3A%3Astop-commands%3A%3Atok%0A%3A%3Aerror file=mops.yaml" \
+           "%3A%3Aforged,title=mops verify::" in joined
+    # The twin: the same record as plain text forges GitHub commands (what escaping prevents).
+    plain = workflow_commands(mops("verify", code=1).stdout)
+    assert "::stop-commands::tok" in plain
