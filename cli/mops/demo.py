@@ -133,10 +133,11 @@ class _Demo:
     def approve(self, who: str, days: int, ref: str, role: str, comment: str) -> None:
         from mops.inventory.actions.governance import approve
         from mops.inventory.names import parse_ref
+        from mops.inventory.signing import should_sign
 
         with acting(who, self.clock.ago(days)):
             approve(self.path, parse_ref(ref), role=role, comment=comment,
-                    today=self.clock.date(-days), independence=self._independence)
+                    today=self.clock.date(-days), independence=self._independence, sign=should_sign)
 
     def promote(self, who: str, days: int, ref: str, to: str) -> str | None:
         """Promote; returns the refusal (with every unmet rule) instead of raising."""

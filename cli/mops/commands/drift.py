@@ -198,7 +198,7 @@ def _one_epilogue(outcome: DriftOutcome, record: bool, quiet: bool = False) -> i
         for w in doc["warnings"]:
             warn(w["message"])
     if outcome.recorded:
-        info(f"recorded {outcome.recorded.detail['path']} (commit {outcome.recorded.commit[:12]})")
+        info(f"recorded {outcome.recorded.record.path} (commit {outcome.recorded.commit[:12]})")
     if outcome.status == DATA_QUALITY:
         if not quiet:
             error(f"{doc['model']}@{doc['version']}: data quality: the logs cannot support a verdict"
@@ -321,7 +321,7 @@ def all_document(everything: AllOutcome) -> dict[str, Any]:
             "logs": [_relative(root, f) for f in r.target.files],
             "message": r.message or None,
             "drift": r.outcome.document if r.outcome else None,
-            "record": r.outcome.recorded.detail["path"] if r.outcome and r.outcome.recorded else None,
+            "record": r.outcome.recorded.record.path if r.outcome and r.outcome.recorded else None,
         } for r in everything.results],
     }
 

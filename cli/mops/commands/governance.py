@@ -41,9 +41,9 @@ def evidence_add(
 
     done = add_evidence(cwd(), parse_ref(ref), files, kind=kind, title=title,
                         metrics=parse_metrics(metric or []), notify=notify)
-    d = done.detail
-    echo(f"Added evidence {d['id']} ({d['kind']}, {len(d['files'])} file(s)) to "
-         f"{d['model']}@{d['version']} (commit {done.commit[:12]})")
+    ev = done.evidence
+    echo(f"Added evidence {ev.id} ({ev.kind}, {len(ev.files)} file(s)) to "
+         f"{done.model}@{done.version} (commit {done.commit[:12]})")
 
 
 def approve(
@@ -63,16 +63,17 @@ def approve(
     from mops.inventory.actions.governance import approve as do_approve
     from mops.inventory.actions.governance import parse_date
     from mops.inventory.names import parse_ref
+    from mops.inventory.signing import should_sign
     from mops.output import echo
     from mops.policy.engine import independence_conflicts
 
     done = do_approve(cwd(), parse_ref(ref), role=role, reject=reject, comment=comment,
                       expires=parse_date(expires, "--expires"), today=clock.now().date(),
-                      independence=independence_conflicts, notify=notify)
-    d = done.detail
-    verb = "rejected" if d["decision"] == "reject" else "approved"
-    echo(f"{d['by']} {verb} {d['model']}@{d['version']} as {d['role']} (sign-off {d['id']}, "
-         f"{d['digest']}, commit {done.commit[:12]})")
+                      independence=independence_conflicts, sign=should_sign, notify=notify)
+    a = done.approval
+    verb = "rejected" if a.decision == "reject" else "approved"
+    echo(f"{a.by} {verb} {done.model}@{done.version} as {a.role} (sign-off {a.id}, "
+         f"{a.digest}, commit {done.commit[:12]})")
 
 
 def promote(
@@ -91,10 +92,9 @@ def promote(
 
     gate = promotion_gate(clock.now(), is_signed=signature_check(cwd()))
     done = do_promote(cwd(), parse_ref(ref), to=to, gate=gate, notify=notify)
-    d = done.detail
-    if d["waived"]:
-        warn(f"promoted under exceptions for {', '.join(d['waived'])}")
-    echo(f"Promoted {d['model']}@{d['version']} from {d['from']} to {d['to']} "
+    if done.waived:
+        warn(f"promoted under exceptions for {', '.join(done.waived)}")
+    echo(f"Promoted {done.model}@{done.version} from {done.previous} to {done.stage} "
          f"(commit {done.commit[:12]})")
 
 
@@ -111,8 +111,7 @@ def retire(
     from mops.output import echo
 
     done = do_retire(cwd(), parse_ref(ref), reason=reason, notify=notify)
-    d = done.detail
-    echo(f"Retired {', '.join(d['model'] + '@' + v for v in d['versions'])} "
+    echo(f"Retired {', '.join(done.model + '@' + v for v in done.versions)} "
          f"(commit {done.commit[:12]})")
 
 
@@ -136,9 +135,9 @@ def finding_add(
     done = add_finding(cwd(), parse_ref(ref), severity=severity, title=title,
                        due=parse_date(due, "--due"), notify=notify)
     if as_json:
-        emit_json({"id": done.detail["id"]})
+        emit_json({"id": done.finding.id})
     else:
-        echo(done.detail["id"])
+        echo(done.finding.id)
 
 
 @finding_app.command("close")
@@ -156,7 +155,7 @@ def finding_close(
     from mops.output import echo
 
     done = close_finding(cwd(), validate_model(model), finding_id, comment=comment, notify=notify)
-    what = "exception" if done.detail["kind"] == "exception" else "finding"
+    what = "exception" if done.finding.kind == "exception" else "finding"
     echo(f"Closed {what} {finding_id} on {model} (commit {done.commit[:12]})")
 
 
@@ -183,9 +182,9 @@ def waive(
 
     done = do_waive(cwd(), parse_ref(ref), rule=rule, expires=parse_date(expires, "--expires"),
                     reason=reason, controls=controls, today=clock.now().date(), rule_ids=rule_ids, notify=notify)
-    d = done.detail
-    target = f"{d['model']}@{d['version']}" if d["version"] else d["model"]
-    echo(f"Exception {d['id']} waives {d['rule']} for {target} until {d['expires']} "
+    w = done.finding
+    target = f"{w.model}@{w.version}" if w.version else w.model
+    echo(f"Exception {w.id} waives {w.rule} for {target} until {w.expires} "
          f"(commit {done.commit[:12]})")
 
 

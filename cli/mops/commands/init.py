@@ -38,18 +38,18 @@ def init(
         if name is not None or pack:
             raise UsageError(f"{path / SETTINGS_FILE} exists: --name and --pack apply to a new "
                              f"inventory; with --github alone, mops adds {rel} to this one")
-        done = actions.add_github_workflow(path, templates.github_workflow, rel, notify)
-        echo(f"Wrote {rel} (pushes to {done.detail['branch']!r} and pull requests are gated) "
-             f"(commit {done.commit[:12]})")
+        wrote = actions.add_github_workflow(path, templates.github_workflow, rel, notify)
+        echo(f"Wrote {rel} (pushes to {wrote.branch!r} and pull requests are gated) "
+             f"(commit {wrote.commit[:12]})")
         return
     packs = [_pinned(p) for p in pack or ["baseline"]]
     extra = actions.github_workflow_files(path, templates.github_workflow, rel) if github else {}
     done = actions.init(path, name=name, packs=packs, known_packs=packs, extra_files=extra)
-    echo(f"Initialised mops inventory {done.detail['name']!r} in {done.detail['path']} "
+    echo(f"Initialised mops inventory {done.name!r} in {done.path} "
          f"(commit {done.commit[:12]})")
     if github and not extra:  # the inventory is a folder of a larger repository
         added = actions.add_github_workflow(path, templates.github_workflow, rel, notify)
-        echo(f"Wrote {added.detail['path']} (commit {added.commit[:12]})")
+        echo(f"Wrote {added.path} (commit {added.commit[:12]})")
     elif github:
         echo(f"The commit includes {rel}: push it to GitHub to turn on the gate")
 

@@ -39,8 +39,8 @@ def register_cmd(
     done = do_register(cwd(), model, version, card=card, artifact=artifact, sha256=sha256,
                        owner=owner, tier=tier, message=message,
                        metrics=parse_metrics(metric or []), notify=notify)
-    what = "new model" if done.detail["new_model"] else "new version"
-    echo(f"Registered {model}@{version} ({what}, stage {done.detail['stage']}, "
+    what = "new model" if done.new_model else "new version"
+    echo(f"Registered {model}@{version} ({what}, stage {done.record.stage}, "
          f"commit {done.commit[:12]})")
 
 

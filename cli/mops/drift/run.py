@@ -18,7 +18,7 @@ from mops.drift.plan import plan_for
 from mops.drift.result import DATA_QUALITY, DRIFT, OK, DriftResult
 from mops.drift.targets import Target, find_targets
 from mops.errors import MopsError, UsageError
-from mops.inventory.actions import Done
+from mops.inventory.actions.monitoring import MonitoringRecorded
 from mops.inventory.digest import sha256_file
 from mops.inventory.names import ModelRef
 from mops.inventory.store import Inventory, Model, Version
@@ -42,7 +42,7 @@ class DriftOutcome:
     #: The inventory's folder and its path inside the repository ("" at the top).
     root: Path = Path(".")
     prefix: str = ""
-    recorded: Done | None = None
+    recorded: MonitoringRecorded | None = None
 
     @property
     def status(self) -> str:
@@ -165,13 +165,13 @@ def check_version(inv: Inventory, start: Path, model: Model, version: Version, c
     if record and result.status != DATA_QUALITY:
         outcome.recorded = _record(inv, start, model, version, ref_path, cur_paths, rows_by_file, plan_map,
                                    body, window, notify)
-        document["record"] = outcome.recorded.detail["path"]
+        document["record"] = outcome.recorded.record.path
     return outcome
 
 
 def _record(inv: Inventory, start: Path, model: Model, version: Version, reference: str, current: Sequence[str],
             rows_by_file: dict[str, int], plan_map: dict[str, Any], body: dict[str, Any], window: str | None,
-            notify: Callable[[str], None] | None) -> Done:
+            notify: Callable[[str], None] | None) -> MonitoringRecorded:
     from mops.inventory.actions.monitoring import record_monitoring
 
     ref_sha, ref_size = sha256_file(Path(reference))

@@ -4,6 +4,11 @@ Each loader takes the path (for messages) and the bytes, and returns a frozen
 dataclass or raises ``RecordError`` naming ``file:line``. Loaders never touch the
 file system or git: the ``Inventory`` feeds them bytes from the working tree or
 from a commit through one interface.
+
+Records also write themselves: a ``new`` (or ``closed``, ``moved``) constructor
+builds the document in its fixed key order and reads it back through the loader,
+so what mops writes always reads; ``dump()`` gives the file's text. A record keeps
+its document (``raw``), so keys a person added by hand survive an update.
 """
 
 from __future__ import annotations
@@ -11,10 +16,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mops import clock
 from mops.errors import RecordError
 from mops.inventory import yamlio
 from mops.inventory.names import validate_model, validate_role
@@ -41,6 +47,15 @@ def _fail(path: str, text: str, keys: list[str | int], message: str, offset: int
 
 def _str_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _read_back(path: str, raw: dict[str, Any], load: Callable[..., Any], **kw: Any) -> Any:
+    """The record ``raw`` becomes once written: dumped as mops writes it, and read back."""
+    return load(path, yamlio.dump_yaml(raw).encode("utf-8"), **kw)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 # ----------------------------------------------------------------------------- settings
@@ -249,6 +264,44 @@ class Artifact:
 
 
 @dataclass(frozen=True)
+class StageEvent:
+    """One entry of a version's stage history, kept as written (``raw``)."""
+
+    raw: Any
+
+    def _get(self, key: str) -> str | None:
+        return _text(self.raw.get(key)) if isinstance(self.raw, dict) else None
+
+    @property
+    def stage(self) -> str | None:
+        return self._get("stage")
+
+    @property
+    def previous(self) -> str | None:
+        """The stage before (``from``); None for the stage a version was registered in."""
+        return self._get("from")
+
+    @property
+    def at(self) -> str | None:
+        return self._get("at")
+
+    @property
+    def by(self) -> str | None:
+        return self._get("by")
+
+    @classmethod
+    def new(cls, stage: str, *, at: str, by: str, previous: str | None = None,
+            **extra: Any) -> StageEvent:
+        """An entry as mops writes it; ``extra`` items (digest, waived, reason) only when set."""
+        raw: dict[str, Any] = {"stage": stage}
+        if previous is not None:
+            raw["from"] = previous
+        raw.update({"at": at, "by": by})
+        raw.update({k: v for k, v in extra.items() if v})
+        return cls(raw)
+
+
+@dataclass(frozen=True)
 class VersionRecord:
     path: str
     model: str
@@ -259,6 +312,11 @@ class VersionRecord:
     artifact: Artifact | None
     metrics: dict[str, Any]
     raw: dict[str, Any]
+    #: Optional description of the data the version was trained on (part of what is signed).
+    data: Any = None
+    stage_history: tuple[StageEvent, ...] = ()
+    #: ``{at, by, reason}`` once retired.
+    retired: dict[str, Any] | None = None
 
     def immutable_fields(self) -> dict[str, Any]:
         """What a sign-off covers of the version (not its stage or history)."""
@@ -266,9 +324,38 @@ class VersionRecord:
             "model": self.model,
             "version": self.version,
             "artifact": self.artifact.to_dict() if self.artifact else None,
-            "data": self.raw.get("data"),
+            "data": self.data,
             "metrics": self.metrics,
         }
+
+    @classmethod
+    def new(cls, path: str, *, model: str, version: str, stage: str, by: str, at: str,
+            artifact: Artifact | None, metrics: Mapping[str, Any]) -> VersionRecord:
+        """A newly registered version, in stage ``stage``."""
+        raw = {
+            "model": model,
+            "version": version,
+            "stage": stage,
+            "registered_by": by,
+            "registered_at": at,
+            "artifact": artifact.to_dict() if artifact else None,
+            "metrics": dict(metrics),
+            "stage_history": [StageEvent.new(stage, at=at, by=by).raw],
+        }
+        return _read_back(path, raw, load_version, model=model, version=version)
+
+    def moved(self, event: StageEvent, *, retired: Mapping[str, Any] | None = None
+              ) -> VersionRecord:
+        """This record in the stage ``event`` names, with ``event`` added to its history."""
+        raw = dict(self.raw)
+        raw["stage"] = event.stage
+        if retired is not None:
+            raw["retired"] = dict(retired)
+        raw["stage_history"] = [*(e.raw for e in self.stage_history), event.raw]
+        return _read_back(self.path, raw, load_version, model=self.model, version=self.version)
+
+    def dump(self) -> str:
+        return yamlio.dump_yaml(self.raw)
 
 
 def _require(raw: dict[str, Any], key: str, path: str, text: str, kind: type | tuple = str) -> Any:
@@ -284,7 +371,7 @@ def _timestamp(raw: dict[str, Any], key: str, path: str, text: str) -> str:
     value = raw.get(key)
     if isinstance(value, dt.datetime):
         try:
-            value = value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            value = clock.format_timestamp(value)
         except (OverflowError, ValueError):
             raise _fail(path, text, [key], f"'{key}' is out of range (years 1 to 9999 in UTC)"
                         ) from None
@@ -312,11 +399,15 @@ def load_version(path: str, data: bytes, *, model: str, version: str) -> Version
     metrics = raw.get("metrics") or {}
     if not isinstance(metrics, dict):
         raise _fail(path, text, ["metrics"], "'metrics' must be a mapping of name: value")
+    history = raw.get("stage_history")
+    retired = raw.get("retired")
     return VersionRecord(
         path=path, model=model, version=version, stage=stage,
         registered_by=_require(raw, "registered_by", path, text),
         registered_at=_timestamp(raw, "registered_at", path, text),
-        artifact=artifact, metrics=metrics, raw=raw,
+        artifact=artifact, metrics=metrics, raw=raw, data=raw.get("data"),
+        stage_history=tuple(StageEvent(e) for e in history) if isinstance(history, list) else (),
+        retired=retired if isinstance(retired, dict) else None,
     )
 
 
@@ -328,6 +419,9 @@ class EvidenceFile:
     path: str  # relative to the version folder
     sha256: str
     size: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "sha256": self.sha256, "size": self.size}
 
 
 @dataclass(frozen=True)
@@ -341,6 +435,23 @@ class Evidence:
     added_by: str
     added_at: str
     raw: dict[str, Any]
+
+    @classmethod
+    def new(cls, path: str, *, id: str, kind: str, title: str, files: Sequence[EvidenceFile],
+            metrics: Mapping[str, Any], by: str, at: str) -> Evidence:
+        raw = {
+            "id": id,
+            "kind": kind,
+            "title": title,
+            "files": [f.to_dict() for f in files],
+            "metrics": dict(metrics),
+            "added_by": by,
+            "added_at": at,
+        }
+        return _read_back(path, raw, load_evidence, record_id=id)
+
+    def dump(self) -> str:
+        return yamlio.dump_yaml(self.raw)
 
 
 def load_evidence(path: str, data: bytes, *, record_id: str) -> Evidence:
@@ -385,6 +496,38 @@ class Approval:
     expires: dt.date | None
     parts: dict[str, str]
     raw: dict[str, Any]
+    #: The id of this person's earlier sign-off in this role, which this one replaces.
+    supersedes: str | None = None
+    model: str | None = None
+    version: str | None = None
+
+    @classmethod
+    def new(cls, path: str, *, id: str, model: str, version: str, role: str, decision: str,
+            by: str, name: str, at: str, comment: str | None, expires: dt.date | None,
+            digest: str, parts: Mapping[str, str], supersedes: str | None = None,
+            extra: Mapping[str, str] | None = None) -> Approval:
+        """A sign-off; ``extra`` adds context such as the GitHub actor."""
+        raw: dict[str, Any] = {
+            "id": id,
+            "model": model,
+            "version": version,
+            "role": role,
+            "decision": decision,
+            "by": by,
+            "name": name,
+            "at": at,
+            "comment": comment,
+            "expires": expires,
+            "digest": digest,
+            "digest_parts": dict(parts),
+        }
+        if supersedes:
+            raw["supersedes"] = supersedes
+        raw.update(extra or {})
+        return _read_back(path, raw, load_approval, record_id=id)
+
+    def dump(self) -> str:
+        return yamlio.dump_yaml(self.raw)
 
 
 def load_approval(path: str, data: bytes, *, record_id: str) -> Approval:
@@ -406,7 +549,9 @@ def load_approval(path: str, data: bytes, *, record_id: str) -> Approval:
                     decision=decision, by=str(_require(raw, "by", path, text)).lower(),
                     at=_timestamp(raw, "at", path, text), digest=digest,
                     comment=raw.get("comment"), expires=yamlio.as_date(expires),
-                    parts=parts if isinstance(parts, dict) else {}, raw=raw)
+                    parts=parts if isinstance(parts, dict) else {}, raw=raw,
+                    supersedes=_text(raw.get("supersedes")), model=_text(raw.get("model")),
+                    version=None if raw.get("version") is None else str(raw["version"]))
 
 
 def effective_signoffs(approvals: Sequence[Approval]) -> list[Approval]:
@@ -415,7 +560,7 @@ def effective_signoffs(approvals: Sequence[Approval]) -> list[Approval]:
     Timestamps have one-second resolution, so at equal times the ``supersedes`` link
     each sign-off records decides which came later.
     """
-    superseded = {a.raw.get("supersedes") for a in approvals}
+    superseded = {a.supersedes for a in approvals}
     latest: dict[tuple[str, str], Approval] = {}
 
     def rank(a: Approval) -> tuple[str, bool, str]:
@@ -449,10 +594,68 @@ class Finding:
     rule: str | None
     expires: dt.date | None
     raw: dict[str, Any]
+    #: Why an exception was granted, the compensating controls, and who granted it.
+    reason: str | None = None
+    controls: str | None = None
+    approved_by: str | None = None
+    closed_by: str | None = None
+    closed_at: str | None = None
+    close_comment: str | None = None
 
     @property
     def is_open(self) -> bool:
         return self.status == "open"
+
+    @classmethod
+    def new_finding(cls, path: str, *, id: str, model: str, version: str | None, severity: str,
+                    title: str, by: str, at: str, due: dt.date | None) -> Finding:
+        raw = {
+            "id": id,
+            "kind": "finding",
+            "model": model,
+            "version": version,
+            "severity": severity,
+            "title": title,
+            "status": "open",
+            "opened_by": by,
+            "opened_at": at,
+            "due": due,
+        }
+        return _read_back(path, raw, load_finding, record_id=id, model=model)
+
+    @classmethod
+    def new_exception(cls, path: str, *, id: str, model: str, version: str | None, rule: str,
+                      reason: str, controls: str | None, by: str, at: str, expires: dt.date,
+                      extra: Mapping[str, str] | None = None) -> Finding:
+        """A policy exception waiving ``rule`` until ``expires``, granted by ``by``."""
+        raw: dict[str, Any] = {
+            "id": id,
+            "kind": "exception",
+            "model": model,
+            "version": version,
+            "rule": rule,
+            "title": f"Exception to {rule}",
+            "reason": reason,
+            "controls": controls,
+            "approved_by": by,
+            "status": "open",
+            "opened_by": by,
+            "opened_at": at,
+            "expires": expires,
+        }
+        raw.update(extra or {})
+        return _read_back(path, raw, load_finding, record_id=id, model=model)
+
+    def closed(self, *, by: str, at: str, comment: str | None) -> Finding:
+        """This finding closed (an exception: withdrawn); the record stays."""
+        raw = dict(self.raw)
+        raw.update({"status": "closed", "closed_by": by, "closed_at": at})
+        if comment:
+            raw["close_comment"] = comment
+        return _read_back(self.path, raw, load_finding, record_id=self.id, model=self.model)
+
+    def dump(self) -> str:
+        return yamlio.dump_yaml(self.raw)
 
 
 def load_finding(path: str, data: bytes, *, record_id: str, model: str) -> Finding:
@@ -484,7 +687,11 @@ def load_finding(path: str, data: bytes, *, record_id: str, model: str) -> Findi
                    opened_by=str(raw.get("opened_by") or ""),
                    opened_at=_timestamp(raw, "opened_at", path, text),
                    due=yamlio.as_date(raw.get("due")), rule=raw.get("rule"),
-                   expires=yamlio.as_date(raw.get("expires")), raw=raw)
+                   expires=yamlio.as_date(raw.get("expires")), raw=raw,
+                   reason=_text(raw.get("reason")), controls=_text(raw.get("controls")),
+                   approved_by=_text(raw.get("approved_by")), closed_by=_text(raw.get("closed_by")),
+                   closed_at=_text(raw.get("closed_at")),
+                   close_comment=_text(raw.get("close_comment")))
 
 
 # ----------------------------------------------------------------------------- monitoring
@@ -507,6 +714,21 @@ class Monitoring:
     def breach(self) -> bool:
         verdict = self.data.get("verdict") or {}
         return bool(verdict.get("dataset_drift") or verdict.get("breaches"))
+
+    @classmethod
+    def new(cls, path: str, *, id: str, kind: str, by: str, at: str, model: str, version: str,
+            document: Mapping[str, Any]) -> Monitoring:
+        """A result as recorded: ``id``, ``kind``, ``at`` and ``by`` first, then ``document``."""
+        data = {"id": id, "kind": kind, "at": at, "by": by, "model": model, "version": version,
+                **document}
+        return load_monitoring(path, _json(data).encode("utf-8"), id)
+
+    def dump(self) -> str:
+        return _json(self.data)
+
+
+def _json(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
 def load_monitoring(path: str, data: bytes, record_id: str) -> Monitoring:

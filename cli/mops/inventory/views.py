@@ -64,7 +64,7 @@ def show_data(inv: Inventory, ref: ModelRef) -> dict[str, Any]:
         "metrics": record.metrics,
         "registered_by": record.registered_by,
         "registered_at": record.registered_at,
-        "stage_history": record.raw.get("stage_history") or [],
+        "stage_history": [e.raw for e in record.stage_history],
         "evidence": [
             {"id": e.id, "kind": e.kind, "title": e.title, "added_by": e.added_by,
              "added_at": e.added_at, "metrics": e.metrics,

@@ -158,7 +158,7 @@ def _evaluate(inv: Inventory, model: Model, version: Version, rules: Sequence[Ru
             valid, expired = _waiver(model, version, rule, subject.today)
             if valid is not None:
                 status, waiver = "waived", valid.id
-                reason = valid.raw.get("reason") or valid.title
+                reason = valid.reason or valid.title
                 message = (f"waived by exception {valid.id} until {valid.expires} ({reason}); "
                            f"unmet: {message}")
             elif expired is not None:

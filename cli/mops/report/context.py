@@ -241,10 +241,10 @@ def version_section(data: ReportInput, model: Model, version: Version, results: 
         "artifact": None if art is None else {
             "location": art.path or art.uri or "—", "sha256": art.sha256,
             "size": "—" if art.size is None else f"{art.size:,} bytes"},
-        "data": display(record.raw.get("data")) if record.raw.get("data") else None,
+        "data": display(record.data) if record.data else None,
         "metrics": [{"name": str(k), "value": text(v)}
                     for k, v in sorted(record.metrics.items(), key=lambda kv: str(kv[0]))],
-        "stage_history": [stage_event(e) for e in record.raw.get("stage_history") or []],
+        "stage_history": [stage_event(e.raw) for e in record.stage_history],
         "digest": digest,
         "evidence": [evidence_row(data, version, e) for e in version.evidence],
         "signoffs": [signoff_row(a, trail, data.signoffs, data.settings.signing == "required")

@@ -12,13 +12,15 @@ imports ``policy`` or ``trust``), and each returns what it did.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 
 @dataclass(frozen=True)
 class Done:
-    """What a mutating action did: its commit and the files it wrote."""
+    """What a mutating action did: its commit and the files it wrote.
+
+    Each action returns a subclass naming what it made (``Registered``, ``SignedOff``,
+    ``Promoted``, ...), so callers read fields, never keys.
+    """
 
     commit: str
     files: tuple[str, ...]
-    detail: dict[str, Any]

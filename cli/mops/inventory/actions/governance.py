@@ -4,24 +4,25 @@ Each follows the shape of ``actions.register``: validate what can be validated
 without the lock, then under ``locked(...)`` read the inventory fresh, check,
 build one ``Change`` and commit it; any refusal raises before anything is written.
 
-Policy decisions (is the approver independent enough? does a promotion meet the
-rules of its target stage? which rule ids exist?) are passed in as callables by
-the command layer, so that ``inventory`` never imports ``policy``.
+Policy and trust decisions (is the approver independent enough? does a promotion
+meet the rules of its target stage? which rule ids exist? does a sign-off get
+signed?) are passed in as callables by :mod:`mops.api`, so that ``inventory``
+never imports ``policy`` or ``trust``. Each returns what it did, typed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mops import git
 from mops.errors import NotFoundError, PolicyError, UsageError
-from mops.inventory import layout, records, yamlio
+from mops.inventory import layout, records
 from mops.inventory.actions import Done
 from mops.inventory.actions.change import Change, locked, new_id
 from mops.inventory.digest import DigestCache, combine, sha256_file, subject_parts
@@ -36,19 +37,12 @@ IndependenceCheck = Callable[[Inventory, Model, Version, str, str], list[str]]
 PromotionGate = Callable[[Inventory, Model, Version, str], tuple[list[str], list[str]]]
 #: inventory -> the ids of the rules in force.
 RuleIds = Callable[[Inventory], Collection[str]]
+#: inventory -> whether ``approve`` signs its commit (it raises when signing is required
+#: and impossible).
+SignDecision = Callable[[Inventory], bool]
 
 KIND_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 GITHUB_VARS = (("GITHUB_ACTOR", "github_actor"), ("GITHUB_TRIGGERING_ACTOR", "github_triggering_actor"))
-
-
-def wants_signature(inv: Inventory) -> bool:
-    """Whether ``approve`` signs its commit; refuses (exit 1) if signing is required but impossible.
-
-    See :func:`mops.inventory.signing.should_sign`.
-    """
-    from mops.inventory.signing import should_sign
-
-    return should_sign(inv)
 
 
 def parse_date(text: str | None, option: str) -> dt.date | None:
@@ -81,14 +75,44 @@ def _listed_anywhere(inv: Inventory, person: str) -> bool:
     return any(person in people for people in inv.settings.roles.values())
 
 
-def _resolve(inv: Inventory, ref: ModelRef) -> tuple[Model, Version]:
-    return inv.resolve(ref)
+# ----------------------------------------------------------------------------- what each did
 
 
-def _dump(path: str, record: dict[str, Any], loader: Callable[[bytes], Any]) -> str:
-    text = yamlio.dump_yaml(record)
-    loader(text.encode("utf-8"))  # what mops writes must read back
-    return text
+@dataclass(frozen=True)
+class EvidenceAdded(Done):
+    model: str
+    version: str
+    evidence: records.Evidence
+
+
+@dataclass(frozen=True)
+class SignedOff(Done):
+    model: str
+    version: str
+    approval: records.Approval
+
+
+@dataclass(frozen=True)
+class Promoted(Done):
+    model: str
+    version: str
+    previous: str
+    stage: str
+    #: Rules that failed and were waived by a valid exception.
+    waived: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Retired(Done):
+    model: str
+    versions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FindingRecorded(Done):
+    """A finding opened or closed, or an exception granted (``finding.kind``)."""
+
+    finding: records.Finding
 
 
 # ----------------------------------------------------------------------------- evidence
@@ -96,7 +120,7 @@ def _dump(path: str, record: dict[str, Any], loader: Callable[[bytes], Any]) -> 
 
 def add_evidence(start: Path, ref: ModelRef, files: Sequence[Path], *, kind: str,
                  title: str | None = None, metrics: Mapping[str, Any] | None = None,
-                 notify: Notify = None) -> Done:
+                 notify: Notify = None) -> EvidenceAdded:
     """Copy ``files`` into the version's evidence folder and record them, with their sha256."""
     if not KIND_RE.fullmatch(kind or ""):
         raise UsageError(f"--kind {kind!r}: use lowercase letters, digits and '-', e.g. "
@@ -119,33 +143,27 @@ def add_evidence(start: Path, ref: ModelRef, files: Sequence[Path], *, kind: str
                              f"control characters")
         names[name] = f
     with locked(start, notify) as inv:
-        model, version = _resolve(inv, ref)
+        model, version = inv.resolve(ref)
         actor = git.identity(inv.top)
         taken = {e.id for e in version.evidence}
         eid = new_id("E", lambda x: x in taken)
-        entries, change = [], Change(inv, "evidence", model=model.id, version=version.version,
-                                     actor=actor.email)
+        entries: list[records.EvidenceFile] = []
+        change = Change(inv, "evidence", model=model.id, version=version.version,
+                        actor=actor.email)
         for name, path in names.items():
             rel = layout.evidence_file(eid, name)
             sha, size = sha256_file(path)
-            entries.append({"path": rel, "sha256": sha, "size": size})
+            entries.append(records.EvidenceFile(path=rel, sha256=sha, size=size))
             change.copy(f"{version.dir}/{rel}", path)
-        record = {
-            "id": eid,
-            "kind": kind,
-            "title": (title or "").strip() or ", ".join(names),
-            "files": entries,
-            "metrics": dict(metrics or {}),
-            "added_by": actor.email,
-            "added_at": actor.timestamp,
-        }
-        rel = layout.evidence_path(version.dir, eid)
-        change.write(rel, _dump(rel, record, lambda b: records.load_evidence(rel, b, record_id=eid)))
+        evidence = records.Evidence.new(
+            layout.evidence_path(version.dir, eid), id=eid, kind=kind,
+            title=(title or "").strip() or ", ".join(names), files=entries,
+            metrics=metrics or {}, by=actor.email, at=actor.timestamp)
+        change.write(evidence.path, evidence.dump())
         change.summary = f"{kind} for {version.ref} ({len(entries)} file(s))"
         commit = change.commit()
-        return Done(commit, tuple(change.files), {"id": eid, "model": model.id,
-                                                  "version": version.version, "kind": kind,
-                                                  "files": entries})
+        return EvidenceAdded(commit, tuple(change.files), model=model.id,
+                             version=version.version, evidence=evidence)
 
 
 # ----------------------------------------------------------------------------- sign-offs
@@ -153,7 +171,8 @@ def add_evidence(start: Path, ref: ModelRef, files: Sequence[Path], *, kind: str
 
 def approve(start: Path, ref: ModelRef, *, role: str, reject: bool = False,
             comment: str | None = None, expires: dt.date | None = None, today: dt.date,
-            independence: IndependenceCheck, notify: Notify = None) -> Done:
+            independence: IndependenceCheck, sign: SignDecision,
+            notify: Notify = None) -> SignedOff:
     """Record a sign-off (approve or reject) bound to the version's subject digest."""
     validate_role(role)
     _future(expires, today, "--expires")
@@ -162,7 +181,7 @@ def approve(start: Path, ref: ModelRef, *, role: str, reject: bool = False,
         if role not in settings.roles:
             raise NotFoundError(f"unknown role {role!r}: roles in mops.yaml are "
                                 f"{', '.join(settings.roles) or 'none'}")
-        model, version = _resolve(inv, ref)
+        model, version = inv.resolve(ref)
         actor = git.identity(inv.top)
         if actor.email not in settings.people_for(role):
             listed = ", ".join(settings.people_for(role)) or "no one"
@@ -183,52 +202,34 @@ def approve(start: Path, ref: ModelRef, *, role: str, reject: bool = False,
         taken = {a.id for a in version.approvals}
         aid = new_id("A", lambda x: x in taken)
         decision = "reject" if reject else "approve"
-        record: dict[str, Any] = {
-            "id": aid,
-            "model": model.id,
-            "version": version.version,
-            "role": role,
-            "decision": decision,
-            "by": actor.email,
-            "name": actor.name,
-            "at": actor.timestamp,
-            "comment": comment.strip() if comment and comment.strip() else None,
-            "expires": expires,
-            "digest": combine(parts),
-            "digest_parts": parts,
-        }
-        if previous:
-            record["supersedes"] = previous[-1].id
-        record.update(_github())
-        rel = layout.approval_path(version.dir, aid)
+        approval = records.Approval.new(
+            layout.approval_path(version.dir, aid), id=aid, model=model.id,
+            version=version.version, role=role, decision=decision, by=actor.email,
+            name=actor.name, at=actor.timestamp,
+            comment=comment.strip() if comment and comment.strip() else None, expires=expires,
+            digest=combine(parts), parts=parts, supersedes=previous[-1].id if previous else None,
+            extra=_github())
         change = Change(inv, "approve", model=model.id, version=version.version,
                         actor=actor.email, summary=f"{version.ref} {decision} as {role}",
-                        body=record["comment"] or "", sign=wants_signature(inv),
+                        body=approval.comment or "", sign=sign(inv),
                         trailers={"Mops-Decision": decision, "Mops-Role": role})
-        change.write(rel, _dump(rel, record, lambda b: records.load_approval(rel, b, record_id=aid)))
+        change.write(approval.path, approval.dump())
         commit = change.commit()
-        return Done(commit, tuple(change.files), {"id": aid, "decision": decision, "role": role,
-                                                  "digest": record["digest"], "by": actor.email,
-                                                  "model": model.id, "version": version.version})
+        return SignedOff(commit, tuple(change.files), model=model.id, version=version.version,
+                         approval=approval)
 
 
 # ----------------------------------------------------------------------------- lifecycle
 
 
-def _stage_entry(actor: git.Identity, stage: str, previous: str, **extra: Any) -> dict[str, Any]:
-    entry = {"stage": stage, "from": previous, "at": actor.timestamp, "by": actor.email}
-    entry.update({k: v for k, v in extra.items() if v})
-    return entry
-
-
 def promote(start: Path, ref: ModelRef, *, to: str, gate: PromotionGate,
-            notify: Notify = None) -> Done:
+            notify: Notify = None) -> Promoted:
     """Move a version to stage ``to`` when the rules for that stage are met."""
     with locked(start, notify) as inv:
         stages = inv.settings.stages
         if to not in stages:
             raise UsageError(f"--to {to!r}: stages of this inventory are {', '.join(stages)}")
-        model, version = _resolve(inv, ref)
+        model, version = inv.resolve(ref)
         if to == version.stage:
             raise UsageError(f"{version.ref} is already in stage {to}")
         if to == RETIRED:
@@ -244,24 +245,19 @@ def promote(start: Path, ref: ModelRef, *, to: str, gate: PromotionGate,
         cache = DigestCache(inv)
         digest = combine(subject_parts(inv, version, cache))
         cache.save()
-        raw = dict(version.record.raw)
-        history = list(raw.get("stage_history") or [])
-        history.append(_stage_entry(actor, to, version.stage, digest=digest, waived=waived))
-        raw["stage"] = to
-        raw["stage_history"] = history
-        rel = version.record.path
+        record = version.record.moved(records.StageEvent.new(
+            to, previous=version.stage, at=actor.timestamp, by=actor.email, digest=digest,
+            waived=waived))
         change = Change(inv, "promote", model=model.id, version=version.version, actor=actor.email,
                         summary=f"{version.ref} {version.stage} -> {to}",
                         trailers={"Mops-Stage": to})
-        change.write(rel, _dump(rel, raw, lambda b: records.load_version(
-            rel, b, model=model.id, version=version.version)))
+        change.write(record.path, record.dump())
         commit = change.commit()
-        return Done(commit, tuple(change.files), {"model": model.id, "version": version.version,
-                                                  "from": version.stage, "to": to,
-                                                  "waived": waived})
+        return Promoted(commit, tuple(change.files), model=model.id, version=version.version,
+                        previous=version.stage, stage=to, waived=tuple(waived))
 
 
-def retire(start: Path, ref: ModelRef, *, reason: str, notify: Notify = None) -> Done:
+def retire(start: Path, ref: ModelRef, *, reason: str, notify: Notify = None) -> Retired:
     """Mark a version (or every version of a model) retired; nothing is deleted."""
     reason = _text(reason, "--reason")
     with locked(start, notify) as inv:
@@ -283,29 +279,21 @@ def retire(start: Path, ref: ModelRef, *, reason: str, notify: Notify = None) ->
                         version=ref.version, actor=actor.email,
                         summary=", ".join(v.ref for v in targets), body=reason)
         for version in targets:
-            raw = dict(version.record.raw)
-            history = list(raw.get("stage_history") or [])
-            history.append(_stage_entry(actor, RETIRED, version.stage, reason=reason))
-            raw["stage"] = RETIRED
-            raw["retired"] = {"at": actor.timestamp, "by": actor.email, "reason": reason}
-            raw["stage_history"] = history
-            rel = version.record.path
-            change.write(rel, _dump(rel, raw, functools.partial(
-                records.load_version, rel, model=model.id, version=version.version)))
+            record = version.record.moved(
+                records.StageEvent.new(RETIRED, previous=version.stage, at=actor.timestamp,
+                                       by=actor.email, reason=reason),
+                retired={"at": actor.timestamp, "by": actor.email, "reason": reason})
+            change.write(record.path, record.dump())
         commit = change.commit()
-        return Done(commit, tuple(change.files), {"model": model.id,
-                                                  "versions": [v.version for v in targets]})
+        return Retired(commit, tuple(change.files), model=model.id,
+                       versions=tuple(v.version for v in targets))
 
 
 # ----------------------------------------------------------------------------- findings
 
 
-def _finding_path(model: Model, fid: str) -> str:
-    return layout.finding_path(model.id, fid)
-
-
 def add_finding(start: Path, ref: ModelRef, *, severity: str, title: str,
-                due: dt.date | None = None, notify: Notify = None) -> Done:
+                due: dt.date | None = None, notify: Notify = None) -> FindingRecorded:
     """Open a finding on a model (or one version of it)."""
     if severity not in records.SEVERITIES:
         raise UsageError(f"--severity {severity!r}: use high, medium or low")
@@ -316,32 +304,21 @@ def add_finding(start: Path, ref: ModelRef, *, severity: str, title: str,
         actor = git.identity(inv.top)
         taken = {f.id for f in model.findings}
         fid = new_id("F", lambda x: x in taken)
-        record = {
-            "id": fid,
-            "kind": "finding",
-            "model": model.id,
-            "version": version.version if version else None,
-            "severity": severity,
-            "title": title,
-            "status": "open",
-            "opened_by": actor.email,
-            "opened_at": actor.timestamp,
-            "due": due,
-        }
-        rel = _finding_path(model, fid)
+        finding = records.Finding.new_finding(
+            layout.finding_path(model.id, fid), id=fid, model=model.id,
+            version=version.version if version else None, severity=severity, title=title,
+            by=actor.email, at=actor.timestamp, due=due)
         change = Change(inv, "finding", model=model.id,
                         version=version.version if version else None, actor=actor.email,
                         summary=f"{severity} {fid} on {version.ref if version else model.id}: "
                                 f"{title}", trailers={"Mops-Finding": fid})
-        change.write(rel, _dump(rel, record, lambda b: records.load_finding(
-            rel, b, record_id=fid, model=model.id)))
+        change.write(finding.path, finding.dump())
         commit = change.commit()
-        return Done(commit, tuple(change.files), {"id": fid, "model": model.id,
-                                                  "version": record["version"]})
+        return FindingRecorded(commit, tuple(change.files), finding=finding)
 
 
 def close_finding(start: Path, model_id: str, finding_id: str, *, comment: str | None = None,
-                  notify: Notify = None) -> Done:
+                  notify: Notify = None) -> FindingRecorded:
     """Close a finding (or revoke an exception); closed records stay in the inventory."""
     validate_record_id(finding_id, "finding")
     with locked(start, notify) as inv:
@@ -353,7 +330,7 @@ def close_finding(start: Path, model_id: str, finding_id: str, *, comment: str |
         finding = found[0]
         if not finding.is_open:
             raise UsageError(f"{finding_id} is already closed "
-                             f"(by {finding.raw.get('closed_by', '?')})")
+                             f"(by {finding.closed_by or '?'})")
         actor = git.identity(inv.top)
         # Whoever opened it may close it; otherwise only people with a governance role,
         # so a developer cannot close a validator's finding to pass the gate.
@@ -361,24 +338,19 @@ def close_finding(start: Path, model_id: str, finding_id: str, *, comment: str |
             raise PolicyError(f"{actor.email} may not close {finding_id}: only the person who "
                               f"opened it ({finding.opened_by}) or someone listed for a role in "
                               f"mops.yaml may; nothing was changed")
-        raw = dict(finding.raw)
-        raw.update({"status": "closed", "closed_by": actor.email, "closed_at": actor.timestamp})
-        if comment and comment.strip():
-            raw["close_comment"] = comment.strip()
-        rel = finding.path
+        closed = finding.closed(by=actor.email, at=actor.timestamp,
+                                comment=comment.strip() if comment and comment.strip() else None)
         change = Change(inv, "finding-close", model=model.id, version=finding.version,
                         actor=actor.email, summary=f"{finding_id} on {model.id}",
-                        body=raw.get("close_comment", ""), trailers={"Mops-Finding": finding_id})
-        change.write(rel, _dump(rel, raw, lambda b: records.load_finding(
-            rel, b, record_id=finding_id, model=model.id)))
+                        body=closed.close_comment or "", trailers={"Mops-Finding": finding_id})
+        change.write(closed.path, closed.dump())
         commit = change.commit()
-        return Done(commit, tuple(change.files), {"id": finding_id, "model": model.id,
-                                                  "kind": finding.kind})
+        return FindingRecorded(commit, tuple(change.files), finding=closed)
 
 
 def waive(start: Path, ref: ModelRef, *, rule: str, expires: dt.date | None, reason: str,
           controls: str | None = None, today: dt.date, rule_ids: RuleIds,
-          notify: Notify = None) -> Done:
+          notify: Notify = None) -> FindingRecorded:
     """Record a policy exception: ``rule`` reports *waived* (not *pass*) until ``expires``."""
     reason = _text(reason, "--reason")
     if expires is None:
@@ -397,30 +369,15 @@ def waive(start: Path, ref: ModelRef, *, rule: str, expires: dt.date | None, rea
                               f"role in mops.yaml may; nothing was recorded")
         taken = {f.id for f in model.findings}
         wid = new_id("W", lambda x: x in taken)
-        record = {
-            "id": wid,
-            "kind": "exception",
-            "model": model.id,
-            "version": version.version if version else None,
-            "rule": rule,
-            "title": f"Exception to {rule}",
-            "reason": reason,
-            "controls": controls.strip() if controls and controls.strip() else None,
-            "approved_by": actor.email,
-            "status": "open",
-            "opened_by": actor.email,
-            "opened_at": actor.timestamp,
-            "expires": expires,
-        }
-        record.update(_github())
-        rel = _finding_path(model, wid)
+        exception = records.Finding.new_exception(
+            layout.finding_path(model.id, wid), id=wid, model=model.id,
+            version=version.version if version else None, rule=rule, reason=reason,
+            controls=controls.strip() if controls and controls.strip() else None,
+            by=actor.email, at=actor.timestamp, expires=expires, extra=_github())
         target = version.ref if version else model.id
         change = Change(inv, "waive", model=model.id, version=version.version if version else None,
                         actor=actor.email, summary=f"{rule} for {target} until {expires}",
                         body=reason, trailers={"Mops-Rule": rule, "Mops-Finding": wid})
-        change.write(rel, _dump(rel, record, lambda b: records.load_finding(
-            rel, b, record_id=wid, model=model.id)))
+        change.write(exception.path, exception.dump())
         commit = change.commit()
-        return Done(commit, tuple(change.files), {"id": wid, "model": model.id,
-                                                  "version": record["version"], "rule": rule,
-                                                  "expires": expires.isoformat()})
+        return FindingRecorded(commit, tuple(change.files), finding=exception)

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mops import git
-from mops.inventory import layout
+from mops.inventory import layout, records
 from mops.inventory.actions import Done
 from mops.inventory.actions.change import Change, locked, new_id
 from mops.inventory.names import ModelRef
 
 
+@dataclass(frozen=True)
+class MonitoringRecorded(Done):
+    record: records.Monitoring
+
+
 def record_monitoring(start: Path, ref: ModelRef, document: dict[str, Any], *, kind: str = "drift",
-                      summary: str = "", notify: Callable[[str], None] | None = None) -> Done:
+                      summary: str = "", notify: Callable[[str], None] | None = None
+                      ) -> MonitoringRecorded:
     """Write ``document`` as ``monitoring/<id>.json`` of the version, in one commit.
 
     The record gets ``id``, ``kind``, ``at`` (the commit time) and ``by`` (the actor);
@@ -25,12 +31,11 @@ def record_monitoring(start: Path, ref: ModelRef, document: dict[str, Any], *, k
         model, version = inv.resolve(ref)
         actor = git.identity(inv.top)
         rid = new_id("D", lambda r: inv.source.isfile(layout.monitoring_path(version.dir, r)))
-        record = {"id": rid, "kind": kind, "at": actor.timestamp, "by": actor.email,
-                  "model": model.id, "version": version.version, **document}
+        record = records.Monitoring.new(
+            layout.monitoring_path(version.dir, rid), id=rid, kind=kind, by=actor.email,
+            at=actor.timestamp, model=model.id, version=version.version, document=document)
         change = Change(inv, kind, model=model.id, version=version.version, actor=actor.email,
                         summary=f"{model.id}@{version.version} {summary}".strip())
-        rel = layout.monitoring_path(version.dir, rid)
-        change.write(rel, json.dumps(record, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
+        change.write(record.path, record.dump())
         commit = change.commit()
-        return Done(commit, (rel,), {"id": rid, "path": rel, "model": model.id,
-                                     "version": version.version})
+        return MonitoringRecorded(commit, (record.path,), record=record)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,26 @@ from mops.inventory.names import validate_model, validate_version
 from mops.inventory.store import Inventory, WorktreeSource
 
 HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+@dataclass(frozen=True)
+class Initialised(Done):
+    path: Path
+    name: str
+
+
+@dataclass(frozen=True)
+class Registered(Done):
+    record: records.VersionRecord
+    #: Whether the model was new (its card written by this registration).
+    new_model: bool
+
+
+@dataclass(frozen=True)
+class WorkflowAdded(Done):
+    path: Path
+    #: The branch whose pushes the workflow gates.
+    branch: str
 
 
 # ----------------------------------------------------------------------------- init
@@ -38,7 +59,7 @@ def settings_yaml(name: str, packs: Sequence[str]) -> str:
 
 
 def init(path: Path, *, name: str | None, packs: Sequence[str], known_packs: Sequence[str],
-         extra_files: Mapping[str, str] | None = None) -> Done:
+         extra_files: Mapping[str, str] | None = None) -> Initialised:
     """Create ``mops.yaml`` and ``models/`` in ``path`` (a git repo is made if needed)."""
     for pack in packs:
         if pack not in known_packs and not pack.endswith((".yaml", ".yml")):
@@ -74,7 +95,7 @@ def init(path: Path, *, name: str | None, packs: Sequence[str], known_packs: Seq
             for rel, content in (extra_files or {}).items():
                 change.write(rel, content)
             commit = change.commit()
-        return Done(commit, tuple(change.files), {"path": str(path), "name": name})
+        return Initialised(commit, tuple(change.files), path=path, name=name)
     except BaseException:
         if created_repo:
             shutil.rmtree(path / ".git", ignore_errors=True)
@@ -182,7 +203,7 @@ def register(start: Path, model: str, version: str, *, card: Path | None = None,
              artifact: str | None = None, sha256: str | None = None, owner: str | None = None,
              tier: int | None = None, message: str | None = None,
              metrics: Mapping[str, Any] | None = None,
-             notify: Callable[[str], None] | None = None) -> Done:
+             notify: Callable[[str], None] | None = None) -> Registered:
     """Register ``model@version``, creating or updating the model card."""
     validate_model(model)
     validate_version(version)
@@ -220,25 +241,17 @@ def register(start: Path, model: str, version: str, *, card: Path | None = None,
                                  f"--owner EMAIL and --tier N to generate one")
             card_bytes = generated_card(model, owner.lower(), tier).encode()
         art = _artifact(inv, artifact, sha256)
-        stage = settings.stages[0]
-        record = {
-            "model": model,
-            "version": version,
-            "stage": stage,
-            "registered_by": actor.email,
-            "registered_at": actor.timestamp,
-            "artifact": art.to_dict() if art else None,
-            "metrics": dict(metrics or {}),
-            "stage_history": [{"stage": stage, "at": actor.timestamp, "by": actor.email}],
-        }
+        record = records.VersionRecord.new(
+            layout.version_file(model, version), model=model, version=version,
+            stage=settings.stages[0], by=actor.email, at=actor.timestamp, artifact=art,
+            metrics=metrics or {})
         change = Change(inv, "register", model=model, version=version, actor=actor.email,
                         summary=f"{model}@{version}", body=message or "")
         if card_bytes is not None:
             change.write(layout.card_path(model), card_bytes)
-        change.write(layout.version_file(model, version), yamlio.dump_yaml(record))
+        change.write(record.path, record.dump())
         commit = change.commit()
-        return Done(commit, tuple(change.files),
-                    {"model": model, "version": version, "stage": stage, "new_model": not exists})
+        return Registered(commit, tuple(change.files), record=record, new_model=not exists)
 
 
 # ----------------------------------------------------------------------------- init --github
@@ -279,7 +292,7 @@ def github_workflow_files(path: Path, render: Callable[[str, str], str], rel: st
 
 
 def add_github_workflow(start: Path, render: Callable[[str, str], str], rel: str,
-                        notify: Callable[[str], None] | None = None) -> Done:
+                        notify: Callable[[str], None] | None = None) -> WorkflowAdded:
     """Write the GitHub workflow ``rel`` at the repository's top, in one commit.
 
     ``render(branch, inventory_dir)`` gives its text. Refuses if the file exists.
@@ -297,4 +310,4 @@ def add_github_workflow(start: Path, render: Callable[[str, str], str], rel: str
         change = Change(at_top, "init-github", actor=actor.email, summary=rel)
         change.write(rel, text)
         commit = change.commit()
-        return Done(commit, (rel,), {"path": str(target), "branch": branch})
+        return WorkflowAdded(commit, (rel,), path=target, branch=branch)
