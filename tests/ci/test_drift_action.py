@@ -94,3 +94,16 @@ def test_drift_action_passes_without_drift_and_takes_its_inputs(monitored: Path,
     assert run.outputs == {"ok": "true", "drifted": ""}
     assert "| steady | 1.0.0 | 1 | 2,000 | ✅ ok |" in step.summary
     assert "shifted" not in step.summary
+
+
+def test_drift_action_is_mops_drift_all_and_passes_args_as_words(monitored: Path, tmp_path: Path):
+    doc = ACTION.read_text()
+    assert '"$MOPS_BIN/mops" drift --all' in doc and "drift.py" not in doc
+    assert not (ACTION.parent / "drift.py").exists()
+    run = _drift(monitored, tmp_path, "workflow_dispatch",
+                 inputs={"models": "steady", "args": "--jobs 2 --window 2026-11",
+                         "logs": "logs/*/{version}/*-0[12].csv"})
+    step = run.step("drift")
+    # The pattern reached mops unexpanded: it found shifted's log too, so steady "drifted".
+    assert step.code == 1, step.stdout + step.stderr
+    assert "| steady | 1.0.0 | 3 | 6,000 | ❌ drift |" in step.summary
