@@ -377,7 +377,19 @@ def _timestamp(raw: dict[str, Any], key: str, path: str, text: str) -> str:
                         ) from None
     if not isinstance(value, str) or not value:
         raise _fail(path, text, [key], f"'{key}' must be a timestamp")
+    if not _is_instant(value):
+        # An impossible or garbled time would otherwise read as "no time": a record that
+        # never ages, and a crash wherever it is finally parsed.
+        raise _fail(path, text, [key], f"'{key}' must be a timestamp such as "
+                                       f"2026-06-01T12:00:00Z, not {value!r}")
     return value
+
+
+def _is_instant(value: str) -> bool:
+    try:
+        return clock.parse_timestamp(value) is not None
+    except (OverflowError, ValueError):
+        return False
 
 
 def load_version(path: str, data: bytes, *, model: str, version: str) -> VersionRecord:
@@ -742,5 +754,10 @@ def load_monitoring(path: str, data: bytes, record_id: str) -> Monitoring:
         raise RecordError(path, f"invalid JSON: {exc}", line=line) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("at"), str):
         raise RecordError(path, "a monitoring record must be a JSON object with 'at'")
+    if not _is_instant(raw["at"]):
+        found = re.search(rb'"at"\s*:', data)
+        line = data[: found.start()].count(b"\n") + 1 if found else None
+        raise RecordError(path, f"'at' must be a timestamp such as 2026-06-01T12:00:00Z, not "
+                                f"{raw['at']!r}", line=line)
     return Monitoring(path=path, id=record_id, at=raw["at"], kind=str(raw.get("kind", "drift")),
                       data=raw)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
+from yaml.constructor import SafeConstructor
 from yaml.representer import SafeRepresenter
 
 from mops.errors import RecordError
@@ -150,6 +151,26 @@ class _SafeUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the record cache")
 
 
+class _ImpossibleDate(yaml.MarkedYAMLError):
+    """A scalar that YAML reads as a date or timestamp, but no such day or time exists."""
+
+
+def _construct_timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
+    # PyYAML matches ``2026-02-30`` as a timestamp and then lets ``datetime.date`` raise
+    # ValueError, which is no YAMLError: every command that read the record crashed (exit 3).
+    try:
+        return SafeConstructor.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError) as exc:
+        raise _ImpossibleDate(None, None, f"{node.value!r} is not a real date or time ({exc})",
+                              node.start_mark) from None
+
+
+class _RecordLoader(_Loader):
+    pass
+
+
+_RecordLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+
 _cache = _ParseCache()
 atexit.register(_cache.save)
 
@@ -187,7 +208,7 @@ def _parse(path: str, text: str, line_offset: int) -> Any:
         try:
             if _may_be_hostile(text):
                 _reject_hostile(text, path, line_offset)
-            value = yaml.load(text, Loader=_Loader)  # noqa: S506 - a *safe* loader
+            value = yaml.load(text, Loader=_RecordLoader)  # noqa: S506 - a *safe* loader
         except yaml.YAMLError:
             # libyaml (PyYAML >= 6.0.4) refuses deep nesting itself, in a scanner that
             # looks ahead, so its error can come before our depth count reaches 33, and
@@ -198,10 +219,12 @@ def _parse(path: str, text: str, line_offset: int) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
+        if not isinstance(exc, _ImpossibleDate):
+            problem = f"invalid YAML: {problem}"
         if mark is not None:
-            raise RecordError(path, f"invalid YAML: {problem}", line=mark.line + 1 + line_offset,
+            raise RecordError(path, problem, line=mark.line + 1 + line_offset,
                               column=mark.column + 1) from None
-        raise RecordError(path, f"invalid YAML: {problem}") from None
+        raise RecordError(path, problem) from None
     except yaml.YAMLError as exc:
         raise RecordError(path, f"invalid YAML: {exc}") from None
     _check_depth(value, path)
