@@ -133,7 +133,7 @@ class _Demo:
     def approve(self, who: str, days: int, ref: str, role: str, comment: str) -> None:
         from mops.inventory.actions.governance import approve
         from mops.inventory.names import parse_ref
-        from mops.inventory.signing import should_sign
+        from mops.trust.signing import should_sign
 
         with acting(who, self.clock.ago(days)):
             approve(self.path, parse_ref(ref), role=role, comment=comment,

@@ -30,7 +30,7 @@ from mops.errors import MopsError, RecordError
 from mops.policy.results import Result, basis_summary
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mops.inventory.verify import Verification
+    from mops.trust.verify import Verification
 
 #: Annotations GitHub shows per step and level; the rest only appear in the log.
 ANNOTATION_LIMIT = 10

@@ -9,8 +9,8 @@ import typer
 
 from mops import output_github as gh
 from mops.errors import MopsError, RecordError
-from mops.inventory.verify import Problem, Verification
 from mops.policy.results import Result
+from mops.trust.verify import Problem, Verification
 from tests.ci.actions import workflow_commands
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mops.inventory import signing
+from mops.trust import signers, signing
 from tests.conftest import Mops, git, snapshot
 from tests.policy.helpers import BOB, CAROL, results
 from tests.trust.helpers import MALLORY, VDIR, Team, commit, make_team
@@ -145,7 +145,7 @@ def test_signature_check_reads_history_once(optional: Team, monkeypatch: pytest.
     ("", "carol@acme.test", False),
 ])
 def test_principal_patterns_follow_openssh(patterns, email, expected):
-    assert signing.principal_matches(patterns, email) is expected
+    assert signers.principal_matches(patterns, email) is expected
 
 
 def test_allowed_signers_entries_and_listing(required: Team):
@@ -153,16 +153,16 @@ def test_allowed_signers_entries_and_listing(required: Team):
     text = (f"# team\n\n{keys.line('carol@acme.test', 'carol')}\n"
             f'dana@acme.test namespaces="git,file" {keys.public("dana")} dana laptop\n'
             f"*@ca.test cert-authority {keys.public('erin')}\n")
-    entries = signing.allowed_keys(text)
+    entries = signers.allowed_keys(text)
     assert [e.principals for e in entries] == ["carol@acme.test", "dana@acme.test", "*@ca.test"]
     carol = tuple(keys.public("carol").split())
     dana = tuple(keys.public("dana").split())
-    assert signing.is_listed(text, "carol@acme.test", carol)
-    assert signing.is_listed(text, "dana@acme.test", dana)
-    assert not signing.is_listed(text, "dana@acme.test", carol)
-    assert signing.is_listed(text, "x@ca.test", carol)  # a CA: the certificate decides
-    assert signing.is_listed(text, "carol@acme.test", None)
-    assert not signing.is_listed(text, MALLORY[1], None)
+    assert signers.is_listed(text, "carol@acme.test", carol)
+    assert signers.is_listed(text, "dana@acme.test", dana)
+    assert not signers.is_listed(text, "dana@acme.test", carol)
+    assert signers.is_listed(text, "x@ca.test", carol)  # a CA: the certificate decides
+    assert signers.is_listed(text, "carol@acme.test", None)
+    assert not signers.is_listed(text, MALLORY[1], None)
 
 
 def test_public_key_from_config_forms(required: Team, tmp_path: Path):

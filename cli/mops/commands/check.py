@@ -132,7 +132,7 @@ def _check(refs: list[str] | None, fmt: Format, changed_since: str | None,
             scope = f"Only the models changed since {changed_since}: {len(changed)}."
             parsed = [r for r in parsed if r.model in changed] if parsed is not None \
                 else [ModelRef(m) for m in sorted(changed)]
-    from mops.inventory.signing import signature_check
+    from mops.trust.signing import signature_check
 
     results = evaluate(inv, now=clock.now(), refs=parsed, is_signed=signature_check(inv))
     if not results and (parsed is None or parsed):

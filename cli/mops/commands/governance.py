@@ -63,9 +63,9 @@ def approve(
     from mops.inventory.actions.governance import approve as do_approve
     from mops.inventory.actions.governance import parse_date
     from mops.inventory.names import parse_ref
-    from mops.inventory.signing import should_sign
     from mops.output import echo
     from mops.policy.engine import independence_conflicts
+    from mops.trust.signing import should_sign
 
     done = do_approve(cwd(), parse_ref(ref), role=role, reject=reject, comment=comment,
                       expires=parse_date(expires, "--expires"), today=clock.now().date(),
@@ -86,9 +86,9 @@ def promote(
     from mops.commands import cwd, notify
     from mops.inventory.actions.governance import promote as do_promote
     from mops.inventory.names import parse_ref
-    from mops.inventory.signing import signature_check
     from mops.output import echo, warn
     from mops.policy.engine import promotion_gate
+    from mops.trust.signing import signature_check
 
     gate = promotion_gate(clock.now(), is_signed=signature_check(cwd()))
     done = do_promote(cwd(), parse_ref(ref), to=to, gate=gate, notify=notify)

@@ -25,8 +25,8 @@ def list_cmd(
     if rows:
         from mops import clock
         from mops.inventory.names import ModelRef
-        from mops.inventory.signing import signature_check
         from mops.policy.engine import compliance
+        from mops.trust.signing import signature_check
 
         refs = None if stage is None else [ModelRef(r["model"], r["version"]) for r in rows]
         status = compliance(inv, now=clock.now(), refs=refs, is_signed=signature_check(inv))

@@ -9,8 +9,8 @@ import typer
 from mops.commands.check import Format
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mops.inventory.verify import Verification
     from mops.output_github import ErrorContext
+    from mops.trust.verify import Verification
 
 
 def verify(
@@ -51,8 +51,8 @@ def _verify(fmt: Format, changed_since: str | None, artifacts: bool,
             where: ErrorContext | None = None) -> None:
     from mops.commands import cwd
     from mops.inventory.store import Inventory
-    from mops.inventory.verify import verify as run
     from mops.output import echo, emit_json, warn
+    from mops.trust.verify import verify as run
 
     inv = Inventory.open(cwd())
     if where is not None:

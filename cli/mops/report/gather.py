@@ -24,7 +24,7 @@ from mops.inventory.store import Inventory, Model, Version
 from mops.policy.results import Result
 
 if TYPE_CHECKING:
-    from mops.inventory.signing import History
+    from mops.trust.history import History
 
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -135,7 +135,7 @@ def policy_engine(snapshot: Inventory, now: dt.datetime, models: Sequence[str] |
 
 class Signatures:
     """Sign-off and commit signatures of a snapshot, as ``mops verify`` and ``check`` see
-    them (mops.inventory.signing): history is read once, on first use."""
+    them (mops.trust): history is read once, on first use."""
 
     def __init__(self, snapshot: Inventory) -> None:
         self.snapshot = snapshot
@@ -143,7 +143,7 @@ class Signatures:
         self.verdicts: dict[str, str | None] = {}
 
     def history(self) -> History:
-        from mops.inventory.signing import History
+        from mops.trust.history import History
 
         if self._hist is None:
             self._hist = History.scan(self.snapshot, [MODELS_DIR])
@@ -163,7 +163,7 @@ class Signatures:
             pass  # verdict() reports it per sign-off
 
     def verdict(self, approval: Approval) -> str | None:
-        from mops.inventory.signing import signoff_verdict
+        from mops.trust.signing import signoff_verdict
 
         if approval.path not in self.verdicts:
             self.verdicts[approval.path] = signoff_verdict(self.history(), approval, {})
@@ -175,7 +175,7 @@ class Signatures:
     def commits(self, commits: Sequence[str]) -> dict[str, tuple[str, str]]:
         """commit -> ("verified", signer) | ("unsigned", "") | ("problem", what is wrong);
         {} when signatures cannot be checked here."""
-        from mops.inventory.signing import signature_problem
+        from mops.trust.signers import signature_problem
 
         if not commits:
             return {}

@@ -38,8 +38,9 @@ from mops.inventory import layout, records
 from mops.inventory.digest import sha256_file
 from mops.inventory.layout import ALLOWED_SIGNERS, APPROVAL_RE, EVIDENCE_FILE_RE, EVIDENCE_RE, MODELS_DIR, SETTINGS_FILE
 from mops.inventory.names import validate_model, validate_record_id, validate_version
-from mops.inventory.signing import History, signature_problem, uncommitted
 from mops.inventory.store import Inventory, WorktreeSource
+from mops.trust.history import History, uncommitted
+from mops.trust.signers import signature_problem
 
 #: ``tempfile.mkstemp(prefix=".<name>.mops-")`` in ``change._Undo.write``.
 LEFTOVER_RE = re.compile(r"\..+\.mops-[a-z0-9_]{8}")
