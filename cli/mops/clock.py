@@ -53,6 +53,16 @@ def format_timestamp(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime(TIMESTAMP)
 
 
+def parse_recorded(text: str) -> dt.datetime:
+    """A timestamp mops wrote (``YYYY-MM-DDTHH:MM:SSZ``) as aware UTC; ValueError otherwise."""
+    return dt.datetime.strptime(text, TIMESTAMP).replace(tzinfo=dt.UTC)
+
+
+def format_label(when: dt.datetime, *, minutes: bool = False) -> str:
+    """A short date (``2026-06-01``), or date and time (``2026-06-01 12:30``), for labels."""
+    return when.strftime("%Y-%m-%d %H:%M" if minutes else "%Y-%m-%d")
+
+
 def from_epoch(seconds: int) -> dt.datetime:
     """Seconds since the epoch (as git gives them) as an aware UTC datetime."""
     return dt.datetime.fromtimestamp(seconds, dt.UTC)
@@ -92,14 +102,22 @@ def as_date(value: Any) -> dt.date | None:
     return None
 
 
+def parse_day(text: str) -> dt.date | None:
+    """An ISO date (``2026-12-31``), or None when ``text`` is not one."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
 def parse_date_option(text: str | None, option: str) -> dt.date | None:
     """A ``YYYY-MM-DD`` option value; a usage error that names the option otherwise."""
     if text is None:
         return None
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(f"{option} {text!r}: expected a date such as 2026-12-31") from None
+    day = parse_day(text)
+    if day is None:
+        raise UsageError(f"{option} {text!r}: expected a date such as 2026-12-31")
+    return day
 
 
 def end_of_day(day: dt.date) -> dt.datetime:

@@ -11,7 +11,7 @@ from mops.inventory import records
 from mops.inventory.records import Monitoring
 from mops.inventory.store import Model, Version
 from mops.policy.results import Result
-from mops.report.charts import Point, line_chart, parse_time
+from mops.report.charts import Point, line_chart
 from mops.report.context import build_context, drift_section, review_due
 from mops.report.gather import AsOf, ReportInput
 from mops.report.markdown import render_markdown
@@ -80,13 +80,6 @@ def test_chart_single_point_changing_threshold_and_empty():
     assert len(step["threshold"].split()) == 3  # a step, not a slope
     empty = line_chart([], title="t", y_label="v")
     assert empty["markers"] == [] and empty["summary"] == "no values"
-
-
-def test_parse_time():
-    assert parse_time("2026-03-01T12:00:00Z") == dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
-    assert parse_time("2026-03-01T14:00:00+02:00") == dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
-    assert parse_time("2026-03-01") == dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
-    assert parse_time("yesterday") is None and parse_time(None) is None
 
 
 def _mon(rid: str, data: dict) -> Monitoring:

@@ -61,14 +61,13 @@ def approve(
     from mops import clock
     from mops.commands import cwd, notify
     from mops.inventory.actions.governance import approve as do_approve
-    from mops.inventory.actions.governance import parse_date
     from mops.inventory.names import parse_ref
     from mops.output import echo
     from mops.policy.engine import independence_conflicts
     from mops.trust.signing import should_sign
 
     done = do_approve(cwd(), parse_ref(ref), role=role, reject=reject, comment=comment,
-                      expires=parse_date(expires, "--expires"), today=clock.now().date(),
+                      expires=clock.parse_date_option(expires, "--expires"), today=clock.now().date(),
                       independence=independence_conflicts, sign=should_sign, notify=notify)
     a = done.approval
     verb = "rejected" if a.decision == "reject" else "approved"
@@ -127,13 +126,14 @@ def finding_add(
     as_json: Annotated[bool, typer.Option("--json", help="Print {\"id\": ...} as JSON.")] = False,
 ) -> None:
     """Open a finding; prints its id."""
+    from mops import clock
     from mops.commands import cwd, notify
-    from mops.inventory.actions.governance import add_finding, parse_date
+    from mops.inventory.actions.governance import add_finding
     from mops.inventory.names import parse_ref
     from mops.output import echo, emit_json
 
     done = add_finding(cwd(), parse_ref(ref), severity=severity, title=title,
-                       due=parse_date(due, "--due"), notify=notify)
+                       due=clock.parse_date_option(due, "--due"), notify=notify)
     if as_json:
         emit_json({"id": done.finding.id})
     else:
@@ -174,14 +174,14 @@ def waive(
     """Grant a time-limited exception: the rule reports waived (never pass) until it expires."""
     from mops import clock
     from mops.commands import cwd, notify
-    from mops.inventory.actions.governance import parse_date
     from mops.inventory.actions.governance import waive as do_waive
     from mops.inventory.names import parse_ref
     from mops.output import echo
     from mops.policy.engine import rule_ids
 
-    done = do_waive(cwd(), parse_ref(ref), rule=rule, expires=parse_date(expires, "--expires"),
-                    reason=reason, controls=controls, today=clock.now().date(), rule_ids=rule_ids, notify=notify)
+    done = do_waive(cwd(), parse_ref(ref), rule=rule,
+                    expires=clock.parse_date_option(expires, "--expires"), reason=reason,
+                    controls=controls, today=clock.now().date(), rule_ids=rule_ids, notify=notify)
     w = done.finding
     target = f"{w.model}@{w.version}" if w.version else w.model
     echo(f"Exception {w.id} waives {w.rule} for {target} until {w.expires} "

@@ -233,7 +233,7 @@ def load_card(path: str, data: bytes, *, expected_id: str | None = None) -> Card
         if not isinstance(review, dict):
             raise fail(["review"], "'review' must be a mapping such as {last: 2026-01-15}")
         for key in ("last", "next"):
-            if key in review and yamlio.as_date(review[key]) is None:
+            if key in review and clock.as_date(review[key]) is None:
                 raise fail(["review", key], f"'review.{key}' must be a date (YYYY-MM-DD)")
     monitoring = front.get("monitoring")
     if monitoring is not None and not isinstance(monitoring, dict):
@@ -554,13 +554,13 @@ def load_approval(path: str, data: bytes, *, record_id: str) -> Approval:
     if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
         raise _fail(path, text, ["digest"], "'digest' must be 'sha256:' and 64 hex digits")
     expires = raw.get("expires")
-    if expires is not None and yamlio.as_date(expires) is None:
+    if expires is not None and clock.as_date(expires) is None:
         raise _fail(path, text, ["expires"], "'expires' must be a date (YYYY-MM-DD)")
     parts = raw.get("digest_parts") or {}
     return Approval(path=path, id=record_id, role=_require(raw, "role", path, text),
                     decision=decision, by=str(_require(raw, "by", path, text)).lower(),
                     at=_timestamp(raw, "at", path, text), digest=digest,
-                    comment=raw.get("comment"), expires=yamlio.as_date(expires),
+                    comment=raw.get("comment"), expires=clock.as_date(expires),
                     parts=parts if isinstance(parts, dict) else {}, raw=raw,
                     supersedes=_text(raw.get("supersedes")), model=_text(raw.get("model")),
                     version=None if raw.get("version") is None else str(raw["version"]))
@@ -685,12 +685,12 @@ def load_finding(path: str, data: bytes, *, record_id: str, model: str) -> Findi
     if kind == "finding" and severity not in SEVERITIES:
         raise _fail(path, text, ["severity"], "'severity' must be high, medium or low")
     for key in ("due", "expires"):
-        if raw.get(key) is not None and yamlio.as_date(raw[key]) is None:
+        if raw.get(key) is not None and clock.as_date(raw[key]) is None:
             raise _fail(path, text, [key], f"'{key}' must be a date (YYYY-MM-DD)")
     if kind == "exception":
         if not isinstance(raw.get("rule"), str):
             raise _fail(path, text, ["rule"], "an exception must name the 'rule' it waives")
-        if yamlio.as_date(raw.get("expires")) is None:
+        if clock.as_date(raw.get("expires")) is None:
             raise _fail(path, text, ["expires"], "an exception needs an 'expires' date")
     version = raw.get("version")
     return Finding(path=path, id=record_id, kind=kind, model=model,
@@ -698,8 +698,8 @@ def load_finding(path: str, data: bytes, *, record_id: str, model: str) -> Findi
                    title=str(raw.get("title") or ""), severity=severity, status=status,
                    opened_by=str(raw.get("opened_by") or ""),
                    opened_at=_timestamp(raw, "opened_at", path, text),
-                   due=yamlio.as_date(raw.get("due")), rule=raw.get("rule"),
-                   expires=yamlio.as_date(raw.get("expires")), raw=raw,
+                   due=clock.as_date(raw.get("due")), rule=raw.get("rule"),
+                   expires=clock.as_date(raw.get("expires")), raw=raw,
                    reason=_text(raw.get("reason")), controls=_text(raw.get("controls")),
                    approved_by=_text(raw.get("approved_by")), closed_by=_text(raw.get("closed_by")),
                    closed_at=_text(raw.get("closed_at")),

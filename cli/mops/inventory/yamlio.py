@@ -8,7 +8,6 @@ the offending key, so the fast path stays fast.
 from __future__ import annotations
 
 import atexit
-import datetime as dt
 import hashlib
 import os
 import pickle
@@ -281,17 +280,3 @@ def dump_yaml(value: Any) -> str:
     """Serialise a record as stable, diff-friendly YAML (keys in insertion order)."""
     return yaml.dump(value, Dumper=_RecordDumper, sort_keys=False, allow_unicode=True,
                      default_flow_style=False, width=100)
-
-
-def as_date(value: Any) -> dt.date | None:
-    """A YAML date or ISO date string as ``date`` (None if it is neither)."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mops.inventory import yamlio
+from mops import clock
 from mops.inventory.digest import DigestCache, combine, subject_parts, what_changed
 from mops.inventory.records import SEVERITIES, Approval, effective_signoffs
 from mops.inventory.store import Inventory, Model, Version
@@ -109,24 +109,6 @@ def lookup(data: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
             return False, None
         value = value[part]
     return True, value
-
-
-def parse_time(text: Any) -> dt.datetime | None:
-    """A record's timestamp (ISO text or a YAML datetime) as aware UTC, or None."""
-    if isinstance(text, dt.datetime):
-        when = text
-    elif isinstance(text, dt.date):
-        when = dt.datetime.combine(text, dt.time())
-    elif isinstance(text, str):
-        try:
-            when = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    else:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when.astimezone(dt.UTC)
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -316,7 +298,7 @@ def check_evidence(s: Subject, spec: EvidenceSpec) -> Outcome:
                 reasons.append(f"{ev.id}'s file {join_words(changed)} is missing or was changed "
                                f"after it was added")
                 continue
-            added = parse_time(ev.added_at)
+            added = clock.parse_timestamp(ev.added_at)
             if max_age is not None and added is not None and (s.now - added).days > max_age:
                 reasons.append(f"{ev.id} is {(s.now - added).days} days old (at most {max_age})")
                 continue
@@ -406,7 +388,7 @@ def signoff_problem(s: Subject, spec: ApprovalSpec, a: Approval, listed: tuple[s
         if a.expires is not None and a.expires < s.today:
             return f"{who} expired on {a.expires.isoformat()}"
         max_age = figure_for(spec.max_age_days, s.tier)
-        at = parse_time(a.at)
+        at = clock.parse_timestamp(a.at)
         if max_age is not None and at is not None and (s.now - at).days > max_age:
             return f"{who} is {(s.now - at).days} days old (at most {max_age})"
         if spec.signed and not s.is_signed(s.version, a):
@@ -487,7 +469,7 @@ def parse_review(params: Any) -> ReviewSpec:
 
 def check_review(s: Subject, spec: ReviewSpec) -> Outcome:
     _, raw = lookup(s.model.card.front, spec.field)
-    last = yamlio.as_date(raw)
+    last = clock.as_date(raw)
     if last is None:
         return _failed(f"the model card has no {spec.field} date (the last review)", s.card_path)
     if spec.months is not None:
@@ -530,7 +512,7 @@ def parse_next_review(params: Any) -> NextReviewSpec:
 
 def check_next_review(s: Subject, spec: NextReviewSpec) -> Outcome:
     _, raw = lookup(s.model.card.front, spec.field)
-    due = yamlio.as_date(raw)
+    due = clock.as_date(raw)
     if due is None:
         return _failed(f"the model card has no {spec.field} date (the next scheduled review)",
                        s.card_path)
@@ -564,7 +546,7 @@ def parse_monitoring(params: Any) -> MonitoringSpec:
 def check_monitoring(s: Subject, spec: MonitoringSpec) -> Outcome:
     days = figure_for(spec.within_days, s.tier)
     records = [(t, m) for m in s.version.monitoring
-               if m.kind == spec.kind and (t := parse_time(m.at)) is not None]
+               if m.kind == spec.kind and (t := clock.parse_timestamp(m.at)) is not None]
     if not records:
         return _failed(f"no {spec.kind} result recorded for this version (record one with "
                        f"`mops drift {s.version.ref} --current LOG --record`)", s.version_path)

@@ -15,6 +15,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from mops import clock
+
 
 @dataclass(frozen=True)
 class Point:
@@ -23,20 +25,6 @@ class Point:
     #: Drawn with a different marker shape (and named in its tooltip), not colour alone.
     flagged: bool = False
     note: str = ""
-
-
-def parse_time(value: Any) -> dt.datetime | None:
-    """An ISO timestamp (``Z`` or offset; a bare date is midnight UTC), or None."""
-    if not isinstance(value, str) or not value:
-        return None
-    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when.astimezone(dt.UTC)
 
 
 def number(value: Any) -> float | None:
@@ -104,7 +92,7 @@ def line_chart(points: Sequence[Point], threshold: Sequence[Point] = (), *, titl
 
     markers = [{"x": _c(x_of(p.at)), "y": _c(y_of(p.value)), "flagged": p.flagged,
                 "x0": _c(x_of(p.at) - 4), "y0": _c(y_of(p.value) - 4),
-                "label": f"{p.at.strftime('%Y-%m-%d %H:%M')} UTC: {fmt(p.value)}"
+                "label": f"{clock.format_label(p.at, minutes=True)} UTC: {fmt(p.value)}"
                          + (f" ({p.note})" if p.note else "")}
                for p in points]
     yticks = []
@@ -117,13 +105,13 @@ def line_chart(points: Sequence[Point], threshold: Sequence[Point] = (), *, titl
     if t0 is not None and t1 is not None:
         stamps = [t0] if not span else [t0, t0 + (t1 - t0) / 2, t1]
         for at in stamps:
-            xticks.append({"x": _c(x_of(at)), "label": at.strftime("%Y-%m-%d"),
+            xticks.append({"x": _c(x_of(at)), "label": clock.format_label(at),
                            "anchor": "middle" if at not in (t0, t1) or not span
                            else ("start" if at == t0 else "end")})
     flagged = sum(p.flagged for p in points)
     if points:
-        summary = (f"{len(points)} value(s) from {points[0].at.strftime('%Y-%m-%d')} to "
-                   f"{points[-1].at.strftime('%Y-%m-%d')}; latest {fmt(points[-1].value)}; "
+        summary = (f"{len(points)} value(s) from {clock.format_label(points[0].at)} to "
+                   f"{clock.format_label(points[-1].at)}; latest {fmt(points[-1].value)}; "
                    f"{flagged} flagged")
         if threshold:
             summary += f"; threshold {fmt(threshold[-1].value)}"

@@ -13,11 +13,11 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from mops import clock
 from mops.inventory.records import RETIRED, Finding, Monitoring
 from mops.inventory.store import Model, Version
-from mops.inventory.yamlio import as_date
 from mops.policy.results import Result
-from mops.report.charts import Point, fmt, line_chart, number, parse_time
+from mops.report.charts import Point, fmt, line_chart, number
 from mops.report.gather import ReportInput
 from mops.report.markdown import render_markdown
 
@@ -114,7 +114,7 @@ def cover(data: ReportInput) -> dict[str, Any]:
         "inventory": s.inventory,
         "commit": data.commit,
         "committed_at": data.committed_at,
-        "evaluated_at": data.evaluated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "evaluated_at": clock.format_timestamp(data.evaluated_at),
         "evaluated_note": "the end of the day asked for" if data.as_of.kind == "date"
                           else "the commit's time",
         "as_of": as_of,
@@ -214,9 +214,9 @@ def review_due(review: Any, today: dt.date, results: Iterable[Result] = ()) -> d
     ``review_within`` rules give for any version ("... due by YYYY-MM-DD").
     """
     review = review if isinstance(review, Mapping) else {}
-    nxt, last = as_date(review.get("next")), as_date(review.get("last"))
+    nxt, last = clock.as_date(review.get("next")), clock.as_date(review.get("last"))
     if nxt is None:
-        dues = [as_date(m.group(1)) for r in results if r.status != "n/a"
+        dues = [clock.as_date(m.group(1)) for r in results if r.status != "n/a"
                 for m in [DUE_RE.search(r.message)] if m]
         nxt = min((d for d in dues if d is not None), default=None)
     if nxt is None:
@@ -374,8 +374,8 @@ def trail_row(e: Mapping[str, Any],
     else:  # git's own verdict, without the inventory's allowed signers
         sig = status(*SIGNATURES.get(e.get("signature") or "", ("unknown", "muted")))
     action = e["action"] if e.get("by_mops") else "edit (not by mops)"
-    when = parse_time(e["at"])  # git gives the committer's offset; the report speaks UTC
-    return {"commit": e["commit"], "at": when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else e["at"],
+    when = clock.parse_timestamp(e["at"])  # git gives the committer's offset; the report speaks UTC
+    return {"commit": e["commit"], "at": clock.format_timestamp(when) if when else e["at"],
             "actor": e["actor"], "action": action,
             "model": e.get("model") or "", "version": e.get("version") or "",
             "subject": e.get("subject") or "", "signature": sig,
@@ -417,7 +417,7 @@ def drift_section(records: list[Monitoring], anchor: str = "drift") -> dict[str,
     """
     checks = []
     for m in records:
-        at = parse_time(m.at)
+        at = clock.parse_timestamp(m.at)
         if at is not None:
             checks.append((at, m))
     if not checks:

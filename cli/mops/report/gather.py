@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mops import __version__
+from mops import __version__, clock
 from mops.errors import NotFoundError, UsageError
 from mops.inventory.layout import MODELS_DIR
 from mops.inventory.records import Approval, Settings
@@ -82,10 +82,11 @@ class ReportInput:
         (``--as-of DATE``: an approval that expired after the last commit but by that day
         is shown expired), else the commit's own time. Never the wall clock, so the same
         input always renders the same bytes."""
-        if self.as_of.kind == "date" and self.as_of.requested:
-            day = dt.date.fromisoformat(self.as_of.requested)
-            return dt.datetime.combine(day, dt.time(23, 59, 59), dt.UTC)
-        return dt.datetime.strptime(self.committed_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+        day = clock.parse_day(self.as_of.requested) \
+            if self.as_of.kind == "date" and self.as_of.requested else None
+        if day is not None:
+            return clock.end_of_day(day)
+        return clock.parse_recorded(self.committed_at)
 
 
 def open_snapshot(inv: Inventory, as_of: str | None) -> tuple[Inventory, AsOf]:
@@ -100,10 +101,9 @@ def open_snapshot(inv: Inventory, as_of: str | None) -> tuple[Inventory, AsOf]:
         return inv.at(inv.head), AsOf("head")
     as_of = as_of.strip()
     if DATE_RE.fullmatch(as_of):
-        try:
-            day = dt.date.fromisoformat(as_of)
-        except ValueError:
-            raise UsageError(f"--as-of {as_of!r}: not a valid date (YYYY-MM-DD)") from None
+        day = clock.parse_day(as_of)
+        if day is None:
+            raise UsageError(f"--as-of {as_of!r}: not a valid date (YYYY-MM-DD)")
         return inv.at_date(day), AsOf("date", as_of)
     return inv.at(as_of), AsOf("rev", as_of)
 

@@ -45,16 +45,6 @@ KIND_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 GITHUB_VARS = (("GITHUB_ACTOR", "github_actor"), ("GITHUB_TRIGGERING_ACTOR", "github_triggering_actor"))
 
 
-def parse_date(text: str | None, option: str) -> dt.date | None:
-    """A ``YYYY-MM-DD`` option value; a usage error that names the option otherwise."""
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(f"{option} {text!r}: expected a date such as 2026-12-31") from None
-
-
 def _future(day: dt.date | None, today: dt.date, option: str) -> None:
     if day is not None and day < today:
         raise UsageError(f"{option} {day.isoformat()} is in the past (today is "
