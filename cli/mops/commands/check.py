@@ -73,6 +73,8 @@ def print_text(results: list[Result]) -> None:
                 echo(f"    {label(r.status)}  {r.rule}  {r.title}")
                 echo(f"              {r.message}")
                 echo(f"              cite: {r.cite}")
+                for i, line in enumerate(b.describe() for b in r.basis):
+                    echo(f"              {'basis:' if i == 0 else '':<6} {line}")
                 if r.status == "fail":
                     echo(f"              fix:  {r.file}")
     counts = summary(results)

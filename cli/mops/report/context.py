@@ -123,7 +123,8 @@ def cover(data: ReportInput) -> dict[str, Any]:
         "date": data.evaluated_at.date().isoformat(),
         "mops_version": data.mops_version,
         "packs": [{"name": str(p["name"]), "title": str(p.get("title") or ""),
-                   "rules": p.get("rules", "")} for p in data.packs],
+                   "rules": p.get("rules", ""), "version": p.get("version", ""),
+                   "note": str(p.get("note") or "")} for p in data.packs],
         "configured_packs": list(s.policies),
         "policy_note": data.policy_note or "",
         "scope": "every model in the inventory" if data.scope is None
@@ -313,8 +314,12 @@ def signoff_row(a: Mapping[str, Any], trail: list[dict[str, Any]],
 
 def result_row(r: Result) -> dict[str, Any]:
     word, cls = RESULT_STATUS.get(r.status, (r.status.upper(), "muted"))
+    pack = r.pack or "—"
+    if r.pack and r.pack_version is not None:
+        pack = f"{r.pack}@{r.pack_version}"
     return {"rule": r.rule, "title": r.title, "status": status(word, cls), "message": r.message,
-            "cite": r.cite, "pack": r.pack or "—", "file": r.file or "", "waiver": r.waiver or ""}
+            "cite": r.cite, "pack": pack, "file": r.file or "", "waiver": r.waiver or "",
+            "basis": [b.to_json() for b in r.basis]}
 
 
 def compliance(results: Iterable[Result], *, evaluated: bool) -> dict[str, str]:

@@ -126,11 +126,27 @@ def policy_engine(snapshot: Inventory, now: dt.datetime, models: Sequence[str] |
     from mops.inventory.names import ModelRef
     from mops.policy import engine
 
-    packs = [{"name": p.name, "title": p.title, "rules": len(p.rules),
+    packs = [{"name": p.name, "title": p.title, "rules": len(p.rules), "version": p.version,
+              "note": pack_note(p),
               "review_rules": [r.id for r in p.rules if r.requirement == "review_within"]}
              for p in engine.load_packs(snapshot)]
     refs = None if models is None else [ModelRef(m) for m in models]
     return packs, list(engine.evaluate(snapshot, now=now, refs=refs, is_signed=is_signed))
+
+
+def pack_note(pack: Any) -> str:
+    """Where a pack's rules come from, in words: which version, and what is newer."""
+    from mops.policy.packs import latest_version
+
+    if not pack.builtin:
+        return f"the inventory's own pack {pack.path}, as committed"
+    how = "as mops.yaml names it at this commit" if pack.pinned else \
+        "mops.yaml names it without a version, which means version 1"
+    note = f"built-in version {pack.version}, {how}"
+    latest = latest_version(pack)
+    if latest is not None and latest > pack.version:
+        note += f"; version {latest} is available (`mops packs upgrade {pack.name}`)"
+    return note
 
 
 class Signatures:
