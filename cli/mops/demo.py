@@ -39,7 +39,15 @@ EVIDENCE_TEXT = {
     "validation-report": "Independent validation report\n\nScope: conceptual soundness, data, "
                          "implementation, outcomes. Conclusion: fit for use with conditions.\n",
     "performance-metrics": "Performance metrics on the latest quarter\n\nAUC {auc}.\n",
+    "development-documentation": "Development documentation\n\nData, sample design, variable "
+                                 "selection, estimation and developmental testing.\n",
+    "process-verification": "Process verification\n\nProduction scores reproduced from the "
+                            "development code on a sample; data feeds reconciled to source.\n",
 }
+
+#: The packs of the demo inventory: a bank with US and UK operations (versions as mops.yaml
+#: records them).
+PACKS = ("baseline", "us-sr26-2", "pra-ss1-23")
 
 
 @dataclass
@@ -162,19 +170,19 @@ class _Demo:
     # -------------------------------------------------------------- the story
 
     def run(self) -> DemoResult:
-        from mops import resources
         from mops.demo_data import write_credit_logs
         from mops.inventory.actions import register as actions
         from mops.inventory.actions.governance import add_finding, retire, waive
         from mops.inventory.names import parse_ref
+        from mops.policy.packs import builtin_ref
 
         p, c = self.path, self.clock
+        packs = [builtin_ref(name, default_latest=True).text for name in PACKS]
         # Its own repository, even inside another checkout (e.g. `make demo` in mops's own).
         p.mkdir(parents=True, exist_ok=True)
         git.init(p)
         with acting("dana", c.ago(320)):
-            actions.init(p, name="Acme Bank model inventory (demo)", packs=["baseline", "us-sr26-2"],
-                         known_packs=resources.builtin_pack_names())
+            actions.init(p, name="Acme Bank model inventory (demo)", packs=packs, known_packs=packs)
             settings = p / "mops.yaml"
             settings.write_text(settings.read_text()
                                 .replace("  validator: []", "  validator: [carol@acme.test]")
@@ -183,7 +191,7 @@ class _Demo:
                                           "model artifacts, rendered reports\nlogs/\nartifacts/\n"
                                           "reports/\n")
             git.commit_paths(p, ["mops.yaml", ".gitignore"], "Name the validator and the risk officer")
-        self.step(f"created the inventory in {p} (packs: baseline, us-sr26-2)")
+        self.step(f"created the inventory in {p} (packs: {', '.join(packs)})")
 
         stable_month, drifted_month = c.month(2), c.month(1)
         logs = write_credit_logs(p / "data" / "credit-pd", months=(stable_month, drifted_month))
@@ -221,6 +229,8 @@ class _Demo:
                       "Development documentation and conceptual soundness")
         self.evidence("bob", 288, "credit-pd@1.0.0", "benchmarking", "Challenger benchmark",
                       challenger=0.41)
+        self.evidence("bob", 287, "credit-pd@1.0.0", "development-documentation",
+                      "Development documentation")
         blocked = self.promote("bob", 286, "credit-pd@1.0.0", "production")
         self.step("tried to promote credit-pd@1.0.0 straight to production: refused, as it "
                   "should be:\n" + (blocked or "(unexpectedly allowed)"))
@@ -229,6 +239,8 @@ class _Demo:
                       "Out-of-time back-test", gini=0.37)
         self.evidence("carol", 255, "credit-pd@1.0.0", "validation-report",
                       "Independent validation report")
+        self.evidence("carol", 254, "credit-pd@1.0.0", "process-verification",
+                      "Process verification")
         self.drift("carol", 254, "credit-pd@1.0.0", validation_sample, "out-of-time sample")
         self.approve("carol", 250, "credit-pd@1.0.0", "validator",
                      "Fit for use; recalibrate if the default rate moves by 1 point.")
@@ -245,22 +257,27 @@ class _Demo:
         self.evidence("bob", 225, "fraud-detect@2.3.0", "conceptual-soundness", "Design review")
         self.evidence("bob", 224, "fraud-detect@2.3.0", "benchmarking", "Rules-engine benchmark",
                       challenger=0.8)
+        self.evidence("bob", 223, "fraud-detect@2.3.0", "development-documentation",
+                      "Development documentation")
         self.promote("bob", 220, "fraud-detect@2.3.0", "validation")
         self.evidence("carol", 200, "fraud-detect@2.3.0", "outcomes-analysis",
                       "Confirmed-fraud back-test", gini=0.86)
         self.evidence("carol", 198, "fraud-detect@2.3.0", "validation-report",
                       "Independent validation report")
+        self.evidence("carol", 197, "fraud-detect@2.3.0", "process-verification",
+                      "Process verification")
         self.approve("carol", 195, "fraud-detect@2.3.0", "validator", "Approved.")
-        with acting("dana", c.ago(194)):
-            waive(p, parse_ref("fraud-detect@2.3.0"), rule="SR26-ONGOING-MONITORING",
-                  expires=c.date(45), reason="Streaming monitoring pipeline not built yet",
-                  controls="Weekly manual review of alert precision by the fraud operations lead",
-                  today=c.date(-194), rule_ids=self._rule_ids)
+        for rule in ("SR26-ONGOING-MONITORING", "PRA-4.4-MONITORING"):
+            with acting("dana", c.ago(194)):
+                waive(p, parse_ref("fraud-detect@2.3.0"), rule=rule,
+                      expires=c.date(45), reason="Streaming monitoring pipeline not built yet",
+                      controls="Weekly manual review of alert precision by the fraud operations lead",
+                      today=c.date(-194), rule_ids=self._rule_ids)
         refused = self.promote("erin", 193, "fraud-detect@2.3.0", "production")
         if refused:
             raise RuntimeError(f"demo: promotion of fraud-detect@2.3.0 was refused:\n{refused}")
-        self.step("fraud-detect@2.3.0: in production under an exception for SR26-ONGOING-MONITORING "
-                  f"(expires {c.date(45).isoformat()})")
+        self.step("fraud-detect@2.3.0: in production under exceptions for SR26-ONGOING-MONITORING "
+                  f"and PRA-4.4-MONITORING (expire {c.date(45).isoformat()})")
 
         with acting("dana", c.ago(190)):
             retire(p, parse_ref("legacy-scorecard"), reason="Replaced by credit-pd 1.0.0")
@@ -270,6 +287,8 @@ class _Demo:
         self.register("bob", 60, "credit-pd", "1.1.0", artifact=str(artifacts / "credit-pd-1.1.0.pkl"),
                       metrics={"auc": 0.7, "gini": 0.4})
         self.evidence("bob", 55, "credit-pd@1.1.0", "conceptual-soundness", "Change memo: refit on 2025 data")
+        self.evidence("bob", 54, "credit-pd@1.1.0", "development-documentation",
+                      "Development documentation of the refit")
         self.promote("bob", 50, "credit-pd@1.1.0", "validation")
         self.register("bob", 40, "churn-propensity", "0.3.0", card=CARDS / "churn-propensity.md",
                       artifact=str(artifacts / "churn-propensity-0.3.0.pkl"))
