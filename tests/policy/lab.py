@@ -145,6 +145,8 @@ class Lab:
                   "severity": severity, "title": f"{kind} {fid}", "status": status,
                   "opened_by": "dana@acme.test", "opened_at": "2026-05-03T00:00:00Z",
                   "rule": rule, "expires": expires, "reason": reason}
+        if status == "closed":
+            record.update(closed_by="dana@acme.test", closed_at="2026-05-04T00:00:00Z")
         folder = self.repo / "models" / model / "findings"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{fid}.yaml").write_text(yaml.safe_dump(record, sort_keys=False))

@@ -38,6 +38,9 @@ STANDARD_EVIDENCE_KINDS = (
     "fundamental-rights-impact-assessment",
 )
 STANDARD_ROLES = ("validator", "risk-officer", "business-owner", "committee")
+DEFAULT_EXCEPTION_GRANTERS = ("risk-officer",)
+DEFAULT_MAX_EXCEPTION_DAYS = 365
+DEFAULT_FINDING_CLOSERS = ("validator", "risk-officer")
 
 
 def _fail(path: str, text: str, keys: list[str | int], message: str, offset: int = 0) -> RecordError:
@@ -74,6 +77,12 @@ class Settings:
     policy_settings: dict[str, Any] = field(default_factory=dict)
     #: Conventions for scheduled monitoring (where production logs are found).
     monitoring: dict[str, Any] = field(default_factory=dict)
+    #: ``exceptions.granted_by``: the roles whose members may grant exceptions (``mops waive``).
+    exception_granters: tuple[str, ...] = DEFAULT_EXCEPTION_GRANTERS
+    #: ``exceptions.max_days``: the longest an exception may run (practice, not a regulation).
+    max_exception_days: int = DEFAULT_MAX_EXCEPTION_DAYS
+    #: ``findings.closed_by``: the roles whose members may close a finding someone else raised.
+    finding_closers: tuple[str, ...] = DEFAULT_FINDING_CLOSERS
     raw: dict[str, Any] = field(default_factory=dict)
 
     def people_for(self, role: str) -> tuple[str, ...]:
@@ -131,9 +140,44 @@ def load_settings(path: str, data: bytes) -> Settings:
     monitoring = raw.get("monitoring") or {}
     if not isinstance(monitoring, dict):
         raise fail(["monitoring"], "'monitoring' must be a mapping")
+    exceptions = _section(raw, "exceptions", ("granted_by", "max_days"), fail)
+    granters = _role_list(exceptions, "exceptions", "granted_by", DEFAULT_EXCEPTION_GRANTERS, fail)
+    max_days = exceptions.get("max_days", DEFAULT_MAX_EXCEPTION_DAYS)
+    if isinstance(max_days, bool) or not isinstance(max_days, int) or max_days < 1:
+        raise fail(["exceptions", "max_days"], "'exceptions.max_days' must be a whole number of "
+                                               "days, at least 1")
+    findings = _section(raw, "findings", ("closed_by",), fail)
+    closers = _role_list(findings, "findings", "closed_by", DEFAULT_FINDING_CLOSERS, fail)
     return Settings(inventory=name.strip(), policies=tuple(policies), stages=tuple(stages),
                     roles=roles, signing=signing, policy_settings=policy_settings,
-                    monitoring=monitoring, raw=raw)
+                    monitoring=monitoring, exception_granters=granters,
+                    max_exception_days=max_days, finding_closers=closers, raw=raw)
+
+
+def _section(raw: dict[str, Any], key: str, known: tuple[str, ...],
+             fail: Callable[[list[str | int], str], RecordError]) -> dict[str, Any]:
+    section = raw.get(key) or {}
+    if not isinstance(section, dict):
+        raise fail([key], f"'{key}' must be a mapping ({', '.join(known)})")
+    for item in section:
+        if item not in known:
+            raise fail([key, item], f"'{key}.{item}' is not a setting (known: {', '.join(known)})")
+    return section
+
+
+def _role_list(section: dict[str, Any], key: str, item: str, default: tuple[str, ...],
+               fail: Callable[[list[str | int], str], RecordError]) -> tuple[str, ...]:
+    value = section.get(item, list(default))
+    if isinstance(value, str):
+        value = [value]
+    if not _str_list(value):
+        raise fail([key, item], f"'{key}.{item}' must be a list of role names")
+    for role in value:
+        try:
+            validate_role(role)
+        except Exception as exc:
+            raise fail([key, item], f"'{key}.{item}': {exc}") from None
+    return tuple(value)
 
 
 # ----------------------------------------------------------------------------- cards

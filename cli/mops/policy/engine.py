@@ -8,8 +8,10 @@ evaluates it against the target stage. A rule whose card selectors do not match,
 or whose stage is not the one evaluated, reports ``n/a``.
 
 A failing rule with a valid exception (an open ``kind: exception`` finding for
-the rule, unexpired) reports ``waived``: never ``pass``, and not a failure.
-Expired exceptions count for nothing.
+the rule, unexpired, granted by someone who may for no longer than allowed: see
+:mod:`mops.inventory.authority`) reports ``waived``: never ``pass``, and not a
+failure. Expired exceptions, and those granted by someone who may not, count for
+nothing.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
 
+from mops.inventory import authority
 from mops.inventory.digest import DigestCache
 from mops.inventory.names import ModelRef
-from mops.inventory.records import RETIRED, Approval, Finding
+from mops.inventory.records import RETIRED, Approval, Finding, Settings
 from mops.inventory.store import Inventory, Model, Version
 from mops.policy.packs import Pack, Rule, all_rules, load_packs
 from mops.policy.requirements import REQUIREMENTS, Subject, conflicts, join_words
@@ -117,21 +120,27 @@ def _weight(rule: Rule, model: Model, stage: str) -> int:
     return weight
 
 
-def _waiver(model: Model, version: Version, rule: Rule,
-            today: dt.date) -> tuple[Finding | None, Finding | None]:
-    """The valid exception for ``rule`` (if any), and else the last expired one (for the message)."""
+def _waiver(settings: Settings, model: Model, version: Version, rule: Rule,
+            today: dt.date) -> tuple[Finding | None, Finding | None, list[str]]:
+    """The valid exception for ``rule`` (if any), else the last expired one, and why any
+    other open exception does not count (granted by someone who may not, or for too long:
+    :mod:`mops.inventory.authority`), for the message."""
     valid: tuple[dt.date, Finding] | None = None
     expired: tuple[dt.date, Finding] | None = None
+    refused: list[str] = []
     for f in model.findings:
         if f.kind != "exception" or not f.is_open or f.rule != rule.id \
                 or f.version not in (None, version.version) or f.expires is None:
             continue
         if f.expires >= today:
-            if valid is None or f.expires > valid[0]:
+            problem = authority.exception_problem(settings, model, version, f, today)
+            if problem is not None:
+                refused.append(f"exception {f.id} does not count: {problem}")
+            elif valid is None or f.expires > valid[0]:
                 valid = (f.expires, f)
         elif expired is None or f.expires > expired[0]:
             expired = (f.expires, f)
-    return (valid[1] if valid else None), (expired[1] if expired else None)
+    return (valid[1] if valid else None), (expired[1] if expired else None), refused
 
 
 def _evaluate(inv: Inventory, model: Model, version: Version, rules: Sequence[Rule], *,
@@ -155,7 +164,7 @@ def _evaluate(inv: Inventory, model: Model, version: Version, rules: Sequence[Ru
         status: Status = outcome.status
         message, waiver = outcome.message, None
         if status == "fail":
-            valid, expired = _waiver(model, version, rule, subject.today)
+            valid, expired, refused = _waiver(inv.settings, model, version, rule, subject.today)
             if valid is not None:
                 status, waiver = "waived", valid.id
                 reason = valid.reason or valid.title
@@ -163,6 +172,8 @@ def _evaluate(inv: Inventory, model: Model, version: Version, rules: Sequence[Ru
                            f"unmet: {message}")
             elif expired is not None:
                 message += f" (exception {expired.id} expired on {expired.expires})"
+            if valid is None and refused:
+                message += f" ({'; '.join(refused)})"
         out.append(result(status=status, message=message, file=outcome.file, waiver=waiver,
                           related=outcome.related))
     return out

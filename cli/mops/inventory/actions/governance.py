@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mops import git
+from mops import clock, git
 from mops.errors import NotFoundError, PolicyError, UsageError
-from mops.inventory import layout, records
+from mops.inventory import authority, layout, records
 from mops.inventory.actions import Done
 from mops.inventory.actions.change import Change, locked, new_id
 from mops.inventory.digest import DigestCache, combine, sha256_file, subject_parts
@@ -59,10 +59,6 @@ def _text(value: str | None, option: str) -> str:
 
 def _github() -> dict[str, str]:
     return {key: os.environ[var] for var, key in GITHUB_VARS if os.environ.get(var)}
-
-
-def _listed_anywhere(inv: Inventory, person: str) -> bool:
-    return any(person in people for people in inv.settings.roles.values())
 
 
 # ----------------------------------------------------------------------------- what each did
@@ -322,12 +318,11 @@ def close_finding(start: Path, model_id: str, finding_id: str, *, comment: str |
             raise UsageError(f"{finding_id} is already closed "
                              f"(by {finding.closed_by or '?'})")
         actor = git.identity(inv.top)
-        # Whoever opened it may close it; otherwise only people with a governance role,
-        # so a developer cannot close a validator's finding to pass the gate.
-        if actor.email != finding.opened_by and not _listed_anywhere(inv, actor.email):
-            raise PolicyError(f"{actor.email} may not close {finding_id}: only the person who "
-                              f"opened it ({finding.opened_by}) or someone listed for a role in "
-                              f"mops.yaml may; nothing was changed")
+        # Whoever raised it may close it; otherwise only an independent person in a closing
+        # role, so a developer cannot close a validator's finding to pass the gate.
+        problem = authority.close_problem(inv.settings, model, finding, actor.email)
+        if problem is not None:
+            raise PolicyError(f"{problem}; nothing was changed")
         closed = finding.closed(by=actor.email, at=actor.timestamp,
                                 comment=comment.strip() if comment and comment.strip() else None)
         change = Change(inv, "finding-close", model=model.id, version=finding.version,
@@ -354,9 +349,12 @@ def waive(start: Path, ref: ModelRef, *, rule: str, expires: dt.date | None, rea
         model = inv.model(ref.model)
         version = model.version(ref.version) if ref.version else None
         actor = git.identity(inv.top)
-        if not _listed_anywhere(inv, actor.email):
-            raise PolicyError(f"{actor.email} may not grant exceptions: only people listed for a "
-                              f"role in mops.yaml may; nothing was recorded")
+        granted = clock.parse_timestamp(actor.timestamp)
+        problem = authority.grant_problem(inv.settings, model, version, actor.email,
+                                          granted=granted.date() if granted else today,
+                                          expires=expires)
+        if problem is not None:
+            raise PolicyError(f"{problem}; no exception to {rule} was recorded")
         taken = {f.id for f in model.findings}
         wid = new_id("W", lambda x: x in taken)
         exception = records.Finding.new_exception(
