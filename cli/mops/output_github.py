@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from mops.errors import MopsError, RecordError
-from mops.policy.results import Result, basis_summary
+from mops.policy.results import Result, Status, basis_summary
 
 if TYPE_CHECKING:  # pragma: no cover
     from mops.trust.verify import Verification
@@ -37,8 +37,6 @@ ANNOTATION_LIMIT = 10
 #: GitHub rejects a step summary over 1 MiB; stay well below it.
 SUMMARY_BUDGET = 900_000
 
-_STATUS_ORDER = {"fail": 0, "waived": 1, "pass": 2, "n/a": 3}
-_STATUS_LABEL = {"fail": "❌ fail", "waived": "⚠️ waived", "pass": "✅ pass", "n/a": "n/a"}
 
 
 # ----------------------------------------------------------------------------- escaping
@@ -78,7 +76,7 @@ def repo_path(prefix: str, path: str) -> str:
 
 def by_importance(results: Iterable[Result]) -> list[Result]:
     """Most important first: status (fail, waived, pass, n/a), larger weight, then names."""
-    return sorted(results, key=lambda r: (_STATUS_ORDER.get(r.status, 9), -r.weight,
+    return sorted(results, key=lambda r: (r.status.order, -r.weight,
                                           r.model, r.version, r.rule))
 
 
@@ -159,7 +157,7 @@ def _tables(results: Sequence[Result], keep: set[str]) -> tuple[list[str], int]:
             message = r.message
             if r.status == "waived" and r.waiver:
                 message = f"{message} (exception {r.waiver})" if message else f"exception {r.waiver}"
-            lines.append(f"| {markdown_cell(r.version)} | {rule} | {_STATUS_LABEL.get(r.status, r.status)}"
+            lines.append(f"| {markdown_cell(r.version)} | {rule} | {f'{r.status.icon} {r.status}'.strip()}"
                          f" | {markdown_cell(message)} | {markdown_cell(r.cite)} |")
         blocks.append("\n".join(lines) + "\n")
     return blocks, omitted
@@ -182,7 +180,7 @@ def summary(results: Sequence[Result], *, ok: bool, scope: str | None = None,
     intro += [_counts(results), "", ""]
     text = "\n".join(intro)
 
-    blocks, omitted = _tables(results, set(_STATUS_ORDER))
+    blocks, omitted = _tables(results, set(Status))
     if sum(len(b.encode()) for b in blocks) + len(text.encode()) > budget:
         blocks, omitted = _tables(results, {"fail", "waived"})
     notes = []

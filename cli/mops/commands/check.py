@@ -12,7 +12,7 @@ import typer
 
 if TYPE_CHECKING:  # pragma: no cover
     from mops.output_github import ErrorContext
-    from mops.policy.results import Result
+    from mops.policy.results import Result, Status
 
 
 class Format(enum.StrEnum):
@@ -21,13 +21,14 @@ class Format(enum.StrEnum):
     github = "github"
 
 
-STATUS_ORDER = {"fail": 0, "waived": 1, "pass": 2, "n/a": 3}
-STATUS_LABEL = {"fail": "FAIL", "waived": "WAIVED", "pass": "pass", "n/a": "n/a"}
-STATUS_COLOUR = {"fail": "red", "waived": "yellow", "pass": "green"}
+#: Terminal colours by a status's tone (``Status.tone``).
+TONE_COLOUR = {"bad": "red", "warn": "yellow", "ok": "green"}
 
 
 def summary(results: list[Result]) -> dict[str, int]:
-    counts = {s: 0 for s in STATUS_ORDER}
+    from mops.policy.results import Status
+
+    counts = {s.value: 0 for s in Status}
     for r in results:
         counts[r.status] += 1
     return counts
@@ -54,9 +55,9 @@ def print_text(results: list[Result]) -> None:
 
     colour = is_terminal() and not os.environ.get("NO_COLOR")
 
-    def label(status: str) -> str:
-        text = f"{STATUS_LABEL[status]:<6}"
-        return typer.style(text, fg=STATUS_COLOUR.get(status), bold=status == "fail") \
+    def label(status: Status) -> str:
+        text = f"{status.label:<6}"
+        return typer.style(text, fg=TONE_COLOUR.get(status.tone), bold=status == "fail") \
             if colour else text
 
     groups: dict[str, dict[str, list[Result]]] = {}
@@ -66,7 +67,7 @@ def print_text(results: list[Result]) -> None:
         echo(model)
         for version, rows in by_version.items():
             shown = sorted((r for r in rows if r.status != "n/a"),
-                           key=lambda r: STATUS_ORDER[r.status])
+                           key=lambda r: r.status.order)
             na = len(rows) - len(shown)
             echo(f"  @{version}" + (f"  ({na} rule(s) n/a)" if na else ""))
             for r in shown:
@@ -125,18 +126,26 @@ def _check(refs: list[str] | None, fmt: Format, changed_since: str | None,
     if where is not None:
         where.prefix = inv.prefix
     scope = None
+    deleted: list[Result] = []
     if changed_since is not None:
-        from mops.inventory.changes import changed_models
+        from mops.inventory.changes import changed_models, deleted_models
         from mops.inventory.names import ModelRef
+        from mops.policy.engine import deletion_results
 
         changed = changed_models(inv, changed_since)
+        gone = deleted_models(inv, changed_since)
+        if parsed is not None:
+            gone = [g for g in gone if g.model in {r.model for r in parsed}]
+        deleted = deletion_results(gone, changed_since)
         if changed is not None:
-            scope = f"Only the models changed since {changed_since}: {len(changed)}."
+            scope = f"Only the models changed since {changed_since}: {len(changed)}" + (
+                f", and {len(gone)} deleted or renamed." if gone else ".")
             parsed = [r for r in parsed if r.model in changed] if parsed is not None \
                 else [ModelRef(m) for m in sorted(changed)]
     from mops.trust.signing import signature_check
 
-    results = evaluate(inv, now=clock.now(), refs=parsed, is_signed=signature_check(inv))
+    results = deleted + evaluate(inv, now=clock.now(), refs=parsed,
+                                 is_signed=signature_check(inv))
     if not results and (parsed is None or parsed):
         _warn_nothing_checked(inv, github=fmt == Format.github)
     if fmt == Format.github:

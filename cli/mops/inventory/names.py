@@ -15,6 +15,8 @@ MODEL_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 VERSION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+_-]{0,62}")
 RECORD_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 ROLE_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+#: An evidence kind (``validation-report``); never a path, but read by policy packs.
+KIND_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 
 
 def _check(kind: str, name: str, pattern: re.Pattern[str], rule: str) -> str:

@@ -31,13 +31,6 @@ DEFAULT_STAGES = ("development", "validation", "production", RETIRED)
 SEVERITIES = ("high", "medium", "low")
 EMAIL_RE = re.compile(r"[^@\s<>]+@[^@\s<>]+")
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
-STANDARD_EVIDENCE_KINDS = (
-    "validation-report", "conceptual-soundness", "outcomes-analysis", "benchmarking",
-    "data-quality", "fairness", "robustness", "performance-metrics", "monitoring-plan",
-    "risk-assessment", "human-oversight", "instructions-for-use", "declaration-of-conformity",
-    "fundamental-rights-impact-assessment",
-)
-STANDARD_ROLES = ("validator", "risk-officer", "business-owner", "committee")
 DEFAULT_EXCEPTION_GRANTERS = ("risk-officer",)
 DEFAULT_MAX_EXCEPTION_DAYS = 365
 DEFAULT_FINDING_CLOSERS = ("validator", "risk-officer")

@@ -158,15 +158,15 @@ def _evaluate(inv: Inventory, model: Model, version: Version, rules: Sequence[Ru
                                    pack_version=rule.pack_version, basis=rule.basis)
         why = _not_applicable(rule, model, stage, target is not None)
         if why is not None:
-            out.append(result(status="n/a", message=why, file=version.record.path))
+            out.append(result(status=Status.NA, message=why, file=version.record.path))
             continue
         outcome = REQUIREMENTS[rule.requirement].check(subject, rule.params)
-        status: Status = outcome.status
+        status = Status(outcome.status)
         message, waiver = outcome.message, None
         if status == "fail":
             valid, expired, refused = _waiver(inv.settings, model, version, rule, subject.today)
             if valid is not None:
-                status, waiver = "waived", valid.id
+                status, waiver = Status.WAIVED, valid.id
                 reason = valid.reason or valid.title
                 message = (f"waived by exception {valid.id} until {valid.expires} ({reason}); "
                            f"unmet: {message}")

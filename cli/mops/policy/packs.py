@@ -53,10 +53,11 @@ import yaml
 from mops.errors import RecordError
 from mops.inventory import yamlio
 from mops.inventory.layout import SETTINGS_FILE
+from mops.inventory.names import KIND_RE
 from mops.inventory.records import Settings
 from mops.inventory.store import Inventory
 from mops.policy import vocabulary
-from mops.policy.requirements import FIELD_RE, KIND_RE, REQUIREMENTS, SpecError, join_words, lookup
+from mops.policy.requirements import FIELD_RE, REQUIREMENTS, SpecError, join_words, lookup
 from mops.policy.results import UNSPECIFIED, Basis, BasisKind
 
 RULE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")

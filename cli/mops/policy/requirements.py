@@ -18,11 +18,10 @@ from typing import Any, Literal
 from mops import clock
 from mops.inventory import authority
 from mops.inventory.digest import DigestCache, combine, subject_parts, what_changed
+from mops.inventory.names import KIND_RE, ROLE_RE
 from mops.inventory.records import SEVERITIES, Approval, Finding, effective_signoffs
 from mops.inventory.store import Inventory, Model, Version
 
-KIND_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
-ROLE_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 FIELD_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*(\.[A-Za-z0-9_][A-Za-z0-9_-]*)*")
 INDEPENDENCE = ("owner", "developers", "registrant")
 

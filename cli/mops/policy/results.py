@@ -2,12 +2,55 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-Status = Literal["pass", "fail", "waived", "n/a"]
 BasisKind = Literal["text", "practice", "unspecified"]
+
+
+class Status(enum.StrEnum):
+    """A rule's result for one version. Members are listed worst first, the order every
+    output sorts by; each carries its label, the same in text output, GitHub and reports.
+
+    A member is its string (``Status.NA == "n/a"``), so JSON gives the same values.
+    """
+
+    FAIL = "fail"
+    WAIVED = "waived"
+    PASS = "pass"
+    NA = "n/a"
+
+    @property
+    def order(self) -> int:
+        """0 for the worst (fail), upwards."""
+        return _ORDER[self]
+
+    @property
+    def label(self) -> str:
+        """How text output shows it: failures and waivers shout (``FAIL``, ``WAIVED``)."""
+        return self.value.upper() if self in (Status.FAIL, Status.WAIVED) else self.value
+
+    @property
+    def headline(self) -> str:
+        """How a report's badge shows it: ``PASS``, ``FAIL``, ``WAIVED``, ``N/A``."""
+        return self.value.upper()
+
+    @property
+    def icon(self) -> str:
+        """An emoji for Markdown (GitHub's job summary); none for n/a."""
+        return _ICONS[self]
+
+    @property
+    def tone(self) -> str:
+        """``bad``, ``warn``, ``ok`` or ``muted``: a colour's meaning, for any output."""
+        return _TONES[self]
+
+
+_ORDER = {status: i for i, status in enumerate(Status)}
+_ICONS = {Status.FAIL: "❌", Status.WAIVED: "⚠️", Status.PASS: "✅", Status.NA: ""}
+_TONES = {Status.FAIL: "bad", Status.WAIVED: "warn", Status.PASS: "ok", Status.NA: "muted"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +115,10 @@ class Result:
     pack_version: int | None = None
     #: Each demand of the rule: the regulation's text or practice.
     basis: tuple[Basis, ...] = ()
+
+    def __post_init__(self) -> None:
+        if type(self.status) is not Status:  # a plain string, e.g. from a test or a caller
+            object.__setattr__(self, "status", Status(self.status))
 
     def to_json(self) -> dict[str, Any]:
         # Every field but basis is a plain value: no deep copy needed (asdict is ~10x slower).

@@ -33,11 +33,6 @@ CARD_FIELDS = (
     ("vendor", "Vendor model"), ("review", "Review"), ("monitoring", "Monitoring plan"),
 )
 
-RESULT_STATUS = {
-    "pass": ("PASS", "ok"), "fail": ("FAIL", "bad"), "waived": ("WAIVED", "warn"),
-    "n/a": ("N/A", "muted"),
-}
-
 #: git's ``%G?`` codes in words.
 SIGNATURES = {
     "G": ("signed, verified", "ok"),
@@ -313,7 +308,7 @@ def signoff_row(a: Mapping[str, Any], trail: list[dict[str, Any]],
 
 
 def result_row(r: Result) -> dict[str, Any]:
-    word, cls = RESULT_STATUS.get(r.status, (r.status.upper(), "muted"))
+    word, cls = r.status.headline, r.status.tone
     pack = r.pack or "—"
     if r.pack and r.pack_version is not None:
         pack = f"{r.pack}@{r.pack_version}"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from mops.inventory import authority, layout, records
 from mops.inventory.actions import Done
 from mops.inventory.actions.change import Change, locked, new_id
 from mops.inventory.digest import DigestCache, combine, sha256_file, subject_parts
-from mops.inventory.names import ModelRef, validate_record_id, validate_role
+from mops.inventory.names import KIND_RE, ModelRef, validate_record_id, validate_role
 from mops.inventory.records import RETIRED
 from mops.inventory.store import Inventory, Model, Version
 
@@ -41,7 +40,6 @@ RuleIds = Callable[[Inventory], Collection[str]]
 #: and impossible).
 SignDecision = Callable[[Inventory], bool]
 
-KIND_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 GITHUB_VARS = (("GITHUB_ACTOR", "github_actor"), ("GITHUB_TRIGGERING_ACTOR", "github_triggering_actor"))
 
 
