@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mops.errors import UsageError
-from mops.inventory.changes import changed_models
+from mops.inventory.changes import changed_models, deleted_models
 from mops.inventory.store import Inventory
 from tests.conftest import Mops, git, write_card
 
@@ -81,7 +81,25 @@ def test_deleted_and_unrelated_files(three: Path):
     git(three, "rm", "-rq", "models/gamma")
     (three / "README.md").write_text("notes\n")
     (three / "models/.gitkeep").write_text("touched\n")
-    assert changed(three) == set()   # a deleted model cannot be checked
+    assert changed(three) == set()   # a deleted model cannot be checked ...
+    assert deleted(three) == [("gamma", ("1.0.0",))]  # ... so it is named apart
+
+
+def deleted(inventory: Path, ref: str = "base") -> list[tuple[str, tuple[str, ...]]]:
+    return [(d.model, d.versions) for d in deleted_models(Inventory.open(inventory), ref)]
+
+
+def test_deleted_renamed_and_card_less_models(three: Path, mops: Mops):
+    assert deleted(three) == []
+    git(three, "mv", "models/alpha", "models/alpha2")               # renamed (uncommitted)
+    (three / "models/beta/card.md").unlink()                        # only its card deleted
+    assert deleted(three) == [("alpha", ("1.0.0",)), ("beta", ("1.0.0",))]
+    git(three, "commit", "-qam", "rename and delete")
+    assert deleted(three) == [("alpha", ("1.0.0",)), ("beta", ("1.0.0",))]
+    # A model added after the base and deleted again was never in the base: nothing lost.
+    _register(mops, three, "delta")
+    git(three, "rm", "-rq", "models/delta")
+    assert [m for m, _ in deleted(three)] == ["alpha", "beta"]
 
 
 def test_inventory_in_a_subfolder(tmp_path: Path):
@@ -108,3 +126,67 @@ def test_unknown_ref_is_a_usage_error(three: Path):
         changed(three, "no-such-branch")
     with pytest.raises(UsageError):
         changed(three, "--output=x")
+
+
+# ----------------------------------------------------------------------------- check and verify
+
+
+def test_check_changed_since_fails_a_deleted_model(three: Path, mops: Mops):
+    """A pull request that deletes a model (or renames it) checked zero models and passed."""
+    assert mops.json("check", "--changed-since", "base", "--format", "json")["ok"] is True
+    git(three, "rm", "-rq", "models/gamma")
+    git(three, "commit", "-qm", "delete gamma")
+    data = mops.json("check", "--changed-since", "base", "--format", "json", code=1)
+    assert data["ok"] is False
+    (res,) = data["results"]
+    assert (res["model"], res["version"], res["rule"], res["status"], res["file"]) == (
+        "gamma", "1.0.0", "MOPS-NO-DELETION", "fail", "models/gamma/card.md")
+    assert "gamma was deleted or renamed since base" in res["message"]
+    text = mops("check", "--changed-since", "base", code=1).stdout
+    assert "MOPS-NO-DELETION" in text and "check FAILED" in text
+    github = mops("check", "--changed-since", "base", "--format", "github", code=1).stdout
+    assert "::error file=models/gamma/card.md,title=MOPS-NO-DELETION::gamma@1.0.0: gamma was " \
+           "deleted or renamed since base" in github
+    # Naming other models keeps the deleted one out of scope, as it keeps other changes out.
+    assert mops.json("check", "alpha", "--changed-since", "base", "--format", "json")["ok"]
+
+
+def test_check_changed_since_fails_a_renamed_model_and_checks_its_new_name(three: Path, mops: Mops):
+    git(three, "mv", "models/beta", "models/beta2")
+    card = three / "models/beta2/card.md"
+    card.write_text(card.read_text().replace("id: beta", "id: beta2"))
+    v = three / "models/beta2/versions/1.0.0/version.yaml"
+    v.write_text(v.read_text().replace("model: beta", "model: beta2"))
+    data = mops.json("check", "--changed-since", "base", "--format", "json", code=1)
+    assert {(r["model"], r["rule"]) for r in data["results"] if r["status"] == "fail"} >= {
+        ("beta", "MOPS-NO-DELETION")}
+    assert "beta2" in {r["model"] for r in data["results"]}
+
+
+def test_verify_changed_since_reports_a_deleted_model_and_its_lost_records(
+        three: Path, mops: Mops, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The twin of the attack: the same pull request, verified, is clean before the deletion
+    and names every sign-off and evidence record it removed after it."""
+    from tests.policy.helpers import CAROL, act, evidence
+
+    eid = evidence(mops, tmp_path, "gamma@1.0.0", "validation-report")
+    act(monkeypatch, CAROL)
+    mops("approve", "gamma@1.0.0", "--role", "validator")
+    git(three, "tag", "-f", "base")
+    assert mops.json("verify", "--json", "--changed-since", "base")["ok"] is True
+    # Only the card and the sign-off go: the folder (with its evidence) stays.
+    (approval,) = (three / "models/gamma/versions/1.0.0/approvals").glob("A-*.yaml")
+    git(three, "rm", "-q", "models/gamma/card.md", approval.relative_to(three).as_posix())
+    git(three, "commit", "-qm", "delete gamma's card and sign-off")
+    data = mops.json("verify", "--json", "--changed-since", "base", code=1)
+    problems = {p["path"]: p["problem"] for p in data["problems"]}
+    assert "the model gamma was deleted or renamed since base" in problems["models/gamma/card.md"]
+    assert "this sign-off record was deleted" in problems[approval.relative_to(three).as_posix()]
+    assert "gamma" in data["scope"]
+    # The whole folder, evidence included.
+    git(three, "rm", "-rq", "models/gamma")
+    git(three, "commit", "-qm", "delete gamma")
+    data = mops.json("verify", "--json", "--changed-since", "base", code=1)
+    paths = {p["path"] for p in data["problems"]}
+    assert f"models/gamma/versions/1.0.0/evidence/{eid}.yaml" in paths
+    assert "models/gamma/card.md" in paths

@@ -126,18 +126,26 @@ def _check(refs: list[str] | None, fmt: Format, changed_since: str | None,
     if where is not None:
         where.prefix = inv.prefix
     scope = None
+    deleted: list[Result] = []
     if changed_since is not None:
-        from mops.inventory.changes import changed_models
+        from mops.inventory.changes import changed_models, deleted_models
         from mops.inventory.names import ModelRef
+        from mops.policy.engine import deletion_results
 
         changed = changed_models(inv, changed_since)
+        gone = deleted_models(inv, changed_since)
+        if parsed is not None:
+            gone = [g for g in gone if g.model in {r.model for r in parsed}]
+        deleted = deletion_results(gone, changed_since)
         if changed is not None:
-            scope = f"Only the models changed since {changed_since}: {len(changed)}."
+            scope = f"Only the models changed since {changed_since}: {len(changed)}" + (
+                f", and {len(gone)} deleted or renamed." if gone else ".")
             parsed = [r for r in parsed if r.model in changed] if parsed is not None \
                 else [ModelRef(m) for m in sorted(changed)]
     from mops.trust.signing import signature_check
 
-    results = evaluate(inv, now=clock.now(), refs=parsed, is_signed=signature_check(inv))
+    results = deleted + evaluate(inv, now=clock.now(), refs=parsed,
+                                 is_signed=signature_check(inv))
     if not results and (parsed is None or parsed):
         _warn_nothing_checked(inv, github=fmt == Format.github)
     if fmt == Format.github:

@@ -21,13 +21,14 @@ import functools
 from collections.abc import Callable, Sequence
 
 from mops.inventory import authority
+from mops.inventory.changes import DeletedModel
 from mops.inventory.digest import DigestCache
 from mops.inventory.names import ModelRef
 from mops.inventory.records import RETIRED, Approval, Finding, Settings
 from mops.inventory.store import Inventory, Model, Version
 from mops.policy.packs import Pack, Rule, all_rules, load_packs
 from mops.policy.requirements import REQUIREMENTS, Subject, conflicts, join_words
-from mops.policy.results import Result, Status
+from mops.policy.results import Basis, Result, Status
 
 PRODUCTION = "production"
 
@@ -218,3 +219,35 @@ def independence_conflicts(inv: Inventory, model: Model, version: Version, role:
 def rule_ids(inv: Inventory) -> list[str]:
     """The ids of every rule in force (for ``waive --rule``)."""
     return [rule.id for rule in all_rules(load_packs(inv))]
+
+
+# ----------------------------------------------------------------------------- deleted models
+
+#: The check a deleted model fails: it is mops's own, not a pack's.
+DELETED_RULE = "MOPS-NO-DELETION"
+
+
+def deletion_results(deleted: Sequence[DeletedModel], since: str) -> list[Result]:
+    """A failure for each version of each model deleted or renamed since ``since``.
+
+    ``check --changed-since REF`` would otherwise find no model to check, and pass.
+    """
+    out = []
+    for gone in deleted:
+        message = (f"{gone.model} was deleted or renamed since {since}: {gone.card} and its "
+                   f"records are gone from the inventory. A model leaves the inventory with "
+                   f"`mops retire`, which keeps every record; restore models/{gone.model}/")
+        for version in gone.versions or ("",):
+            out.append(Result(model=gone.model, version=version, rule=DELETED_RULE,
+                              title="A model is retired, never deleted", status=Status.FAIL,
+                              message=message, cite=_DELETED_CITE, file=gone.card, pack="mops",
+                              weight=100, basis=_DELETED_BASIS))
+    return out
+
+
+_DELETED_CITE = ("NIST AI RMF 1.0 GOVERN 1.7 (safe decommissioning); OSFI E-23 Principle 3.6 "
+                 "(retain the retired model and its documentation)")
+_DELETED_BASIS = (Basis("a model and its records stay in the inventory", "text",
+                        "NIST AI RMF 1.0 GOVERN 1.7; OSFI E-23 Principle 3.6"),
+                  Basis("a pull request may not delete a model's folder or card", "practice",
+                        "mops: git is the audit trail, and `mops retire` keeps every record"))

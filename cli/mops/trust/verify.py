@@ -102,14 +102,23 @@ def verify(inv: Inventory, *, changed_since: str | None = None,
     result = Verification()
     models = _model_dirs(inv)
     if changed_since is not None:
-        from mops.inventory.changes import changed_models
+        from mops.inventory.changes import changed_models, deleted_models
 
         changed = changed_models(inv, changed_since)
+        # A model deleted or renamed since REF (or left without its card) is in scope too:
+        # its history is scanned, so each sign-off and evidence record it lost is a problem.
+        gone = deleted_models(inv, changed_since)
+        for g in gone:
+            result.add(g.card, f"the model {g.model} was deleted or renamed since "
+                               f"{changed_since} (its card is gone); a model leaves the inventory "
+                               f"with `mops retire`, which keeps every record")
         if changed is not None:
-            models = sorted(set(models) & changed)
-            result.scope = models
+            names = changed | {g.model for g in gone}
+            models = sorted(set(models) & names)
+            result.scope = sorted(set(models) | {g.model for g in gone})
     model_paths = [layout.model_dir(m) for m in models]
-    scanned = model_paths if result.scope is not None else [MODELS_DIR]
+    scanned = [layout.model_dir(m) for m in result.scope] if result.scope is not None \
+        else [MODELS_DIR]
     hist = History.scan(inv, [*scanned, SETTINGS_FILE, ALLOWED_SIGNERS])
     dirty = uncommitted(inv, scanned) if scanned else {}
     _check_dirty(result, dirty)
