@@ -140,7 +140,7 @@ def test_refused_and_unknown_upgrades_change_nothing(old_inventory: Path, mops: 
     act(monkeypatch, CAROL)
     refused(repo, mops, ["packs", "upgrade", "sr11-7"], "unknown built-in pack 'sr11-7'", 2)
     refused(repo, mops, ["packs", "upgrade", "osfi-e23"], "pack 'osfi-e23' is not in force", 2)
-    refused(repo, mops, ["packs", "upgrade", "baseline@2"], "unknown built-in pack 'baseline@2'", 2)
+    refused(repo, mops, ["packs", "upgrade", "baseline@2"], "'baseline@2': give the pack's name alone", 2)
     # the user's own change to mops.yaml is never overwritten
     (repo / "mops.yaml").write_text((repo / "mops.yaml").read_text() + "# note\n")
     refused(repo, mops, ["packs", "upgrade"], "mops.yaml: has uncommitted changes", 2)

@@ -163,8 +163,10 @@ def plan(inv: Inventory, name: str | None = None) -> Plan:
 
     settings = inv.settings
     if name is not None:
-        bare = name.split("@", 1)[0]
-        if "@" in name or bare not in resources.builtin_pack_names():
+        if "@" in name:
+            raise UsageError(f"{name!r}: give the pack's name alone (`mops packs upgrade "
+                             f"{name.split('@', 1)[0]}`): upgrade adopts its latest version")
+        if name not in resources.builtin_pack_names():
             raise UsageError(f"unknown built-in pack {name!r} (built-in: "
                              f"{', '.join(resources.builtin_pack_names())}); only built-in packs "
                              f"have versions to upgrade to: your own packs change with the file")
