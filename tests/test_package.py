@@ -108,7 +108,7 @@ def test_runtime_dependencies_stay_ranges():
 def test_release_references_follow_the_one_version():
     """The README, the pre-commit hooks file and the actions' headers name the release that
     `__version__` says: actions by the major tag, pre-commit by the exact tag."""
-    from mops.templates import github_workflow
+    from mops.resources.workflow import github_workflow
 
     texts = {name: (ROOT / name).read_text() for name in
              ("README.md", ".pre-commit-hooks.yaml", ".github/actions/mops-gate/action.yml",

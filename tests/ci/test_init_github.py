@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from mops import ACTIONS_REF
-from mops.templates import GITHUB_WORKFLOW, github_workflow
+from mops.resources.workflow import GITHUB_WORKFLOW, github_workflow
 from tests.ci.schemas import assert_valid
 from tests.conftest import Mops, git, snapshot
 

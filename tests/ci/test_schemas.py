@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from mops import ACTIONS_REF
-from mops.templates import HERE, github_workflow
+from mops.resources.workflow import HERE, github_workflow
 from tests.ci.schemas import assert_valid, validate_manifest
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from mops import ACTIONS_REF
-from mops.templates import GITHUB_WORKFLOW
+from mops.resources.workflow import GITHUB_WORKFLOW
 from tests.ci.schemas import find_tool, offline_env
 from tests.conftest import Mops, git, missing_tool
 

@@ -26,29 +26,29 @@ def init(
 
     With --github, also the GitHub Actions workflow that gates pull requests.
     """
-    from mops import templates
     from mops.commands import notify
     from mops.errors import UsageError
     from mops.inventory.actions import register as actions
     from mops.inventory.layout import SETTINGS_FILE
     from mops.output import echo
+    from mops.resources import workflow
 
-    rel = templates.GITHUB_WORKFLOW
+    rel = workflow.GITHUB_WORKFLOW
     if github and (path / SETTINGS_FILE).is_file():
         if name is not None or pack:
             raise UsageError(f"{path / SETTINGS_FILE} exists: --name and --pack apply to a new "
                              f"inventory; with --github alone, mops adds {rel} to this one")
-        wrote = actions.add_github_workflow(path, templates.github_workflow, rel, notify)
+        wrote = actions.add_github_workflow(path, workflow.github_workflow, rel, notify)
         echo(f"Wrote {rel} (pushes to {wrote.branch!r} and pull requests are gated) "
              f"(commit {wrote.commit[:12]})")
         return
     packs = [_pinned(p) for p in pack or ["baseline"]]
-    extra = actions.github_workflow_files(path, templates.github_workflow, rel) if github else {}
+    extra = actions.github_workflow_files(path, workflow.github_workflow, rel) if github else {}
     done = actions.init(path, name=name, packs=packs, known_packs=packs, extra_files=extra)
     echo(f"Initialised mops inventory {done.name!r} in {done.path} "
          f"(commit {done.commit[:12]})")
     if github and not extra:  # the inventory is a folder of a larger repository
-        added = actions.add_github_workflow(path, templates.github_workflow, rel, notify)
+        added = actions.add_github_workflow(path, workflow.github_workflow, rel, notify)
         echo(f"Wrote {added.path} (commit {added.commit[:12]})")
     elif github:
         echo(f"The commit includes {rel}: push it to GitHub to turn on the gate")

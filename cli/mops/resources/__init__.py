@@ -1,11 +1,12 @@
-"""Where the built-in policy packs and report templates are, installed or editable."""
+"""Files mops ships: where the built-in policy packs and report templates are (installed
+or editable), and, in :mod:`.workflow`, the files it writes into a user's repository."""
 
 from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # mops/
 
 
 @cache

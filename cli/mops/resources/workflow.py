@@ -1,4 +1,4 @@
-"""Files that mops writes into a user's repository (shipped inside the wheel)."""
+"""The GitHub workflow that ``mops init --github`` writes into a user's repository."""
 
 from __future__ import annotations
 
