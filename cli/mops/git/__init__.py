@@ -15,17 +15,30 @@ knows what an inventory is; paths are as git names them (from the top).
 
 from mops.git.commit import commit_paths, make_commit, refresh_index, restore_index, update_index
 from mops.git.history import (
+    Change,
     CommitInfo,
     Event,
+    LoggedCommit,
+    changes_log,
     commit_time,
     diff_names,
     log_records,
     merge_base,
+    merge_changes,
     path_history,
     worktree_diff_names,
 )
 from mops.git.identity import Identity, identity
-from mops.git.objects import CommitReader, TreeEntry, cat_blobs, hash_blob, read_blob
+from mops.git.objects import (
+    CommitReader,
+    ObjectStore,
+    TreeEntry,
+    TreeReader,
+    cat_blobs,
+    hash_blob,
+    object_ids,
+    read_blob,
+)
 from mops.git.refs import advance_head, commit_before, delete_head, head, resolve, symbolic_ref
 from mops.git.repo import config_get, git_dir, init, is_shallow, toplevel
 from mops.git.run import ZERO
@@ -33,10 +46,12 @@ from mops.git.signatures import Signature, verify_commits
 from mops.git.status import dirty_paths, uncommitted, untracked_files
 
 __all__ = [
-    "ZERO", "CommitInfo", "CommitReader", "Event", "Identity", "Signature", "TreeEntry",
-    "advance_head", "cat_blobs", "commit_before", "commit_paths", "commit_time", "config_get",
-    "delete_head", "diff_names", "dirty_paths", "git_dir", "hash_blob", "head", "identity", "init",
-    "is_shallow", "log_records", "make_commit", "merge_base", "path_history", "read_blob",
+    "ZERO", "Change", "CommitInfo", "CommitReader", "Event", "Identity", "LoggedCommit",
+    "ObjectStore", "Signature", "TreeEntry", "TreeReader", "advance_head", "cat_blobs",
+    "changes_log", "commit_before", "commit_paths", "commit_time", "config_get", "delete_head",
+    "diff_names", "dirty_paths", "git_dir", "hash_blob", "head", "identity", "init", "is_shallow",
+    "log_records", "make_commit", "merge_base", "merge_changes", "object_ids", "path_history",
+    "read_blob",
     "refresh_index", "resolve", "restore_index", "symbolic_ref", "toplevel", "uncommitted",
     "untracked_files", "update_index", "verify_commits", "worktree_diff_names",
 ]

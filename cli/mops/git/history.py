@@ -126,3 +126,115 @@ def path_history(top: Path, rev: str, paths: Iterable[str]
     for evs in events.values():
         evs.reverse()
     return commits, events
+
+
+# ----------------------------------------------------------------------------- replay
+
+
+@dataclass(frozen=True)
+class Change:
+    """One path's change between two commits, with the blob ids on both sides.
+
+    ``status`` is ``A`` added, ``M`` modified, ``D`` deleted, ``T`` type changed;
+    ``old``/``new`` are blob ids (``""`` for the side where the path is absent);
+    ``mode`` is the new mode (``120000`` a symlink, ``""`` when deleted).
+    """
+
+    status: str
+    path: str
+    old: str
+    new: str
+    mode: str
+
+
+@dataclass(frozen=True)
+class LoggedCommit:
+    """A commit of :func:`changes_log`: who, when, its ``Mops-*`` trailers, what it changed.
+
+    ``changes`` are against the only parent (or the empty tree for a root); a merge
+    lists none here: :func:`merge_changes` gives its difference from each parent.
+    """
+
+    sha: str
+    parents: tuple[str, ...]
+    time: int
+    author: str
+    committer: str
+    trailers: dict[str, str]
+    changes: tuple[Change, ...]
+
+    @property
+    def is_merge(self) -> bool:
+        return len(self.parents) > 1
+
+
+def _raw_changes(tokens: list[str], i: int, out: list[Change]) -> int:
+    """Parse ``--raw -z`` entries (``:old new oldsha newsha S`` then the path) from ``i``."""
+    while i + 1 < len(tokens) and tokens[i].startswith(":"):
+        meta = tokens[i][1:].split()
+        path = tokens[i + 1]
+        i += 2
+        if len(meta) < 5:
+            continue
+        old_mode, new_mode, old, new, status = meta[:5]
+        empty = set("0")
+        out.append(Change(status[:1], path, "" if set(old) <= empty else old,
+                          "" if set(new) <= empty else new,
+                          "" if set(new_mode) <= empty else new_mode))
+    return i
+
+
+def changes_log(top: Path, rev: str, paths: Iterable[str]) -> list[LoggedCommit]:
+    """Every commit in ``rev``'s history touching ``paths``, oldest first, in one pass.
+
+    Merges are listed whenever they may matter (``--full-history``), without changes.
+    """
+    fmt = "%x1e%H%x1f%P%x1f%ct%x1f%ae%x1f%ce%x1f%(trailers:only,unfold)%x1d"
+    out = run(top, "--literal-pathspecs", "-c", "log.showSignature=false",
+              "-c", "core.quotePath=false", "log", "-z", "--raw", "--no-renames", "--no-abbrev",
+              "--full-history", "--no-color", f"--format={fmt}", rev, "--", *paths)
+    commits: list[LoggedCommit] = []
+    for chunk in out.decode("utf-8", "surrogateescape").split("\x1e")[1:]:
+        header, _, rest = chunk.partition("\x1d")
+        sha, parents, when, author, committer, trailers = (header.split("\x1f", 5) + [""] * 6)[:6]
+        found: dict[str, str] = {}
+        for line in trailers.splitlines():
+            key, sep, value = line.partition(":")
+            if sep and key.startswith("Mops-"):
+                found.setdefault(key, value.strip())
+        changes: list[Change] = []
+        tokens = [t.lstrip("\n") if t.startswith("\n") else t for t in rest.split("\0")]
+        tokens = [t for t in tokens if t]
+        _raw_changes(tokens, 0, changes)
+        commits.append(LoggedCommit(sha, tuple(parents.split()), int(when or 0), author.lower(),
+                                    committer.lower(), found, tuple(changes)))
+    commits.reverse()
+    return commits
+
+
+def merge_changes(top: Path, pairs: Iterable[tuple[str, str]], paths: Iterable[str]
+                  ) -> dict[tuple[str, str], list[Change]]:
+    """For each (merge, parent): what the merge has that differs from that parent, under
+    ``paths``; one ``git diff-tree --stdin`` for all of them."""
+    pairs = list(dict.fromkeys(pairs))
+    found: dict[tuple[str, str], list[Change]] = {pair: [] for pair in pairs}
+    if not pairs:
+        return found
+    # --always prints a header for every pair, so output i belongs to pair i.
+    out = run(top, "--literal-pathspecs", "-c", "core.quotePath=false", "diff-tree", "--stdin",
+              "--always", "-r", "-z", "--raw", "--no-renames", "--no-abbrev", "--", *paths,
+              input="".join(f"{m} {p}\n" for m, p in pairs).encode())
+    tokens = [t.strip("\n") for t in out.decode("utf-8", "surrogateescape").split("\0")]
+    tokens = [t for t in tokens if t]
+    index = -1
+    i = 0
+    while i < len(tokens):
+        if tokens[i].startswith(":"):
+            changes: list[Change] = []
+            i = _raw_changes(tokens, i, changes)
+            if 0 <= index < len(pairs):
+                found[pairs[index]].extend(changes)
+        else:
+            index += 1
+            i += 1
+    return found

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +24,11 @@ class CommitReader:
         self.top = top
         self.commit = commit
         self.prefix = prefix
-        self.entries: dict[str, TreeEntry] = {}
-        self.dirs: dict[str, set[str]] = {"": set()}
+        entries: dict[str, TreeEntry] = {}
+        dirs: dict[str, set[str]] = {"": set()}
+        #: Files (path -> entry) and folders (path -> names in it), inventory-relative.
+        self.entries: Mapping[str, TreeEntry] = entries
+        self.dirs: Mapping[str, set[str]] = dirs
         out = run(top, "ls-tree", "-r", "-z", "--long", "--full-tree", commit)
         for rec in out.split(b"\0"):
             if not rec:
@@ -37,11 +40,11 @@ class CommitReader:
                 if not path.startswith(prefix + "/"):
                     continue
                 path = path[len(prefix) + 1:]
-            self.entries[path] = TreeEntry(mode, sha, int(size) if size != "-" else 0)
+            entries[path] = TreeEntry(mode, sha, int(size) if size != "-" else 0)
             parts = path.split("/")
             for i in range(len(parts)):
                 parent = "/".join(parts[:i])
-                self.dirs.setdefault(parent, set()).add(parts[i])
+                dirs.setdefault(parent, set()).add(parts[i])
         self._proc: subprocess.Popen[bytes] | None = None
         self._prefetched: dict[str, bytes] = {}
 
@@ -134,3 +137,194 @@ def tree_entry(top: Path, commit: str, path: str) -> tuple[str, str] | None:
     meta, _, _name = entry.partition(b"\t")
     mode, _type, sha = meta.decode().split()
     return mode, sha
+
+
+def object_ids(top: Path, specs: Iterable[str]) -> dict[str, str | None]:
+    """The object id each ``rev:path`` names (None when there is none), in one
+    ``git cat-file --batch-check``; nothing is read but the ids."""
+    specs = list(dict.fromkeys(specs))
+    if not specs:
+        return {}
+    out = run(top, "cat-file", "--batch-check=%(objectname) %(objecttype)", "--buffer",
+              input="".join(f"{s}\n" for s in specs).encode())
+    found: dict[str, str | None] = {}
+    for spec, line in zip(specs, out.decode().splitlines(), strict=True):
+        oid, _, kind = line.partition(" ")
+        found[spec] = oid if kind == "blob" else None
+    return found
+
+
+# ----------------------------------------------------------------------------- lazy trees
+
+
+class ObjectStore:
+    """Objects by id (or ``rev:path``) through one long-lived ``git cat-file --batch``.
+
+    Trees are parsed once and kept by id: reading many commits that share most of
+    their trees (history replay) costs one pipe round trip per new object.
+    """
+
+    def __init__(self, top: Path) -> None:
+        self.top = top
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._trees: dict[str, dict[str, TreeEntry]] = {}
+        self._commit_trees: dict[str, str] = {}
+        self._blobs: dict[str, bytes] = {}
+
+    def _ask(self, name: str) -> tuple[str, str, bytes]:
+        if self._proc is None:
+            self._proc = popen(self.top, "cat-file", "--batch")
+        proc = self._proc
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
+        proc.stdin.flush()
+        header = proc.stdout.readline().split()
+        if len(header) != 3:
+            return "", "missing", b""
+        size = int(header[2])
+        data = proc.stdout.read(size)
+        proc.stdout.read(1)
+        return header[0].decode(), header[1].decode(), data
+
+    def blob(self, oid: str) -> bytes:
+        if oid not in self._blobs:
+            _, kind, data = self._ask(oid)
+            if kind != "blob":
+                raise FileNotFoundError(oid)
+            if len(data) <= 1024 * 1024:
+                self._blobs[oid] = data
+            return data
+        return self._blobs[oid]
+
+    def root_tree(self, commit: str) -> str:
+        if commit not in self._commit_trees:
+            _, kind, data = self._ask(commit)
+            if kind != "commit":
+                raise FileNotFoundError(commit)
+            self._commit_trees[commit] = data.split(b"\n", 1)[0].split()[1].decode()
+        return self._commit_trees[commit]
+
+    def tree(self, oid: str) -> dict[str, TreeEntry]:
+        if oid not in self._trees:
+            _, kind, data = self._ask(oid)
+            if kind != "tree":
+                raise FileNotFoundError(oid)
+            entries: dict[str, TreeEntry] = {}
+            width = 32 if len(oid) == 64 else 20
+            pos = 0
+            while pos < len(data):
+                space = data.index(b" ", pos)
+                nul = data.index(b"\0", space)
+                mode = data[pos:space].decode()
+                name = data[space + 1:nul].decode("utf-8", "surrogateescape")
+                sha = data[nul + 1:nul + 1 + width].hex()
+                entries[name] = TreeEntry(mode.rjust(6, "0"), sha, -1)
+                pos = nul + 1 + width
+            self._trees[oid] = entries
+        return self._trees[oid]
+
+    def close(self) -> None:
+        if self._proc is not None:
+            if self._proc.stdin:
+                self._proc.stdin.close()
+            self._proc.wait()
+            self._proc = None
+
+
+class _Entries(Mapping[str, TreeEntry]):
+    """The files of a :class:`TreeReader`, looked up one folder at a time."""
+
+    def __init__(self, reader: TreeReader) -> None:
+        self.reader = reader
+
+    def __getitem__(self, path: str) -> TreeEntry:
+        folder, _, name = path.rpartition("/")
+        entries = self.reader.folder(folder)
+        entry = entries.get(name) if entries is not None else None
+        if entry is None or entry.mode == "040000":
+            raise KeyError(path)
+        return entry
+
+    def __iter__(self) -> Iterator[str]:
+        stack = [""]
+        while stack:
+            folder = stack.pop()
+            for name, entry in (self.reader.folder(folder) or {}).items():
+                path = f"{folder}/{name}" if folder else name
+                if entry.mode == "040000":
+                    stack.append(path)
+                else:
+                    yield path
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class _Dirs(Mapping[str, set[str]]):
+    """The folders of a :class:`TreeReader` and their entries' names."""
+
+    def __init__(self, reader: TreeReader) -> None:
+        self.reader = reader
+
+    def __getitem__(self, path: str) -> set[str]:
+        entries = self.reader.folder(path)
+        if entries is None:
+            raise KeyError(path)
+        return set(entries)
+
+    def __iter__(self) -> Iterator[str]:
+        stack = [""]
+        while stack:
+            folder = stack.pop()
+            yield folder
+            for name, entry in (self.reader.folder(folder) or {}).items():
+                if entry.mode == "040000":
+                    stack.append(f"{folder}/{name}" if folder else name)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class TreeReader(CommitReader):
+    """A :class:`CommitReader` that reads folders only when asked, from a shared
+    :class:`ObjectStore` (for reading many commits, each only in part)."""
+
+    def __init__(self, store: ObjectStore, commit: str, prefix: str = "") -> None:
+        self.top = store.top
+        self.commit = commit
+        self.prefix = prefix
+        self.store = store
+        self._folders: dict[str, dict[str, TreeEntry] | None] = {}
+        self.entries = _Entries(self)
+        self.dirs = _Dirs(self)
+        self._proc = None
+        self._prefetched = {}
+
+    def folder(self, path: str) -> dict[str, TreeEntry] | None:
+        """The entries of folder ``path`` (inventory-relative); None when there is none."""
+        if path not in self._folders:
+            if not path:
+                found: dict[str, TreeEntry] | None = self.store.tree(self.store.root_tree(self.commit))
+                for part in self.prefix.split("/") if self.prefix else ():
+                    entry = found.get(part) if found is not None else None
+                    found = self.store.tree(entry.sha) if entry and entry.mode == "040000" \
+                        else None
+            else:
+                parent, _, name = path.rpartition("/")
+                above = self.folder(parent)
+                entry = above.get(name) if above is not None else None
+                found = self.store.tree(entry.sha) if entry and entry.mode == "040000" else None
+            self._folders[path] = found
+        return self._folders[path]
+
+    def read(self, path: str) -> bytes:
+        entry = self.entries.get(path)
+        if entry is None:
+            raise FileNotFoundError(path)
+        return self.store.blob(entry.sha)
+
+    def prefetch(self, paths: Iterable[str], *, max_size: int = 1024 * 1024) -> None:
+        return None
+
+    def close(self) -> None:
+        return None

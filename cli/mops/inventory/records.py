@@ -34,6 +34,7 @@ SHA256_RE = re.compile(r"[0-9a-f]{64}")
 DEFAULT_EXCEPTION_GRANTERS = ("risk-officer",)
 DEFAULT_MAX_EXCEPTION_DAYS = 365
 DEFAULT_FINDING_CLOSERS = ("validator", "risk-officer")
+DEFAULT_GOVERNORS = ("risk-officer",)
 
 
 def _fail(path: str, text: str, keys: list[str | int], message: str, offset: int = 0) -> RecordError:
@@ -76,6 +77,12 @@ class Settings:
     max_exception_days: int = DEFAULT_MAX_EXCEPTION_DAYS
     #: ``findings.closed_by``: the roles whose members may close a finding someone else raised.
     finding_closers: tuple[str, ...] = DEFAULT_FINDING_CLOSERS
+    #: ``governance.changed_by``: the roles whose members may change the inventory's rules
+    #: (mops.yaml, .mops/, policies/, report_templates/; see ``mops.trust.rules``).
+    governors: tuple[str, ...] = DEFAULT_GOVERNORS
+    #: ``monitoring.recorded_by``: the roles whose members may record monitoring results
+    #: (empty: anyone may, with ``mops drift --record``).
+    monitoring_recorders: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)
 
     def people_for(self, role: str) -> tuple[str, ...]:
@@ -141,10 +148,14 @@ def load_settings(path: str, data: bytes) -> Settings:
                                                "days, at least 1")
     findings = _section(raw, "findings", ("closed_by",), fail)
     closers = _role_list(findings, "findings", "closed_by", DEFAULT_FINDING_CLOSERS, fail)
+    governance = _section(raw, "governance", ("changed_by",), fail)
+    governors = _role_list(governance, "governance", "changed_by", DEFAULT_GOVERNORS, fail)
+    recorders = _role_list(monitoring, "monitoring", "recorded_by", (), fail)
     return Settings(inventory=name.strip(), policies=tuple(policies), stages=tuple(stages),
                     roles=roles, signing=signing, policy_settings=policy_settings,
                     monitoring=monitoring, exception_granters=granters,
-                    max_exception_days=max_days, finding_closers=closers, raw=raw)
+                    max_exception_days=max_days, finding_closers=closers, governors=governors,
+                    monitoring_recorders=recorders, raw=raw)
 
 
 def _section(raw: dict[str, Any], key: str, known: tuple[str, ...],

@@ -24,6 +24,10 @@ from mops.inventory.store import Inventory, Model, Version
 
 FIELD_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*(\.[A-Za-z0-9_][A-Za-z0-9_-]*)*")
 INDEPENDENCE = ("owner", "developers", "registrant")
+#: How far in the future a record's date may be and still count: the clocks of the machine
+#: that recorded it and of the one checking differ a little. A record dated later would
+#: never age (``max_age_days``); ``mops verify`` holds each record to its commit's date.
+FUTURE_SKEW = dt.timedelta(days=1)
 
 
 class SpecError(ValueError):
@@ -299,6 +303,9 @@ def check_evidence(s: Subject, spec: EvidenceSpec) -> Outcome:
                                f"after it was added")
                 continue
             added = clock.parse_timestamp(ev.added_at)
+            if added is not None and added > s.now + FUTURE_SKEW:
+                reasons.append(f"{ev.id} is dated {ev.added_at}, in the future")
+                continue
             if max_age is not None and added is not None and (s.now - added).days > max_age:
                 reasons.append(f"{ev.id} is {(s.now - added).days} days old (at most {max_age})")
                 continue
@@ -389,6 +396,8 @@ def signoff_problem(s: Subject, spec: ApprovalSpec, a: Approval, listed: tuple[s
             return f"{who} expired on {a.expires.isoformat()}"
         max_age = figure_for(spec.max_age_days, s.tier)
         at = clock.parse_timestamp(a.at)
+        if at is not None and at > s.now + FUTURE_SKEW:
+            return f"{who} does not count: it is dated {a.at}, in the future"
         if max_age is not None and at is not None and (s.now - at).days > max_age:
             return f"{who} is {(s.now - at).days} days old (at most {max_age})"
         if spec.signed and not s.is_signed(s.version, a):

@@ -15,6 +15,8 @@ Checks (each problem names the inventory file it concerns):
   signer already allowed before it;
 - sign-off and evidence files with uncommitted changes (a file git does not
   track is not proven by anything);
+- no sign-off or evidence record is dated after the commit that added it (its age
+  counts from its date), and ``mops.yaml`` parses;
 - with ``artifacts=True``, artifacts named by a local path still match.
 
 Leftover temporary files of a killed mops writer (``.<name>.mops-XXXXXXXX``) are
@@ -32,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mops import git
+from mops import clock, git
 from mops.errors import InvalidNameError, RecordError, UsageError
 from mops.inventory import layout, records
 from mops.inventory.digest import sha256_file
@@ -100,6 +102,11 @@ def verify(inv: Inventory, *, changed_since: str | None = None,
                          "added each sign-off; run `git fetch --unshallow` (in GitHub Actions, "
                          "check out with `fetch-depth: 0`)")
     result = Verification()
+    try:
+        inv.settings  # noqa: B018 - read to learn whether it parses
+    except RecordError as exc:
+        # Without it nothing says who may sign off or whether signing is required: never "ok".
+        result.add(exc.path, _reason(exc))
     models = _model_dirs(inv)
     if changed_since is not None:
         from mops.inventory.changes import changed_models, deleted_models
@@ -249,6 +256,7 @@ def _check_signoffs(inv: Inventory, hist: History, result: Verification,
             if email != a.by:
                 result.add(a.path, f"names {a.by}, but the commit that added it "
                                    f"({_short(commit)}) has {email} as its {role}")
+        _check_dated(result, a.path, "sign-off", a.at, commit, info.time)
     if not added:
         return
     required = hist.signing_required_before(added.values())
@@ -267,6 +275,18 @@ def _check_signoffs(inv: Inventory, hist: History, result: Verification,
                                f"so the signature must be {a.by}'s")
 
 
+def _check_dated(result: Verification, path: str, what: str, at: str, commit: str,
+                 committed: int) -> None:
+    """A record dated after the commit that added it: it would never age (``max_age_days``
+    counts from the record's date), so it is a problem, however the dates came about."""
+    when = clock.parse_timestamp(at)
+    if when is not None and when > clock.from_epoch(committed):
+        result.add(path, f"the {what} is dated {at}, after the commit that added it "
+                         f"({_short(commit)}, committed "
+                         f"{clock.format_timestamp(clock.from_epoch(committed))}); a record is "
+                         f"dated when it is made, and its age counts from that date")
+
+
 def _check_evidence(inv: Inventory, hist: History, result: Verification,
                     evidence: list[records.Evidence], dirty: dict[str, str]) -> None:
     files: list[tuple[str, str, records.Evidence]] = []
@@ -283,6 +303,7 @@ def _check_evidence(inv: Inventory, hist: History, result: Verification,
             if info.author != ev.added_by.lower():
                 result.add(ev.path, f"names {ev.added_by} as its author, but the commit that "
                                     f"added it ({_short(commit)}) has {info.author}")
+            _check_dated(result, ev.path, "evidence record", ev.added_at, commit, info.time)
         vdir = layout.version_of_evidence(ev.path)
         for f in ev.files:
             rel = f"{vdir}/{f.path}"
