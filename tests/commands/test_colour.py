@@ -22,12 +22,12 @@ from pathlib import Path
 
 import pytest
 
-from mops.demo_data import write_credit_logs
+from mops.demo.data import write_credit_logs
 from mops.main import app
 from tests.conftest import git, mops_executable
 from tests.test_meta import _commands
 
-CARD = Path(__file__).resolve().parents[2] / "cli/mops/demo_cards/credit-pd.md"
+CARD = Path(__file__).resolve().parents[2] / "cli/mops/demo/cards/credit-pd.md"
 REGISTER = ["register", "credit-pd", "--version", "1.0.0", "--card", str(CARD), "--sha256", "a" * 64]
 CSI = b"\x1b["
 #: Variables that would change colour decisions, removed before each run.

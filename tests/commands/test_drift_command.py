@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from scipy import stats
 
-from mops.demo_data import credit_log, write_credit_logs
+from mops.demo.data import credit_log, write_credit_logs
 from tests.conftest import Mops, git, snapshot
 
-CARD = Path(__file__).resolve().parents[2] / "cli/mops/demo_cards/credit-pd.md"
+CARD = Path(__file__).resolve().parents[2] / "cli/mops/demo/cards/credit-pd.md"
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ def demo(
     ] = Path("mops-demo"),
 ) -> None:
     """Build a sample inventory: models, evidence, sign-offs, drift checks and an audit report."""
-    from mops.demo import build
+    from mops.demo.story import build
     from mops.output import echo, info
 
     result = build(directory, notify=info)

@@ -1,4 +1,4 @@
-"""``mops demo``: a sample inventory that shows the whole flow.
+"""The demo's story: a year of governance of four models, played through mops's own actions.
 
 Several people act in turn (git's committer identity is set per step) and the
 commits are dated over the ten months before today, so `mops log`, `--as-of`
@@ -19,7 +19,7 @@ from pathlib import Path
 from mops import git
 from mops.errors import PolicyError, UsageError
 
-CARDS = Path(__file__).resolve().parent / "demo_cards"
+CARDS = Path(__file__).resolve().parent / "cards"
 
 PEOPLE = {
     "alice": ("Alice Owner", "alice@acme.test"),
@@ -170,7 +170,7 @@ class _Demo:
     # -------------------------------------------------------------- the story
 
     def run(self) -> DemoResult:
-        from mops.demo_data import write_credit_logs
+        from mops.demo.data import write_credit_logs
         from mops.inventory.actions import register as actions
         from mops.inventory.actions.governance import add_finding, retire, waive
         from mops.inventory.names import parse_ref
@@ -338,6 +338,6 @@ def _verdict(doc: dict) -> str:
 def _out_of_time_sample(path: Path) -> None:
     import pyarrow.parquet as pq
 
-    from mops.demo_data import credit_log
+    from mops.demo.data import credit_log
 
     pq.write_table(credit_log(20_000, seed=5), path)
