@@ -9,7 +9,7 @@ data-quality problem is not recorded: it is not a verdict.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,9 +81,11 @@ def run_drift(start: Path, ref: ModelRef, current: Sequence[Path | str], *, refe
               engine: str = "local", jobs: int = 1, features: Sequence[str] | None = None,
               prediction: str | None = None, label: str | None = None, window: str | None = None,
               record: bool = False, progress: Progress | None = None,
-              notify: Callable[[str], None] | None = None) -> DriftOutcome:
-    """Check one version's current logs against its reference; record the result if asked."""
-    inv = Inventory.open(start)
+              notify: Callable[[str], None] | None = None,
+              env: Mapping[str, str] | None = None) -> DriftOutcome:
+    """Check one version's current logs against its reference; record the result if asked
+    (``env``: who records it, see ``Inventory.git_env``)."""
+    inv = Inventory.open(start, git_env=env)
     model, version = inv.resolve(ref)
     return check_version(inv, start, model, version, current, reference=reference, engine=engine, jobs=jobs,
                          features=features, prediction=prediction, label=label, window=window, record=record,
@@ -191,7 +193,8 @@ def _record(inv: Inventory, start: Path, model: Model, version: Version, referen
     summary = "drift" if body["status"] == DRIFT else "no drift"
     assert body["status"] in (OK, DRIFT)
     return record_monitoring(start, ModelRef(model.id, version.version), record_doc,
-                             summary=f"({summary}{', ' + window if window else ''})", notify=notify)
+                             summary=f"({summary}{', ' + window if window else ''})", notify=notify,
+                             env=inv.git_env)
 
 
 def _shown(inv: Inventory, path: str) -> str:

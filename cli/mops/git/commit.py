@@ -18,10 +18,12 @@ from mops.git.run import ZERO, run
 
 
 def make_commit(top: Path, parent: str | None, blobs: Mapping[str, tuple[str, str]],
-                message: str, *, sign: bool = False, removals: Iterable[str] = ()) -> str:
+                message: str, *, sign: bool = False, removals: Iterable[str] = (),
+                env: Mapping[str, str] | None = None) -> str:
     """Create a commit of ``parent``'s tree plus ``blobs`` (path -> (mode, sha)).
 
-    Nothing visible changes: the caller moves HEAD with ``advance_head``.
+    Nothing visible changes: the caller moves HEAD with ``advance_head``. ``env`` may
+    set who commits and when (``GIT_AUTHOR_*``, ``GIT_COMMITTER_*``).
     """
     with tempfile.TemporaryDirectory(prefix="mops-index-") as tmp:
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
@@ -38,7 +40,7 @@ def make_commit(top: Path, parent: str | None, blobs: Mapping[str, tuple[str, st
         args += ["-p", parent]
     if sign:
         args.append("-S")
-    return run(top, *args, input=message.encode("utf-8")).decode().strip()
+    return run(top, *args, input=message.encode("utf-8"), env=env).decode().strip()
 
 
 def update_index(top: Path, blobs: Mapping[str, tuple[str, str]]) -> None:

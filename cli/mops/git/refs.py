@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 
 from mops import clock
@@ -38,11 +39,14 @@ def symbolic_ref(top: Path, name: str) -> str:
     return run(top, "symbolic-ref", "-q", "--short", name, check=False).decode().strip()
 
 
-def advance_head(top: Path, new: str, old: str | None, reflog: str) -> None:
-    """Move HEAD (its branch) from ``old`` to ``new``; fails if someone else moved it."""
-    run(top, "update-ref", "-m", reflog, "HEAD", new, old or ZERO)
+def advance_head(top: Path, new: str, old: str | None, reflog: str, *,
+                 env: Mapping[str, str] | None = None) -> None:
+    """Move HEAD (its branch) from ``old`` to ``new``; fails if someone else moved it.
+
+    ``env`` names who the reflog entry is by (as for a commit)."""
+    run(top, "update-ref", "-m", reflog, "HEAD", new, old or ZERO, env=env)
 
 
-def delete_head(top: Path, old: str) -> None:
+def delete_head(top: Path, old: str, *, env: Mapping[str, str] | None = None) -> None:
     """Make HEAD's branch unborn again (undo a first commit), if it is still at ``old``."""
-    run(top, "update-ref", "-d", "HEAD", old)
+    run(top, "update-ref", "-d", "HEAD", old, env=env)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -204,24 +204,28 @@ def find_root(start: Path) -> Path:
 class Inventory:
     """An inventory as it stands in the working tree (``commit=None``) or in a commit."""
 
-    def __init__(self, root: Path, top: Path, source: Source, commit: str | None) -> None:
+    def __init__(self, root: Path, top: Path, source: Source, commit: str | None, *,
+                 git_env: Mapping[str, str] | None = None) -> None:
         self.root = root
         self.top = top
         self.prefix = "" if root == top else root.relative_to(top).as_posix()
         self.source = source
         self.commit = commit
+        #: Extra environment for the git processes that act on this inventory: who acts and
+        #: when (``GIT_COMMITTER_*``, ``GIT_AUTHOR_*``); None means the process's own.
+        self.git_env = git_env
         self._models: dict[str, Model] = {}
 
     # --------------------------------------------------------------- opening
 
     @classmethod
-    def open(cls, start: Path) -> Inventory:
+    def open(cls, start: Path, *, git_env: Mapping[str, str] | None = None) -> Inventory:
         root = find_root(start)
         top = git.toplevel(root)
         if top is None:
             raise NotAnInventoryError(f"{root / SETTINGS_FILE} is not in a git repository: run "
                                       f"`git init` there, or `mops init` in a new folder")
-        inv = cls(root, top.resolve(), WorktreeSource(root), None)
+        inv = cls(root, top.resolve(), WorktreeSource(root), None, git_env=git_env)
         yamlio.use_cache(git.git_dir(inv.top) / layout.CACHE_DIR / layout.RECORD_CACHE)
         return inv
 
@@ -229,7 +233,7 @@ class Inventory:
         """The same inventory as it stood at commit ``rev`` (read from git objects)."""
         commit = git.resolve(self.top, rev)
         reader = git.CommitReader(self.top, commit, self.prefix)
-        inv = Inventory(self.root, self.top, CommitSource(reader), commit)
+        inv = Inventory(self.root, self.top, CommitSource(reader), commit, git_env=self.git_env)
         if not inv.source.isfile(SETTINGS_FILE):
             raise UsageError(f"commit {commit[:12]} has no {SETTINGS_FILE}: the inventory did not "
                              f"exist yet")
@@ -242,6 +246,10 @@ class Inventory:
             raise UsageError(f"no commit at or before {day.isoformat()}: the inventory did not "
                              f"exist yet")
         return self.at(commit)
+
+    def identity(self) -> git.Identity:
+        """The acting person: git's committer identity (with :attr:`git_env`)."""
+        return git.identity(self.top, self.git_env)
 
     @property
     def head(self) -> str | None:

@@ -84,7 +84,7 @@ def should_sign(inv: Inventory) -> bool:
     """
     required = inv.settings.signing == "required"
     setup = signing_setup(inv.top)
-    actor = git.identity(inv.top).email
+    actor = inv.identity().email
     if not setup.ready:
         if required:
             raise PolicyError(f"mops.yaml says signing: required and your git is not set up to "

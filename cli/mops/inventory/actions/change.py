@@ -24,7 +24,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,11 +72,14 @@ def repository_lock(top: Path, notify: Callable[[str], None] | None = None) -> I
 
 
 @contextlib.contextmanager
-def locked(start: Path, notify: Callable[[str], None] | None = None) -> Iterator[Inventory]:
-    """Open the inventory under its write lock, read fresh once the lock is held."""
-    inv = Inventory.open(start)
+def locked(start: Path, notify: Callable[[str], None] | None = None, *,
+           env: Mapping[str, str] | None = None) -> Iterator[Inventory]:
+    """Open the inventory under its write lock, read fresh once the lock is held.
+
+    ``env`` is the git environment of the one acting (see ``Inventory.git_env``)."""
+    inv = Inventory.open(start, git_env=env)
     with repository_lock(inv.top, notify):
-        yield Inventory.open(start)
+        yield Inventory.open(start, git_env=env)
 
 
 def new_id(prefix: str, exists: Callable[[str], bool]) -> str:
@@ -158,7 +161,8 @@ class Change:
             else:
                 sha = git.hash_blob(top, pending.data)
             blobs[paths[rel]] = ("100644", sha)
-        new = git.make_commit(top, parent, blobs, self.message(), sign=self.sign)
+        env = inv.git_env
+        new = git.make_commit(top, parent, blobs, self.message(), sign=self.sign, env=env)
 
         undo = _Undo(inv.root)
         moved = False
@@ -170,7 +174,7 @@ class Change:
             with signals_deferred():
                 for rel, pending in self.files.items():
                     undo.write(rel, pending)
-                git.advance_head(top, new, parent, f"mops {self.action}")
+                git.advance_head(top, new, parent, f"mops {self.action}", env=env)
                 moved = True
                 git.update_index(top, blobs)
                 git.refresh_index(top, blobs)
@@ -180,9 +184,9 @@ class Change:
                 with contextlib.suppress(Exception):
                     if moved:
                         if parent:
-                            git.advance_head(top, parent, new, "mops: roll back")
+                            git.advance_head(top, parent, new, "mops: roll back", env=env)
                         else:
-                            git.delete_head(top, new)
+                            git.delete_head(top, new, env=env)
                         git.restore_index(top, parent, list(blobs))
                 undo.rollback()
             raise

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mops import clock, git
+from mops import clock
 from mops.errors import NotFoundError, PolicyError, UsageError
 from mops.inventory import authority, layout, records
 from mops.inventory.actions import Done
@@ -30,6 +30,8 @@ from mops.inventory.records import RETIRED
 from mops.inventory.store import Inventory, Model, Version
 
 Notify = Callable[[str], None] | None
+#: The git environment of the one acting (who and when), or None for the process's own.
+Env = Mapping[str, str] | None
 #: (inventory, model, version, role, person) -> reasons the person may not sign off.
 IndependenceCheck = Callable[[Inventory, Model, Version, str, str], list[str]]
 #: (inventory, model, version, target stage) -> (unmet rules as lines, waived rule ids).
@@ -104,7 +106,7 @@ class FindingRecorded(Done):
 
 def add_evidence(start: Path, ref: ModelRef, files: Sequence[Path], *, kind: str,
                  title: str | None = None, metrics: Mapping[str, Any] | None = None,
-                 notify: Notify = None) -> EvidenceAdded:
+                 notify: Notify = None, env: Env = None) -> EvidenceAdded:
     """Copy ``files`` into the version's evidence folder and record them, with their sha256."""
     if not KIND_RE.fullmatch(kind or ""):
         raise UsageError(f"--kind {kind!r}: use lowercase letters, digits and '-', e.g. "
@@ -126,9 +128,9 @@ def add_evidence(start: Path, ref: ModelRef, files: Sequence[Path], *, kind: str
             raise UsageError(f"evidence file {f}: its name may not start with '.' or contain "
                              f"control characters")
         names[name] = f
-    with locked(start, notify) as inv:
+    with locked(start, notify, env=env) as inv:
         model, version = inv.resolve(ref)
-        actor = git.identity(inv.top)
+        actor = inv.identity()
         taken = {e.id for e in version.evidence}
         eid = new_id("E", lambda x: x in taken)
         entries: list[records.EvidenceFile] = []
@@ -156,17 +158,17 @@ def add_evidence(start: Path, ref: ModelRef, files: Sequence[Path], *, kind: str
 def approve(start: Path, ref: ModelRef, *, role: str, reject: bool = False,
             comment: str | None = None, expires: dt.date | None = None, today: dt.date,
             independence: IndependenceCheck, sign: SignDecision,
-            notify: Notify = None) -> SignedOff:
+            notify: Notify = None, env: Env = None) -> SignedOff:
     """Record a sign-off (approve or reject) bound to the version's subject digest."""
     validate_role(role)
     _future(expires, today, "--expires")
-    with locked(start, notify) as inv:
+    with locked(start, notify, env=env) as inv:
         settings = inv.settings
         if role not in settings.roles:
             raise NotFoundError(f"unknown role {role!r}: roles in mops.yaml are "
                                 f"{', '.join(settings.roles) or 'none'}")
         model, version = inv.resolve(ref)
-        actor = git.identity(inv.top)
+        actor = inv.identity()
         if actor.email not in settings.people_for(role):
             listed = ", ".join(settings.people_for(role)) or "no one"
             raise PolicyError(f"{actor.email} may not sign off as {role}: mops.yaml lists "
@@ -207,9 +209,9 @@ def approve(start: Path, ref: ModelRef, *, role: str, reject: bool = False,
 
 
 def promote(start: Path, ref: ModelRef, *, to: str, gate: PromotionGate,
-            notify: Notify = None) -> Promoted:
+            notify: Notify = None, env: Env = None) -> Promoted:
     """Move a version to stage ``to`` when the rules for that stage are met."""
-    with locked(start, notify) as inv:
+    with locked(start, notify, env=env) as inv:
         stages = inv.settings.stages
         if to not in stages:
             raise UsageError(f"--to {to!r}: stages of this inventory are {', '.join(stages)}")
@@ -225,7 +227,7 @@ def promote(start: Path, ref: ModelRef, *, to: str, gate: PromotionGate,
         if unmet:
             raise PolicyError(f"cannot promote {version.ref} to {to}: {len(unmet)} rule(s) unmet; "
                               f"nothing was changed", details=unmet)
-        actor = git.identity(inv.top)
+        actor = inv.identity()
         cache = DigestCache(inv)
         digest = combine(subject_parts(inv, version, cache))
         cache.save()
@@ -241,10 +243,11 @@ def promote(start: Path, ref: ModelRef, *, to: str, gate: PromotionGate,
                         previous=version.stage, stage=to, waived=tuple(waived))
 
 
-def retire(start: Path, ref: ModelRef, *, reason: str, notify: Notify = None) -> Retired:
+def retire(start: Path, ref: ModelRef, *, reason: str, notify: Notify = None,
+           env: Env = None) -> Retired:
     """Mark a version (or every version of a model) retired; nothing is deleted."""
     reason = _text(reason, "--reason")
-    with locked(start, notify) as inv:
+    with locked(start, notify, env=env) as inv:
         if RETIRED not in inv.settings.stages:
             raise UsageError(f"this inventory has no {RETIRED!r} stage (mops.yaml stages: "
                              f"{', '.join(inv.settings.stages)})")
@@ -258,7 +261,7 @@ def retire(start: Path, ref: ModelRef, *, reason: str, notify: Notify = None) ->
             if not targets:
                 raise UsageError(f"every version of {model.id} is already retired"
                                  if model.versions else f"model {model.id} has no versions")
-        actor = git.identity(inv.top)
+        actor = inv.identity()
         change = Change(inv, "retire", model=model.id,
                         version=ref.version, actor=actor.email,
                         summary=", ".join(v.ref for v in targets), body=reason)
@@ -277,15 +280,16 @@ def retire(start: Path, ref: ModelRef, *, reason: str, notify: Notify = None) ->
 
 
 def add_finding(start: Path, ref: ModelRef, *, severity: str, title: str,
-                due: dt.date | None = None, notify: Notify = None) -> FindingRecorded:
+                due: dt.date | None = None, notify: Notify = None,
+                env: Env = None) -> FindingRecorded:
     """Open a finding on a model (or one version of it)."""
     if severity not in records.SEVERITIES:
         raise UsageError(f"--severity {severity!r}: use high, medium or low")
     title = _text(title, "--title")
-    with locked(start, notify) as inv:
+    with locked(start, notify, env=env) as inv:
         model = inv.model(ref.model)
         version = model.version(ref.version) if ref.version else None
-        actor = git.identity(inv.top)
+        actor = inv.identity()
         taken = {f.id for f in model.findings}
         fid = new_id("F", lambda x: x in taken)
         finding = records.Finding.new_finding(
@@ -302,10 +306,10 @@ def add_finding(start: Path, ref: ModelRef, *, severity: str, title: str,
 
 
 def close_finding(start: Path, model_id: str, finding_id: str, *, comment: str | None = None,
-                  notify: Notify = None) -> FindingRecorded:
+                  notify: Notify = None, env: Env = None) -> FindingRecorded:
     """Close a finding (or revoke an exception); closed records stay in the inventory."""
     validate_record_id(finding_id, "finding")
-    with locked(start, notify) as inv:
+    with locked(start, notify, env=env) as inv:
         model = inv.model(model_id)
         found = [f for f in model.findings if f.id == finding_id]
         if not found:
@@ -315,7 +319,7 @@ def close_finding(start: Path, model_id: str, finding_id: str, *, comment: str |
         if not finding.is_open:
             raise UsageError(f"{finding_id} is already closed "
                              f"(by {finding.closed_by or '?'})")
-        actor = git.identity(inv.top)
+        actor = inv.identity()
         # Whoever raised it may close it; otherwise only an independent person in a closing
         # role, so a developer cannot close a validator's finding to pass the gate.
         problem = authority.close_problem(inv.settings, model, finding, actor.email)
@@ -333,20 +337,20 @@ def close_finding(start: Path, model_id: str, finding_id: str, *, comment: str |
 
 def waive(start: Path, ref: ModelRef, *, rule: str, expires: dt.date | None, reason: str,
           controls: str | None = None, today: dt.date, rule_ids: RuleIds,
-          notify: Notify = None) -> FindingRecorded:
+          notify: Notify = None, env: Env = None) -> FindingRecorded:
     """Record a policy exception: ``rule`` reports *waived* (not *pass*) until ``expires``."""
     reason = _text(reason, "--reason")
     if expires is None:
         raise UsageError("--expires DATE is required: every exception has an expiry")
     _future(expires, today, "--expires")
-    with locked(start, notify) as inv:
+    with locked(start, notify, env=env) as inv:
         known = rule_ids(inv)
         if rule not in known:
             raise NotFoundError(f"unknown rule {rule!r}: the rules in force are "
                                 f"{', '.join(known) or 'none'}")
         model = inv.model(ref.model)
         version = model.version(ref.version) if ref.version else None
-        actor = git.identity(inv.top)
+        actor = inv.identity()
         granted = clock.parse_timestamp(actor.timestamp)
         problem = authority.grant_problem(inv.settings, model, version, actor.email,
                                           granted=granted.date() if granted else today,

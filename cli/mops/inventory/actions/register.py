@@ -59,7 +59,8 @@ def settings_yaml(name: str, packs: Sequence[str]) -> str:
 
 
 def init(path: Path, *, name: str | None, packs: Sequence[str], known_packs: Sequence[str],
-         extra_files: Mapping[str, str] | None = None) -> Initialised:
+         extra_files: Mapping[str, str] | None = None,
+         env: Mapping[str, str] | None = None) -> Initialised:
     """Create ``mops.yaml`` and ``models/`` in ``path`` (a git repo is made if needed)."""
     for pack in packs:
         if pack not in known_packs and not pack.endswith((".yaml", ".yml")):
@@ -82,13 +83,13 @@ def init(path: Path, *, name: str | None, packs: Sequence[str], known_packs: Seq
             created_repo = True
         top = git.toplevel(path)
         assert top is not None
-        git.identity(top)  # fail early, before anything is written, if git has no identity
+        git.identity(top, env)  # fail early, before anything is written, if git has no identity
         name = name or path.name
         text = settings_yaml(name, packs)
         records.load_settings(SETTINGS_FILE, text.encode())  # what we write must read back
         with repository_lock(top):
-            inv = Inventory(path, top.resolve(), WorktreeSource(path), None)
-            actor = git.identity(top)
+            inv = Inventory(path, top.resolve(), WorktreeSource(path), None, git_env=env)
+            actor = inv.identity()
             change = Change(inv, "init", actor=actor.email, summary=name)
             change.write(SETTINGS_FILE, text)
             change.write(f"{MODELS_DIR}/.gitkeep", "")
@@ -203,7 +204,8 @@ def register(start: Path, model: str, version: str, *, card: Path | None = None,
              artifact: str | None = None, sha256: str | None = None, owner: str | None = None,
              tier: int | None = None, message: str | None = None,
              metrics: Mapping[str, Any] | None = None,
-             notify: Callable[[str], None] | None = None) -> Registered:
+             notify: Callable[[str], None] | None = None,
+             env: Mapping[str, str] | None = None) -> Registered:
     """Register ``model@version``, creating or updating the model card."""
     validate_model(model)
     validate_version(version)
@@ -223,9 +225,9 @@ def register(start: Path, model: str, version: str, *, card: Path | None = None,
     if tier is not None and not 1 <= tier <= 9:
         raise UsageError(f"--tier {tier}: expected a whole number from 1 (most material) to 9")
 
-    with locked(start, notify) as inv:
+    with locked(start, notify, env=env) as inv:
         settings = inv.settings
-        actor = git.identity(inv.top)
+        actor = inv.identity()
         exists = inv.has_model(model)
         if exists:
             current = inv.model(model)
@@ -292,21 +294,22 @@ def github_workflow_files(path: Path, render: Callable[[str, str], str], rel: st
 
 
 def add_github_workflow(start: Path, render: Callable[[str, str], str], rel: str,
-                        notify: Callable[[str], None] | None = None) -> WorkflowAdded:
+                        notify: Callable[[str], None] | None = None,
+                        env: Mapping[str, str] | None = None) -> WorkflowAdded:
     """Write the GitHub workflow ``rel`` at the repository's top, in one commit.
 
     ``render(branch, inventory_dir)`` gives its text. Refuses if the file exists.
     """
-    with locked(start, notify) as inv:
+    with locked(start, notify, env=env) as inv:
         target = inv.top / rel
         if target.exists() or target.is_symlink():
             raise UsageError(f"{rel} already exists; edit it instead (mops never overwrites a "
                              f"workflow)")
-        actor = git.identity(inv.top)
+        actor = inv.identity()
         branch = default_branch(inv.top)
         text = render(branch, inv.prefix or ".")
         # The workflow lives at the repository's top, even when the inventory is a subfolder.
-        at_top = Inventory(inv.top, inv.top, inv.source, None)
+        at_top = Inventory(inv.top, inv.top, inv.source, None, git_env=env)
         change = Change(at_top, "init-github", actor=actor.email, summary=rel)
         change.write(rel, text)
         commit = change.commit()
