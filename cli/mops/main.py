@@ -19,7 +19,19 @@ from typing import Annotated, Any
 import typer
 
 from mops import __version__
-from mops.commands import audit, check, demo, drift, governance, init, inspect, packs, register, verify
+from mops.commands import (
+    attest,
+    audit,
+    check,
+    demo,
+    drift,
+    governance,
+    init,
+    inspect,
+    packs,
+    register,
+    verify,
+)
 from mops.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, MopsError
 
 app = typer.Typer(
@@ -106,7 +118,8 @@ def _guard_all(typer_app: typer.Typer) -> None:
             _guard_all(group.typer_instance)
 
 
-for module in (init, register, inspect, governance, check, drift, demo, audit, verify, packs):
+for module in (init, register, inspect, governance, check, drift, demo, audit, verify, attest,
+               packs):
     module.register(app)
 _guard_all(app)
 

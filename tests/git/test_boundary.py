@@ -11,7 +11,8 @@ STARTS = re.compile(r"\bsubprocess\b|\bPopen\b|\bos\.system\b|\bos\.exec|[\"'](r
                     r"update-ref|update-index|ls-tree|ls-files|merge-base|symbolic-ref|"
                     r"commit-tree|hash-object|rev-list)[\"']")
 #: Modules that start something other than git.
-OTHER_TOOLS = {"report/pdf.py"}  # headless Chromium
+OTHER_TOOLS = {"report/pdf.py",  # headless Chromium
+               "trust/sshsig.py"}  # ssh-keygen -Y (attestations are not commits)
 
 
 def test_nothing_outside_mops_git_starts_git():

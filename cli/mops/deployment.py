@@ -1,0 +1,339 @@
+"""May this artifact be deployed? The verbs behind ``mops attest`` and ``mops verify-artifact``.
+
+A version *passes* when, at the inventory's HEAD commit, no policy rule fails for it
+(``mops check``: its rules for its current stage, signed sign-offs proven by git)
+and ``mops verify`` finds no problem in its model's records or in the inventory's
+governance (``mops.yaml``, ``.mops/``). Problems of other models do not stop it.
+
+``attest`` signs that verdict as an in-toto statement (:mod:`mops.trust.attest`);
+``verify_artifact`` answers it for an artifact (a file, a folder, or a sha256): from
+the inventory, or, given an attestation, from the attestation's signature alone.
+Returns data or raises ``MopsError``; never prints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mops import __version__, clock
+from mops.errors import NotFoundError, PolicyError, UsageError
+from mops.inventory import layout, records
+from mops.inventory.digest import canonical
+from mops.inventory.layout import MODELS_DIR, SETTINGS_FILE
+from mops.inventory.names import ModelRef
+from mops.inventory.store import Inventory, Model, Version
+from mops.policy.results import Result
+from mops.trust import attest as intoto
+from mops.trust.verify import Problem, Verification
+
+DEFAULT_STAGE = "production"
+
+
+# ----------------------------------------------------------------------------- the gate
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One version's verdict at a commit: its check results and verify's problems for it."""
+
+    model: str
+    version: str
+    stage: str
+    commit: str
+    artifact: records.Artifact | None
+    results: tuple[Result, ...]
+    verification: Verification
+    problems: tuple[Problem, ...]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.model}@{self.version}"
+
+    @property
+    def failures(self) -> list[Result]:
+        return [r for r in self.results if r.status == "fail"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.problems
+
+    def missing(self) -> list[str]:
+        """What stops it, one line each: each failing rule and each verify problem."""
+        return ([f"check: {r.rule} {r.title}: {r.message} (fix: {r.file})" for r in self.failures]
+                + [f"verify: {p.path}: {p.problem}" for p in self.problems])
+
+
+def _concerns(path: str, model: str) -> bool:
+    """Whether a verify problem at ``path`` stands in the way of ``model``: its own files, or
+    anything outside ``models/`` (the settings, the signers)."""
+    return path.startswith(f"{layout.model_dir(model)}/") or path == layout.model_dir(model) \
+        or not path.startswith(f"{MODELS_DIR}/")
+
+
+def at_head(inv: Inventory) -> Inventory:
+    if inv.head is None:
+        raise UsageError("the inventory has no commit yet: there is nothing to check")
+    return inv.at("HEAD")
+
+
+def gate(head: Inventory, model: Model, version: Version, verification: Verification, *,
+         now: dt.datetime) -> Gate:
+    """``check`` for one version of the inventory ``head`` (read from its commit), and
+    ``verification`` (``mops verify`` of the working tree) narrowed to it."""
+    from mops.policy.engine import evaluate_version
+    from mops.trust.signing import signature_check
+
+    assert head.commit is not None
+    results = evaluate_version(head, model, version, now=now, is_signed=signature_check(head))
+    problems = tuple(p for p in verification.problems if _concerns(p.path, model.id))
+    return Gate(model.id, version.version, version.stage, head.commit, version.record.artifact,
+                tuple(results), verification, problems)
+
+
+def _verify(inv: Inventory) -> Verification:
+    from mops.trust.verify import verify
+
+    return verify(inv)
+
+
+# ----------------------------------------------------------------------------- attest
+
+
+@dataclass(frozen=True)
+class Attestation:
+    gate: Gate
+    envelope: dict[str, Any]
+    statement: dict[str, Any]
+    keyid: str
+    #: Who the committed allowed signers list for the signing key (empty: nobody, and
+    #: ``verify-artifact --attestation`` will refuse it).
+    listed_for: tuple[str, ...]
+
+
+def _policy_digest(head: Inventory) -> tuple[list[str], str, list[dict[str, Any]]]:
+    """The packs in force (``name@version``), a sha256 over their content and mops.yaml, and
+    their description for the predicate."""
+    from mops.policy.packs import load_packs
+
+    packs = load_packs(head)
+    parts: list[list[str]] = [[SETTINGS_FILE, hashlib.sha256(head.read(SETTINGS_FILE)).hexdigest()]]
+    described = []
+    for pack in packs:
+        data = Path(pack.path).read_bytes() if pack.builtin else head.read(pack.path)
+        parts.append([pack.ref, hashlib.sha256(data).hexdigest()])
+        described.append({"name": pack.name, "version": pack.version, "builtin": pack.builtin,
+                          "sha256": parts[-1][1]})
+    return [p.ref for p in packs], hashlib.sha256(canonical(parts)).hexdigest(), described
+
+
+def _signing_key(inv: Inventory, key: str | None) -> str:
+    from mops.trust import sshsig
+    from mops.trust.signing import signing_setup
+
+    if key is not None:
+        return sshsig.signing_key(key, Path.cwd())
+    configured = signing_setup(inv.top).key
+    if not configured:
+        raise UsageError("no signing key: give --key FILE (an SSH key), or set git's "
+                         "user.signingkey (`git config user.signingkey ~/.ssh/id_ed25519.pub`)")
+    return sshsig.signing_key(configured, inv.top)
+
+
+def _listed_for(signers: str, keyid: str) -> tuple[str, ...]:
+    import base64
+
+    from mops.trust.signers import allowed_keys
+
+    out = []
+    for entry in allowed_keys(signers):
+        try:
+            blob = base64.b64decode(entry.key)
+        except ValueError:
+            continue
+        fingerprint = "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+        if fingerprint == keyid:
+            out.append(entry.principals)
+    return tuple(out)
+
+
+def attest(start: Path, ref: ModelRef, *, key: str | None = None,
+           now: dt.datetime | None = None) -> Attestation:
+    """Sign an attestation that ``ref`` passes check and verify at HEAD; refuses (exit 1,
+    naming what is missing) when it does not, or when it has no artifact digest."""
+    from mops.trust.signers import committed_signers
+
+    now = now or clock.now()
+    inv = Inventory.open(start)
+    head = at_head(inv)
+    try:
+        model, version = head.resolve(ref)
+    except NotFoundError as exc:
+        raise NotFoundError(f"{exc.message} (at HEAD, {head.commit and head.commit[:12]}: only "
+                            f"committed versions can be attested)") from None
+    signing_key = _signing_key(inv, key)
+    verdict = gate(head, model, version, _verify(inv), now=now)
+    missing = verdict.missing()
+    if verdict.artifact is None:
+        missing.insert(0, f"artifact: {version.record.path} records no artifact digest "
+                          f"(register the version with --artifact or --sha256)")
+    if missing:
+        raise PolicyError(f"{verdict.ref} cannot be attested: at commit {verdict.commit[:12]} it "
+                          f"does not pass check and verify; nothing was written",
+                          details=missing)
+    assert verdict.artifact is not None
+    packs, policy_sha256, described = _policy_digest(head)
+    counts = {s: sum(1 for r in verdict.results if r.status == s)
+              for s in ("pass", "waived", "n/a", "fail")}
+    signoffs = [{"role": a.role, "by": a.by, "decision": a.decision, "at": a.at,
+                 "digest": a.digest} for a in records.effective_signoffs(version.approvals)]
+    details = {
+        "inventory": head.settings.inventory,
+        "commit": verdict.commit,
+        "model": verdict.model,
+        "version": verdict.version,
+        "stage": verdict.stage,
+        "artifact": verdict.artifact.to_dict(),
+        "packs": described,
+        "check": {"result": intoto.PASSED, "counts": counts,
+                  "waived": sorted(r.rule for r in verdict.results if r.status == "waived")},
+        "verify": {"result": intoto.PASSED, "checked": dict(verdict.verification.checked)},
+        "signoffs": signoffs,
+    }
+    summary = intoto.Summary(
+        sha256=verdict.artifact.sha256, subject_name=verdict.ref,
+        resource_uri=verdict.artifact.uri or f"mops:{verdict.ref}",
+        time_verified=clock.format_timestamp(now), mops_version=__version__, packs=packs,
+        policy_sha256=policy_sha256, details=details)
+    stmt = intoto.statement(summary)
+    env = intoto.envelope(stmt, signing_key)
+    keyid = env["signatures"][0]["keyid"]
+    listed = _listed_for(committed_signers(inv, "HEAD"), keyid)
+    return Attestation(verdict, env, stmt, keyid, listed)
+
+
+# ----------------------------------------------------------------------------- verify-artifact
+
+
+@dataclass
+class ArtifactVerdict:
+    sha256: str
+    stage: str
+    #: "inventory" (check and verify at HEAD) or "attestation" (a signed statement).
+    via: str
+    commit: str | None = None
+    model: str | None = None
+    version: str | None = None
+    #: With an attestation: who signed it, with which key, and when it was made.
+    signer: str | None = None
+    keyid: str | None = None
+    time_verified: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.model is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "sha256": self.sha256, "stage": self.stage, "via": self.via,
+                "model": self.model, "version": self.version, "commit": self.commit,
+                "signer": self.signer, "keyid": self.keyid, "time_verified": self.time_verified,
+                "problems": list(self.problems)}
+
+
+def artifact_sha256(artifact: Path | None, sha256: str | None) -> str:
+    """The digest to look for: of the file or folder ``artifact``, or ``sha256`` as given."""
+    from mops.inventory.artifacts import digest_path
+    from mops.inventory.records import SHA256_RE
+
+    if (artifact is None) == (sha256 is None):
+        raise UsageError("give the artifact FILE (a file or a folder) or --sha256 HEX, one of them")
+    if sha256 is not None:
+        if not SHA256_RE.fullmatch(sha256.lower()):
+            raise UsageError(f"--sha256 {sha256!r}: expected 64 hexadecimal digits")
+        return sha256.lower()
+    assert artifact is not None
+    if not artifact.exists():
+        raise UsageError(f"{artifact}: no such file or folder")
+    return digest_path(artifact).sha256
+
+
+def _stage(inv: Inventory, stage: str | None) -> str:
+    stage = stage or DEFAULT_STAGE
+    if stage not in inv.settings.stages:
+        raise UsageError(f"--stage {stage}: not a stage of this inventory (mops.yaml: "
+                         f"{', '.join(inv.settings.stages)})")
+    return stage
+
+
+def verify_artifact(start: Path, sha256: str, *, stage: str | None = None,
+                    attestation: bytes | None = None,
+                    now: dt.datetime | None = None) -> ArtifactVerdict:
+    """Whether the artifact ``sha256`` is a version in ``stage`` (default production) that
+    passes check and verify at HEAD; or, with ``attestation`` (a DSSE envelope), whether that
+    envelope is signed by a key of the committed ``.mops/allowed_signers`` and vouches for
+    this artifact in this stage. Every refusal is a line of ``problems``."""
+    inv = Inventory.open(start)
+    stage = _stage(inv, stage)
+    if attestation is not None:
+        return _from_attestation(inv, sha256, stage, attestation)
+    now = now or clock.now()
+    head = at_head(inv)
+    verdict = ArtifactVerdict(sha256, stage, "inventory", commit=head.commit)
+    short = (head.commit or "")[:12]
+    matches = [(m, v) for m in head.models() for v in m.versions
+               if v.record.artifact is not None and v.record.artifact.sha256 == sha256]
+    if not matches:
+        verdict.problems.append(f"no version at HEAD ({short}) has an artifact with sha256 "
+                                f"{sha256}: it was never registered (mops register --sha256, "
+                                f"mops import mlflow), or not committed")
+        return verdict
+    staged = [(m, v) for m, v in matches if v.stage == stage]
+    if not staged:
+        found = ", ".join(f"{v.ref} ({v.stage})" for _, v in matches)
+        verdict.problems.append(f"sha256 {sha256} is {found} at HEAD ({short}); none is in stage "
+                                f"{stage}: promote it first (mops promote MODEL@V --to {stage})")
+        return verdict
+    verification = _verify(inv)
+    gates = [gate(head, m, v, verification, now=now) for m, v in staged]
+    passing = next((g for g in gates if g.ok), None)
+    if passing is not None:
+        verdict.model, verdict.version = passing.model, passing.version
+        return verdict
+    for g in gates:
+        verdict.problems.extend(f"{g.ref}: {line}" for line in g.missing())
+    return verdict
+
+
+def _from_attestation(inv: Inventory, sha256: str, stage: str, data: bytes) -> ArtifactVerdict:
+    from mops.trust.signers import committed_signers
+
+    verdict = ArtifactVerdict(sha256, stage, "attestation")
+    signers = committed_signers(inv, "HEAD") if inv.head else ""
+    try:
+        opened = intoto.open_envelope(data, signers)
+    except intoto.EnvelopeError as exc:
+        verdict.problems.append(f"the attestation {exc}")
+        return verdict
+    verdict.signer, verdict.keyid = opened.signer, opened.keyid
+    predicate = opened.statement.get("predicate")
+    details = predicate.get("mops") if isinstance(predicate, dict) else None
+    if isinstance(details, dict):
+        verdict.commit = _text(details.get("commit"))
+        verdict.model = _text(details.get("model"))
+        verdict.version = _text(details.get("version"))
+    if isinstance(predicate, dict):
+        verdict.time_verified = _text(predicate.get("timeVerified"))
+    verdict.problems.extend(f"the attestation (signed by {opened.signer}): {p}"
+                            for p in intoto.subject_problems(opened.statement, sha256, stage))
+    if verdict.model is None and not verdict.problems:
+        verdict.problems.append("the attestation names no model and version (predicate.mops)")
+    return verdict
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+

@@ -1,0 +1,287 @@
+"""``mops attest`` → ``mops verify-artifact``: real SSH keys, and every forgery refused.
+
+A released version (credit-pd@1.0.0 in production, validated and signed off) is
+attested by Carol; the envelope must verify against the committed allowed signers,
+and a forged, tampered, wrongly signed or wrongly addressed one must not.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Mops, git, missing_tool, write_card
+from tests.policy.helpers import BOB, CAROL, DANA, act, evidence
+from tests.trust.helpers import MALLORY, Keys, commit, write_signers
+
+pytestmark = pytest.mark.skipif(missing_tool(shutil.which("ssh-keygen") is not None),
+                                reason="ssh-keygen is not installed")
+
+REF = "credit-pd@1.0.0"
+
+
+@dataclass
+class Release:
+    repo: Path
+    mops: Mops
+    keys: Keys
+    monkeypatch: pytest.MonkeyPatch
+    artifact: Path
+    sha256: str
+    tmp: Path
+
+    def attest(self, who: tuple[str, str] = CAROL, key: str | None = "carol", ref: str = REF,
+               code: int = 0, *args: str):
+        act(self.monkeypatch, who)
+        self.keys.use(self.monkeypatch, key)
+        out = self.tmp / f"{ref}.intoto.json"
+        return self.mops("attest", ref, "--out", str(out), *args, code=code), out
+
+    def gate(self, *args: str, code: int | None = None) -> dict:
+        return self.mops.json("verify-artifact", *args, "--json", code=code)
+
+
+@pytest.fixture
+def release(inventory: Path, mops: Mops, tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> Release:
+    """credit-pd@1.0.0 registered from a real file, validated, signed off by the validator
+    and the risk officer, and promoted to production; Carol and Dana are allowed signers."""
+    keys = Keys(tmp_path / "keys")
+    act(monkeypatch, DANA)
+    write_signers(inventory, keys.line(CAROL[1], "carol"), keys.line(DANA[1], "dana"))
+    commit(inventory, "allowed signers")
+    artifact = tmp_path / "model.bin"
+    artifact.write_bytes(b"weights " * 1000)
+    act(monkeypatch, BOB)
+    card = write_card(tmp_path / "card.md")
+    mops("register", "credit-pd", "--version", "1.0.0", "--card", str(card), "--artifact",
+         str(artifact))
+    evidence(mops, tmp_path, REF, "validation-report")
+    mops("promote", REF, "--to", "validation")
+    act(monkeypatch, CAROL)
+    mops("approve", REF, "--role", "validator")
+    act(monkeypatch, DANA)
+    mops("approve", REF, "--role", "risk-officer")
+    act(monkeypatch, BOB)
+    mops("promote", REF, "--to", "production")
+    return Release(inventory, mops, keys, monkeypatch, artifact,
+                   hashlib.sha256(artifact.read_bytes()).hexdigest(), tmp_path)
+
+
+def envelope(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def statement(env: dict) -> dict:
+    return json.loads(base64.b64decode(env["payload"]))
+
+
+def rewrite(path: Path, env: dict) -> Path:
+    path.write_text(json.dumps(env))
+    return path
+
+
+# ----------------------------------------------------------------------------- the round trip
+
+
+def test_attestation_round_trip(release: Release):
+    result, out = release.attest()
+    assert "credit-pd@1.0.0" in result.stdout and "carol@acme.test" in result.stdout
+    env = envelope(out)
+    assert env["payloadType"] == "application/vnd.in-toto+json"
+    [sig] = env["signatures"]
+    assert sig["keyid"].startswith("SHA256:")
+    stmt = statement(env)
+    assert stmt["_type"] == "https://in-toto.io/Statement/v1"
+    assert stmt["subject"] == [{"name": REF, "digest": {"sha256": release.sha256}}]
+    assert stmt["predicateType"] == "https://slsa.dev/verification_summary/v1"
+    pred = stmt["predicate"]
+    assert pred["verifier"]["id"] == "https://github.com/mops-dev/mops"
+    assert pred["verificationResult"] == "PASSED"
+    assert pred["policy"]["uri"].startswith("mops:policies/")
+    assert len(pred["policy"]["digest"]["sha256"]) == 64
+    head = git(release.repo, "rev-parse", "HEAD").strip()
+    details = pred["mops"]
+    assert details["commit"] == head and details["stage"] == "production"
+    assert details["model"] == "credit-pd" and details["version"] == "1.0.0"
+    assert details["check"]["result"] == "PASSED" and details["check"]["counts"]["fail"] == 0
+    assert details["verify"]["result"] == "PASSED"
+    assert {p["name"] for p in details["packs"]} and all("version" in p for p in details["packs"])
+    assert {(s["role"], s["by"]) for s in details["signoffs"]} == {
+        ("validator", CAROL[1]), ("risk-officer", DANA[1])}
+
+    # The signature is an ordinary SSH signature over DSSE's PAE: ssh-keygen itself agrees.
+    payload = base64.b64decode(env["payload"])
+    kind = env["payloadType"].encode()
+    pae = b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
+    _ssh_verify(release, pae, base64.b64decode(sig["sig"]), CAROL[1])
+
+    data = release.gate(str(release.artifact), "--attestation", str(out), code=0)
+    assert data["ok"] and data["signer"] == CAROL[1] and data["via"] == "attestation"
+    assert (data["model"], data["version"], data["commit"]) == ("credit-pd", "1.0.0", head)
+    # Without the attestation: the inventory itself, at HEAD.
+    data = release.gate(str(release.artifact), code=0)
+    assert data["ok"] and data["via"] == "inventory" and data["version"] == "1.0.0"
+    r = release.mops("verify-artifact", "--sha256", release.sha256.upper())
+    assert r.stdout.startswith("ok: ") and "credit-pd@1.0.0 in production" in r.stdout
+
+
+def _ssh_verify(release: Release, message: bytes, blob: bytes, principal: str) -> None:
+    import subprocess
+
+    sig = release.tmp / "check.sig"
+    sig.write_text("-----BEGIN SSH SIGNATURE-----\n" + base64.b64encode(blob).decode()
+                   + "\n-----END SSH SIGNATURE-----\n")
+    signers = release.repo / ".mops" / "allowed_signers"
+    proc = subprocess.run(["ssh-keygen", "-Y", "verify", "-f", str(signers), "-I", principal,
+                           "-n", "mops", "-s", str(sig)], input=message, capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_attest_to_stdout_and_with_an_explicit_key(release: Release):
+    act(release.monkeypatch, DANA)
+    release.keys.use(release.monkeypatch, None)
+    key = release.keys.path("dana")
+    r = release.mops("attest", REF, "--key", str(key))
+    env = json.loads(r.stdout)
+    assert statement(env)["subject"][0]["digest"]["sha256"] == release.sha256
+    assert "Attested credit-pd@1.0.0" in r.stderr
+    out = rewrite(release.tmp / "dana.json", env)
+    assert release.gate("--sha256", release.sha256, "--attestation", str(out),
+                        code=0)["signer"] == DANA[1]
+
+
+def test_attest_without_a_key_is_a_usage_error(release: Release):
+    act(release.monkeypatch, CAROL)
+    release.keys.use(release.monkeypatch, None)
+    r = release.mops("attest", REF, code=2)
+    assert "--key" in r.stderr and "user.signingkey" in r.stderr
+
+
+def test_a_key_nobody_listed_signs_but_is_warned_about_and_refused(release: Release):
+    r, out = release.attest(MALLORY, "mallory")
+    assert "not in the committed .mops/allowed_signers" in r.stderr
+    data = release.gate("--sha256", release.sha256, "--attestation", str(out), code=1)
+    assert not data["ok"]
+    assert any("does not list" in p for p in data["problems"]), data["problems"]
+
+
+# ----------------------------------------------------------------------------- refusals
+
+
+def test_a_failing_version_is_not_attested_and_its_artifact_is_refused(release: Release):
+    """A card edit after the sign-offs makes them stale: check fails, and both the attestation
+    and the deployment gate say which rule."""
+    card = release.repo / "models" / "credit-pd" / "card.md"
+    card.write_text(card.read_text().replace("Commercial lending.", "Commercial lending, SME."))
+    act(release.monkeypatch, BOB)
+    git(release.repo, "commit", "-qam", "card edit after the sign-offs")
+    r, out = release.attest(code=1)
+    assert "cannot be attested" in r.stderr and "check: " in r.stderr
+    assert not out.exists()
+    data = release.gate(str(release.artifact), code=1)
+    assert not data["ok"] and data["model"] is None
+    assert any(p.startswith("credit-pd@1.0.0: check: ") for p in data["problems"]), data
+    r = release.mops("verify-artifact", str(release.artifact), code=1)
+    assert "may not be deployed to production" in r.stderr and "check: " in r.stderr
+
+
+def test_a_verify_problem_stops_the_gate(release: Release):
+    """A sign-off edited by hand after it was committed: verify names it, the gate refuses."""
+    approval = sorted((release.repo / "models/credit-pd/versions/1.0.0/approvals").glob("*.yaml"))[0]
+    approval.write_text(approval.read_text().replace("decision: approve", "decision: approve\n"
+                                                     "comment: edited"))
+    git(release.repo, "commit", "-qam", "hand edit")
+    r, _ = release.attest(code=1)
+    assert "verify: models/credit-pd/versions/1.0.0/approvals/" in r.stderr
+    data = release.gate("--sha256", release.sha256, code=1)
+    assert any(": verify: " in p for p in data["problems"]), data["problems"]
+
+
+def test_an_unknown_artifact_or_wrong_stage_is_refused(release: Release):
+    other = release.tmp / "other.bin"
+    other.write_bytes(b"not the model")
+    data = release.gate(str(other), code=1)
+    assert any("never registered" in p for p in data["problems"])
+    data = release.gate(str(release.artifact), "--stage", "validation", code=1)
+    assert any("none is in stage validation" in p and "credit-pd@1.0.0 (production)" in p
+               for p in data["problems"])
+    release.mops("verify-artifact", str(release.artifact), "--stage", "staging", code=2)
+    release.mops("verify-artifact", code=2)
+    release.mops("verify-artifact", str(release.artifact), "--sha256", release.sha256, code=2)
+
+
+def test_forged_tampered_wrong_signer_and_wrong_subject_envelopes_are_refused(release: Release):
+    _, out = release.attest()
+    good = envelope(out)
+    sha = release.sha256
+
+    def refused(env: dict, needle: str, *args: str) -> None:
+        path = rewrite(release.tmp / "bad.json", env)
+        data = release.gate("--sha256", sha, "--attestation", str(path), *args, code=1)
+        assert not data["ok"] and any(needle in p for p in data["problems"]), data["problems"]
+
+    # Tampered: the statement changed after signing (a failing result made to pass, here the
+    # stage), signature kept.
+    stmt = statement(good)
+    stmt["predicate"]["mops"]["stage"] = "production-eu"
+    tampered = dict(good, payload=base64.b64encode(json.dumps(stmt).encode()).decode())
+    refused(tampered, "does not verify")
+    # Forged: a statement written by hand, with a signature that is not one.
+    forged = dict(good, signatures=[{"keyid": "SHA256:x", "sig": base64.b64encode(
+        b"SSHSIG" + b"\0" * 40).decode()}])
+    refused(forged, "signature 1")
+    refused(dict(good, signatures=[]), "has no signatures")
+    refused(dict(good, payloadType="text/plain"), "payloadType")
+    # Wrong signer: Mallory signs the very same statement with her own key.
+    mallory = _resign(release, good, "mallory")
+    refused(mallory, "does not list")
+    # Wrong subject: a genuine attestation, presented for another artifact.
+    path = rewrite(release.tmp / "genuine.json", good)
+    data = release.gate("--sha256", "cd" * 32, "--attestation", str(path), code=1)
+    assert any("not this artifact" in p for p in data["problems"]), data["problems"]
+    # Right artifact, another stage than the one attested.
+    data = release.gate("--sha256", sha, "--attestation", str(path), "--stage", "validation",
+                        code=1)
+    assert any("attests stage 'production'" in p for p in data["problems"]), data["problems"]
+    # A genuine envelope signed by a listed key over a statement that is not a pass.
+    stmt = statement(good)
+    stmt["predicate"]["verificationResult"] = "FAILED"
+    refused(_resign(release, dict(good, payload=base64.b64encode(
+        json.dumps(stmt).encode()).decode()), "dana"), "verificationResult")
+    (release.tmp / "garbage.json").write_text("not json")
+    data = release.gate("--sha256", sha, "--attestation", str(release.tmp / "garbage.json"),
+                        code=1)
+    assert any("not a JSON DSSE envelope" in p for p in data["problems"])
+
+
+def _resign(release: Release, env: dict, key: str) -> dict:
+    """``env``'s payload signed with ``key`` (as anyone holding that key could)."""
+    from mops.trust import attest, sshsig
+
+    payload = base64.b64decode(env["payload"])
+    blob = sshsig.sign(attest.pae(env["payloadType"], payload), str(release.keys.path(key)))
+    return dict(env, signatures=[{"keyid": sshsig.key_fingerprint(blob),
+                                  "sig": base64.b64encode(blob).decode()}])
+
+
+def test_signers_count_as_committed_at_head(release: Release):
+    """Listing Mallory's key in the working tree (uncommitted) does not make her trusted."""
+    _, out = release.attest(MALLORY, "mallory")
+    signers = release.repo / ".mops" / "allowed_signers"
+    signers.write_text(signers.read_text() + release.keys.line(MALLORY[1], "mallory") + "\n")
+    data = release.gate("--sha256", release.sha256, "--attestation", str(out), code=1)
+    assert any("does not list" in p for p in data["problems"])
+
+
+def test_a_version_without_an_artifact_digest_is_not_attested(release: Release):
+    act(release.monkeypatch, BOB)
+    release.mops("register", "credit-pd", "--version", "2.0.0")
+    r, _ = release.attest(ref="credit-pd@2.0.0", code=1)
+    assert "records no artifact digest" in r.stderr
