@@ -6,7 +6,9 @@ of that day), then the built-ins; ``default:NAME`` always reaches the built-in,
 so an override can extend what it replaces. ``autoescape`` is always on and
 ``StrictUndefined`` makes a missing field fail loudly. The environment is
 sandboxed because an inventory's templates arrive by pull request like any
-other file, and rendering must not let them run Python.
+other file, and rendering must not let them run Python. What the rendered report
+must be, whatever the templates say (no script, mops's content-security policy, a
+notice naming each override with its digest), is :mod:`mops.report.guard`'s.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from mops.errors import UsageError
 from mops.inventory.store import Source
+from mops.report import guard
 from mops.report.context import DIGEST_PLACEHOLDER
 
 OVERRIDES_DIR = "report_templates"
@@ -60,6 +63,11 @@ class InventoryTemplateLoader(BaseLoader):
         except UnicodeDecodeError as exc:
             raise UsageError(f"{rel}: a report template must be UTF-8 text ({exc})") from None
         return text, rel, lambda: True
+
+    def digests(self) -> list[tuple[str, str]]:
+        """Each of the inventory's templates (path from the inventory) with its sha256."""
+        return [(f"{self.folder}/{name}", guard.digest(self.source.read(f"{self.folder}/{name}")))
+                for name in self.list_templates()]
 
     def list_templates(self) -> list[str]:
         out, stack = [], [self.folder]
@@ -116,7 +124,14 @@ def render_html(context: dict[str, Any], env: Environment,
         where = _template_location(exc)
         raise UsageError(f"{where + ': ' if where else ''}report template error: "
                          f"{exc.message}") from None
-    return seal(html)
+    return seal(guard.enforce(html, overrides(env)))
+
+
+def overrides(env: Environment) -> list[tuple[str, str]]:
+    """The inventory's templates ``env`` may use, each with its sha256 (none: built-ins only)."""
+    loaders = env.loader.loaders if isinstance(env.loader, ChoiceLoader) else [env.loader]
+    return [item for loader in loaders if isinstance(loader, InventoryTemplateLoader)
+            for item in loader.digests()]
 
 
 def _template_location(exc: TemplateError) -> str:
