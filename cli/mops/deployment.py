@@ -67,11 +67,18 @@ class Gate:
                 + [f"verify: {p.path}: {p.problem}" for p in self.problems])
 
 
-def _concerns(path: str, model: str) -> bool:
-    """Whether a verify problem at ``path`` stands in the way of ``model``: its own files, or
-    anything outside ``models/`` (the settings, the signers)."""
-    return path.startswith(f"{layout.model_dir(model)}/") or path == layout.model_dir(model) \
-        or not path.startswith(f"{MODELS_DIR}/")
+def _concerns(path: str, model: str, version: str) -> bool:
+    """Whether a verify problem at ``path`` stands in the way of ``model@version``: the
+    version's own files, its model's (the card, findings), or anything outside ``models/``
+    (the settings, the signers); not another version's records."""
+    if not path.startswith(f"{MODELS_DIR}/"):
+        return True
+    here = layout.model_dir(model)
+    if path != here and not path.startswith(f"{here}/"):
+        return False
+    versions = f"{layout.versions_dir(model)}/"
+    own = layout.version_dir(model, version)
+    return not path.startswith(versions) or path == own or path.startswith(f"{own}/")
 
 
 def at_head(inv: Inventory) -> Inventory:
@@ -89,7 +96,8 @@ def gate(head: Inventory, model: Model, version: Version, verification: Verifica
 
     assert head.commit is not None
     results = evaluate_version(head, model, version, now=now, is_signed=signature_check(head))
-    problems = tuple(p for p in verification.problems if _concerns(p.path, model.id))
+    problems = tuple(p for p in verification.problems
+                     if _concerns(p.path, model.id, version.version))
     return Gate(model.id, version.version, version.stage, head.commit, version.record.artifact,
                 tuple(results), verification, problems)
 
@@ -304,7 +312,11 @@ def verify_artifact(start: Path, sha256: str, *, stage: str | None = None,
         verdict.model, verdict.version = passing.model, passing.version
         return verdict
     for g in gates:
-        verdict.problems.extend(f"{g.ref}: {line}" for line in g.missing())
+        verdict.problems.extend(f"{g.ref}: check: {r.rule} {r.title}: {r.message} (fix: {r.file})"
+                                for r in g.failures)
+    # verify's problems are the inventory's: each once, however many versions they stop.
+    seen = dict.fromkeys(p for g in gates for p in g.problems)
+    verdict.problems.extend(f"verify: {p.path}: {p.problem}" for p in seen)
     return verdict
 
 

@@ -201,7 +201,7 @@ def test_a_verify_problem_stops_the_gate(release: Release):
     r, _ = release.attest(code=1)
     assert "verify: models/credit-pd/versions/1.0.0/approvals/" in r.stderr
     data = release.gate("--sha256", release.sha256, code=1)
-    assert any(": verify: " in p for p in data["problems"]), data["problems"]
+    assert any(p.startswith("verify: ") for p in data["problems"]), data["problems"]
 
 
 def test_an_unknown_artifact_or_wrong_stage_is_refused(release: Release):
@@ -285,3 +285,19 @@ def test_a_version_without_an_artifact_digest_is_not_attested(release: Release):
     release.mops("register", "credit-pd", "--version", "2.0.0")
     r, _ = release.attest(ref="credit-pd@2.0.0", code=1)
     assert "records no artifact digest" in r.stderr
+
+
+@pytest.mark.parametrize("path, stops", [
+    ("models/credit-pd/versions/1.0.0/approvals/A-1.yaml", True),
+    ("models/credit-pd/card.md", True),
+    ("models/credit-pd/findings/F-1.yaml", True),
+    (".mops/allowed_signers", True),
+    ("mops.yaml", True),
+    ("models/credit-pd/versions/2.0.0/approvals/A-2.yaml", False),
+    ("models/credit-pd-v2/card.md", False),
+    ("models/other/versions/1.0.0/version.yaml", False),
+])
+def test_which_verify_problems_stop_a_version(path: str, stops: bool):
+    from mops.deployment import _concerns
+
+    assert _concerns(path, "credit-pd", "1.0.0") is stops
