@@ -1,0 +1,442 @@
+"""The Spark jobs: each reads the data (or the persisted per-value table) and returns a few numbers.
+
+See :mod:`mops.drift.spark` for the algorithm and why. The jobs, in order:
+
+``count``    rows per window (metadata only for Parquet and ORC): how many range buckets;
+``scan``     one pass over the inputs, per window and input: rows, dropped (NaN, null,
+             ±inf) and usable counts, min, max, sum, whole-number check, label checks,
+             performance counts at the decision threshold, and a Bernoulli sample that
+             places the range buckets (it only balances the work; answers never depend
+             on it);
+``values``   the per-value table ``W``: every finite value tagged with its side,
+             counted per (key, bucket, value), with running counts inside its bucket
+             (one shuffle; persisted, so the jobs below do not read the inputs again);
+``buckets``  per (key, bucket) totals and distinct counts: the prefix offsets;
+``cdf``      offsets added back: the exact CDF gap (KS), the area between the CDFs
+             (Wasserstein), the Mann-Whitney sums (AUC) and the reference's order
+             statistics (its deciles);
+``bins``     counts in the PSI bins (reference deciles) and Sturges bins;
+``counts``   per-value counts of the few-valued numeric columns, and category counts
+             of categorical ones (bounded by the number of categories, never by rows).
+
+Only SQL expressions run on the executors (no Python UDFs), so it runs the same on
+classic Spark, Spark Connect and Databricks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mops.drift.spark.inputs import CURRENT, REFERENCE, SIDE, SOURCE
+
+#: Finite values (both windows) per range bucket of a column, at most.
+BUCKET_VALUES = 1 << 21
+#: Range buckets per column, at most.
+MAX_BUCKETS = 1024
+#: Sampled values per bucket, to place the bucket boundaries.
+SAMPLE_PER_BUCKET = 32
+#: Seed of the boundary sample (the answers do not depend on it; the work balance does).
+SAMPLE_SEED = 20261101
+_PICK = "_mops_pick"
+
+
+@dataclass
+class SideScan:
+    """What the scan learns about one numeric or categorical column on one side."""
+
+    nan: int = 0  # NaN or null (numeric); missing (categorical)
+    posinf: int = 0
+    neginf: int = 0
+    count: int = 0  # finite (numeric) or present (categorical) values
+    low: float | None = None
+    high: float | None = None
+    total: float = 0.0
+    fractional: int = 0  # finite values that are not whole numbers
+
+    def add(self, other: SideScan) -> None:
+        self.nan += other.nan
+        self.posinf += other.posinf
+        self.neginf += other.neginf
+        self.count += other.count
+        self.total += other.total
+        self.fractional += other.fractional
+        if other.low is not None:
+            self.low = other.low if self.low is None else min(self.low, other.low)
+        if other.high is not None:
+            self.high = other.high if self.high is None else max(self.high, other.high)
+
+
+@dataclass
+class OutcomeScan:
+    """Labels and scores of one side: the performance counts that need no order."""
+
+    missing_label: int = 0
+    nonfinite_score: int = 0
+    positives: int = 0  # labelled 1 with a finite score
+    negatives: int = 0
+    true_positive: int = 0  # score >= decision threshold
+    false_positive: int = 0
+    score_sum: float = 0.0
+    bad_labels: int = 0
+    bad_example: float | None = None
+    bad_source: int | None = None
+
+
+@dataclass
+class Scan:
+    rows: list[int]  # per side
+    rows_by_source: dict[int, int]
+    columns: dict[str, tuple[SideScan, SideScan]]
+    outcome: tuple[OutcomeScan, OutcomeScan] | None
+    samples: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass
+class KeyTotals:
+    """A key of the per-value table over all its buckets: side A is the reference (or the
+    negatives), side B the current window (or the positives)."""
+
+    n_a: int = 0
+    n_b: int = 0
+    unique_a: int = 0
+    unique_b: int = 0
+    unique: int = 0
+    squared_deviations: float = 0.0  # of side A from its mean
+    #: bucket -> (count A, count B, lowest value), for the bucket offsets.
+    buckets: dict[int, tuple[int, int, float]] = field(default_factory=dict)
+
+
+@dataclass
+class KeyCdf:
+    """The ``cdf`` job's answers for a key."""
+
+    ks: float = 0.0
+    ks_at: tuple[int, int] = (0, 0)  # side A and side B values at or below the largest gap
+    area: float = 0.0  # integral of |F_A - F_B|
+    below: int = 0  # sum over B values of the A values strictly below them (Mann-Whitney)
+    ties: int = 0  # sum over values of (A count) x (B count)
+    #: (value, A values strictly below it, A values at or below it) for the requested ranks.
+    ranks: list[tuple[float, int, int]] = field(default_factory=list)
+
+
+def col(name: str) -> Any:
+    from pyspark.sql import functions as F
+
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
+def finite(x: Any) -> Any:
+    from pyspark.sql import functions as F
+
+    return x.isNotNull() & ~F.isnan(x) & (x != F.lit(math.inf)) & (x != F.lit(-math.inf))
+
+
+def count_rows(frame: Any) -> list[int]:
+    rows = [0, 0]
+    for row in frame.groupBy(SIDE).count().collect():
+        rows[row[SIDE]] = int(row["count"])
+    return rows
+
+
+def buckets_for(values: int) -> int:
+    return max(1, min(MAX_BUCKETS, math.ceil(values / BUCKET_VALUES)))
+
+
+def scan(frame: Any, numeric: Mapping[str, str], categorical: Mapping[str, str], *,
+         label: str | None, score: str | None, threshold: float,
+         sample_fractions: Mapping[str, float]) -> Scan:
+    """One pass over both windows: counts, extremes, sums, label checks, the boundary samples."""
+    from pyspark.sql import functions as F
+
+    exprs = [F.count(F.lit(1)).alias("rows")]
+    if sample_fractions:
+        # A random column first: Spark takes no random draws inside an aggregate.
+        frame = frame.withColumn(_PICK, F.rand(SAMPLE_SEED))
+    for i, (name, alias) in enumerate(numeric.items()):
+        x = col(alias)
+        ok = finite(x)
+        exprs += [
+            F.count(F.when(x.isNull() | F.isnan(x), 1)).alias(f"nan{i}"),
+            F.count(F.when(x == F.lit(math.inf), 1)).alias(f"pinf{i}"),
+            F.count(F.when(x == F.lit(-math.inf), 1)).alias(f"ninf{i}"),
+            F.count(F.when(ok, 1)).alias(f"n{i}"),
+            F.min(F.when(ok, x)).alias(f"lo{i}"),
+            F.max(F.when(ok, x)).alias(f"hi{i}"),
+            F.sum(F.when(ok, x)).alias(f"sum{i}"),
+            F.count(F.when(ok & (x != F.floor(x)), 1)).alias(f"frac{i}"),
+        ]
+        fraction = sample_fractions.get(name, 0.0)
+        if fraction > 0:
+            pick = ok & (F.col(_PICK) < F.lit(fraction))
+            exprs.append(F.collect_list(F.when(pick, x)).alias(f"sample{i}"))
+    for i, (_name, alias) in enumerate(categorical.items()):
+        x = col(alias)
+        exprs += [F.count(F.when(x.isNull(), 1)).alias(f"miss{i}"), F.count(x).alias(f"has{i}")]
+    if label is not None and score is not None:
+        y, s = col(label), col(score)
+        labelled = y.isNotNull() & ~F.isnan(y)
+        bad = labelled & (y != F.lit(0.0)) & (y != F.lit(1.0))
+        usable = labelled & finite(s)
+        exprs += [
+            F.count(F.when(~labelled, 1)).alias("missing_label"),
+            F.count(F.when(labelled & ~finite(s), 1)).alias("nonfinite_score"),
+            F.count(F.when(usable & (y == F.lit(1.0)), 1)).alias("positives"),
+            F.count(F.when(usable & (y == F.lit(0.0)), 1)).alias("negatives"),
+            F.count(F.when(usable & (y == F.lit(1.0)) & (s >= F.lit(threshold)), 1)).alias("tp"),
+            F.count(F.when(usable & (y == F.lit(0.0)) & (s >= F.lit(threshold)), 1)).alias("fp"),
+            F.sum(F.when(usable & ((y == F.lit(0.0)) | (y == F.lit(1.0))), s)).alias("score_sum"),
+            F.count(F.when(bad, 1)).alias("bad"),
+            F.min(F.when(bad, y)).alias("bad_example"),
+        ]
+    out = Scan([0, 0], {}, {n: (SideScan(), SideScan()) for n in [*numeric, *categorical]},
+               (OutcomeScan(), OutcomeScan()) if label is not None else None)
+    for row in frame.groupBy(SIDE, SOURCE).agg(*exprs).collect():
+        side, source = int(row[SIDE]), int(row[SOURCE])
+        out.rows[side] += int(row["rows"])
+        out.rows_by_source[source] = out.rows_by_source.get(source, 0) + int(row["rows"])
+        for i, name in enumerate(numeric):
+            out.columns[name][side].add(SideScan(
+                nan=int(row[f"nan{i}"]), posinf=int(row[f"pinf{i}"]), neginf=int(row[f"ninf{i}"]),
+                count=int(row[f"n{i}"]), low=row[f"lo{i}"], high=row[f"hi{i}"],
+                total=float(row[f"sum{i}"] or 0.0), fractional=int(row[f"frac{i}"])))
+            if f"sample{i}" in row.asDict():
+                out.samples.setdefault(name, []).extend(float(v) for v in row[f"sample{i}"])
+        for i, name in enumerate(categorical):
+            out.columns[name][side].add(SideScan(nan=int(row[f"miss{i}"]), count=int(row[f"has{i}"])))
+        if out.outcome is not None:
+            o = out.outcome[side]
+            o.missing_label += int(row["missing_label"])
+            o.nonfinite_score += int(row["nonfinite_score"])
+            o.positives += int(row["positives"])
+            o.negatives += int(row["negatives"])
+            o.true_positive += int(row["tp"])
+            o.false_positive += int(row["fp"])
+            o.score_sum += float(row["score_sum"] or 0.0)
+            if row["bad"]:
+                o.bad_labels += int(row["bad"])
+                if o.bad_example is None or source < (o.bad_source or 0):
+                    o.bad_example, o.bad_source = float(row["bad_example"]), source
+    return out
+
+
+def boundaries(sample: Sequence[float], buckets: int) -> list[float]:
+    """Bucket boundaries from a sample: bucket ``i`` holds the values with ``i`` boundaries at or below them."""
+    if buckets <= 1 or not sample:
+        return []
+    ordered = sorted(sample)
+    picked = {ordered[(i * len(ordered)) // buckets] for i in range(1, buckets)}
+    return sorted(picked)
+
+
+def bucket_expr(x: Any, bounds: Sequence[float]) -> Any:
+    """The number of *bounds* at or below *x*, as a balanced tree of comparisons."""
+    from pyspark.sql import functions as F
+
+    def tree(lo: int, hi: int) -> Any:
+        if lo == hi:
+            return F.lit(lo)
+        mid = (lo + hi) // 2
+        return F.when(x < F.lit(bounds[mid]), tree(lo, mid)).otherwise(tree(mid + 1, hi))
+
+    return tree(0, len(bounds))
+
+
+@dataclass(frozen=True)
+class NumericKey:
+    """A key of the per-value table: a column (reference vs current) or a window's scores (negatives vs positives)."""
+
+    key: int
+    alias: str  # the column holding the values
+    bounds: tuple[float, ...]
+    #: For a column: None (the side is the window). For scores: the window, and the label column.
+    window: int | None = None
+    label: str | None = None
+
+
+def values_table(frame: Any, keys: Sequence[NumericKey]) -> Any:
+    """``W``: per (key, bucket, value) the counts of each side, and running counts within the bucket."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    records = []
+    for k in keys:
+        x = col(k.alias)
+        if k.window is None:
+            keep, side = finite(x), col(SIDE)
+        else:
+            y = col(k.label or "")
+            keep = finite(x) & (col(SIDE) == F.lit(k.window)) & ((y == F.lit(0.0)) | (y == F.lit(1.0)))
+            side = y.cast("int")
+        records.append(F.when(keep, F.struct(F.lit(k.key).alias("k"), bucket_expr(x, k.bounds).alias("b"),
+                                             x.alias("v"), side.alias("f"))))
+    exploded = frame.select(F.explode(F.array(*records)).alias("e")).where(F.col("e").isNotNull())
+    per_value = (exploded.select("e.k", "e.b", "e.v", "e.f")
+                 .groupBy("k", "b", "v")
+                 .agg(F.sum(F.lit(1) - F.col("f")).alias("r"), F.sum("f").alias("c")))
+    ordered = Window.partitionBy("k", "b").orderBy("v")
+    running = ordered.rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    return per_value.select("k", "b", "v", "r", "c",
+                            F.sum("r").over(running).alias("rl"),
+                            F.sum("c").over(running).alias("cl"),
+                            F.lead("v").over(ordered).alias("nx"))
+
+
+def bucket_totals(spark: Any, table: Any, means: Mapping[int, float]) -> dict[int, KeyTotals]:
+    """Per key: counts and distinct values per side, squared deviations of side A, per-bucket totals."""
+    from pyspark.sql import functions as F
+
+    mean_table = spark.createDataFrame([(k, float(m)) for k, m in means.items()] or [(-1, 0.0)],
+                                       "k int, mean double")
+    joined = table.join(F.broadcast(mean_table), "k", "left")
+    rows = joined.groupBy("k", "b").agg(
+        F.sum("r").alias("ra"), F.sum("c").alias("ca"), F.min("v").alias("lo"),
+        F.count(F.when(F.col("r") > 0, 1)).alias("ua"), F.count(F.when(F.col("c") > 0, 1)).alias("ub"),
+        F.count(F.lit(1)).alias("u"),
+        F.sum(F.col("r") * (F.col("v") - F.col("mean")) * (F.col("v") - F.col("mean"))).alias("ssd"),
+    ).collect()
+    out: dict[int, KeyTotals] = {}
+    for row in rows:
+        t = out.setdefault(int(row["k"]), KeyTotals())
+        t.n_a += int(row["ra"])
+        t.n_b += int(row["ca"])
+        t.unique_a += int(row["ua"])
+        t.unique_b += int(row["ub"])
+        t.unique += int(row["u"])
+        t.squared_deviations += float(row["ssd"] or 0.0)
+        t.buckets[int(row["b"])] = (int(row["ra"]), int(row["ca"]), float(row["lo"]))
+    return out
+
+
+def cdf(spark: Any, table: Any, totals: Mapping[int, KeyTotals], ranks: Mapping[int, Sequence[int]]
+        ) -> dict[int, KeyCdf]:
+    """The second pass: each bucket's running counts plus the counts of the buckets before it."""
+    from pyspark.sql import functions as F
+
+    offsets = []
+    for k, t in totals.items():
+        if t.n_a == 0 or t.n_b == 0:
+            continue
+        ra = ca = 0
+        ordered = sorted(t.buckets)
+        for i, b in enumerate(ordered):
+            a, c, _ = t.buckets[b]
+            next_low = t.buckets[ordered[i + 1]][2] if i + 1 < len(ordered) else None
+            offsets.append((k, b, ra, ca, next_low, t.n_a, t.n_b, [int(q) for q in ranks.get(k, ())]))
+            ra, ca = ra + a, ca + c
+    if not offsets:
+        return {}
+    offset_table = spark.createDataFrame(
+        offsets, "k int, b int, ro long, co long, nf double, na long, nb long, ranks array<long>")
+    joined = table.join(F.broadcast(offset_table), ["k", "b"])
+    big_r = F.col("rl") + F.col("ro")
+    big_c = F.col("cl") + F.col("co")
+    gap = F.abs(big_r / F.col("na") - big_c / F.col("nb"))
+    following = F.coalesce(F.col("nx"), F.col("nf"))
+    below = big_r - F.col("r")
+    hit = F.exists("ranks", lambda q: (q >= below) & (q < big_r))
+    exact = "decimal(38,0)"
+    enriched = joined.select("k", "v", "r", "c", big_r.alias("at_a"), big_c.alias("at_b"), gap.alias("gap"),
+                             following.alias("following"), below.alias("below"), hit.alias("hit"))
+    rows = enriched.groupBy("k").agg(
+        F.max("gap").alias("ks"),
+        F.max_by(F.struct("at_a", "at_b"), "gap").alias("at"),
+        F.sum(F.when(F.col("following").isNotNull(), F.col("gap") * (F.col("following") - F.col("v"))))
+        .alias("area"),
+        F.sum(F.col("c").cast(exact) * F.col("below").cast(exact)).alias("mw_below"),
+        F.sum(F.col("c").cast(exact) * F.col("r").cast(exact)).alias("mw_ties"),
+        F.collect_list(F.when(F.col("hit"), F.struct("v", "below", "at_a"))).alias("hits"),
+    ).collect()
+    out = {}
+    for row in rows:
+        at = row["at"]
+        out[int(row["k"])] = KeyCdf(
+            ks=float(row["ks"]), ks_at=(int(at["at_a"]), int(at["at_b"])), area=float(row["area"] or 0.0),
+            below=int(row["mw_below"] or 0), ties=int(row["mw_ties"] or 0),
+            ranks=[(float(h["v"]), int(h["below"]), int(h["at_a"])) for h in row["hits"]])
+    return out
+
+
+def bin_counts(spark: Any, table: Any, cuts: Mapping[int, Sequence[float]], edges: Mapping[int, Sequence[float]]
+               ) -> tuple[dict[int, tuple[list[int], list[int]]], dict[int, tuple[list[int], list[int]]]]:
+    """Per key, counts of each side in the PSI bins ``(c[i-1], c[i]]`` and in the Sturges bins ``[e[i], e[i+1])``.
+
+    *edges* are the inner Sturges edges (the outer ones are the extremes, so every value is in).
+    """
+    from pyspark.sql import functions as F
+
+    keys = sorted(set(cuts) | set(edges))
+    if not keys:
+        return {}, {}
+    spec = spark.createDataFrame([(k, [float(c) for c in cuts.get(k, ())], [float(e) for e in edges.get(k, ())])
+                                  for k in keys], "k int, cuts array<double>, edges array<double>")
+    joined = table.join(F.broadcast(spec), "k")
+    psi_bin = F.size(F.filter("cuts", lambda t: t < F.col("v")))
+    sturges_bin = F.size(F.filter("edges", lambda e: e <= F.col("v")))
+    rows = joined.groupBy("k", psi_bin.alias("pb"), sturges_bin.alias("sb")).agg(
+        F.sum("r").alias("ra"), F.sum("c").alias("ca")).collect()
+    psi = {k: ([0] * (len(cuts[k]) + 1), [0] * (len(cuts[k]) + 1)) for k in cuts}
+    sturges = {k: ([0] * (len(edges[k]) + 1), [0] * (len(edges[k]) + 1)) for k in edges}
+    for row in rows:
+        k = int(row["k"])
+        for table_of, at in ((psi, int(row["pb"])), (sturges, int(row["sb"]))):
+            if k in table_of:
+                table_of[k][0][at] += int(row["ra"])
+                table_of[k][1][at] += int(row["ca"])
+    return psi, sturges
+
+
+def value_counts(table: Any, keys: Sequence[int]) -> dict[int, list[tuple[float, int, int]]]:
+    """Per key: (value, side A count, side B count) for every value, in value order (few-valued keys only)."""
+    from pyspark.sql import functions as F
+
+    out: dict[int, list[tuple[float, int, int]]] = {k: [] for k in keys}
+    if not keys:
+        return out
+    for row in table.where(F.col("k").isin(*keys)).select("k", "v", "r", "c").collect():
+        out[int(row["k"])].append((float(row["v"]), int(row["r"]), int(row["c"])))
+    for rows in out.values():
+        rows.sort()
+    return out
+
+
+def category_table(frame: Any, categorical: Mapping[str, str], keys: Mapping[str, int]) -> Any:
+    """Per (key, category) the count of each side."""
+    from pyspark.sql import functions as F
+
+    records = [F.when(col(alias).isNotNull(), F.struct(F.lit(keys[name]).alias("k"), col(alias).alias("s"),
+                                                       col(SIDE).alias("f")))
+               for name, alias in categorical.items()]
+    exploded = frame.select(F.explode(F.array(*records)).alias("e")).where(F.col("e").isNotNull())
+    return (exploded.select("e.k", "e.s", "e.f").groupBy("k", "s")
+            .agg(F.sum(F.lit(1) - F.col("f")).alias("r"), F.sum("f").alias("c")))
+
+
+def category_distinct(table: Any) -> dict[int, tuple[int, int]]:
+    """Per key: distinct categories present in the current window, and in either."""
+    from pyspark.sql import functions as F
+
+    rows = table.groupBy("k").agg(F.count(F.when(F.col("c") > 0, 1)).alias("ub"),
+                                  F.count(F.lit(1)).alias("u")).collect()
+    return {int(r["k"]): (int(r["ub"]), int(r["u"])) for r in rows}
+
+
+def category_counts(table: Any, keys: Sequence[int]) -> dict[int, tuple[dict[str, int], dict[str, int]]]:
+    """Per key: category -> count in the reference, and in the current window."""
+    from pyspark.sql import functions as F
+
+    out: dict[int, tuple[dict[str, int], dict[str, int]]] = {k: ({}, {}) for k in keys}
+    if not keys:
+        return out
+    for row in table.where(F.col("k").isin(*keys)).collect():
+        ref, cur = out[int(row["k"])]
+        if row["r"]:
+            ref[row["s"]] = int(row["r"])
+        if row["c"]:
+            cur[row["s"]] = int(row["c"])
+    return out
+
+
+__all__ = ["CURRENT", "REFERENCE"]

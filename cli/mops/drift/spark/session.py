@@ -1,0 +1,87 @@
+"""The Spark session the engine runs in, and the check that PySpark is there.
+
+Where the session comes from, first found:
+
+1. ``--spark-master URL`` (``local[4]``, ``yarn``, ``spark://host:7077``,
+   ``k8s://...``; ``sc://host:15002`` is Spark Connect);
+2. a session already running in this process (``spark-submit``, a Databricks
+   notebook or job, ``pyspark``): it is used as it is, with its own master and
+   configuration;
+3. ``SPARK_REMOTE`` (Spark Connect, e.g. ``sc://spark-connect:15002``);
+4. ``local[*]``: Spark on this machine, on every core.
+
+PySpark is imported here and nowhere before ``--engine spark`` is asked for,
+so the base install stays light.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Any
+
+from mops.errors import UsageError
+
+#: What a user installs to get the engine.
+EXTRA = "mops[spark]"
+
+
+def require_pyspark() -> Any:
+    """The ``pyspark`` module, or a usage error naming the extra to install."""
+    try:
+        import pyspark
+    except ImportError:
+        raise UsageError(f"--engine spark needs PySpark, which is not installed: pip install '{EXTRA}' "
+                         f"(or run mops where PySpark is, e.g. on a Databricks cluster)") from None
+    return pyspark
+
+
+def get_session(master: str | None = None) -> Any:
+    """A Spark session: from *master*, the active one, ``SPARK_REMOTE``, or ``local[*]``."""
+    require_pyspark()
+    from pyspark.sql import SparkSession
+
+    if master and master.startswith("sc://"):
+        return _connect(master)
+    if not master:
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            return active
+        remote = os.environ.get("SPARK_REMOTE")
+        if remote:
+            return _connect(remote)
+    if not os.environ.get("JAVA_HOME") and shutil.which("java") is None:
+        raise UsageError("--engine spark runs Spark on this machine, which needs Java 17 or later: install a "
+                         "JDK (e.g. openjdk-17-jre-headless) or set JAVA_HOME; or pass --spark-master or "
+                         "SPARK_REMOTE to use a cluster")
+    builder = SparkSession.builder.master(master or "local[*]").appName("mops drift")
+    # Spark's own progress bars go to stderr as lines; mops keeps stderr for its messages.
+    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    if (master or "local").startswith("local"):
+        # One machine: a few shuffle partitions per core, not a cluster's 200 (each is a task).
+        builder = builder.config("spark.sql.shuffle.partitions", str(4 * (os.cpu_count() or 1)))
+        builder = builder.config("spark.ui.enabled", "false")
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # the JVM failed to start: say so in one line
+        raise UsageError(f"cannot start Spark (master {master or 'local[*]'}): {_first_line(exc)}") from exc
+    # Spark logs each failed query at ERROR with its plan; mops reports the failure itself, in one line.
+    session.sparkContext.setLogLevel("FATAL")
+    return session
+
+
+def _connect(remote: str) -> Any:
+    from pyspark.sql import SparkSession
+
+    try:
+        return SparkSession.builder.remote(remote).appName("mops drift").getOrCreate()
+    except ImportError as exc:
+        raise UsageError(f"Spark Connect ({remote}) needs PySpark's Connect client: pip install "
+                         f"'pyspark[connect]>=4' ({_first_line(exc)})") from None
+    except Exception as exc:
+        raise UsageError(f"cannot connect to Spark at {remote}: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
