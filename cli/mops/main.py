@@ -25,6 +25,7 @@ from mops.commands import (
     check,
     demo,
     drift,
+    export,
     governance,
     init,
     inspect,
@@ -119,7 +120,7 @@ def _guard_all(typer_app: typer.Typer) -> None:
 
 
 for module in (init, register, inspect, governance, check, drift, demo, audit, verify, attest,
-               packs):
+               packs, export):
     module.register(app)
 _guard_all(app)
 

@@ -1,0 +1,42 @@
+"""``mops export cyclonedx``: a version as a CycloneDX ML-BOM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+export_app = typer.Typer(help="Export a model version for other tools (CycloneDX ML-BOM).",
+                         no_args_is_help=True)
+
+
+@export_app.command("cyclonedx")
+def export_cyclonedx(
+    ref: Annotated[str, typer.Argument(
+        metavar="MODEL@V", help="The version to export (MODEL alone: its latest version).")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", metavar="FILE", help="Write the BOM to FILE (default: stdout).")] = None,
+) -> None:
+    """Write a CycloneDX 1.6 ML-BOM of a version: a machine-learning-model component with its
+    model card, artifact digest, metrics and datasets, validated against the schema.
+    """
+    from mops import clock
+    from mops.commands import cwd
+    from mops.export.cyclonedx import ml_bom
+    from mops.inventory.names import parse_ref
+    from mops.inventory.store import Inventory
+    from mops.output import echo
+
+    inv = Inventory.open(cwd())
+    model, version = inv.resolve(parse_ref(ref))
+    text = ml_bom(inv, model, version, now=clock.now())
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        echo(f"Wrote the CycloneDX {version.ref} ML-BOM: {out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(export_app, name="export")
