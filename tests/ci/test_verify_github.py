@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -137,10 +138,12 @@ def test_an_evidence_path_or_author_cannot_forge_workflow_commands(inventory: Pa
     assert commands, result.stdout
     assert all(c.startswith("::error file=models/m/versions/1/evidence/") and
                ",title=mops verify::" in c for c in commands), commands
-    assert not any("stop-commands::tok" in c.replace("%3A", ":") and "%0A" not in c
-                   for c in commands)
+    # Wherever the injected text shows (the path, and added_by if a problem names it), its
+    # line breaks are escaped: it stays inside one of verify's own commands.
+    for c in commands:
+        for found in re.finditer(r"(%3A%3A|::)stop-commands", c):
+            assert c[:found.start()].endswith("%0A"), c
     joined = "\n".join(commands)
-    assert "names bob@acme.testx%0A::stop-commands::tok%0A::error file=mops.yaml::forged" in joined
     assert "evidence/files/x%0A%3A%3Astop-commands%3A%3Atok%0A%3A%3Aerror file=mops.yaml" \
            "%3A%3Aforged,title=mops verify::" in joined
     # The twin: the same record as plain text forges GitHub commands (what escaping prevents).
