@@ -27,6 +27,7 @@ from mops.commands import (
     drift,
     export,
     governance,
+    importing,
     init,
     inspect,
     packs,
@@ -119,8 +120,8 @@ def _guard_all(typer_app: typer.Typer) -> None:
             _guard_all(group.typer_instance)
 
 
-for module in (init, register, inspect, governance, check, drift, demo, audit, verify, attest,
-               packs, export):
+for module in (init, register, importing, inspect, governance, check, drift, demo, audit, verify,
+               attest, packs, export):
     module.register(app)
 _guard_all(app)
 
