@@ -170,8 +170,8 @@ def test_card_monitoring_logs_is_accepted_by_drift_and_check(inventory: Path, mo
 
 def test_unknown_engine_and_conflicting_options_are_usage_errors(inventory: Path, mops: Mops, logs):
     sept = str(logs["2026-09"])
-    r = mops("drift", "credit-pd", "--current", sept, "--engine", "spark", code=2)
-    assert "--engine spark: no such drift engine (available: local)" in r.stderr
+    r = mops("drift", "credit-pd", "--current", sept, "--engine", "flink", code=2)
+    assert "--engine flink: no such drift engine (available: local" in r.stderr
     r = mops("drift", "--all", "--engine", "nope", code=2)
     assert "no such drift engine" in r.stderr
     for args, message in ((["credit-pd"], "no current logs"),
