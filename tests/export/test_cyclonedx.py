@@ -91,6 +91,8 @@ def test_export_to_a_file_and_latest_version(mops: Mops, tmp_path: Path):
     validate(out.read_text())
     model = json.loads(out.read_text())["metadata"]["component"]
     assert "hashes" not in model and model["version"] == "1.0.0"
+    mops("export", "cyclonedx", "credit-pd", "--out", str(tmp_path / "missing" / "bom.json"),
+         code=2)
 
 
 def test_unknown_version_is_a_usage_error(mops: Mops):

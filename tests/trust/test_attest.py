@@ -155,6 +155,8 @@ def test_attest_to_stdout_and_with_an_explicit_key(release: Release):
     out = rewrite(release.tmp / "dana.json", env)
     assert release.gate("--sha256", release.sha256, "--attestation", str(out),
                         code=0)["signer"] == DANA[1]
+    release.mops("attest", REF, "--key", str(key), "--out",
+                 str(release.tmp / "missing" / "x.json"), code=2)
 
 
 def test_attest_without_a_key_is_a_usage_error(release: Release):

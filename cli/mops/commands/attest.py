@@ -42,7 +42,12 @@ def attest(
         info(f"Attested {subject}, stage {done.gate.stage}, commit {done.gate.commit[:12]}; "
              f"signed with {signer}")
     else:
-        out.write_text(text)
+        try:
+            out.write_text(text)
+        except OSError as exc:
+            from mops.errors import UsageError
+
+            raise UsageError(f"--out {out}: {exc.strerror}") from None
         echo(f"Attested {subject}, stage {done.gate.stage}, commit {done.gate.commit[:12]}; "
              f"signed with {signer}: {out}")
 

@@ -34,7 +34,12 @@ def export_cyclonedx(
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            from mops.errors import UsageError
+
+            raise UsageError(f"--out {out}: {exc.strerror}") from None
         echo(f"Wrote the CycloneDX {version.ref} ML-BOM: {out}")
 
 
