@@ -103,6 +103,8 @@ def test_missing_library_names_the_extra(mops: Mops, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch):
     card = write_card(tmp_path / "card.md")
     mops("register", "credit-pd", "--version", "1.0.0", "--card", str(card))
-    monkeypatch.setitem(sys.modules, "cyclonedx", None)
+    for name in [m for m in sys.modules if m == "cyclonedx" or m.startswith("cyclonedx.")] or \
+            ["cyclonedx"]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if it were not installed
     r = mops("export", "cyclonedx", "credit-pd@1.0.0", code=2)
     assert "mops[cyclonedx]" in r.stderr

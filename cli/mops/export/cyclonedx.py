@@ -20,30 +20,41 @@ does not validate is a bug, never written.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import math
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from types import SimpleNamespace
+from typing import Any
 
 from mops import __version__
 from mops.errors import UsageError
 from mops.inventory import records
 from mops.inventory.store import Inventory, Model, Version
 
-if TYPE_CHECKING:  # pragma: no cover
-    from cyclonedx.model.component import Component
-
 EXTRA = "pip install 'mops[cyclonedx]'"
 SPEC_VERSION = "1.6"
+#: The library's modules, by the name this module uses for each. Imported by name, so that
+#: type-checking mops needs no optional extra installed.
+_MODULES = {"model": "cyclonedx.model", "component": "cyclonedx.model.component",
+            "contact": "cyclonedx.model.contact", "bom": "cyclonedx.model.bom",
+            "lifecycle": "cyclonedx.model.lifecycle", "tool": "cyclonedx.model.tool",
+            "output": "cyclonedx.output.json", "schema": "cyclonedx.schema",
+            "validation": "cyclonedx.validation.json"}
 
 
-def _library() -> None:
+def _library() -> Any:
+    """cyclonedx-python-lib's modules, or exit 2 naming the extra to install."""
     try:
-        import cyclonedx.model.bom  # noqa: F401
-        import cyclonedx.validation.json  # noqa: F401
+        lib = SimpleNamespace(**{k: importlib.import_module(v) for k, v in _MODULES.items()})
+        try:
+            lib.licenses = importlib.import_module("cyclonedx.contrib.license.factories")
+        except ImportError:  # pragma: no cover - cyclonedx-python-lib before 11.12
+            lib.licenses = importlib.import_module("cyclonedx.factory.license")
     except ImportError as exc:
         raise UsageError(f"`mops export cyclonedx` needs cyclonedx-python-lib, an optional extra: "
                          f"{EXTRA} ({exc})") from None
+    return lib
 
 
 def _texts(value: Any) -> list[str]:
@@ -77,10 +88,8 @@ def _datasets(card: records.Card, version: Version) -> list[dict[str, Any]]:
     return list(found.values())
 
 
-def _properties(pairs: Iterable[tuple[str, Any]]) -> list[Any]:
-    from cyclonedx.model import Property
-
-    return [Property(name=name, value=str(value)) for name, value in pairs
+def _properties(lib: Any, pairs: Iterable[tuple[str, Any]]) -> list[Any]:
+    return [lib.model.Property(name=name, value=str(value)) for name, value in pairs
             if value is not None and str(value) != ""]
 
 
@@ -124,28 +133,21 @@ def _model_card(model: Model, version: Version, datasets: list[tuple[str, dict[s
     return card
 
 
-def _component(inv: Inventory, model: Model, version: Version,
-               datasets: list[tuple[str, dict[str, Any]]]) -> Component:
-    from cyclonedx.model import ExternalReference, ExternalReferenceType, HashAlgorithm, HashType, XsUri
-    from cyclonedx.model.component import Component, ComponentType
-    from cyclonedx.model.contact import OrganizationalContact
-
-    try:
-        from cyclonedx.contrib.license.factories import LicenseFactory
-    except ImportError:  # pragma: no cover - cyclonedx-python-lib before 11.12
-        from cyclonedx.factory.license import LicenseFactory
-
+def _component(lib: Any, inv: Inventory, model: Model, version: Version) -> Any:
+    m = lib.model
     card = model.card
     record = version.record
     art = record.artifact
-    hashes = [HashType(alg=HashAlgorithm.SHA_256, content=art.sha256)] if art else []
+    hashes = [m.HashType(alg=m.HashAlgorithm.SHA_256, content=art.sha256)] if art else []
     refs = []
     if art is not None and art.uri:
-        refs.append(ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(art.uri),
-                                      comment="the artifact", hashes=hashes))
-    authors = [OrganizationalContact(email=e) for e in dict.fromkeys(
+        refs.append(m.ExternalReference(type=m.ExternalReferenceType.DISTRIBUTION,
+                                        url=m.XsUri(art.uri), comment="the artifact",
+                                        hashes=hashes))
+    authors = [lib.contact.OrganizationalContact(email=e) for e in dict.fromkeys(
         [*([card.owner] if card.owner else []), *card.developers])]
-    licenses = [LicenseFactory().make_from_string(t) for t in _texts(card.front.get("license"))]
+    factory = lib.licenses.LicenseFactory()
+    licenses = [factory.make_from_string(t) for t in _texts(card.front.get("license"))]
     props: list[tuple[str, Any]] = [
         ("mops:inventory", inv.settings.inventory), ("mops:commit", inv.head),
         ("mops:stage", record.stage), ("mops:tier", card.tier), ("mops:owner", card.owner),
@@ -157,59 +159,53 @@ def _component(inv: Inventory, model: Model, version: Version,
                                        f"{ev.added_at})"))
     for a in records.effective_signoffs(version.approvals):
         props.append(("mops:signoff", f"{a.role} {a.decision} by {a.by} at {a.at} ({a.digest})"))
-    return Component(
-        type=ComponentType.MACHINE_LEARNING_MODEL, bom_ref=f"model:{version.ref}", name=model.id,
-        version=version.version, description=card.name if card.name != model.id else None,
-        hashes=hashes, external_references=refs, authors=authors, licenses=licenses,
-        properties=_properties(props))
+    return lib.component.Component(
+        type=lib.component.ComponentType.MACHINE_LEARNING_MODEL, bom_ref=f"model:{version.ref}",
+        name=model.id, version=version.version,
+        description=card.name if card.name != model.id else None, hashes=hashes,
+        external_references=refs, authors=authors, licenses=licenses,
+        properties=_properties(lib, props))
 
 
-def _dataset_component(ref: str, item: dict[str, Any]) -> Component:
-    from cyclonedx.model import ExternalReference, ExternalReferenceType, XsUri
-    from cyclonedx.model.component import Component, ComponentType
-
+def _dataset_component(lib: Any, ref: str, item: dict[str, Any]) -> Any:
+    m = lib.model
     refs = []
     uri = item.get("uri")
     if isinstance(uri, str) and uri.strip():
-        refs.append(ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(uri.strip())))
+        refs.append(m.ExternalReference(type=m.ExternalReferenceType.DISTRIBUTION,
+                                        url=m.XsUri(uri.strip())))
     pairs = [(f"mops:dataset:{k}", item.get(k)) for k in ("digest", "source_type", "context")]
     pairs.append(("mops:dataset:origin", item.get("origin")))
-    return Component(type=ComponentType.DATA, bom_ref=ref, name=item["name"],
-                     external_references=refs, properties=_properties(pairs))
+    return lib.component.Component(type=lib.component.ComponentType.DATA, bom_ref=ref,
+                                   name=item["name"], external_references=refs,
+                                   properties=_properties(lib, pairs))
 
 
 def validate(text: str) -> str | None:
     """The library's verdict on a CycloneDX 1.6 JSON document (None: valid)."""
-    from cyclonedx.schema import SchemaVersion
-    from cyclonedx.validation.json import JsonStrictValidator
-
-    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+    lib = _library()
+    error = lib.validation.JsonStrictValidator(lib.schema.SchemaVersion.V1_6).validate_str(text)
     return None if error is None else str(error)
 
 
 def ml_bom(inv: Inventory, model: Model, version: Version, *, now: dt.datetime) -> str:
     """The ML-BOM of ``version`` as CycloneDX 1.6 JSON, validated (see the module doc)."""
-    _library()
-    from cyclonedx.model.bom import Bom, BomMetaData
-    from cyclonedx.model.component import Component, ComponentType
-    from cyclonedx.model.lifecycle import NamedLifecycle
-    from cyclonedx.model.tool import ToolRepository
-    from cyclonedx.output.json import JsonV1Dot6
-
+    lib = _library()
     datasets = [(f"data:{i}:{item['name']}", item)
                 for i, item in enumerate(_datasets(model.card, version), 1)]
-    subject = _component(inv, model, version, datasets)
-    tool = Component(type=ComponentType.APPLICATION, name="mops", version=__version__)
-    data_components = [_dataset_component(ref, item) for ref, item in datasets]
-    bom = Bom(
+    subject = _component(lib, inv, model, version)
+    tool = lib.component.Component(type=lib.component.ComponentType.APPLICATION, name="mops",
+                                   version=__version__)
+    data_components = [_dataset_component(lib, ref, item) for ref, item in datasets]
+    bom = lib.bom.Bom(
         components=data_components,
-        metadata=BomMetaData(component=subject, timestamp=now,
-                             tools=ToolRepository(components=[tool]),
-                             lifecycles=[NamedLifecycle(name=f"mops:{version.stage}")]))
+        metadata=lib.bom.BomMetaData(
+            component=subject, timestamp=now, tools=lib.tool.ToolRepository(components=[tool]),
+            lifecycles=[lib.lifecycle.NamedLifecycle(name=f"mops:{version.stage}")]))
     bom.register_dependency(subject, data_components)
     for component in data_components:
         bom.register_dependency(component)
-    document = json.loads(JsonV1Dot6(bom).output_as_string())
+    document = json.loads(lib.output.JsonV1Dot6(bom).output_as_string())
     component = document["metadata"]["component"]
     if component.get("bom-ref") != f"model:{version.ref}":  # pragma: no cover - a library change
         raise RuntimeError("the model component is not where the ML-BOM expects it")
