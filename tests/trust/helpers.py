@@ -103,12 +103,18 @@ class Team:
 
 def make_team(repo: Path, mops: Mops, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *,
               signing: str = "required") -> Team:
+    """Carol (validator), Dana (risk officer, who governs) and Bob (developer) listed as
+    signers; Dana sets up the signers and the signing mode (the trust anchor: before it,
+    signing was optional); Bob registers credit-pd@1.0.0 and adds a validation report,
+    both signed with his key (under ``required`` every mops commit is signed)."""
     keys = Keys(tmp_path / "keys")
     team = Team(repo, mops, keys, monkeypatch)
-    team.act(BOB, None)
-    write_signers(repo, keys.line(CAROL[1], "carol"), keys.line(DANA[1], "dana"))
+    team.act(DANA, "dana")
+    write_signers(repo, keys.line(CAROL[1], "carol"), keys.line(DANA[1], "dana"),
+                  keys.line(BOB[1], "bob"))
     set_signing(repo, signing)
-    commit(repo, "signers and signing")  # the trust anchor: before it, signing was optional
+    commit(repo, "signers and signing", sign=True)
+    team.act(BOB, "bob")
     register(mops, tmp_path)
     evidence(mops, tmp_path, team.ref, "validation-report")
     return team

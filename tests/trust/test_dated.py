@@ -22,11 +22,14 @@ VDIR = "models/credit-pd/versions/1.0.0"
 @pytest.fixture
 def ref(inventory: Path, mops: Mops, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     pin_clock(monkeypatch)  # records on 2026-05-31T12:00:00Z, the policy clock a day later
+    # Versions start in production here, so the sign-off rule applies from registration
+    # (an honest history: verify replays every commit).
+    settings = inventory / "mops.yaml"
+    settings.write_text(settings.read_text().replace(
+        "stages: [development, validation, production, retired]", "stages: [production, retired]"))
+    git(inventory, "commit", "-qam", "versions start in production (for the test)")
     ref = register(mops, tmp_path)
     evidence(mops, tmp_path, ref, "validation-report")
-    vfile = inventory / VDIR / "version.yaml"  # in production: the sign-off rule applies
-    vfile.write_text(vfile.read_text().replace("stage: development", "stage: production"))
-    git(inventory, "commit", "-qam", "in production (by hand, for the test)")
     return ref
 
 
@@ -38,7 +41,7 @@ def _redate_last_commit(repo: Path, rel: str, key: str, when: str) -> None:
     path.write_text(path.read_text().replace(
         f"{key}: '{yaml.safe_load(path.read_text())[key]}'", f"{key}: '{when}'"))
     git(repo, "add", rel)
-    git(repo, "commit", "-qm", "re-made")
+    git(repo, "commit", "-q", "-C", "ORIG_HEAD")  # its message and trailers, as mops made it
 
 
 def _approve(mops: Mops, inventory: Path, ref: str, monkeypatch: pytest.MonkeyPatch) -> str:
@@ -98,8 +101,9 @@ def test_verify_is_never_ok_when_mops_yaml_does_not_parse(inventory: Path, mops:
     settings = inventory / "mops.yaml"
     settings.write_text(settings.read_text() + "roles: [oops\n")
     data = mops.json("verify", "--json", code=1)
-    (problem,) = [p for p in data["problems"] if p["path"] == "mops.yaml"]
-    assert problem["problem"].startswith("line ") and "invalid YAML" in problem["problem"]
+    (problem,) = [p for p in data["problems"] if p["path"] == "mops.yaml"
+                  and "invalid YAML" in p["problem"]]
+    assert problem["problem"].startswith("line ")
     git(inventory, "commit", "-qam", "broken settings")
     text = mops("verify", code=1).stdout
     assert "mops.yaml: line" in text and text.rstrip().endswith("FAILED: 1 problem(s)")

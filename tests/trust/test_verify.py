@@ -37,6 +37,11 @@ def forge(team: Team, aid: str, new_id: str) -> str:
     return approval_path(new_id)
 
 
+#: A hand-made commit dressed as ``mops approve``'s (trailers are only text): what is
+#: tested is then the signature and the identity, not the missing trailer.
+APPROVE = "approve: credit-pd@1.0.0\n\nMops-Action: approve\nMops-Model: credit-pd\n"
+
+
 def signature_by_git(repo: Path, signers: Path, rev: str = "HEAD") -> str:
     """What git itself says of a commit's signature, given an allowed-signers file."""
     return git(repo, "-c", f"gpg.ssh.allowedSignersFile={signers}", "log", "-1",
@@ -49,8 +54,8 @@ def signature_by_git(repo: Path, signers: Path, rev: str = "HEAD") -> str:
 def test_honest_signed_inventory_verifies_clean(team: Team, tmp_path: Path):
     team.approve()
     team.approve(DANA, "dana", role="risk-officer")
-    # Carol (already a signer) adds Erin as a validator and a signer, in a signed commit...
-    team.act(CAROL, "carol")
+    # Dana (the risk officer, who governs) adds Erin as a validator and a signer, signed...
+    team.act(DANA, "dana")
     settings = team.repo / "mops.yaml"
     settings.write_text(settings.read_text().replace("validator: [carol@acme.test]",
                                                      "validator: [carol@acme.test, erin@acme.test]"))
@@ -64,6 +69,7 @@ def test_honest_signed_inventory_verifies_clean(team: Team, tmp_path: Path):
     r = team.mops("verify")
     assert r.stdout.strip().endswith(": ok"), r.stdout
     assert "3 sign-off(s), 1 evidence record(s) with 1 file(s)" in r.stdout
+    assert "commit(s) replayed" in r.stdout
     data = team.verify(code=0)
     assert data["ok"] is True and data["problems"] == [] and data["warnings"] == []
     assert data["checked"]["signoffs"] == 3 and data["checked"]["governance_changes"] >= 3
@@ -87,7 +93,7 @@ def test_forged_signature_is_reported(inventory: Path, mops: Mops, tmp_path: Pat
     aid = team.approve()
     path = forge(team, aid, "A-f0f0f0")
     team.act(CAROL, "mallory")  # Carol's name and address, Mallory's key
-    commit(team.repo, "approve", sign=True)
+    commit(team.repo, APPROVE, sign=True)
     problems = team.problems()
     assert [p for p, _ in problems] == [path]
     assert "does not list for carol@acme.test" in problems[0][1]
@@ -98,7 +104,7 @@ def test_unsigned_signoff_is_reported_when_signing_is_required(team: Team):
     aid = team.approve()
     path = forge(team, aid, "A-0a0a0a")
     team.act(CAROL, None)
-    commit(team.repo, "approve without a signature")
+    commit(team.repo, APPROVE)
     assert team.problems() == [(path, f"the commit that added it ({_head(team)}) is not signed; "
                                       f"signing is required, so the signature must be "
                                       f"carol@acme.test's")]
@@ -174,7 +180,7 @@ def test_signoff_naming_someone_else_is_reported(inventory: Path, mops: Mops, tm
     aid = team.approve(key=None)
     path = forge(team, aid, "A-b0b0b0")
     team.act(BOB, None)
-    commit(team.repo, "approve for Carol")
+    commit(team.repo, APPROVE)
     problems = team.problems()
     assert [p for p, _ in problems] == [path, path]
     assert "names carol@acme.test, but the commit that added it" in problems[0][1]
@@ -214,11 +220,11 @@ def test_signoff_and_signer_smuggled_in_by_a_merge_are_reported(team: Team):
     git(team.repo, "add", path, ".mops/allowed_signers")
     git(team.repo, "commit", "-q", "--no-gpg-sign", "-m", "Merge branch 'side'")
     merge = _head(team)
-    problems = team.problems()
-    assert [p for p, _ in problems] == [path, path, path, ".mops/allowed_signers"]
-    assert f"the commit that added it ({merge}) has bob@acme.test as its author" in problems[0][1]
-    assert f"({merge}) is not signed; signing is required" in problems[2][1]
-    assert f"commit {merge} by bob@acme.test changed the allowed signers" in problems[3][1]
+    problems = dict(team.problems())
+    assert set(problems) == {path, ".mops/allowed_signers"}
+    assert f"added in {merge} by bob@acme.test, not by `mops approve`" in problems[path]
+    assert f"commit {merge} by bob@acme.test changed .mops/allowed_signers while signing was " \
+           f"required, and it is not signed" in problems[".mops/allowed_signers"]
 
 
 def test_a_clean_merge_of_signed_work_verifies_clean(team: Team):
@@ -243,13 +249,13 @@ def test_signer_added_and_used_in_the_same_commit_is_reported(team: Team):
     signers.write_text(signers.read_text() + team.keys.line(CAROL[1], "mallory") + "\n")
     path = forge(team, aid, "A-5a5a5a")
     team.act(CAROL, "mallory")
-    commit(team.repo, "approve", sign=True)
+    commit(team.repo, APPROVE, sign=True)
     # Checked against the signers the commit itself brings, git would call it good:
     assert signature_by_git(team.repo, signers) == "G carol@acme.test"
     problems = dict(team.problems())
     assert set(problems) == {path, ".mops/allowed_signers"}
     assert "does not list for carol@acme.test" in problems[path]
-    assert "changed the allowed signers while signing was required" in problems[
+    assert "changed .mops/allowed_signers while signing was required" in problems[
         ".mops/allowed_signers"]
 
 
@@ -264,7 +270,7 @@ def test_roles_and_signing_changes_need_an_allowed_signature(team: Team):
     commit(team.repo, "switch signing off", sign=True)
     problems = team.problems()
     assert [p for p, _ in problems] == ["mops.yaml", "mops.yaml"]
-    assert "changed roles or signing while signing was required, and it is not signed" \
+    assert "changed mops.yaml's roles while signing was required, and it is not signed" \
         in problems[0][1]
     assert "does not list for anyone" in problems[1][1]
 
@@ -384,8 +390,8 @@ def test_malformed_record_is_a_problem_not_a_crash(team: Team):
     aid = team.approve()
     (team.repo / approval_path(aid)).write_text("id: [unclosed\n")
     commit(team.repo, "break it")
-    problems = dict(team.problems())
-    assert problems[approval_path(aid)].startswith("line ")
+    problems = team.problems()
+    assert any(p == approval_path(aid) and text.startswith("line ") for p, text in problems)
 
 
 def test_inventory_in_a_subfolder_of_a_larger_repository(tmp_path: Path, monkeypatch):

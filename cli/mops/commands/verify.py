@@ -1,7 +1,8 @@
-"""``mops verify``: prove sign-offs and evidence against git history; exit 1 on any problem."""
+"""``mops verify``: replay history against the provenance rules; exit 1 on any problem."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -9,7 +10,11 @@ import typer
 from mops.commands.check import Format
 
 if TYPE_CHECKING:  # pragma: no cover
+    import datetime as dt
+
+    from mops.inventory.store import Inventory, Model, Version
     from mops.output_github import ErrorContext
+    from mops.trust.replay import Gate, SignatureCheck
     from mops.trust.verify import Verification
 
 
@@ -28,10 +33,14 @@ def verify(
              "working tree); every model when mops.yaml or the allowed signers changed.")] = None,
     artifacts: Annotated[bool, typer.Option(
         "--artifacts", help="Also hash local artifacts named by path in version records.")] = False,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Warnings are problems too: with signing optional, every change to the "
+                         "rules that no governor signed fails.")] = False,
 ) -> None:
-    """Check that every sign-off was made by the person it names, over the content it names,
-    and never touched since; that evidence files still match their digests; and, when
-    signing is required, that roles and allowed signers changed only in signed commits.
+    """Replay history against the provenance rules: every record made by its mops action, by
+    the person it names, allowed and (when required) signed, never edited or deleted but by
+    the actions named; every change to the rules by a governor; every promotion let through
+    by the gate then in force; evidence files still matching their digests.
     """
     if as_json and fmt not in (None, Format.json):
         from mops.errors import UsageError
@@ -42,12 +51,31 @@ def verify(
         from mops.output_github import errors_annotated
 
         with errors_annotated("mops verify") as where:
-            _verify(fmt, changed_since, artifacts, where)
+            _verify(fmt, changed_since, artifacts, strict, where)
     else:
-        _verify(fmt, changed_since, artifacts)
+        _verify(fmt, changed_since, artifacts, strict)
 
 
-def _verify(fmt: Format, changed_since: str | None, artifacts: bool,
+def replay_gate() -> Gate:
+    """``promote``'s gate for replaying promotions: the policy engine, rules loaded once per
+    set of rules in force."""
+    from mops.policy.engine import evaluate_version
+    from mops.policy.packs import Rule, all_rules, load_packs
+
+    rules: dict[Hashable, list[Rule]] = {}
+
+    def gate(inv: Inventory, model: Model, version: Version, target: str, now: dt.datetime,
+             is_signed: SignatureCheck, key: Hashable) -> list[str]:
+        if key not in rules:
+            rules[key] = all_rules(load_packs(inv))
+        results = evaluate_version(inv, model, version, now=now, target=target,
+                                   is_signed=is_signed, rules=rules[key])
+        return [f"{r.rule}: {r.message} [{r.cite}]" for r in results if r.status == "fail"]
+
+    return gate
+
+
+def _verify(fmt: Format, changed_since: str | None, artifacts: bool, strict: bool,
             where: ErrorContext | None = None) -> None:
     from mops.commands import cwd
     from mops.inventory.store import Inventory
@@ -57,7 +85,8 @@ def _verify(fmt: Format, changed_since: str | None, artifacts: bool,
     inv = Inventory.open(cwd())
     if where is not None:
         where.prefix = inv.prefix
-    result = run(inv, changed_since=changed_since, artifacts=artifacts)
+    result = run(inv, changed_since=changed_since, artifacts=artifacts, strict=strict,
+                 gate=replay_gate())
     if fmt == Format.json:
         emit_json(result.to_json())
     elif fmt == Format.github:
@@ -79,9 +108,10 @@ def _tally(result: Verification, changed_since: str | None, artifacts: bool) -> 
     c = result.checked
     scope = "" if result.scope is None else \
         f" (models changed since {changed_since}: {len(result.scope)})"
-    counted = (f"{c['signoffs']} sign-off(s), {c['evidence_records']} evidence record(s) with "
-               f"{c['evidence_files']} file(s), {c['governance_changes']} change(s) to roles "
-               f"or signers" + (f", {c['artifacts']} artifact(s)" if artifacts else ""))
+    counted = (f"{c['commits']} commit(s) replayed, {c['signoffs']} sign-off(s), "
+               f"{c['evidence_records']} evidence record(s) with {c['evidence_files']} file(s), "
+               f"{c['promotions']} promotion(s) re-gated, {c['governance_changes']} change(s) to "
+               f"the rules" + (f", {c['artifacts']} artifact(s)" if artifacts else ""))
     verdict = f"FAILED: {len(result.problems)} problem(s)" if result.problems else "ok"
     return f"verify{scope}: {counted}: {verdict}"
 

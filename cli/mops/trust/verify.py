@@ -1,26 +1,25 @@
-"""``mops verify``: is every sign-off and piece of evidence what history says it is?
+"""``mops verify``: is the inventory what its history says, and was every step allowed?
 
-Checks (each problem names the inventory file it concerns):
+History is replayed against the provenance table (:mod:`mops.trust.rules`, by
+:mod:`mops.trust.replay`): every commit reachable from HEAD that touches a governed
+path is held to the rules in force in its parents (at a merge, in each parent); each
+record must come from its mops action, by the person it names, allowed by the settings
+of the time, signed when signing was required, and never be edited or deleted but by
+the actions named; each change to the rules needs a governor; each promotion is
+replayed through the gate under the rules then in force. Besides history (each
+problem names the inventory file it concerns):
 
-- every sign-off record was added in exactly one commit and never changed or
-  deleted afterwards; that commit's author and committer are the person the
-  record names; when signing was required (``mops.yaml`` in the commit's parent)
-  or the commit is signed anyway, git verifies the signature for that person
-  against ``.mops/allowed_signers`` *as it stood in the commit's parent*;
-- every evidence record was added once and never edited, by the person it names,
-  and every evidence file still has the digest its record holds (and was never
-  rewritten in history);
-- when signing was required, each change to ``mops.yaml``'s ``roles`` or
-  ``signing`` and to ``.mops/allowed_signers`` was made in a commit signed by a
-  signer already allowed before it;
-- sign-off and evidence files with uncommitted changes (a file git does not
-  track is not proven by anything);
+- records and rule files with uncommitted changes (a file git does not track is not
+  proven by anything), and malformed sign-offs and evidence records;
+- every evidence file still has the digest its record holds;
 - no sign-off or evidence record is dated after the commit that added it (its age
   counts from its date), and ``mops.yaml`` parses;
 - with ``artifacts=True``, artifacts named by a local path still match.
 
-Leftover temporary files of a killed mops writer (``.<name>.mops-XXXXXXXX``) are
-reported as warnings: no mops command reads them, and they are safe to delete.
+With ``signing: optional``, changes to the rules that nothing proves (unsigned, or not
+by a governor) are warnings; ``strict=True`` makes them problems. Leftover temporary
+files of a killed mops writer (``.<name>.mops-XXXXXXXX``) are reported as warnings: no
+mops command reads them, and they are safe to delete.
 
 Returns data; never prints.
 """
@@ -38,11 +37,12 @@ from mops import clock, git
 from mops.errors import InvalidNameError, RecordError, UsageError
 from mops.inventory import layout, records
 from mops.inventory.digest import sha256_file
-from mops.inventory.layout import ALLOWED_SIGNERS, APPROVAL_RE, EVIDENCE_FILE_RE, EVIDENCE_RE, MODELS_DIR, SETTINGS_FILE
+from mops.inventory.layout import INVENTORY_PATHS, MODELS_DIR
 from mops.inventory.names import validate_model, validate_record_id, validate_version
 from mops.inventory.store import Inventory, WorktreeSource
-from mops.trust.history import History, uncommitted
-from mops.trust.signers import signature_problem
+from mops.trust import rules as table
+from mops.trust.history import uncommitted
+from mops.trust.replay import Gate, Replay
 
 #: ``tempfile.mkstemp(prefix=".<name>.mops-")`` in ``change._Undo.write``.
 LEFTOVER_RE = re.compile(r"\..+\.mops-[a-z0-9_]{8}")
@@ -63,7 +63,7 @@ class Verification:
     warnings: list[Problem] = field(default_factory=list)
     checked: dict[str, int] = field(default_factory=lambda: {
         "signoffs": 0, "evidence_records": 0, "evidence_files": 0, "governance_changes": 0,
-        "artifacts": 0})
+        "artifacts": 0, "commits": 0, "merges": 0, "records": 0, "promotions": 0})
     scope: list[str] | None = None
 
     @property
@@ -92,9 +92,13 @@ def _reason(exc: RecordError) -> str:
     return text.strip()
 
 
-def verify(inv: Inventory, *, changed_since: str | None = None,
-           artifacts: bool = False) -> Verification:
-    """Check the inventory's sign-offs, evidence and governance history (see the module doc)."""
+def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool = False,
+           strict: bool = False, gate: Gate | None = None) -> Verification:
+    """Check the inventory against its history (see the module doc).
+
+    ``gate`` replays promotions (the policy engine ``promote`` uses, passed in so that
+    trust need not import policy); without it promotions are not re-gated.
+    """
     if inv.commit is not None:
         raise RuntimeError("verify reads the working tree and its history")
     if git.is_shallow(inv.top):
@@ -126,14 +130,25 @@ def verify(inv: Inventory, *, changed_since: str | None = None,
     model_paths = [layout.model_dir(m) for m in models]
     scanned = [layout.model_dir(m) for m in result.scope] if result.scope is not None \
         else [MODELS_DIR]
-    hist = History.scan(inv, [*scanned, SETTINGS_FILE, ALLOWED_SIGNERS])
-    dirty = uncommitted(inv, scanned) if scanned else {}
+    rules_paths = [p for p in INVENTORY_PATHS if p != MODELS_DIR]
+    dirty = uncommitted(inv, [*scanned, *rules_paths])
     _check_dirty(result, dirty)
     signoffs, evidence = _records(inv, result, model_paths)
-    _check_signoffs(inv, hist, result, signoffs, dirty)
-    _check_evidence(inv, hist, result, evidence, dirty)
-    _check_deleted(inv, hist, result)
-    _check_governance(inv, hist, result)
+    replay = Replay(inv, models=None if result.scope is None else set(result.scope), gate=gate)
+    for issue in replay.run():
+        if issue.warning and not strict:
+            result.warnings.append(Problem(issue.path, issue.problem))
+        else:
+            result.add(issue.path, issue.problem)
+    for a in signoffs:
+        _check_dated(result, replay, a.path, "sign-off", a.at)
+    for ev in evidence:
+        _check_dated(result, replay, ev.path, "evidence record", ev.added_at)
+    _check_evidence_files(inv, result, evidence)
+    c = replay.counts
+    result.checked.update(signoffs=len(signoffs), evidence_records=len(evidence),
+                          governance_changes=c.governance_changes, commits=c.commits,
+                          merges=c.merges, records=c.records, promotions=c.promotions)
     if artifacts:
         _check_artifacts(inv, result, models)
     return result
@@ -197,11 +212,12 @@ def _check_dirty(result: Verification, dirty: dict[str, str]) -> None:
                                                 "process; nothing reads it, and it is safe to "
                                                 "delete"))
             continue
-        what = ("a sign-off record" if APPROVAL_RE.fullmatch(rel) else
-                "an evidence record" if EVIDENCE_RE.fullmatch(rel) else
-                "an evidence file" if EVIDENCE_FILE_RE.fullmatch(rel) else None)
-        if what is None:
+        r = table.rule_for(rel)
+        if r is None or not r.record and not r.governance:
             continue
+        what = ("an " if r.what[0] in "aeiou" else "a ") + r.what
+        never = "the rules change only in a commit by a governor" if r.governance else \
+            "records are never edited"
         if status == "??":
             result.add(rel, f"{what} that is not committed: nothing proves who made it")
         elif status == "!!":
@@ -209,76 +225,19 @@ def _check_dirty(result: Verification, dirty: dict[str, str]) -> None:
         elif "D" in status:
             result.add(rel, f"{what} deleted in the working tree (uncommitted)")
         else:
-            result.add(rel, f"{what} with uncommitted changes: records are never edited")
+            result.add(rel, f"{what} with uncommitted changes: {never}")
 
 
-# ----------------------------------------------------------------------------- history checks
+# ----------------------------------------------------------------------------- dates and digests
 
 
-def _history_problems(inv: Inventory, hist: History, rel: str, what: str) -> tuple[str | None,
-                                                                                   list[str]]:
-    """The commit that added ``rel`` (None if none did) and what is wrong with its history."""
-    events = hist.events.get(inv.git_path(rel), [])
-    adds = [e for e in events if e.status == "A"]
-    problems: list[str] = []
-    if not adds:
-        return None, problems
-    if len(adds) > 1:
-        problems.append(f"{what} was added in more than one commit "
-                        f"({', '.join(_short(e.commit) for e in adds)})")
-    later = [e for e in events[events.index(adds[0]) + 1:] if e.status != "A"]
-    if later:
-        verbs = {"D": "deleted", "T": "replaced (file type changed)"}
-        shown = ", ".join(f"{verbs.get(e.status, 'modified')} in {_short(e.commit)} by "
-                          f"{hist.commits[e.commit].author}" for e in later[:5])
-        more = f" and {len(later) - 5} more" if len(later) > 5 else ""
-        problems.append(f"{what} was changed after it was added in {_short(adds[0].commit)}: "
-                        f"{shown}{more}")
-    return adds[0].commit, problems
-
-
-def _check_signoffs(inv: Inventory, hist: History, result: Verification,
-                    signoffs: list[records.Approval], dirty: dict[str, str]) -> None:
-    added: dict[str, str] = {}
-    for a in signoffs:
-        result.checked["signoffs"] += 1
-        commit, problems = _history_problems(inv, hist, a.path, "the sign-off")
-        for p in problems:
-            result.add(a.path, p)
-        if commit is None:
-            if a.path not in dirty:
-                result.add(a.path, "no commit in the history of HEAD added this sign-off; "
-                                   "sign-offs are made with `mops approve`")
-            continue
-        added[a.path] = commit
-        info = hist.commits[commit]
-        for role, email in (("author", info.author), ("committer", info.committer)):
-            if email != a.by:
-                result.add(a.path, f"names {a.by}, but the commit that added it "
-                                   f"({_short(commit)}) has {email} as its {role}")
-        _check_dated(result, a.path, "sign-off", a.at, commit, info.time)
-    if not added:
-        return
-    required = hist.signing_required_before(added.values())
-    signatures = hist.signatures(added.values())
-    for a in signoffs:
-        commit = added.get(a.path)
-        if commit is None:
-            continue
-        sig = signatures[commit]
-        if not required[commit] and not sig.signed:
-            continue
-        problem = signature_problem(sig, a.by)
-        if problem is not None:
-            why = "signing is required" if required[commit] else "it is signed"
-            result.add(a.path, f"the commit that added it ({_short(commit)}) {problem}; {why}, "
-                               f"so the signature must be {a.by}'s")
-
-
-def _check_dated(result: Verification, path: str, what: str, at: str, commit: str,
-                 committed: int) -> None:
+def _check_dated(result: Verification, replay: Replay, path: str, what: str, at: str) -> None:
     """A record dated after the commit that added it: it would never age (``max_age_days``
     counts from the record's date), so it is a problem, however the dates came about."""
+    commit = replay.added.get(path)
+    if commit is None or commit not in replay.commits:
+        return
+    committed = replay.commits[commit].time
     when = clock.parse_timestamp(at)
     if when is not None and when > clock.from_epoch(committed):
         result.add(path, f"the {what} is dated {at}, after the commit that added it "
@@ -287,30 +246,12 @@ def _check_dated(result: Verification, path: str, what: str, at: str, commit: st
                          f"dated when it is made, and its age counts from that date")
 
 
-def _check_evidence(inv: Inventory, hist: History, result: Verification,
-                    evidence: list[records.Evidence], dirty: dict[str, str]) -> None:
+def _check_evidence_files(inv: Inventory, result: Verification,
+                          evidence: list[records.Evidence]) -> None:
     files: list[tuple[str, str, records.Evidence]] = []
     for ev in evidence:
-        result.checked["evidence_records"] += 1
-        commit, problems = _history_problems(inv, hist, ev.path, "the evidence record")
-        for p in problems:
-            result.add(ev.path, p)
-        if commit is None and ev.path not in dirty:
-            result.add(ev.path, "no commit in the history of HEAD added this evidence record; "
-                                "evidence is added with `mops evidence add`")
-        elif commit is not None:
-            info = hist.commits[commit]
-            if info.author != ev.added_by.lower():
-                result.add(ev.path, f"names {ev.added_by} as its author, but the commit that "
-                                    f"added it ({_short(commit)}) has {info.author}")
-            _check_dated(result, ev.path, "evidence record", ev.added_at, commit, info.time)
         vdir = layout.version_of_evidence(ev.path)
-        for f in ev.files:
-            rel = f"{vdir}/{f.path}"
-            files.append((rel, f.sha256, ev))
-            _, problems = _history_problems(inv, hist, rel, "the evidence file")
-            for p in problems:
-                result.add(rel, p)
+        files += [(f"{vdir}/{f.path}", f.sha256, ev) for f in ev.files]
     result.checked["evidence_files"] += len(files)
     digests = _digests(inv, [rel for rel, _, _ in files])
     for rel, expected, ev in files:
@@ -348,68 +289,6 @@ def _digests(inv: Inventory, rels: list[str]) -> dict[str, str | None]:
     workers = min(8, (os.cpu_count() or 1) * 2)
     with ThreadPoolExecutor(max_workers=workers) as pool:  # hashlib releases the GIL
         return dict(zip(rels, pool.map(one, rels), strict=True))
-
-
-def _check_deleted(inv: Inventory, hist: History, result: Verification) -> None:
-    """Sign-offs and evidence records that history once had and the inventory no longer has."""
-    prefix = f"{inv.prefix}/" if inv.prefix else ""
-    for gpath, events in hist.events.items():
-        rel = gpath[len(prefix):] if gpath.startswith(prefix) else gpath
-        if events[-1].status != "D":
-            continue
-        what = ("sign-off record" if APPROVAL_RE.fullmatch(rel) else
-                "evidence record" if EVIDENCE_RE.fullmatch(rel) else
-                "evidence file" if EVIDENCE_FILE_RE.fullmatch(rel) else None)
-        if what is None:
-            continue
-        last = events[-1].commit
-        result.add(rel, f"this {what} was deleted in {_short(last)} by "
-                        f"{hist.commits[last].author}; {what}s are never removed")
-
-
-def _governance_fields(blob: bytes | None) -> tuple[Any, ...] | None:
-    if blob is None:
-        return None
-    try:
-        s = records.load_settings(SETTINGS_FILE, blob)
-    except RecordError:
-        return ("malformed", blob)
-    return (sorted((r, tuple(sorted(p))) for r, p in s.roles.items()), s.signing)
-
-
-def _check_governance(inv: Inventory, hist: History, result: Verification) -> None:
-    """Changes to roles/signing and to the allowed signers, when signing was required."""
-    changes: list[tuple[str, str, str]] = []  # (path, commit, what)
-    settings_commits = [e.commit for e in hist.events.get(inv.git_path(SETTINGS_FILE), [])]
-    signers_commits = [e.commit for e in hist.events.get(inv.git_path(ALLOWED_SIGNERS), [])]
-    if settings_commits:
-        before = hist.parent_blobs(settings_commits, SETTINGS_FILE)
-        after = _blobs_at(inv, settings_commits, SETTINGS_FILE)
-        for c in settings_commits:
-            old, new = _governance_fields(before[c]), _governance_fields(after[c])
-            if old != new:
-                changes.append((SETTINGS_FILE, c, "changed roles or signing"))
-    changes += [(ALLOWED_SIGNERS, c, "changed the allowed signers") for c in signers_commits]
-    result.checked["governance_changes"] = len(changes)
-    if not changes:
-        return
-    required = hist.signing_required_before(c for _, c, _ in changes)
-    held = [c for _, c, _ in changes if required[c]]
-    signatures = hist.signatures(held)
-    for path, commit, what in changes:
-        if not required[commit]:
-            continue
-        problem = signature_problem(signatures[commit], None)
-        if problem is not None:
-            result.add(path, f"commit {_short(commit)} by {hist.commits[commit].author} {what} "
-                             f"while signing was required, and it {problem}: such changes need a "
-                             f"signature by someone already in .mops/allowed_signers")
-
-
-def _blobs_at(inv: Inventory, commits: list[str], rel: str) -> dict[str, bytes | None]:
-    specs = {c: f"{c}:{inv.git_path(rel)}" for c in commits}
-    found = git.cat_blobs(inv.top, list(specs.values()))
-    return {c: found[s] for c, s in specs.items()}
 
 
 # ----------------------------------------------------------------------------- artifacts

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mops import git
-from mops.errors import UsageError
-from mops.inventory.layout import LOCK_FILE
+from mops.errors import PolicyError, UsageError
+from mops.inventory.layout import LOCK_FILE, SETTINGS_FILE
 from mops.inventory.store import Inventory
 
 
@@ -109,7 +109,9 @@ class Change:
     summary: str = ""
     body: str = ""
     trailers: dict[str, str] = field(default_factory=dict)
-    sign: bool = False
+    #: Sign the commit; None: sign when the inventory says ``signing: required`` (then
+    #: ``mops verify`` holds every record-making commit to the actor's signature).
+    sign: bool | None = None
     files: dict[str, _Pending] = field(default_factory=dict)
 
     def write(self, rel: str, data: bytes | str) -> None:
@@ -142,6 +144,25 @@ class Change:
         parts.append("\n".join(f"{k}: {' '.join(str(v).split())}" for k, v in trailers.items()))
         return "\n\n".join(parts) + "\n"
 
+    def _signs(self) -> bool:
+        """Whether this commit is signed; refuses when it must be and git cannot sign."""
+        if self.sign is not None:
+            return self.sign
+        inv = self.inventory
+        if not inv.source.isfile(SETTINGS_FILE) or inv.settings.signing != "required":
+            return False  # (``init`` writes the first mops.yaml)
+        ready = git.config_get(inv.top, "gpg.format").lower() == "ssh" and bool(
+            git.config_get(inv.top, "user.signingkey")
+            or git.config_get(inv.top, "gpg.ssh.defaultKeyCommand"))
+        if not ready:
+            actor = self.actor or inv.identity().email
+            raise PolicyError(f"mops.yaml says signing: required, so every mops commit is signed, "
+                              f"and your git is not set up to sign: run `git config gpg.format "
+                              f"ssh` and `git config user.signingkey ~/.ssh/id_ed25519.pub`, with "
+                              f"your public key listed for {actor} in .mops/allowed_signers; "
+                              f"nothing was recorded")
+        return True
+
     def commit(self) -> str:
         """Make the one commit of this action, or leave everything as it was."""
         inv = self.inventory
@@ -162,7 +183,7 @@ class Change:
                 sha = git.hash_blob(top, pending.data)
             blobs[paths[rel]] = ("100644", sha)
         env = inv.git_env
-        new = git.make_commit(top, parent, blobs, self.message(), sign=self.sign, env=env)
+        new = git.make_commit(top, parent, blobs, self.message(), sign=self._signs(), env=env)
 
         undo = _Undo(inv.root)
         moved = False
