@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,11 +158,16 @@ def object_ids(top: Path, specs: Iterable[str]) -> dict[str, str | None]:
 
 
 class ObjectStore:
-    """Objects by id (or ``rev:path``) through one long-lived ``git cat-file --batch``.
+    """Objects by id (or ``rev:path``), read in batches or one by one, and kept.
 
-    Trees are parsed once and kept by id: reading many commits that share most of
-    their trees (history replay) costs one pipe round trip per new object.
+    :meth:`prefetch` reads many objects with one ``git cat-file --batch`` (history
+    replay warms everything it will need, level by level); anything else goes through
+    one long-lived ``cat-file --batch``. Trees are parsed once and kept by id, so many
+    commits that share most of their trees cost little more than one.
     """
+
+    #: Blobs larger than this are read, never kept.
+    KEEP = 1024 * 1024
 
     def __init__(self, top: Path) -> None:
         self.top = top
@@ -170,6 +175,17 @@ class ObjectStore:
         self._trees: dict[str, dict[str, TreeEntry]] = {}
         self._commit_trees: dict[str, str] = {}
         self._blobs: dict[str, bytes] = {}
+        #: ``rev:path`` (or an id) -> the id it names; None when there is none.
+        self._names: dict[str, str | None] = {}
+
+    def _keep(self, name: str, oid: str, kind: str, data: bytes) -> None:
+        self._names[name] = oid
+        if kind == "tree" and oid not in self._trees:
+            self._trees[oid] = self._parse_tree(oid, data)
+        elif kind == "blob" and len(data) <= self.KEEP:
+            self._blobs[oid] = data
+        elif kind == "commit":
+            self._commit_trees[oid] = data.split(b"\n", 1)[0].split()[1].decode()
 
     def _ask(self, name: str) -> tuple[str, str, bytes]:
         if self._proc is None:
@@ -180,48 +196,98 @@ class ObjectStore:
         proc.stdin.flush()
         header = proc.stdout.readline().split()
         if len(header) != 3:
+            self._names[name] = None
             return "", "missing", b""
         size = int(header[2])
         data = proc.stdout.read(size)
         proc.stdout.read(1)
-        return header[0].decode(), header[1].decode(), data
+        oid, kind = header[0].decode(), header[1].decode()
+        self._keep(name, oid, kind, data)
+        return oid, kind, data
+
+    def prefetch(self, names: Iterable[str]) -> None:
+        """Read ``names`` (ids or ``rev:path``) with one ``git cat-file --batch``."""
+        todo = [n for n in dict.fromkeys(names)
+                if n not in self._names and n not in self._trees and n not in self._blobs]
+        if not todo:
+            return
+        out = run(self.top, "cat-file", "--batch",
+                  input="".join(f"{n}\n" for n in todo).encode("utf-8", "surrogateescape"))
+        pos = 0
+        for name in todo:
+            end = out.index(b"\n", pos)
+            header = out[pos:end].split()
+            pos = end + 1
+            if len(header) != 3 or header[1] == b"missing":
+                self._names[name] = None
+                continue
+            size = int(header[2])
+            self._keep(name, header[0].decode(), header[1].decode(), out[pos:pos + size])
+            pos += size + 1
+
+    def resolve(self, name: str) -> str | None:
+        """The id ``name`` (``rev:path``) names; None when there is none."""
+        if name not in self._names:
+            self._ask(name)
+        return self._names.get(name)
 
     def blob(self, oid: str) -> bytes:
-        if oid not in self._blobs:
-            _, kind, data = self._ask(oid)
-            if kind != "blob":
-                raise FileNotFoundError(oid)
-            if len(data) <= 1024 * 1024:
-                self._blobs[oid] = data
-            return data
-        return self._blobs[oid]
+        if oid in self._blobs:
+            return self._blobs[oid]
+        _, kind, data = self._ask(oid)
+        if kind != "blob":
+            raise FileNotFoundError(oid)
+        return data
 
     def root_tree(self, commit: str) -> str:
         if commit not in self._commit_trees:
-            _, kind, data = self._ask(commit)
+            _, kind, _ = self._ask(commit)
             if kind != "commit":
                 raise FileNotFoundError(commit)
-            self._commit_trees[commit] = data.split(b"\n", 1)[0].split()[1].decode()
         return self._commit_trees[commit]
 
     def tree(self, oid: str) -> dict[str, TreeEntry]:
         if oid not in self._trees:
-            _, kind, data = self._ask(oid)
+            _, kind, _ = self._ask(oid)
             if kind != "tree":
                 raise FileNotFoundError(oid)
-            entries: dict[str, TreeEntry] = {}
-            width = 32 if len(oid) == 64 else 20
-            pos = 0
-            while pos < len(data):
-                space = data.index(b" ", pos)
-                nul = data.index(b"\0", space)
-                mode = data[pos:space].decode()
-                name = data[space + 1:nul].decode("utf-8", "surrogateescape")
-                sha = data[nul + 1:nul + 1 + width].hex()
-                entries[name] = TreeEntry(mode.rjust(6, "0"), sha, -1)
-                pos = nul + 1 + width
-            self._trees[oid] = entries
         return self._trees[oid]
+
+    def cached_tree(self, oid: str) -> dict[str, TreeEntry] | None:
+        return self._trees.get(oid)
+
+    @staticmethod
+    def _parse_tree(oid: str, data: bytes) -> dict[str, TreeEntry]:
+        entries: dict[str, TreeEntry] = {}
+        width = 32 if len(oid) == 64 else 20
+        pos = 0
+        while pos < len(data):
+            space = data.index(b" ", pos)
+            nul = data.index(b"\0", space)
+            mode = data[pos:space].decode()
+            name = data[space + 1:nul].decode("utf-8", "surrogateescape")
+            entries[name] = TreeEntry(mode.rjust(6, "0"), data[nul + 1:nul + 1 + width].hex(), -1)
+            pos = nul + 1 + width
+        return entries
+
+    def warm(self, roots: Iterable[str], read_blob: Callable[[str], bool] = lambda _p: True
+             ) -> None:
+        """Read every tree below ``roots`` (``rev:path`` of folders), and the blobs for whose
+        path (relative to its root) ``read_blob`` is true, one batch per level."""
+        names = list(dict.fromkeys(roots))
+        self.prefetch(names)
+        level = [(self._names.get(n), "") for n in names]
+        while level:
+            wanted: list[tuple[str, str]] = []
+            for oid, path in level:
+                tree = self._trees.get(oid) if oid else None
+                for name, entry in (tree or {}).items():
+                    child = f"{path}/{name}" if path else name
+                    if entry.mode == "040000" or entry.mode in ("100644", "100755") \
+                            and read_blob(child):
+                        wanted.append((entry.sha, child))
+            self.prefetch(oid for oid, _ in wanted)
+            level = [(oid, path) for oid, path in wanted if oid in self._trees]
 
     def close(self) -> None:
         if self._proc is not None:
@@ -303,17 +369,16 @@ class TreeReader(CommitReader):
     def folder(self, path: str) -> dict[str, TreeEntry] | None:
         """The entries of folder ``path`` (inventory-relative); None when there is none."""
         if path not in self._folders:
-            if not path:
-                found: dict[str, TreeEntry] | None = self.store.tree(self.store.root_tree(self.commit))
-                for part in self.prefix.split("/") if self.prefix else ():
-                    entry = found.get(part) if found is not None else None
-                    found = self.store.tree(entry.sha) if entry and entry.mode == "040000" \
-                        else None
-            else:
-                parent, _, name = path.rpartition("/")
-                above = self.folder(parent)
-                entry = above.get(name) if above is not None else None
+            parent, _, name = path.rpartition("/")
+            above = self._folders.get(parent) if path else None
+            if above is not None:
+                entry = above.get(name)
                 found = self.store.tree(entry.sha) if entry and entry.mode == "040000" else None
+            else:
+                # Straight to the folder (``rev:path``), never through the trees above it.
+                full = "/".join(p for p in (self.prefix, path) if p)
+                oid = self.store.resolve(f"{self.commit}:{full}")
+                found = self.store.cached_tree(oid) if oid else None  # None: a file
             self._folders[path] = found
         return self._folders[path]
 

@@ -934,8 +934,10 @@ class Replay:
     # --------------------------------------------------------------- promotions
 
     def _replay_promotions(self) -> None:
-        if self.gate is None:
+        if self.gate is None or not self._promotions:
             return
+        self._warm([(c.parents[0], model_id) for c, _, model_id, _ in self._promotions
+                    if c.parents])
         for c, rel, model_id, stage in self._promotions:
             self.counts.promotions += 1
             at = self.at(c.parents[0]) if c.parents else None
@@ -958,6 +960,19 @@ class Replay:
                 self.problem(rel, f"was promoted to {stage} in {_short(c.sha)} by {c.author}, "
                                   f"but the gate, replayed under the rules then in force, refuses "
                                   f"it: {shown}")
+
+    def _warm(self, wanted: list[tuple[str, str]]) -> None:
+        """Read what replaying at these (commit, model) pairs will read, one batch per level
+        of folders: each commit's top folder and mops.yaml, each model's folder below it
+        (evidence files but their ids: digests are kept by blob id)."""
+        if self.store is None:
+            self.store = git.ObjectStore(self.inv.top)
+        top = self.inv.prefix
+        commits = list(dict.fromkeys(c for c, _ in wanted))
+        self.store.prefetch([f"{c}:{top}" for c in commits] +
+                            [f"{c}:{self.inv.git_path(SETTINGS_FILE)}" for c in commits])
+        self.store.warm([f"{c}:{self.inv.git_path(layout.model_dir(m))}" for c, m in wanted],
+                        read_blob=lambda path: f"/{layout.EVIDENCE}/files/" not in path)
 
     def _gate_key(self, at: Inventory) -> Hashable:
         source = at.source
