@@ -33,32 +33,15 @@ def audit(
     rendered from a commit (HEAD, or the one --as-of names), and the same commit
     always gives the same bytes. Prints the path(s) written.
     """
-    import tempfile
-
+    from mops import api
     from mops.commands import cwd
-    from mops.inventory.store import Inventory
-    from mops.inventory.views import uncommitted_paths
     from mops.output import echo, warn
-    from mops.report import write_report
-    from mops.report.pdf import print_pdf
 
-    inv = Inventory.open(cwd())
-    if as_of is None:
-        dirty = uncommitted_paths(inv)
-        if dirty:
-            warn(f"{len(dirty)} uncommitted change(s) in the inventory (e.g. {dirty[0]}) are not "
-                 f"in the report: it shows the last commit")
-    if pdf is not None and out is None:
-        with tempfile.TemporaryDirectory(prefix="mops-audit-") as tmp:
-            report = write_report(inv, Path(tmp) / DEFAULT_OUT, models or (), as_of=as_of)
-            assert report.path is not None
-            echo(str(print_pdf(report.path, pdf)))
-        return
-    report = write_report(inv, out or Path(DEFAULT_OUT), models or (), as_of=as_of)
-    echo(str(report.path))
-    if pdf is not None:
-        assert report.path is not None
-        echo(str(print_pdf(report.path, pdf)))
+    with api.opened(cwd()) as inv:
+        audited = api.audit(inv, models or (), out=out or (None if pdf else Path(DEFAULT_OUT)),
+                            as_of=as_of, pdf=pdf, warn=warn)
+    for path in audited.files:
+        echo(str(path))
 
 
 def register(app: typer.Typer) -> None:

@@ -5,20 +5,16 @@ Each output format is one function taking the results; ``check`` picks one.
 
 from __future__ import annotations
 
-import enum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from mops.commands.options import Format as Format  # re-exported: verify imports it from here
+from mops.commands.options import changed_since_option, format_option, model_ref
+
 if TYPE_CHECKING:  # pragma: no cover
     from mops.output_github import ErrorContext
     from mops.policy.results import Result, Status
-
-
-class Format(enum.StrEnum):
-    text = "text"
-    json = "json"
-    github = "github"
 
 
 #: Terminal colours by a status's tone (``Status.tone``).
@@ -90,17 +86,14 @@ FORMATTERS = {Format.text: print_text, Format.json: print_json}
 
 
 def check(
-    refs: Annotated[list[str] | None, typer.Argument(
-        metavar="MODEL[@V]",
-        help="Models or versions to check (default: every version in the inventory).")] = None,
-    fmt: Annotated[Format, typer.Option(
-        "--format", metavar="text|json|github", case_sensitive=False,
-        help="Output: text grouped by model, one JSON document, or GitHub Actions annotations "
-             "(plus the job summary and the `ok` output when GitHub's files are set).")] = Format.text,
-    changed_since: Annotated[str | None, typer.Option(
-        "--changed-since", metavar="REF",
-        help="Only models with files changed since REF (from its merge base with HEAD to the "
-             "working tree); every model when mops.yaml or a policy pack changed.")] = None,
+    refs: Annotated[list[str] | None, model_ref(
+        "Models or versions to check (default: every version in the inventory).")] = None,
+    fmt: Annotated[Format, format_option(
+        "Output: text grouped by model, one JSON document, or GitHub Actions annotations "
+        "(plus the job summary and the `ok` output when GitHub's files are set).")] = Format.text,
+    changed_since: Annotated[str | None, changed_since_option(
+        "Only models with files changed since REF (from its merge base with HEAD to the "
+        "working tree); every model when mops.yaml or a policy pack changed.")] = None,
 ) -> None:
     """Evaluate every policy rule for every version in scope; exit 1 if any fails."""
     if fmt == Format.github:
@@ -115,62 +108,38 @@ def check(
 
 def _check(refs: list[str] | None, fmt: Format, changed_since: str | None,
            where: ErrorContext | None = None) -> None:
-    from mops import clock
+    from mops import api
     from mops.commands import cwd
     from mops.inventory.names import parse_ref
-    from mops.inventory.store import Inventory
-    from mops.policy.engine import evaluate
 
     parsed = [parse_ref(r) for r in refs] if refs else None
-    inv = Inventory.open(cwd())
-    if where is not None:
-        where.prefix = inv.prefix
-    scope = None
-    deleted: list[Result] = []
-    if changed_since is not None:
-        from mops.inventory.changes import changed_models, deleted_models
-        from mops.inventory.names import ModelRef
-        from mops.policy.engine import deletion_results
+    with api.opened(cwd()) as inv:
+        if where is not None:
+            where.prefix = inv.prefix
+        checked = api.check(inv, parsed, changed_since=changed_since)
+        results = checked.results
+        if checked.nothing_checked:
+            _warn_nothing_checked(checked.nothing_checked, github=fmt == Format.github)
+        if fmt == Format.github:
+            from mops.output_github import emit
 
-        changed = changed_models(inv, changed_since)
-        gone = deleted_models(inv, changed_since)
-        if parsed is not None:
-            gone = [g for g in gone if g.model in {r.model for r in parsed}]
-        deleted = deletion_results(gone, changed_since)
-        if changed is not None:
-            scope = f"Only the models changed since {changed_since}: {len(changed)}" + (
-                f", and {len(gone)} deleted or renamed." if gone else ".")
-            parsed = [r for r in parsed if r.model in changed] if parsed is not None \
-                else [ModelRef(m) for m in sorted(changed)]
-    from mops.trust.signing import signature_check
+            paths: list[str] = []
+            if changed_since is not None and any(r.status == "fail" and r.related for r in results):
+                from mops.inventory.changes import changed_paths
 
-    results = deleted + evaluate(inv, now=clock.now(), refs=parsed,
-                                 is_signed=signature_check(inv))
-    if not results and (parsed is None or parsed):
-        _warn_nothing_checked(inv, github=fmt == Format.github)
-    if fmt == Format.github:
-        from mops.output_github import emit
-
-        paths: list[str] = []
-        if changed_since is not None and any(r.status == "fail" and r.related for r in results):
-            from mops.inventory.changes import changed_paths
-
-            # What the pull request changed: a stale sign-off is annotated on those files too.
-            paths = changed_paths(inv, changed_since)
-        emit(results, prefix=inv.prefix, scope=scope, changed=set(paths))
-    else:
-        FORMATTERS[fmt](results)
+                # What the pull request changed: a stale sign-off is annotated on those files too.
+                paths = changed_paths(inv, changed_since)
+            emit(results, prefix=inv.prefix, scope=checked.scope, changed=set(paths))
+        else:
+            FORMATTERS[fmt](results)
     if any(r.status == "fail" for r in results):
         raise typer.Exit(1)
 
 
-def _warn_nothing_checked(inv, *, github: bool) -> None:
+def _warn_nothing_checked(why: str, *, github: bool) -> None:
     """No rule was evaluated: say so, so that an empty check never reads as a pass."""
     from mops.output import warn
 
-    why = ("no policy pack is in force (mops.yaml: policies is empty)" if not inv.settings.policies
-           else "no model version is in scope" if not any(m.versions for m in inv.models())
-           else "the packs in force have no rules")
     message = f"no policy rule was evaluated: {why}"
     if github:
         from mops.output_github import command

@@ -14,10 +14,10 @@ def demo(
     ] = Path("mops-demo"),
 ) -> None:
     """Build a sample inventory: models, evidence, sign-offs, drift checks and an audit report."""
-    from mops.demo.story import build
+    from mops import api
     from mops.output import echo, info
 
-    result = build(directory, notify=info)
+    result = api.demo(directory, notify=info)
     echo(f"Demo inventory: {result.path}")
     if result.report is not None:
         echo(f"Audit report: {result.report}")

@@ -7,9 +7,7 @@ from typing import Annotated
 
 import typer
 
-REF = Annotated[str, typer.Argument(metavar="MODEL@V",
-                                    help="Model version, e.g. credit-pd@1.2.0 (MODEL alone: "
-                                         "its latest version).")]
+from mops.commands.options import REF, json_option, model_ref
 
 evidence_app = typer.Typer(help="Attach validation evidence to a model version.",
                            no_args_is_help=True)
@@ -33,13 +31,13 @@ def evidence_add(
         help="A figure the evidence reports, e.g. gini=0.52 (repeatable).")] = None,
 ) -> None:
     """Copy files into a version's evidence, each with its sha256, in one commit."""
+    from mops import api
     from mops.commands import cwd, notify
-    from mops.inventory.actions.governance import add_evidence
     from mops.inventory.actions.register import parse_metrics
     from mops.inventory.names import parse_ref
     from mops.output import echo
 
-    done = add_evidence(cwd(), parse_ref(ref), files, kind=kind, title=title,
+    done = api.add_evidence(cwd(), parse_ref(ref), files, kind=kind, title=title,
                         metrics=parse_metrics(metric or []), notify=notify)
     ev = done.evidence
     echo(f"Added evidence {ev.id} ({ev.kind}, {len(ev.files)} file(s)) to "
@@ -58,17 +56,13 @@ def approve(
         "--expires", metavar="DATE", help="The approval counts until this date (YYYY-MM-DD).")] = None,
 ) -> None:
     """Sign off a model version in a role, bound to the digest of what you reviewed."""
-    from mops import clock
+    from mops import api, clock
     from mops.commands import cwd, notify
-    from mops.inventory.actions.governance import approve as do_approve
     from mops.inventory.names import parse_ref
     from mops.output import echo
-    from mops.policy.engine import independence_conflicts
-    from mops.trust.signing import should_sign
 
-    done = do_approve(cwd(), parse_ref(ref), role=role, reject=reject, comment=comment,
-                      expires=clock.parse_date_option(expires, "--expires"), today=clock.now().date(),
-                      independence=independence_conflicts, sign=should_sign, notify=notify)
+    done = api.approve(cwd(), parse_ref(ref), role=role, reject=reject, comment=comment,
+                       expires=clock.parse_date_option(expires, "--expires"), notify=notify)
     a = done.approval
     verb = "rejected" if a.decision == "reject" else "approved"
     echo(f"{a.by} {verb} {done.model}@{done.version} as {a.role} (sign-off {a.id}, "
@@ -81,16 +75,12 @@ def promote(
         "--to", metavar="STAGE", help="The target stage, e.g. validation or production.")],
 ) -> None:
     """Move a version to a stage if every rule for that stage is met (else exit 1)."""
-    from mops import clock
+    from mops import api
     from mops.commands import cwd, notify
-    from mops.inventory.actions.governance import promote as do_promote
     from mops.inventory.names import parse_ref
     from mops.output import echo, warn
-    from mops.policy.engine import promotion_gate
-    from mops.trust.signing import signature_check
 
-    gate = promotion_gate(clock.now(), is_signed=signature_check(cwd()))
-    done = do_promote(cwd(), parse_ref(ref), to=to, gate=gate, notify=notify)
+    done = api.promote(cwd(), parse_ref(ref), to=to, notify=notify)
     if done.waived:
         warn(f"promoted under exceptions for {', '.join(done.waived)}")
     echo(f"Promoted {done.model}@{done.version} from {done.previous} to {done.stage} "
@@ -98,41 +88,38 @@ def promote(
 
 
 def retire(
-    ref: Annotated[str, typer.Argument(
-        metavar="MODEL[@V]", help="A version, or a model (all its versions).")],
+    ref: Annotated[str, model_ref("A version, or a model (all its versions).")],
     reason: Annotated[str, typer.Option(
         "--reason", metavar="TEXT", help="Why it is retired (recorded).")],
 ) -> None:
     """Mark a version or a whole model retired; every record is kept."""
+    from mops import api
     from mops.commands import cwd, notify
-    from mops.inventory.actions.governance import retire as do_retire
     from mops.inventory.names import parse_ref
     from mops.output import echo
 
-    done = do_retire(cwd(), parse_ref(ref), reason=reason, notify=notify)
+    done = api.retire(cwd(), parse_ref(ref), reason=reason, notify=notify)
     echo(f"Retired {', '.join(done.model + '@' + v for v in done.versions)} "
          f"(commit {done.commit[:12]})")
 
 
 @finding_app.command("add")
 def finding_add(
-    ref: Annotated[str, typer.Argument(
-        metavar="MODEL[@V]", help="The model, or one version of it.")],
+    ref: Annotated[str, model_ref("The model, or one version of it.")],
     severity: Annotated[str, typer.Option(
         "--severity", metavar="high|medium|low", help="How serious the finding is.")],
     title: Annotated[str, typer.Option("--title", metavar="TEXT", help="What was found.")],
     due: Annotated[str | None, typer.Option(
         "--due", metavar="DATE", help="When it must be resolved (YYYY-MM-DD).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print {\"id\": ...} as JSON.")] = False,
+    as_json: Annotated[bool, json_option("Print {\"id\": ...} as JSON.")] = False,
 ) -> None:
     """Open a finding; prints its id."""
-    from mops import clock
+    from mops import api, clock
     from mops.commands import cwd, notify
-    from mops.inventory.actions.governance import add_finding
     from mops.inventory.names import parse_ref
     from mops.output import echo, emit_json
 
-    done = add_finding(cwd(), parse_ref(ref), severity=severity, title=title,
+    done = api.add_finding(cwd(), parse_ref(ref), severity=severity, title=title,
                        due=clock.parse_date_option(due, "--due"), notify=notify)
     if as_json:
         emit_json({"id": done.finding.id})
@@ -149,19 +136,19 @@ def finding_close(
         "--comment", metavar="TEXT", help="How it was resolved.")] = None,
 ) -> None:
     """Close a finding (or revoke an exception); the record is kept."""
+    from mops import api
     from mops.commands import cwd, notify
-    from mops.inventory.actions.governance import close_finding
     from mops.inventory.names import validate_model
     from mops.output import echo
 
-    done = close_finding(cwd(), validate_model(model), finding_id, comment=comment, notify=notify)
+    done = api.close_finding(cwd(), validate_model(model), finding_id, comment=comment,
+                             notify=notify)
     what = "exception" if done.finding.kind == "exception" else "finding"
     echo(f"Closed {what} {finding_id} on {model} (commit {done.commit[:12]})")
 
 
 def waive(
-    ref: Annotated[str, typer.Argument(
-        metavar="MODEL[@V]", help="A version, or a model (all its versions).")],
+    ref: Annotated[str, model_ref("A version, or a model (all its versions).")],
     rule: Annotated[str, typer.Option("--rule", metavar="RULE-ID",
                                       help="The id of the rule to waive.")],
     expires: Annotated[str, typer.Option(
@@ -172,16 +159,14 @@ def waive(
         "--controls", metavar="TEXT", help="Compensating controls while it holds.")] = None,
 ) -> None:
     """Grant a time-limited exception: the rule reports waived (never pass) until it expires."""
-    from mops import clock
+    from mops import api, clock
     from mops.commands import cwd, notify
-    from mops.inventory.actions.governance import waive as do_waive
     from mops.inventory.names import parse_ref
     from mops.output import echo
-    from mops.policy.engine import rule_ids
 
-    done = do_waive(cwd(), parse_ref(ref), rule=rule,
-                    expires=clock.parse_date_option(expires, "--expires"), reason=reason,
-                    controls=controls, today=clock.now().date(), rule_ids=rule_ids, notify=notify)
+    done = api.waive(cwd(), parse_ref(ref), rule=rule,
+                     expires=clock.parse_date_option(expires, "--expires"), reason=reason,
+                     controls=controls, notify=notify)
     w = done.finding
     target = f"{w.model}@{w.version}" if w.version else w.model
     echo(f"Exception {w.id} waives {w.rule} for {target} until {w.expires} "

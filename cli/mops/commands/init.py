@@ -26,45 +26,22 @@ def init(
 
     With --github, also the GitHub Actions workflow that gates pull requests.
     """
+    from mops import api
     from mops.commands import notify
-    from mops.errors import UsageError
-    from mops.inventory.actions import register as actions
-    from mops.inventory.layout import SETTINGS_FILE
     from mops.output import echo
-    from mops.resources import workflow
 
-    rel = workflow.GITHUB_WORKFLOW
-    if github and (path / SETTINGS_FILE).is_file():
-        if name is not None or pack:
-            raise UsageError(f"{path / SETTINGS_FILE} exists: --name and --pack apply to a new "
-                             f"inventory; with --github alone, mops adds {rel} to this one")
-        wrote = actions.add_github_workflow(path, workflow.github_workflow, rel, notify)
-        echo(f"Wrote {rel} (pushes to {wrote.branch!r} and pull requests are gated) "
-             f"(commit {wrote.commit[:12]})")
+    done = api.init(path, name=name, packs=pack or (), github=github, notify=notify)
+    if done.inventory is None:
+        assert done.workflow is not None  # only the workflow was added
+        echo(f"Wrote {done.workflow.files[0]} (pushes to {done.workflow.branch!r} and pull "
+             f"requests are gated) (commit {done.workflow.commit[:12]})")
         return
-    packs = [_pinned(p) for p in pack or ["baseline"]]
-    extra = actions.github_workflow_files(path, workflow.github_workflow, rel) if github else {}
-    done = actions.init(path, name=name, packs=packs, known_packs=packs, extra_files=extra)
-    echo(f"Initialised mops inventory {done.name!r} in {done.path} "
-         f"(commit {done.commit[:12]})")
-    if github and not extra:  # the inventory is a folder of a larger repository
-        added = actions.add_github_workflow(path, workflow.github_workflow, rel, notify)
-        echo(f"Wrote {added.path} (commit {added.commit[:12]})")
-    elif github:
-        echo(f"The commit includes {rel}: push it to GitHub to turn on the gate")
-
-
-def _pinned(pack: str) -> str:
-    """``NAME`` as ``NAME@LATEST`` (so mops.yaml records the version adopted); paths as given."""
-    from mops.errors import UsageError
-    from mops.policy.packs import builtin_ref, is_pack_path
-
-    if is_pack_path(pack):
-        return pack
-    try:
-        return builtin_ref(pack, default_latest=True).text
-    except ValueError as exc:
-        raise UsageError(f"--pack {pack!r}: {exc}") from None
+    echo(f"Initialised mops inventory {done.inventory.name!r} in {done.inventory.path} "
+         f"(commit {done.inventory.commit[:12]})")
+    if done.workflow is not None:  # the inventory is a folder of a larger repository
+        echo(f"Wrote {done.workflow.path} (commit {done.workflow.commit[:12]})")
+    elif done.workflow_in_commit:
+        echo(f"The commit includes {done.workflow_in_commit}: push it to GitHub to turn on the gate")
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-JSON = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+from mops.commands.options import JSON, model_ref
 
 
 def list_cmd(
@@ -15,23 +15,12 @@ def list_cmd(
     as_json: JSON = False,
 ) -> None:
     """List every model version with its stage, tier, owner and compliance."""
+    from mops import api
     from mops.commands import cwd
-    from mops.inventory.store import Inventory
-    from mops.inventory.views import list_rows
     from mops.output import emit_json, table
 
-    inv = Inventory.open(cwd())
-    rows = list_rows(inv, stage)
-    if rows:
-        from mops import clock
-        from mops.inventory.names import ModelRef
-        from mops.policy.engine import compliance
-        from mops.trust.signing import signature_check
-
-        refs = None if stage is None else [ModelRef(r["model"], r["version"]) for r in rows]
-        status = compliance(inv, now=clock.now(), refs=refs, is_signed=signature_check(inv))
-        for r in rows:
-            r["compliant"] = status.get((r["model"], r["version"]))  # None: not evaluated
+    with api.opened(cwd()) as inv:
+        rows = api.list_versions(inv, stage)
     if as_json:
         emit_json(rows)
         return
@@ -45,19 +34,17 @@ def list_cmd(
 
 
 def show(
-    ref: Annotated[str, typer.Argument(metavar="MODEL[@V]",
-                                       help="Model, or model@version (default: latest).")],
+    ref: Annotated[str, model_ref("Model, or model@version (default: latest).")],
     as_json: JSON = False,
 ) -> None:
     """Show a model version: card, artifact, evidence, sign-offs and findings."""
+    from mops import api
     from mops.commands import cwd
     from mops.inventory.names import parse_ref
-    from mops.inventory.store import Inventory
-    from mops.inventory.views import show_data
     from mops.output import echo, emit_json
 
-    inv = Inventory.open(cwd())
-    data = show_data(inv, parse_ref(ref))
+    with api.opened(cwd()) as inv:
+        data = api.show(inv, parse_ref(ref))
     if as_json:
         emit_json(data)
         return
@@ -91,13 +78,12 @@ def log(
     as_json: JSON = False,
 ) -> None:
     """The audit trail from git history: who did what, when, in which commit."""
+    from mops import api
     from mops.commands import cwd
-    from mops.inventory.store import Inventory
-    from mops.inventory.views import log_entries
     from mops.output import emit_json, table
 
-    inv = Inventory.open(cwd())
-    entries = log_entries(inv, model)
+    with api.opened(cwd()) as inv:
+        entries = api.log(inv, model)
     if as_json:
         emit_json(entries)
         return

@@ -31,14 +31,14 @@ def register_cmd(
         help="A development metric of this version, e.g. auc=0.81 (repeatable).")] = None,
 ) -> None:
     """Register a model version: its card, artifact digest and stage, in one commit."""
+    from mops import api
     from mops.commands import cwd, notify
     from mops.inventory.actions.register import parse_metrics
-    from mops.inventory.actions.register import register as do_register
     from mops.output import echo
 
-    done = do_register(cwd(), model, version, card=card, artifact=artifact, sha256=sha256,
-                       owner=owner, tier=tier, message=message,
-                       metrics=parse_metrics(metric or []), notify=notify)
+    done = api.register(cwd(), model, version, card=card, artifact=artifact, sha256=sha256,
+                        owner=owner, tier=tier, message=message,
+                        metrics=parse_metrics(metric or []), notify=notify)
     what = "new model" if done.new_model else "new version"
     echo(f"Registered {model}@{version} ({what}, stage {done.record.stage}, "
          f"commit {done.commit[:12]})")

@@ -1,23 +1,21 @@
-"""The demo's story: a year of governance of four models, played through mops's own actions.
+"""The demo's story: a year of governance of four models, played through :mod:`mops.api`.
 
-Several people act in turn (git's committer identity is set per step) and the
-commits are dated over the ten months before today, so `mops log`, `--as-of`
-reports, age limits and drift history look like a real year of governance,
-whenever the demo is run.
+Several people act in turn (each step gives git that person's identity and date
+through an explicit environment, never ``os.environ``) and the commits are dated
+over the ten months before today (:func:`mops.clock.now`), so `mops log`,
+`--as-of` reports, age limits and drift history look like a real year of
+governance, whenever the demo is run.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
-import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
-from mops import git
-from mops.errors import PolicyError, UsageError
+from mops import api, clock, git
+from mops.errors import PolicyError
+from mops.inventory.names import parse_ref
 
 CARDS = Path(__file__).resolve().parent / "cards"
 
@@ -50,21 +48,17 @@ EVIDENCE_TEXT = {
 PACKS = ("baseline", "us-sr26-2", "pra-ss1-23")
 
 
-@dataclass
-class DemoResult:
-    path: Path
-    steps: list[str] = field(default_factory=list)
-    report: Path | None = None
-
-
 class _Clock:
-    """Days before today, as the ISO date-times git takes in GIT_*_DATE."""
+    """Days before today: the story's times, and the ISO date-times git takes in GIT_*_DATE."""
 
     def __init__(self) -> None:
-        self.today = dt.datetime.now(dt.UTC).replace(hour=9, minute=0, second=0, microsecond=0)
+        self.today = clock.now().replace(hour=9, minute=0, second=0, microsecond=0)
+
+    def at(self, days_ago: int) -> dt.datetime:
+        return self.today - dt.timedelta(days=days_ago)
 
     def ago(self, days: int, minutes: int = 0) -> str:
-        return (self.today - dt.timedelta(days=days) + dt.timedelta(minutes=minutes)).isoformat()
+        return (self.at(days) + dt.timedelta(minutes=minutes)).isoformat()
 
     def date(self, days_from_today: int) -> dt.date:
         return (self.today + dt.timedelta(days=days_from_today)).date()
@@ -76,104 +70,58 @@ class _Clock:
         return f"{year:04d}-{month:02d}"
 
 
-@contextlib.contextmanager
-def acting(person: str, when: str) -> Iterator[None]:
-    """Act as ``person`` at ``when``: git's committer identity and commit dates."""
+def acting(person: str, when: str) -> dict[str, str]:
+    """The git environment of ``person`` acting at ``when``: identity and commit dates."""
     name, email = PEOPLE[person]
-    values = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name,
-              "GIT_COMMITTER_EMAIL": email, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
 
 
-def build(path: Path, notify: Callable[[str], None] = lambda _m: None) -> DemoResult:
-    """Build the demo inventory in ``path`` (which must not exist, or be empty)."""
-    path = path.resolve()
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise UsageError(f"{path}: exists and is not an empty folder; give a new folder for the demo")
-    with tempfile.TemporaryDirectory(prefix="mops-demo-") as scratch:
-        return _Demo(path, Path(scratch), notify).run()
+class Story:
+    """The demo's year, told in ``path`` (``scratch`` holds the documents it attaches)."""
 
-
-class _Demo:
-    def __init__(self, path: Path, scratch: Path, notify: Callable[[str], None]) -> None:
-        from mops.policy.engine import independence_conflicts, promotion_gate, rule_ids
-
+    def __init__(self, path: Path, scratch: Path, step: Callable[[str], None]) -> None:
         self.path = path
         self.scratch = scratch
-        self.notify = notify
+        self.step = step
         self.clock = _Clock()
-        self.result = DemoResult(path)
-        self._independence = independence_conflicts
-        self._gate = promotion_gate
-        self._rule_ids = rule_ids
 
-    def step(self, text: str) -> None:
-        self.result.steps.append(text)
-        self.notify(text)
+    def env(self, who: str, days: int) -> dict[str, str]:
+        return acting(who, self.clock.ago(days))
 
     # -------------------------------------------------------------- actions
 
     def register(self, who: str, days: int, model: str, version: str, **kw) -> None:
-        from mops.inventory.actions import register as actions
-
-        with acting(who, self.clock.ago(days)):
-            actions.register(self.path, model, version, **kw)
+        api.register(self.path, model, version, env=self.env(who, days), **kw)
 
     def evidence(self, who: str, days: int, ref: str, kind: str, title: str, **fmt) -> None:
-        from mops.inventory.actions.governance import add_evidence
-        from mops.inventory.names import parse_ref
-
         doc = self.scratch / f"{ref.replace('@', '-')}-{kind}.md"
         doc.write_text(f"# {title}\n\n{EVIDENCE_TEXT[kind].format(**fmt)}")
-        with acting(who, self.clock.ago(days)):
-            add_evidence(self.path, parse_ref(ref), [doc], kind=kind, title=title,
-                         metrics={k: v for k, v in fmt.items() if isinstance(v, float)})
+        api.add_evidence(self.path, parse_ref(ref), [doc], kind=kind, title=title,
+                         metrics={k: v for k, v in fmt.items() if isinstance(v, float)},
+                         env=self.env(who, days))
 
     def approve(self, who: str, days: int, ref: str, role: str, comment: str) -> None:
-        from mops.inventory.actions.governance import approve
-        from mops.inventory.names import parse_ref
-        from mops.trust.signing import should_sign
-
-        with acting(who, self.clock.ago(days)):
-            approve(self.path, parse_ref(ref), role=role, comment=comment,
-                    today=self.clock.date(-days), independence=self._independence, sign=should_sign)
+        api.approve(self.path, parse_ref(ref), role=role, comment=comment,
+                    now=self.clock.at(days), env=self.env(who, days))
 
     def promote(self, who: str, days: int, ref: str, to: str) -> str | None:
         """Promote; returns the refusal (with every unmet rule) instead of raising."""
-        from mops.inventory.actions.governance import promote
-        from mops.inventory.names import parse_ref
-
-        now = self.clock.today - dt.timedelta(days=days)
-        with acting(who, self.clock.ago(days)):
-            try:
-                promote(self.path, parse_ref(ref), to=to, gate=self._gate(now))
-            except PolicyError as exc:
-                return "\n".join([exc.message, *(f"  {d}" for d in exc.details)])
+        try:
+            api.promote(self.path, parse_ref(ref), to=to, now=self.clock.at(days),
+                        env=self.env(who, days))
+        except PolicyError as exc:
+            return "\n".join([exc.message, *(f"  {d}" for d in exc.details)])
         return None
 
     def drift(self, who: str, days: int, ref: str, log: Path, window: str) -> dict:
-        from mops.drift.run import run_drift
-        from mops.inventory.names import parse_ref
-
-        with acting(who, self.clock.ago(days)):
-            return run_drift(self.path, parse_ref(ref), [log], window=window, record=True).document
+        return api.drift(self.path, parse_ref(ref), [log], window=window, record=True,
+                         env=self.env(who, days)).document
 
     # -------------------------------------------------------------- the story
 
-    def run(self) -> DemoResult:
+    def run(self) -> None:
         from mops.demo.data import write_credit_logs
-        from mops.inventory.actions import register as actions
-        from mops.inventory.actions.governance import add_finding, retire, waive
-        from mops.inventory.names import parse_ref
         from mops.policy.packs import builtin_ref
 
         p, c = self.path, self.clock
@@ -181,16 +129,17 @@ class _Demo:
         # Its own repository, even inside another checkout (e.g. `make demo` in mops's own).
         p.mkdir(parents=True, exist_ok=True)
         git.init(p)
-        with acting("dana", c.ago(320)):
-            actions.init(p, name="Acme Bank model inventory (demo)", packs=packs, known_packs=packs)
-            settings = p / "mops.yaml"
-            settings.write_text(settings.read_text()
-                                .replace("  validator: []", "  validator: [carol@acme.test]")
-                                .replace("  risk-officer: []", "  risk-officer: [dana@acme.test]"))
-            (p / ".gitignore").write_text("# not kept in git: production prediction logs, local "
-                                          "model artifacts, rendered reports\nlogs/\nartifacts/\n"
-                                          "reports/\n")
-            git.commit_paths(p, ["mops.yaml", ".gitignore"], "Name the validator and the risk officer")
+        dana = self.env("dana", 320)
+        api.init(p, name="Acme Bank model inventory (demo)", packs=packs, env=dana)
+        settings = p / "mops.yaml"
+        settings.write_text(settings.read_text()
+                            .replace("  validator: []", "  validator: [carol@acme.test]")
+                            .replace("  risk-officer: []", "  risk-officer: [dana@acme.test]"))
+        (p / ".gitignore").write_text("# not kept in git: production prediction logs, local "
+                                      "model artifacts, rendered reports\nlogs/\nartifacts/\n"
+                                      "reports/\n")
+        git.commit_paths(p, ["mops.yaml", ".gitignore"], "Name the validator and the risk officer",
+                         env=dana)
         self.step(f"created the inventory in {p} (packs: {', '.join(packs)})")
 
         stable_month, drifted_month = c.month(2), c.month(1)
@@ -202,9 +151,8 @@ class _Demo:
             logs[key] = target
         validation_sample = p / "logs" / "credit-pd" / "out-of-time-sample.parquet"
         _out_of_time_sample(validation_sample)
-        with acting("bob", c.ago(315)):
-            git.commit_paths(p, ["data/credit-pd/reference.parquet"],
-                             "credit-pd: reference sample for monitoring")
+        git.commit_paths(p, ["data/credit-pd/reference.parquet"],
+                         "credit-pd: reference sample for monitoring", env=self.env("bob", 315))
         self.step("generated a reference set and production prediction logs for "
                   f"{stable_month} (stable) and {drifted_month} (drifted)")
 
@@ -268,19 +216,18 @@ class _Demo:
                       "Process verification")
         self.approve("carol", 195, "fraud-detect@2.3.0", "validator", "Approved.")
         for rule in ("SR26-ONGOING-MONITORING", "PRA-4.4-MONITORING"):
-            with acting("dana", c.ago(194)):
-                waive(p, parse_ref("fraud-detect@2.3.0"), rule=rule,
+            api.waive(p, parse_ref("fraud-detect@2.3.0"), rule=rule,
                       expires=c.date(45), reason="Streaming monitoring pipeline not built yet",
                       controls="Weekly manual review of alert precision by the fraud operations lead",
-                      today=c.date(-194), rule_ids=self._rule_ids)
+                      now=c.at(194), env=self.env("dana", 194))
         refused = self.promote("erin", 193, "fraud-detect@2.3.0", "production")
         if refused:
             raise RuntimeError(f"demo: promotion of fraud-detect@2.3.0 was refused:\n{refused}")
         self.step("fraud-detect@2.3.0: in production under exceptions for SR26-ONGOING-MONITORING "
                   f"and PRA-4.4-MONITORING (expire {c.date(45).isoformat()})")
 
-        with acting("dana", c.ago(190)):
-            retire(p, parse_ref("legacy-scorecard"), reason="Replaced by credit-pd 1.0.0")
+        api.retire(p, parse_ref("legacy-scorecard"), reason="Replaced by credit-pd 1.0.0",
+                   env=self.env("dana", 190))
         self.step("retired legacy-scorecard@3.2 (kept in the inventory with the reason)")
 
         # credit-pd 1.1.0 goes to validation; churn-propensity starts development.
@@ -306,27 +253,14 @@ class _Demo:
         drifted = self.drift("bob", 5, "credit-pd@1.0.0", logs[drifted_month], drifted_month)
         self.step(f"drift checks on credit-pd@1.0.0: {stable_month} {_verdict(stable)}, "
                   f"{drifted_month} {_verdict(drifted)}")
-        with acting("carol", c.ago(4)):
-            add_finding(p, parse_ref("credit-pd@1.0.0"), severity="high",
+        api.add_finding(p, parse_ref("credit-pd@1.0.0"), severity="high",
                         title=f"Income, utilisation and region drift in {drifted_month}; "
-                              "recalibrate before next quarter", due=c.date(40))
+                              "recalibrate before next quarter", due=c.date(40),
+                        env=self.env("carol", 4))
         self.step("carol opened a high-severity finding on credit-pd@1.0.0: its production gate "
                   "is now red")
         blocked = self.promote("bob", 3, "credit-pd@1.1.0", "production")
         self.step("tried to promote credit-pd@1.1.0 to production: refused\n" + (blocked or ""))
-
-        self.result.report = self._report()
-        return self.result
-
-    def _report(self) -> Path | None:
-        from mops.inventory.store import Inventory
-        from mops.report import write_report
-
-        inv = Inventory.open(self.path)
-        out = self.path / "reports" / "audit-report.html"
-        report = write_report(inv, out)
-        self.step(f"rendered the audit report of commit {report.commit[:12]}")
-        return report.path
 
 
 def _verdict(doc: dict) -> str:

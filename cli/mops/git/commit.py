@@ -26,15 +26,15 @@ def make_commit(top: Path, parent: str | None, blobs: Mapping[str, tuple[str, st
     set who commits and when (``GIT_AUTHOR_*``, ``GIT_COMMITTER_*``).
     """
     with tempfile.TemporaryDirectory(prefix="mops-index-") as tmp:
-        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        index = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
         if parent:
-            run(top, "read-tree", parent, env=env)
+            run(top, "read-tree", parent, env=index)
         else:
-            run(top, "read-tree", "--empty", env=env)
+            run(top, "read-tree", "--empty", env=index)
         info = "".join(f"{mode} {sha}\t{path}\n" for path, (mode, sha) in blobs.items())
         info += "".join(f"0 {ZERO}\t{path}\n" for path in removals)
-        run(top, "update-index", "--index-info", input=info.encode("utf-8"), env=env)
-        tree = run(top, "write-tree", env=env).decode().strip()
+        run(top, "update-index", "--index-info", input=info.encode("utf-8"), env=index)
+        tree = run(top, "write-tree", env=index).decode().strip()
     args = ["commit-tree", tree]
     if parent:
         args += ["-p", parent]

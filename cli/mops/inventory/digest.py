@@ -48,12 +48,15 @@ class DigestCache:
     """Remembers file digests by (size, mtime, ctime, inode), or by git blob id for history.
 
     Kept in ``.git/mops/digests.json``: re-reading gigabytes of unchanged evidence on
-    every ``mops check`` is what would otherwise dominate.
+    every ``mops check`` is what would otherwise dominate. The one who makes a cache
+    saves it (:meth:`save`); code that is handed one (policy evaluation) never does.
+    :meth:`in_memory` makes one that neither reads nor writes that file.
     """
 
-    def __init__(self, inv: Inventory) -> None:
+    def __init__(self, inv: Inventory, *, persist: bool = True) -> None:
         self.inv = inv
-        self.path = git.git_dir(inv.top) / layout.CACHE_DIR / layout.DIGEST_CACHE if inv.top else None
+        self.path = git.git_dir(inv.top) / layout.CACHE_DIR / layout.DIGEST_CACHE \
+            if persist and inv.top else None
         self.entries: dict[str, str] = {}
         self.dirty = False
         if self.path and self.path.is_file():
@@ -63,6 +66,11 @@ class DigestCache:
                     self.entries = loaded
             except (OSError, ValueError):
                 self.entries = {}
+
+    @classmethod
+    def in_memory(cls, inv: Inventory) -> DigestCache:
+        """A cache for one computation: nothing is read from or written to disk."""
+        return cls(inv, persist=False)
 
     def file_sha256(self, rel: str) -> str:
         source = self.inv.source

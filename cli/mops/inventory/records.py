@@ -89,9 +89,9 @@ class Settings:
         return self.roles.get(role, ())
 
 
-def load_settings(path: str, data: bytes) -> Settings:
+def load_settings(path: str, data: bytes, *, cache: yamlio.ParseCache | None = None) -> Settings:
     text = yamlio.decode(path, data)
-    raw = yamlio.load_mapping(path, data)
+    raw = yamlio.load_mapping(path, data, cache=cache)
 
     def fail(keys: list[str | int], msg: str) -> RecordError:
         return _fail(path, text, keys, msg)
@@ -233,11 +233,12 @@ def split_front_matter(path: str, text: str) -> tuple[str, str, int]:
                       line=1)
 
 
-def load_card(path: str, data: bytes, *, expected_id: str | None = None) -> Card:
+def load_card(path: str, data: bytes, *, expected_id: str | None = None,
+              cache: yamlio.ParseCache | None = None) -> Card:
     """Parse and validate a model card (Markdown with YAML front matter)."""
     text = yamlio.decode(path, data)
     front_text, body, _ = split_front_matter(path, text)
-    front = yamlio.load_yaml(path, front_text, line_offset=1)
+    front = yamlio.load_yaml(path, front_text, line_offset=1, cache=cache)
     if front is None:
         raise RecordError(path, "the front matter is empty; it needs at least 'id'", line=2)
     if not isinstance(front, dict):
@@ -440,9 +441,10 @@ def _is_instant(value: str) -> bool:
         return False
 
 
-def load_version(path: str, data: bytes, *, model: str, version: str) -> VersionRecord:
+def load_version(path: str, data: bytes, *, model: str, version: str,
+                 cache: yamlio.ParseCache | None = None) -> VersionRecord:
     text = yamlio.decode(path, data)
-    raw = yamlio.load_mapping(path, data)
+    raw = yamlio.load_mapping(path, data, cache=cache)
     if raw.get("model") != model:
         raise _fail(path, text, ["model"], f"'model' must be {model!r} (the folder it is in)")
     if str(raw.get("version")) != version:
@@ -514,9 +516,9 @@ class Evidence:
         return yamlio.dump_yaml(self.raw)
 
 
-def load_evidence(path: str, data: bytes, *, record_id: str) -> Evidence:
+def load_evidence(path: str, data: bytes, *, record_id: str, cache: yamlio.ParseCache | None = None) -> Evidence:
     text = yamlio.decode(path, data)
-    raw = yamlio.load_mapping(path, data)
+    raw = yamlio.load_mapping(path, data, cache=cache)
     if raw.get("id") != record_id:
         raise _fail(path, text, ["id"], f"'id' must be {record_id!r} (the file's name)")
     files_raw = raw.get("files") or []
@@ -590,9 +592,9 @@ class Approval:
         return yamlio.dump_yaml(self.raw)
 
 
-def load_approval(path: str, data: bytes, *, record_id: str) -> Approval:
+def load_approval(path: str, data: bytes, *, record_id: str, cache: yamlio.ParseCache | None = None) -> Approval:
     text = yamlio.decode(path, data)
-    raw = yamlio.load_mapping(path, data)
+    raw = yamlio.load_mapping(path, data, cache=cache)
     if raw.get("id") != record_id:
         raise _fail(path, text, ["id"], f"'id' must be {record_id!r} (the file's name)")
     decision = raw.get("decision")
@@ -718,9 +720,10 @@ class Finding:
         return yamlio.dump_yaml(self.raw)
 
 
-def load_finding(path: str, data: bytes, *, record_id: str, model: str) -> Finding:
+def load_finding(path: str, data: bytes, *, record_id: str, model: str,
+                 cache: yamlio.ParseCache | None = None) -> Finding:
     text = yamlio.decode(path, data)
-    raw = yamlio.load_mapping(path, data)
+    raw = yamlio.load_mapping(path, data, cache=cache)
     if raw.get("id") != record_id:
         raise _fail(path, text, ["id"], f"'id' must be {record_id!r} (the file's name)")
     kind = raw.get("kind", "finding")

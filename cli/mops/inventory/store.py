@@ -205,7 +205,8 @@ class Inventory:
     """An inventory as it stands in the working tree (``commit=None``) or in a commit."""
 
     def __init__(self, root: Path, top: Path, source: Source, commit: str | None, *,
-                 git_env: Mapping[str, str] | None = None) -> None:
+                 git_env: Mapping[str, str] | None = None,
+                 record_cache: yamlio.ParseCache | None = None) -> None:
         self.root = root
         self.top = top
         self.prefix = "" if root == top else root.relative_to(top).as_posix()
@@ -214,26 +215,36 @@ class Inventory:
         #: Extra environment for the git processes that act on this inventory: who acts and
         #: when (``GIT_COMMITTER_*``, ``GIT_AUTHOR_*``); None means the process's own.
         self.git_env = git_env
+        #: Parsed records by content (``.git/mops/records.pickle``): it only saves time.
+        #: The loaders get it from here; :meth:`close` saves it.
+        self.record_cache = record_cache
         self._models: dict[str, Model] = {}
 
     # --------------------------------------------------------------- opening
 
     @classmethod
-    def open(cls, start: Path, *, git_env: Mapping[str, str] | None = None) -> Inventory:
+    def open(cls, start: Path, *, git_env: Mapping[str, str] | None = None,
+             record_cache: yamlio.ParseCache | None = None) -> Inventory:
+        """The inventory at or above ``start``, as it stands in the working tree.
+
+        ``record_cache``: another inventory's, to share (else the repository's is read).
+        """
         root = find_root(start)
         top = git.toplevel(root)
         if top is None:
             raise NotAnInventoryError(f"{root / SETTINGS_FILE} is not in a git repository: run "
                                       f"`git init` there, or `mops init` in a new folder")
-        inv = cls(root, top.resolve(), WorktreeSource(root), None, git_env=git_env)
-        yamlio.use_cache(git.git_dir(inv.top) / layout.CACHE_DIR / layout.RECORD_CACHE)
-        return inv
+        top = top.resolve()
+        if record_cache is None:
+            record_cache = yamlio.ParseCache(git.git_dir(top) / layout.CACHE_DIR / layout.RECORD_CACHE)
+        return cls(root, top, WorktreeSource(root), None, git_env=git_env, record_cache=record_cache)
 
     def at(self, rev: str) -> Inventory:
         """The same inventory as it stood at commit ``rev`` (read from git objects)."""
         commit = git.resolve(self.top, rev)
         reader = git.CommitReader(self.top, commit, self.prefix)
-        inv = Inventory(self.root, self.top, CommitSource(reader), commit, git_env=self.git_env)
+        inv = Inventory(self.root, self.top, CommitSource(reader), commit, git_env=self.git_env,
+                        record_cache=self.record_cache)
         if not inv.source.isfile(SETTINGS_FILE):
             raise UsageError(f"commit {commit[:12]} has no {SETTINGS_FILE}: the inventory did not "
                              f"exist yet")
@@ -271,7 +282,7 @@ class Inventory:
 
     @cached_property
     def settings(self) -> records.Settings:
-        return records.load_settings(SETTINGS_FILE, self.read(SETTINGS_FILE))
+        return records.load_settings(SETTINGS_FILE, self.read(SETTINGS_FILE), cache=self.record_cache)
 
     def model_ids(self) -> list[str]:
         ids = []
@@ -308,7 +319,8 @@ class Inventory:
     def _load_model(self, model_id: str) -> Model:
         mdir = layout.model_dir(model_id)
         card_path = layout.card_path(model_id)
-        card = records.load_card(card_path, self.read(card_path), expected_id=model_id)
+        card = records.load_card(card_path, self.read(card_path), expected_id=model_id,
+                                 cache=self.record_cache)
         versions = []
         for name in self.source.listdir(layout.versions_dir(model_id)):
             vdir = layout.version_dir(model_id, name)
@@ -317,22 +329,23 @@ class Inventory:
         versions.sort(key=lambda v: (v.record.registered_at, v.version))
         findings = self._records(layout.findings_dir(model_id), ".yaml", "finding",
                                  lambda p, data, rid: records.load_finding(
-                                     p, data, record_id=rid, model=model_id))
+                                     p, data, record_id=rid, model=model_id, cache=self.record_cache))
         findings.sort(key=lambda f: (f.opened_at, f.id))
         return Model(id=model_id, dir=mdir, card=card, versions=versions, findings=findings)
 
     def _load_version(self, model_id: str, name: str, vdir: str) -> Version:
         validate_version(name)
         path = f"{vdir}/{layout.VERSION_FILE}"
-        record = records.load_version(path, self.read(path), model=model_id, version=name)
+        record = records.load_version(path, self.read(path), model=model_id, version=name,
+                                      cache=self.record_cache)
         version = Version(model=model_id, version=name, dir=vdir, record=record)
         version.evidence = self._records(
             f"{vdir}/{layout.EVIDENCE}", ".yaml", "evidence",
-            lambda p, data, rid: records.load_evidence(p, data, record_id=rid))
+            lambda p, data, rid: records.load_evidence(p, data, record_id=rid, cache=self.record_cache))
         version.evidence.sort(key=lambda e: (e.added_at, e.id))
         version.approvals = self._records(
             f"{vdir}/{layout.APPROVALS}", ".yaml", "approval",
-            lambda p, data, rid: records.load_approval(p, data, record_id=rid))
+            lambda p, data, rid: records.load_approval(p, data, record_id=rid, cache=self.record_cache))
         version.approvals.sort(key=lambda a: (a.at, a.id))
         version.monitoring = self._records(f"{vdir}/{layout.MONITORING}", ".json",
                                            "monitoring record", records.load_monitoring)
@@ -351,6 +364,9 @@ class Inventory:
         return out
 
     def close(self) -> None:
+        """Stop the git reader of a commit, and save the record cache."""
         if isinstance(self.source, CommitSource):
             self.source.reader.close()
+        if self.record_cache is not None:
+            self.record_cache.save()
 

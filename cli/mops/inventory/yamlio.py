@@ -7,7 +7,6 @@ the offending key, so the fast path stays fast.
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import os
 import pickle
@@ -95,33 +94,33 @@ def _may_be_hostile(text: str) -> bool:
     return "*" in text or sum(text.count(c) for c in "[{-?") > MAX_DEPTH
 
 
-class _ParseCache:
-    """Parsed records by content hash, kept in ``.git/mops/records.pickle``.
+class ParseCache:
+    """Parsed records by content hash, kept in ``path`` (``.git/mops/records.pickle``).
 
     PyYAML builds Python objects in Python even with libyaml's parser; on an
     inventory of thousands of records that is most of a command's time. Only
     documents that parsed and validated are cached, so a cached value is exactly
     what parsing would give. The unpickler admits only ``datetime`` types.
+
+    The ``Inventory`` holds one (``record_cache``) and passes it to the loaders; whoever
+    opened the inventory saves it (``Inventory.close``). Nothing is cached unless a
+    cache is passed.
     """
 
     MAX_ENTRIES = 100_000
 
-    def __init__(self) -> None:
-        self.path: Path | None = None
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
         self.entries: dict[bytes, Any] = {}
         self.dirty = False
-
-    def use(self, path: Path) -> None:
-        if self.path == path:
+        if path is None:
             return
-        self.save()
-        self.path, self.entries, self.dirty = path, {}, False
         try:
             with open(path, "rb") as fh:
                 loaded = _SafeUnpickler(fh).load()
             if isinstance(loaded, dict):
                 self.entries = loaded
-        except Exception:  # a damaged cache only costs time
+        except Exception:  # a missing or damaged cache only costs time
             self.entries = {}
 
     def save(self) -> None:
@@ -170,15 +169,6 @@ class _RecordLoader(_Loader):
 
 _RecordLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
-_cache = _ParseCache()
-atexit.register(_cache.save)
-
-
-def use_cache(path: Path) -> None:
-    """Cache parsed records in ``path`` (inside the repository's git directory)."""
-    _cache.use(path)
-
-
 def _copy(value: Any) -> Any:
     # Callers may mutate what they get; the cache must not change with them.
     if isinstance(value, dict):
@@ -188,17 +178,18 @@ def _copy(value: Any) -> Any:
     return value
 
 
-def load_yaml(path: str, text: str, *, line_offset: int = 0) -> Any:
-    """Parse YAML text safely; errors name ``path:line:column``."""
+def load_yaml(path: str, text: str, *, line_offset: int = 0,
+              cache: ParseCache | None = None) -> Any:
+    """Parse YAML text safely; errors name ``path:line:column``. ``cache`` saves time."""
     key = None
-    if _cache.path is not None:
+    if cache is not None:
         key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        if key in _cache.entries:
-            return _copy(_cache.entries[key])
+        if key in cache.entries:
+            return _copy(cache.entries[key])
     value = _parse(path, text, line_offset)
-    if key is not None:
-        _cache.entries[key] = _copy(value)
-        _cache.dirty = True
+    if cache is not None and key is not None:
+        cache.entries[key] = _copy(value)
+        cache.dirty = True
     return value
 
 
@@ -230,9 +221,10 @@ def _parse(path: str, text: str, line_offset: int) -> Any:
     return value
 
 
-def load_mapping(path: str, data: bytes, *, line_offset: int = 0) -> dict[str, Any]:
+def load_mapping(path: str, data: bytes, *, line_offset: int = 0,
+                 cache: ParseCache | None = None) -> dict[str, Any]:
     """Read a YAML record that must be a mapping."""
-    value = load_yaml(path, decode(path, data), line_offset=line_offset)
+    value = load_yaml(path, decode(path, data), line_offset=line_offset, cache=cache)
     if value is None:
         raise RecordError(path, "empty file, expected a YAML mapping")
     if not isinstance(value, dict):

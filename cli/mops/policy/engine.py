@@ -1,5 +1,8 @@
 """Evaluation: an inventory snapshot and a clock in, one ``Result`` per rule and version out.
 
+Pure: evaluation writes nothing (the caller's digest cache is filled, and saved by
+the caller: :mod:`mops.api`).
+
 Which rules apply to a version (issue 3, item 8): a rule with a ``stage``
 selector applies in those stages only; a rule without one applies in every stage
 but ``retired`` (a retired version is held only to rules that name that stage).
@@ -39,42 +42,44 @@ __all__ = ["Pack", "Result", "compliance", "evaluate", "evaluate_version", "inde
 
 
 def evaluate(inv: Inventory, *, now: dt.datetime, refs: Sequence[ModelRef] | None = None,
-             is_signed: SignatureCheck | None = None) -> list[Result]:
+             is_signed: SignatureCheck | None = None,
+             digests: DigestCache | None = None) -> list[Result]:
     """Every rule in force for every version in scope (all versions when ``refs`` is None).
 
     A ``ModelRef`` without a version stands for all of that model's versions.
     ``is_signed`` says whether a sign-off carries a verified signature (for rules
-    with ``signed: true``); without it, no sign-off counts as signed.
+    with ``signed: true``); without it, no sign-off counts as signed. ``digests`` is
+    the caller's file-digest cache (it fills it; the caller saves it); without one, an
+    in-memory cache is used. Evaluation writes nothing.
     """
     rules = all_rules(load_packs(inv))
-    cache = DigestCache(inv)
+    cache = digests if digests is not None else DigestCache.in_memory(inv)
     results: list[Result] = []
     for model, version in versions_in_scope(inv, refs):
         results.extend(_evaluate(inv, model, version, rules, now=now, target=None, cache=cache,
                                  is_signed=is_signed))
-    cache.save()
     return results
 
 
 def evaluate_version(inv: Inventory, model: Model, version: Version, *, now: dt.datetime,
                      target: str | None = None, is_signed: SignatureCheck | None = None,
-                     rules: Sequence[Rule] | None = None) -> list[Result]:
+                     rules: Sequence[Rule] | None = None,
+                     digests: DigestCache | None = None) -> list[Result]:
     """One version against its current stage, or against ``target`` (a promotion)."""
     if rules is None:
         rules = all_rules(load_packs(inv))
-    cache = DigestCache(inv)
-    out = _evaluate(inv, model, version, rules, now=now, target=target, cache=cache,
-                    is_signed=is_signed)
-    cache.save()
-    return out
+    cache = digests if digests is not None else DigestCache.in_memory(inv)
+    return _evaluate(inv, model, version, rules, now=now, target=target, cache=cache,
+                     is_signed=is_signed)
 
 
 def compliance(inv: Inventory, *, now: dt.datetime, refs: Sequence[ModelRef] | None = None,
-               is_signed: SignatureCheck | None = None) -> dict[tuple[str, str], bool]:
+               is_signed: SignatureCheck | None = None,
+               digests: DigestCache | None = None) -> dict[tuple[str, str], bool]:
     """(model, version) -> True when no rule fails for it (``list``'s COMPLIANT column)."""
     # Every version in scope is named, so a caller never has to guess a default.
     status = {(m.id, v.version): True for m, v in versions_in_scope(inv, refs)}
-    for r in evaluate(inv, now=now, refs=refs, is_signed=is_signed):
+    for r in evaluate(inv, now=now, refs=refs, is_signed=is_signed, digests=digests):
         if r.status == "fail":
             status[(r.model, r.version)] = False
     return status
@@ -183,12 +188,14 @@ def _evaluate(inv: Inventory, model: Model, version: Version, rules: Sequence[Ru
 # ----------------------------------------------------------------------------- hooks for actions
 
 
-def promotion_gate(now: dt.datetime, is_signed: SignatureCheck | None = None
+def promotion_gate(now: dt.datetime, is_signed: SignatureCheck | None = None,
+                   digests: DigestCache | None = None
                    ) -> Callable[[Inventory, Model, Version, str], tuple[list[str], list[str]]]:
     """For ``promote``: (unmet rules as 'ID: message [cite]', waived rule ids) for a target."""
 
     def gate(inv: Inventory, model: Model, version: Version, target: str) -> tuple[list[str], list[str]]:
-        results = evaluate_version(inv, model, version, now=now, target=target, is_signed=is_signed)
+        results = evaluate_version(inv, model, version, now=now, target=target, is_signed=is_signed,
+                                   digests=digests)
         unmet = [f"{r.rule}: {r.message} [{r.cite}]" for r in results if r.status == "fail"]
         waived = [r.rule for r in results if r.status == "waived"]
         return unmet, waived

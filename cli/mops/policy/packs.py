@@ -197,13 +197,15 @@ class Pack:
 
 def load_pack(path: str, data: bytes, *, stages: Sequence[str],
               overrides: Mapping[str, Any] | None = None, builtin: bool = False,
-              expect: tuple[str, int] | None = None) -> Pack:
+              expect: tuple[str, int] | None = None,
+              cache: yamlio.ParseCache | None = None) -> Pack:
     """Parse and validate a pack. ``overrides`` are this pack's ``policy_settings``.
 
-    ``expect`` is the (name, version) a built-in pack's file must declare.
+    ``expect`` is the (name, version) a built-in pack's file must declare; ``cache``
+    is the inventory's record cache (it only saves time).
     """
     text = yamlio.decode(path, data)
-    raw = yamlio.load_mapping(path, data)
+    raw = yamlio.load_mapping(path, data, cache=cache)
 
     def fail(keys: list[str | int], message: str) -> RecordError:
         return RecordError(path, message, line=yamlio.key_line(text, keys))
@@ -566,12 +568,13 @@ def builtin_ref(entry: str, *, default_latest: bool = False) -> BuiltinRef:
 
 
 def load_builtin(ref: BuiltinRef, *, stages: Sequence[str],
-                 overrides: Mapping[str, Any] | None = None) -> Pack:
+                 overrides: Mapping[str, Any] | None = None,
+                 cache: yamlio.ParseCache | None = None) -> Pack:
     from mops import resources
 
     file = resources.builtin_pack_path(ref.name, ref.version)
     pack = load_pack(str(file), file.read_bytes(), stages=stages, overrides=overrides,
-                     builtin=True, expect=(ref.name, ref.version))
+                     builtin=True, expect=(ref.name, ref.version), cache=cache)
     return replace(pack, pinned=ref.pinned)
 
 
@@ -608,14 +611,16 @@ def packs_for(settings: Settings, inv: Inventory) -> list[Pack]:
                                                  f"inventory")
             data = inv.read(rel)
             pack = load_pack(rel, data, stages=settings.stages,
-                             overrides=_overrides_for(overrides, data, rel))
+                             overrides=_overrides_for(overrides, data, rel, inv.record_cache),
+                             cache=inv.record_cache)
         else:
             try:
                 ref = builtin_ref(entry)
             except ValueError as exc:
                 raise RecordError(SETTINGS_FILE, f"policies: {exc}") from None
             pack = load_builtin(ref, stages=settings.stages,
-                                overrides=settings_overrides(overrides, ref.name))
+                                overrides=settings_overrides(overrides, ref.name),
+                                cache=inv.record_cache)
         if any(p.name == pack.name for p in packs):
             raise RecordError(SETTINGS_FILE, f"policies: two packs are named {pack.name!r}")
         packs.append(pack)
@@ -635,9 +640,10 @@ def packs_for(settings: Settings, inv: Inventory) -> list[Pack]:
     return packs
 
 
-def _overrides_for(overrides: Mapping[str, Any], data: bytes, path: str) -> dict[str, Any]:
+def _overrides_for(overrides: Mapping[str, Any], data: bytes, path: str,
+                   cache: yamlio.ParseCache | None) -> dict[str, Any]:
     # The pack's name is inside the file; peek at it to find its overrides.
-    raw = yamlio.load_mapping(path, data)
+    raw = yamlio.load_mapping(path, data, cache=cache)
     name = raw.get("pack")
     return settings_overrides(overrides, name) if isinstance(name, str) else {}
 

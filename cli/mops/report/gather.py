@@ -123,6 +123,7 @@ def select_models(snapshot: Inventory, wanted: Sequence[str], label: str) -> lis
 def policy_engine(snapshot: Inventory, now: dt.datetime, models: Sequence[str] | None,
                   is_signed: IsSigned) -> tuple[list[dict[str, Any]], list[Result]]:
     """The packs in force and every rule's result, from the policy engine."""
+    from mops.inventory.digest import DigestCache
     from mops.inventory.names import ModelRef
     from mops.policy import engine
 
@@ -131,7 +132,11 @@ def policy_engine(snapshot: Inventory, now: dt.datetime, models: Sequence[str] |
               "review_rules": [r.id for r in p.rules if r.requirement == "review_within"]}
              for p in engine.load_packs(snapshot)]
     refs = None if models is None else [ModelRef(m) for m in models]
-    return packs, list(engine.evaluate(snapshot, now=now, refs=refs, is_signed=is_signed))
+    digests = DigestCache(snapshot)  # evaluation fills it; the report saves it
+    results = list(engine.evaluate(snapshot, now=now, refs=refs, is_signed=is_signed,
+                                   digests=digests))
+    digests.save()
+    return packs, results
 
 
 def pack_note(pack: Any) -> str:

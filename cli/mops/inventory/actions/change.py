@@ -79,7 +79,11 @@ def locked(start: Path, notify: Callable[[str], None] | None = None, *,
     ``env`` is the git environment of the one acting (see ``Inventory.git_env``)."""
     inv = Inventory.open(start, git_env=env)
     with repository_lock(inv.top, notify):
-        yield Inventory.open(start, git_env=env)
+        fresh = Inventory.open(start, git_env=env, record_cache=inv.record_cache)
+        try:
+            yield fresh
+        finally:
+            fresh.close()
 
 
 def new_id(prefix: str, exists: Callable[[str], bool]) -> str:

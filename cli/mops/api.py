@@ -1,0 +1,364 @@
+"""One function per verb: what the commands, the demo and other tools call.
+
+Like gto's ``api.py``: each function takes plain values (or an inventory opened with
+:func:`opened`), wires the hooks the core takes as callables once — the clock,
+independence of sign-offs, the promotion gate, the rules in force, whether a
+sign-off is signed and whether ``approve`` signs — runs the core function, saves
+the caches it filled, and returns data. Nothing here prints or exits.
+
+Mutating verbs take the folder to start from (they take the write lock and read the
+inventory fresh under it), ``notify`` for progress (waiting for the lock), ``env``
+for who acts (see ``Inventory.git_env``; None: git's own configuration) and ``now``
+(None: :func:`mops.clock.now`). Reading verbs take an opened inventory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mops import clock
+from mops.errors import UsageError
+from mops.inventory.layout import SETTINGS_FILE
+from mops.inventory.names import ModelRef
+from mops.inventory.store import Inventory
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mops.demo.build import DemoResult
+    from mops.drift.run import DriftOutcome
+    from mops.inventory.actions.governance import EvidenceAdded, FindingRecorded, Promoted, Retired, SignedOff
+    from mops.inventory.actions.register import Initialised, Registered, WorkflowAdded
+    from mops.policy.results import Result
+    from mops.report import Report
+
+Notify = Callable[[str], None] | None
+Env = Mapping[str, str] | None
+
+
+@contextlib.contextmanager
+def opened(start: Path) -> Iterator[Inventory]:
+    """The inventory at or above ``start``; its caches are saved when the block ends."""
+    inv = Inventory.open(start)
+    try:
+        yield inv
+    finally:
+        inv.close()
+
+
+def _today(now: dt.datetime | None) -> dt.date:
+    return (now or clock.now()).date()
+
+
+# ----------------------------------------------------------------------------- init, register
+
+
+@dataclass(frozen=True)
+class InitOutcome:
+    """What ``init`` did: the new inventory (None when only the workflow was added), and
+    the GitHub workflow, in its own commit (``workflow``) or in the inventory's
+    (``workflow_in_commit``, its path)."""
+
+    inventory: Initialised | None = None
+    workflow: WorkflowAdded | None = None
+    workflow_in_commit: str | None = None
+
+
+def init(path: Path, *, name: str | None = None, packs: Sequence[str] = (),
+         github: bool = False, notify: Notify = None, env: Env = None) -> InitOutcome:
+    """Create an inventory in ``path`` (built-in packs recorded as ``NAME@VERSION``), and
+    with ``github`` its workflow; on an existing inventory, ``github`` adds the workflow."""
+    from mops.inventory.actions import register as actions
+    from mops.resources import workflow
+
+    rel = workflow.GITHUB_WORKFLOW
+    if github and (path / SETTINGS_FILE).is_file():
+        if name is not None or packs:
+            raise UsageError(f"{path / SETTINGS_FILE} exists: --name and --pack apply to a new "
+                             f"inventory; with --github alone, mops adds {rel} to this one")
+        return InitOutcome(workflow=actions.add_github_workflow(
+            path, workflow.github_workflow, rel, notify, env=env))
+    pinned = [_pinned(p) for p in packs or ["baseline"]]
+    extra = actions.github_workflow_files(path, workflow.github_workflow, rel) if github else {}
+    done = actions.init(path, name=name, packs=pinned, known_packs=pinned, extra_files=extra,
+                        env=env)
+    if github and not extra:  # the inventory is a folder of a larger repository
+        return InitOutcome(done, actions.add_github_workflow(path, workflow.github_workflow, rel,
+                                                             notify, env=env))
+    return InitOutcome(done, workflow_in_commit=rel if github else None)
+
+
+def _pinned(pack: str) -> str:
+    """``NAME`` as ``NAME@LATEST`` (so mops.yaml records the version adopted); paths as given."""
+    from mops.policy.packs import builtin_ref, is_pack_path
+
+    if is_pack_path(pack):
+        return pack
+    try:
+        return builtin_ref(pack, default_latest=True).text
+    except ValueError as exc:
+        raise UsageError(f"--pack {pack!r}: {exc}") from None
+
+
+def register(start: Path, model: str, version: str, *, card: Path | None = None,
+             artifact: str | None = None, sha256: str | None = None, owner: str | None = None,
+             tier: int | None = None, message: str | None = None,
+             metrics: Mapping[str, Any] | None = None, notify: Notify = None,
+             env: Env = None) -> Registered:
+    """Register ``model@version`` (creating or updating its card), in one commit."""
+    from mops.inventory.actions.register import register as do_register
+
+    return do_register(start, model, version, card=card, artifact=artifact, sha256=sha256,
+                       owner=owner, tier=tier, message=message, metrics=metrics, notify=notify,
+                       env=env)
+
+
+# ----------------------------------------------------------------------------- governance
+
+
+def add_evidence(start: Path, ref: ModelRef, files: Sequence[Path], *, kind: str,
+                 title: str | None = None, metrics: Mapping[str, Any] | None = None,
+                 notify: Notify = None, env: Env = None) -> EvidenceAdded:
+    """Copy ``files`` into the version's evidence, each with its sha256, in one commit."""
+    from mops.inventory.actions.governance import add_evidence as do_add
+
+    return do_add(start, ref, files, kind=kind, title=title, metrics=metrics, notify=notify,
+                  env=env)
+
+
+def approve(start: Path, ref: ModelRef, *, role: str, reject: bool = False,
+            comment: str | None = None, expires: dt.date | None = None,
+            now: dt.datetime | None = None, notify: Notify = None, env: Env = None) -> SignedOff:
+    """Sign off (or reject) a version in ``role``; the rules in force decide who may, and
+    the inventory's ``signing`` setting whether the commit is signed."""
+    from mops.inventory.actions.governance import approve as do_approve
+    from mops.policy.engine import independence_conflicts
+    from mops.trust.signing import should_sign
+
+    return do_approve(start, ref, role=role, reject=reject, comment=comment, expires=expires,
+                      today=_today(now), independence=independence_conflicts, sign=should_sign,
+                      notify=notify, env=env)
+
+
+def promote(start: Path, ref: ModelRef, *, to: str, now: dt.datetime | None = None,
+            notify: Notify = None, env: Env = None) -> Promoted:
+    """Move a version to stage ``to`` when every rule for that stage is met (signatures
+    verified as ``check`` verifies them)."""
+    from mops.inventory.actions.governance import promote as do_promote
+    from mops.inventory.digest import DigestCache
+    from mops.policy.engine import promotion_gate
+    from mops.trust.signing import signature_check
+
+    when = now or clock.now()
+
+    def gate(inv: Inventory, model: Any, version: Any, target: str) -> tuple[list[str], list[str]]:
+        digests = DigestCache(inv)
+        try:
+            return promotion_gate(when, is_signed=signature_check(inv),
+                                  digests=digests)(inv, model, version, target)
+        finally:
+            digests.save()
+
+    return do_promote(start, ref, to=to, gate=gate, notify=notify, env=env)
+
+
+def retire(start: Path, ref: ModelRef, *, reason: str, notify: Notify = None,
+           env: Env = None) -> Retired:
+    """Mark a version, or every version of a model, retired; nothing is deleted."""
+    from mops.inventory.actions.governance import retire as do_retire
+
+    return do_retire(start, ref, reason=reason, notify=notify, env=env)
+
+
+def add_finding(start: Path, ref: ModelRef, *, severity: str, title: str,
+                due: dt.date | None = None, notify: Notify = None,
+                env: Env = None) -> FindingRecorded:
+    """Open a finding on a model or one of its versions."""
+    from mops.inventory.actions.governance import add_finding as do_add
+
+    return do_add(start, ref, severity=severity, title=title, due=due, notify=notify, env=env)
+
+
+def close_finding(start: Path, model: str, finding_id: str, *, comment: str | None = None,
+                  notify: Notify = None, env: Env = None) -> FindingRecorded:
+    """Close a finding, or withdraw an exception; the record is kept."""
+    from mops.inventory.actions.governance import close_finding as do_close
+
+    return do_close(start, model, finding_id, comment=comment, notify=notify, env=env)
+
+
+def waive(start: Path, ref: ModelRef, *, rule: str, expires: dt.date | None, reason: str,
+          controls: str | None = None, now: dt.datetime | None = None, notify: Notify = None,
+          env: Env = None) -> FindingRecorded:
+    """Grant a time-limited exception to one rule in force."""
+    from mops.inventory.actions.governance import waive as do_waive
+    from mops.policy.engine import rule_ids
+
+    return do_waive(start, ref, rule=rule, expires=expires, reason=reason, controls=controls,
+                    today=_today(now), rule_ids=rule_ids, notify=notify, env=env)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def evaluate(inv: Inventory, refs: Sequence[ModelRef] | None = None, *,
+             now: dt.datetime | None = None) -> list[Result]:
+    """Every rule in force for every version in scope, sign-offs' signatures verified,
+    file digests cached in the repository."""
+    from mops.inventory.digest import DigestCache
+    from mops.policy import engine
+    from mops.trust.signing import signature_check
+
+    digests = DigestCache(inv)
+    try:
+        return engine.evaluate(inv, now=now or clock.now(), refs=refs,
+                               is_signed=signature_check(inv), digests=digests)
+    finally:
+        digests.save()
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What ``check`` found."""
+
+    results: list[Result]
+    #: One sentence on what was checked, when ``--changed-since`` narrowed it.
+    scope: str | None = None
+    #: Why no rule was evaluated although something was in scope (else None).
+    nothing_checked: str | None = None
+
+
+def check(inv: Inventory, refs: Sequence[ModelRef] | None = None, *,
+          changed_since: str | None = None, now: dt.datetime | None = None) -> Checked:
+    """Every rule in force for the versions ``refs`` names (all when None), or for the
+    models changed since ``changed_since``; a model deleted or renamed since then fails."""
+    scope = None
+    deleted: list[Result] = []
+    if changed_since is not None:
+        from mops.inventory.changes import changed_models, deleted_models
+        from mops.policy.engine import deletion_results
+
+        changed = changed_models(inv, changed_since)
+        gone = deleted_models(inv, changed_since)
+        if refs is not None:
+            gone = [g for g in gone if g.model in {r.model for r in refs}]
+        deleted = deletion_results(gone, changed_since)
+        if changed is not None:
+            scope = f"Only the models changed since {changed_since}: {len(changed)}" + (
+                f", and {len(gone)} deleted or renamed." if gone else ".")
+            refs = [r for r in refs if r.model in changed] if refs is not None \
+                else [ModelRef(m) for m in sorted(changed)]
+    results = deleted + evaluate(inv, refs, now=now)
+    nothing = None
+    if not results and (refs is None or refs):
+        nothing = ("no policy pack is in force (mops.yaml: policies is empty)"
+                   if not inv.settings.policies
+                   else "no model version is in scope" if not any(m.versions for m in inv.models())
+                   else "the packs in force have no rules")
+    return Checked(results, scope, nothing)
+
+
+def list_versions(inv: Inventory, stage: str | None = None, *,
+                  now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """One row per version (in ``stage``): model, version, stage, tier, owner, compliant."""
+    from mops.inventory.digest import DigestCache
+    from mops.inventory.views import list_rows
+
+    rows = list_rows(inv, stage)
+    if rows:
+        from mops.policy.engine import compliance
+        from mops.trust.signing import signature_check
+
+        refs = None if stage is None else [ModelRef(r["model"], r["version"]) for r in rows]
+        digests = DigestCache(inv)
+        try:
+            status = compliance(inv, now=now or clock.now(), refs=refs,
+                                is_signed=signature_check(inv), digests=digests)
+        finally:
+            digests.save()
+        for r in rows:
+            r["compliant"] = status.get((r["model"], r["version"]))  # None: not evaluated
+    return rows
+
+
+def show(inv: Inventory, ref: ModelRef) -> dict[str, Any]:
+    """A version: card, artifact, evidence, sign-offs (stale or valid), findings, monitoring."""
+    from mops.inventory.views import show_data
+
+    return show_data(inv, ref)
+
+
+def log(inv: Inventory, model: str | None = None) -> list[dict[str, Any]]:
+    """The audit trail from git history (of one model, or the whole inventory)."""
+    from mops.inventory.views import log_entries
+
+    return log_entries(inv, model)
+
+
+@dataclass(frozen=True)
+class Audited:
+    report: Report
+    #: The files written: the HTML report and/or the PDF.
+    files: list[Path]
+
+
+def audit(inv: Inventory, models: Sequence[str] = (), *, out: Path | None = None,
+          as_of: str | None = None, pdf: Path | None = None,
+          warn: Callable[[str], None] | None = None) -> Audited:
+    """Render the audit report (HTML at ``out``, default ``mops-audit.html``; with ``pdf``
+    also a PDF, and no HTML kept unless ``out`` is given).
+
+    ``warn`` hears about uncommitted changes the report (of a commit) does not show.
+    """
+    import tempfile
+
+    from mops.inventory.views import uncommitted_paths
+    from mops.report import write_report
+    from mops.report.pdf import print_pdf
+
+    if as_of is None and warn is not None:
+        dirty = uncommitted_paths(inv)
+        if dirty:
+            warn(f"{len(dirty)} uncommitted change(s) in the inventory (e.g. {dirty[0]}) are not "
+                 f"in the report: it shows the last commit")
+    if pdf is not None and out is None:
+        with tempfile.TemporaryDirectory(prefix="mops-audit-") as tmp:
+            report = write_report(inv, Path(tmp) / DEFAULT_AUDIT, models, as_of=as_of)
+            return Audited(report, [print_pdf(_written(report), pdf)])
+    report = write_report(inv, out or Path(DEFAULT_AUDIT), models, as_of=as_of)
+    written = [_written(report)]
+    if pdf is not None:
+        written.append(print_pdf(written[0], pdf))
+    return Audited(report, written)
+
+
+DEFAULT_AUDIT = "mops-audit.html"
+
+
+def _written(report: Report) -> Path:
+    assert report.path is not None  # write_report always sets it
+    return report.path
+
+
+# ----------------------------------------------------------------------------- drift, demo
+
+
+def drift(start: Path, ref: ModelRef, current: Sequence[Path | str], *,
+          window: str | None = None, record: bool = False, notify: Notify = None,
+          env: Env = None, **options: Any) -> DriftOutcome:
+    """Check one version's current logs against its reference (``options``: see
+    :func:`mops.drift.run.run_drift`), recording the result if asked."""
+    from mops.drift.run import run_drift
+
+    return run_drift(start, ref, current, window=window, record=record, notify=notify, env=env,
+                     **options)
+
+
+def demo(path: Path, *, notify: Notify = None) -> DemoResult:
+    """Build the demo inventory in ``path`` (a new or empty folder)."""
+    from mops.demo.build import build
+
+    return build(path, notify=notify or (lambda _m: None))
