@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,8 +32,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from mops.drift.run import DriftOutcome
     from mops.inventory.actions.governance import EvidenceAdded, FindingRecorded, Promoted, Retired, SignedOff
     from mops.inventory.actions.register import Initialised, Registered, WorkflowAdded
+    from mops.inventory.store import Model, Version
     from mops.policy.results import Result
     from mops.report import Report
+    from mops.trust.replay import Gate, SignatureCheck
+    from mops.trust.verify import Verification
 
 Notify = Callable[[str], None] | None
 Env = Mapping[str, str] | None
@@ -341,6 +344,35 @@ DEFAULT_AUDIT = "mops-audit.html"
 def _written(report: Report) -> Path:
     assert report.path is not None  # write_report always sets it
     return report.path
+
+
+def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool = False,
+           strict: bool = False) -> Verification:
+    """Replay history against the provenance rules (``mops verify``); promotions are
+    re-gated by the policy engine with the rules then in force."""
+    from mops.trust.verify import verify as run
+
+    return run(inv, changed_since=changed_since, artifacts=artifacts, strict=strict,
+               gate=replay_gate())
+
+
+def replay_gate() -> Gate:
+    """``promote``'s gate for replaying promotions: the policy engine, rules loaded once per
+    set of rules in force."""
+    from mops.policy.engine import evaluate_version
+    from mops.policy.packs import Rule, all_rules, load_packs
+
+    rules: dict[Hashable, list[Rule]] = {}
+
+    def gate(inv: Inventory, model: Model, version: Version, target: str, now: dt.datetime,
+             is_signed: SignatureCheck, key: Hashable) -> list[str]:
+        if key not in rules:
+            rules[key] = all_rules(load_packs(inv))
+        results = evaluate_version(inv, model, version, now=now, target=target,
+                                   is_signed=is_signed, rules=rules[key])
+        return [f"{r.rule}: {r.message} [{r.cite}]" for r in results if r.status == "fail"]
+
+    return gate
 
 
 # ----------------------------------------------------------------------------- drift, demo

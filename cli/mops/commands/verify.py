@@ -2,35 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mops.commands.check import Format
+from mops.commands.options import Format, changed_since_option, format_option, json_option
 
 if TYPE_CHECKING:  # pragma: no cover
-    import datetime as dt
-
-    from mops.inventory.store import Inventory, Model, Version
     from mops.output_github import ErrorContext
-    from mops.trust.replay import Gate, SignatureCheck
     from mops.trust.verify import Verification
 
 
 def verify(
-    as_json: Annotated[bool, typer.Option(
-        "--json", help="Print one JSON document: {\"ok\", \"problems\": [{\"path\", \"problem\"}], "
-                       "\"warnings\", \"checked\"} (the same as --format json).")] = False,
-    fmt: Annotated[Format | None, typer.Option(
-        "--format", metavar="text|json|github", case_sensitive=False,
-        help="Output: text (the default), one JSON document, or GitHub Actions annotations on "
-             "each file with a problem (plus the job summary and the `ok` output when GitHub's "
-             "files are set).")] = None,
-    changed_since: Annotated[str | None, typer.Option(
-        "--changed-since", metavar="REF",
-        help="Only models with files changed since REF (from its merge base with HEAD to the "
-             "working tree); every model when mops.yaml or the allowed signers changed.")] = None,
+    as_json: Annotated[bool, json_option(
+        "Print one JSON document: {\"ok\", \"problems\": [{\"path\", \"problem\"}], "
+        "\"warnings\", \"checked\"} (the same as --format json).")] = False,
+    fmt: Annotated[Format | None, format_option(
+        "Output: text (the default), one JSON document, or GitHub Actions annotations on "
+        "each file with a problem (plus the job summary and the `ok` output when GitHub's "
+        "files are set).")] = None,
+    changed_since: Annotated[str | None, changed_since_option(
+        "Only models with files changed since REF (from its merge base with HEAD to the "
+        "working tree); every model when mops.yaml or the allowed signers changed.")] = None,
     artifacts: Annotated[bool, typer.Option(
         "--artifacts", help="Also hash local artifacts named by path in version records.")] = False,
     strict: Annotated[bool, typer.Option(
@@ -56,37 +49,16 @@ def verify(
         _verify(fmt, changed_since, artifacts, strict)
 
 
-def replay_gate() -> Gate:
-    """``promote``'s gate for replaying promotions: the policy engine, rules loaded once per
-    set of rules in force."""
-    from mops.policy.engine import evaluate_version
-    from mops.policy.packs import Rule, all_rules, load_packs
-
-    rules: dict[Hashable, list[Rule]] = {}
-
-    def gate(inv: Inventory, model: Model, version: Version, target: str, now: dt.datetime,
-             is_signed: SignatureCheck, key: Hashable) -> list[str]:
-        if key not in rules:
-            rules[key] = all_rules(load_packs(inv))
-        results = evaluate_version(inv, model, version, now=now, target=target,
-                                   is_signed=is_signed, rules=rules[key])
-        return [f"{r.rule}: {r.message} [{r.cite}]" for r in results if r.status == "fail"]
-
-    return gate
-
-
 def _verify(fmt: Format, changed_since: str | None, artifacts: bool, strict: bool,
             where: ErrorContext | None = None) -> None:
+    from mops import api
     from mops.commands import cwd
-    from mops.inventory.store import Inventory
     from mops.output import echo, emit_json, warn
-    from mops.trust.verify import verify as run
 
-    inv = Inventory.open(cwd())
-    if where is not None:
-        where.prefix = inv.prefix
-    result = run(inv, changed_since=changed_since, artifacts=artifacts, strict=strict,
-                 gate=replay_gate())
+    with api.opened(cwd()) as inv:
+        if where is not None:
+            where.prefix = inv.prefix
+        result = api.verify(inv, changed_since=changed_since, artifacts=artifacts, strict=strict)
     if fmt == Format.json:
         emit_json(result.to_json())
     elif fmt == Format.github:
