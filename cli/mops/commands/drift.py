@@ -31,10 +31,11 @@ def drift(
     refs: Annotated[list[str] | None, typer.Argument(
         metavar="MODEL[@V]",
         help="Model, or model@version (default: latest). With --all: only these models.")] = None,
-    current: Annotated[list[Path] | None, typer.Option(
+    current: Annotated[list[str] | None, typer.Option(
         "--current", metavar="PATH",
         help="A current prediction log (CSV, CSV.gz, Parquet, JSON Lines); repeat for a window "
-             "of several files.")] = None,
+             "of several files. With --engine spark: any path, glob, directory or URI Spark reads "
+             "(also ORC).")] = None,
     all_versions: Annotated[bool, typer.Option(
         "--all", help="Check every version in the stage whose card has a monitoring plan, on the "
                       "logs its monitoring.logs pattern finds.")] = False,
@@ -44,7 +45,7 @@ def drift(
         "--logs", metavar="PATTERN",
         help="With --all: where the logs are, relative to the inventory, with {model} and {version} "
              "and glob wildcards (overrides the cards' and mops.yaml's monitoring.logs).")] = None,
-    reference: Annotated[Path | None, typer.Option(
+    reference: Annotated[str | None, typer.Option(
         "--reference", metavar="PATH",
         help="The reference data (default: the card's monitoring.reference).")] = None,
     record: Annotated[bool, typer.Option(
@@ -56,7 +57,29 @@ def drift(
         help="Output: text tables, one JSON document, or GitHub Actions annotations (plus the job "
              "summary and the ok/drifted outputs when GitHub's files are set).")] = Format.text,
     engine: Annotated[str, typer.Option(
-        "--engine", metavar="NAME", help="The drift engine that reads the logs (local).")] = "local",
+        "--engine", metavar="NAME",
+        help="The drift engine: local (this machine) or spark (exact, where the data is; "
+             "pip install 'mops[spark]').")] = "local",
+    spark_master: Annotated[str | None, typer.Option(
+        "--spark-master", metavar="URL",
+        help="With --engine spark: the master (local[4], yarn, spark://..., sc://... for Spark Connect; "
+             "default: the running session, else SPARK_REMOTE, else local[*]).")] = None,
+    input_format: Annotated[str | None, typer.Option(
+        "--input-format", metavar="parquet|csv|json|orc",
+        help="With --engine spark: the format of the inputs (default: from their names).")] = None,
+    current_table: Annotated[list[str] | None, typer.Option(
+        "--current-table", metavar="TABLE",
+        help="With --engine spark: a catalog table (db.name) of current predictions; repeatable.")] = None,
+    reference_table: Annotated[str | None, typer.Option(
+        "--reference-table", metavar="TABLE",
+        help="With --engine spark: a catalog table holding the reference.")] = None,
+    where: Annotated[str | None, typer.Option(
+        "--where", metavar="EXPR",
+        help="With --engine spark: a Spark SQL filter on the current window, e.g. \"dt >= '2026-11-01'\".")
+    ] = None,
+    reference_where: Annotated[str | None, typer.Option(
+        "--reference-where", metavar="EXPR",
+        help="With --engine spark: a Spark SQL filter on the reference.")] = None,
     jobs: Annotated[int, typer.Option(
         "--jobs", "-j", min=1, max=64, help="Profile files in this many processes.")] = 1,
     features: Annotated[str | None, typer.Option(
@@ -80,10 +103,19 @@ def drift(
         if fmt not in (Format.text, Format.json):
             raise UsageError("--json and --format github ask for two outputs: give one")
         fmt = Format.json
+    spark_given = [name for name, value in (("--spark-master", spark_master), ("--input-format", input_format),
+                                            ("--current-table", current_table),
+                                            ("--reference-table", reference_table), ("--where", where),
+                                            ("--reference-where", reference_where)) if value]
+    if spark_given and engine != "spark":
+        raise UsageError(f"{', '.join(spark_given)} go with --engine spark")
+    options = {key: value for key, value in (("master", spark_master), ("input_format", input_format),
+                                             ("where", where), ("reference_where", reference_where)) if value}
     bar = ProgressBar()
     try:
         if all_versions:
-            given = [name for name, value in (("--current", current), ("--reference", reference),
+            given = [name for name, value in (("--current", current), ("--current-table", current_table),
+                                              ("--reference", reference), ("--reference-table", reference_table),
                                               ("--features", features), ("--prediction", prediction),
                                               ("--label", label)) if value]
             if given:
@@ -95,7 +127,7 @@ def drift(
 
             everything = run_all(cwd(), stage=stage or "production", logs=logs, models=refs or (),
                                  engine=engine, jobs=jobs, window=window, record=record, progress=bar,
-                                 notify=notify)
+                                 notify=notify, engine_options=options or None)
             bar.stop()
             code = ALL_FORMATTERS[fmt](everything)
         else:
@@ -103,16 +135,22 @@ def drift(
                 raise UsageError("--stage and --logs go with --all; for one version, pass --current PATH")
             if not refs or len(refs) > 1:
                 raise UsageError("name one MODEL[@V] to check with --current PATH..., or pass --all")
+            if reference_table:
+                if reference:
+                    raise UsageError("--reference and --reference-table both name the reference: give one")
+                reference = f"table:{reference_table}"
+            current = [*(current or ()), *(f"table:{t}" for t in current_table or ())]
             if not current:
                 raise UsageError("no current logs: pass --current PATH (repeat it for a window of "
-                                 "several files), or check every version in a stage with --all")
+                                 "several files; with --engine spark, or --current-table TABLE), or check "
+                                 "every version in a stage with --all")
             from mops.drift.run import run_drift
             from mops.inventory.names import parse_ref
 
             outcome = run_drift(cwd(), parse_ref(refs[0]), current, reference=reference, engine=engine,
                                 jobs=jobs, features=features.split(",") if features else None,
                                 prediction=prediction, label=label, window=window, record=record,
-                                progress=bar, notify=notify)
+                                progress=bar, notify=notify, engine_options=options or None)
             bar.stop()
             code = ONE_FORMATTERS[fmt](outcome, record)
     finally:

@@ -9,6 +9,7 @@ data-quality problem is not recorded: it is not a verdict.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,9 @@ from mops.inventory.store import Inventory, Model, Version
 
 #: Called with (what is being read, e.g. "credit-pd@1.0.0", bytes done, bytes total).
 Progress = Callable[[str, int, int], None]
+
+#: A scheme (``s3a:``, ``dbfs:``) or ``table:``: not a path relative to the inventory.
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 
 #: Statuses of a version in ``drift --all``, beyond a result's own (ok, drift, data_quality).
 NO_LOGS, ERROR = "no_logs", "error"
@@ -77,24 +81,27 @@ class AllOutcome:
         return 1 if DRIFT in statuses else 0
 
 
-def run_drift(start: Path, ref: ModelRef, current: Sequence[Path | str], *, reference: Path | None = None,
+def run_drift(start: Path, ref: ModelRef, current: Sequence[Path | str], *, reference: Path | str | None = None,
               engine: str = "local", jobs: int = 1, features: Sequence[str] | None = None,
               prediction: str | None = None, label: str | None = None, window: str | None = None,
               record: bool = False, progress: Progress | None = None,
               notify: Callable[[str], None] | None = None,
-              env: Mapping[str, str] | None = None) -> DriftOutcome:
+              env: Mapping[str, str] | None = None,
+              engine_options: Mapping[str, Any] | None = None) -> DriftOutcome:
     """Check one version's current logs against its reference; record the result if asked
-    (``env``: who records it, see ``Inventory.git_env``)."""
+    (``env``: who records it, see ``Inventory.git_env``; ``engine_options``: settings of an
+    engine that compares where the data is, such as ``spark``'s master and filters)."""
     inv = Inventory.open(start, git_env=env)
     model, version = inv.resolve(ref)
     return check_version(inv, start, model, version, current, reference=reference, engine=engine, jobs=jobs,
                          features=features, prediction=prediction, label=label, window=window, record=record,
-                         progress=progress, notify=notify)
+                         progress=progress, notify=notify, engine_options=engine_options)
 
 
 def run_all(start: Path, *, stage: str = "production", logs: str | None = None, models: Collection[str] = (),
             engine: str = "local", jobs: int = 1, window: str | None = None, record: bool = False,
-            progress: Progress | None = None, notify: Callable[[str], None] | None = None) -> AllOutcome:
+            progress: Progress | None = None, notify: Callable[[str], None] | None = None,
+            engine_options: Mapping[str, Any] | None = None) -> AllOutcome:
     """Check every version in *stage* with a monitoring plan on the logs its pattern finds.
 
     A version without logs is reported (``no_logs``), not checked; a version whose
@@ -104,10 +111,12 @@ def run_all(start: Path, *, stage: str = "production", logs: str | None = None, 
     """
     from mops.drift.engines import get_engine
 
-    get_engine(engine)  # an unknown engine is a usage error before anything is read
+    # An unknown engine is a usage error before anything is read. An engine that compares
+    # where the data is reads patterns itself: URIs and directories are its inputs too.
+    remote = hasattr(get_engine(engine), "compare_windows")
     inv = Inventory.open(start)
     out = AllOutcome(stage, root=inv.root, prefix=inv.prefix)
-    for target in find_targets(inv, stage, logs=logs, models=models):
+    for target in find_targets(inv, stage, logs=logs, models=models, pass_through=remote):
         if target.problem:
             out.results.append(TargetOutcome(target, ERROR, message=target.problem))
             continue
@@ -119,7 +128,8 @@ def run_all(start: Path, *, stage: str = "production", logs: str | None = None, 
         try:
             model, version = inv.resolve(ModelRef(target.model, target.version))
             outcome = check_version(inv, start, model, version, list(target.files), engine=engine, jobs=jobs,
-                                    window=window, record=record, progress=progress, notify=notify)
+                                    window=window, record=record, progress=progress, notify=notify,
+                                    engine_options=engine_options)
         except MopsError as exc:
             out.results.append(TargetOutcome(target, ERROR, message=exc.message))
             continue
@@ -128,11 +138,12 @@ def run_all(start: Path, *, stage: str = "production", logs: str | None = None, 
 
 
 def check_version(inv: Inventory, start: Path, model: Model, version: Version, current: Sequence[Path | str], *,
-                  reference: Path | None = None, engine: str = "local", jobs: int = 1,
+                  reference: Path | str | None = None, engine: str = "local", jobs: int = 1,
                   features: Sequence[str] | None = None, prediction: str | None = None,
                   label: str | None = None, window: str | None = None, record: bool = False,
                   progress: Progress | None = None,
-                  notify: Callable[[str], None] | None = None) -> DriftOutcome:
+                  notify: Callable[[str], None] | None = None,
+                  engine_options: Mapping[str, Any] | None = None) -> DriftOutcome:
     """The check of one version of an open inventory (see :func:`run_drift`)."""
     from mops.drift.comparison import compare
     from mops.drift.engines import get_engine
@@ -145,20 +156,27 @@ def check_version(inv: Inventory, start: Path, model: Model, version: Version, c
         setting = plan_map.get("reference")
         if not setting:
             raise UsageError(f"no reference data: set monitoring.reference in {card} or pass --reference PATH")
-        reference = inv.root / str(setting)
+        reference = _inventory_path(inv, str(setting))
     if not current:
         raise UsageError("no current log given")
     ref_path, cur_paths = os.fspath(reference), [os.fspath(p) for p in current]
     name = f"{model.id}@{version.version}"
     report = None if progress is None else (lambda done, total: progress(name, done, total))
-    ref_profile, cur_profile = drift_engine.profile_windows([ref_path], cur_paths, plan, jobs=jobs,
-                                                            progress=report)
-    try:
-        rows_by_file = cur_profile.rows_by_source()
-        result = compare(ref_profile, cur_profile, plan, jobs=jobs)
-    finally:
-        ref_profile.close()
-        cur_profile.close()
+    compare_windows = getattr(drift_engine, "compare_windows", None)
+    if compare_windows is not None:  # the engine compares where the data is
+        compared = compare_windows([ref_path], cur_paths, plan, options=engine_options)
+        result, rows_by_file = compared.result, compared.rows_by_input
+    else:
+        if engine_options:
+            raise UsageError(f"--engine {engine} takes none of the options {', '.join(sorted(engine_options))}")
+        ref_profile, cur_profile = drift_engine.profile_windows([ref_path], cur_paths, plan, jobs=jobs,
+                                                                progress=report)
+        try:
+            rows_by_file = cur_profile.rows_by_source()
+            result = compare(ref_profile, cur_profile, plan, jobs=jobs)
+        finally:
+            ref_profile.close()
+            cur_profile.close()
 
     body = result.to_json()
     document: dict[str, Any] = {"model": model.id, "version": version.version, **body}
@@ -176,13 +194,14 @@ def _record(inv: Inventory, start: Path, model: Model, version: Version, referen
             notify: Callable[[str], None] | None) -> MonitoringRecorded:
     from mops.inventory.actions.monitoring import record_monitoring
 
-    ref_sha, ref_size = sha256_file(Path(reference))
+    # The spark engine's inputs may be directories, globs, URIs or tables: digests and sizes of files only.
+    ref_sha, ref_size = sha256_file(Path(reference)) if os.path.isfile(reference) else (None, None)
     record_doc = {
         "window": window,
         "reference": {"path": _shown(inv, reference), "sha256": ref_sha, "size": ref_size,
                       "rows": body["rows"]["reference"]},
-        "inputs": [{"path": _shown(inv, p), "size": os.path.getsize(p), "rows": rows_by_file.get(p)}
-                   for p in current],
+        "inputs": [{"path": _shown(inv, p), "size": os.path.getsize(p) if os.path.isfile(p) else None,
+                    "rows": rows_by_file.get(p)} for p in current],
         "rows": body["rows"],
         "plan": {k: v for k, v in plan_map.items() if k not in ("reference", "logs")},
         "result": body,
@@ -197,7 +216,16 @@ def _record(inv: Inventory, start: Path, model: Model, version: Version, referen
                              env=inv.git_env)
 
 
+def _inventory_path(inv: Inventory, setting: str) -> Path | str:
+    """A card's path setting: relative to the inventory, unless it is a URI or a table (``table:db.name``)."""
+    if _URI.match(setting):
+        return setting
+    return inv.root / setting
+
+
 def _shown(inv: Inventory, path: str) -> str:
+    if _URI.match(path):
+        return path
     resolved = Path(path).resolve()
     try:
         return resolved.relative_to(inv.root.resolve()).as_posix()

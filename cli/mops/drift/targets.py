@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,10 +41,13 @@ class Target:
 
 
 def find_targets(inv: Inventory, stage: str, *, logs: str | None = None,
-                 models: Collection[str] = ()) -> list[Target]:
+                 models: Collection[str] = (), pass_through: bool = False) -> list[Target]:
     """Every version in *stage* whose model card has a monitoring plan, with its log files.
 
     *logs* overrides every pattern; *models* limits the check to those model ids.
+    With *pass_through* (an engine that reads patterns itself, such as Spark), a
+    pattern that is a URI or a table is kept as it is, and directories it finds
+    (partitioned data sets) are inputs too.
     A model whose card cannot be read becomes a target with a ``problem`` (so the
     others are still checked); an unknown stage or model id is a usage error.
     """
@@ -93,13 +97,27 @@ def find_targets(inv: Inventory, stage: str, *, logs: str | None = None,
                 found.append(Target(model_id, version.version, card, pattern or "", problem=problem))
                 continue
             found.append(Target(model_id, version.version, card, pattern,
-                                files=log_files(inv.root, pattern, model_id, version.version)))
+                                files=log_files(inv.root, pattern, model_id, version.version,
+                                                pass_through=pass_through)))
     return found
 
 
-def log_files(root: Path, pattern: str, model: str, version: str) -> tuple[str, ...]:
-    """The files *pattern* finds for a version, sorted (directories left out)."""
+def log_files(root: Path, pattern: str, model: str, version: str, *,
+              pass_through: bool = False) -> tuple[str, ...]:
+    """The files *pattern* finds for a version, sorted (directories left out, unless *pass_through*).
+
+    With *pass_through*, a URI (``s3a://...``) or table (``table:db.name``) pattern is
+    returned as it is, filled in, for the engine to expand.
+    """
     filled = pattern.replace("{model}", model).replace("{version}", version)
+    if pass_through and re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:", filled) and not filled.startswith("file:"):
+        return (filled,)
     # Model ids and versions hold no glob characters; the inventory's own path may.
     full = filled if os.path.isabs(filled) else os.path.join(glob.escape(str(root)), filled)
-    return tuple(sorted(p for p in glob.glob(full, recursive=True) if os.path.isfile(p)))
+    found = glob.glob(full, recursive=True)
+    if not pass_through:
+        return tuple(sorted(p for p in found if os.path.isfile(p)))
+    # Directories are read whole: leave out what lies inside another match, or it is read twice.
+    kept = sorted(p.rstrip(os.sep) for p in found if os.path.isfile(p) or os.path.isdir(p))
+    folders = [p + os.sep for p in kept if os.path.isdir(p)]
+    return tuple(p for p in kept if not any(p.startswith(f) for f in folders))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,8 +61,6 @@ class _Numeric:
 
 def compare_windows(spark: Any, windows: Windows, plan: DriftPlan) -> Compared:
     """Compare the reference and the current window of *windows* as *plan* says."""
-    from pyspark import StorageLevel
-
     plan.validate()
     frame = windows.frame
     compared = [(n, role) for n, role in plan.columns() if plan.kinds.get(n) != TEXT]
@@ -107,27 +106,17 @@ def compare_windows(spark: Any, windows: Windows, plan: DriftPlan) -> Compared:
 
     columns: dict[str, ColumnResult] = {}
     cdfs: dict[int, passes.KeyCdf] = {}
-    if specs:
-        table = passes.values_table(frame, specs).persist(StorageLevel.MEMORY_AND_DISK)
-        try:
-            means = {keys[n]: scan.columns[n][0].total / scan.columns[n][0].count
-                     for n in numeric if scan.columns[n][0].count}
-            totals = passes.bucket_totals(spark, table, means)
-            pending, ranks = _numeric_columns(plan, windows, scan, numeric, keys, totals, compared, columns)
-            if outcome_keys is not None:
-                for key in outcome_keys:
-                    totals.setdefault(key, passes.KeyTotals())
-            wanted = {p.key: totals[p.key] for p in pending}
-            if outcome_keys is not None:
-                wanted.update({k: totals[k] for k in outcome_keys})
-            cdfs = passes.cdf(spark, table, wanted, ranks)
-            _bins_and_counts(spark, table, pending, cdfs, scan)
-        finally:
-            table.unpersist()
-        for p in pending:
-            columns[p.name] = _numeric_result(p, scan, cdfs)
-    if categorical:
-        _categorical_columns(plan, windows, scan, categorical, compared, columns, len(specs))
+    # The categorical columns' jobs run beside the numeric ones: Spark runs concurrent jobs of one
+    # session side by side, which hides each job's fixed cost (planning, scheduling).
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mops-spark-categories")
+    categories = (pool.submit(_categorical_columns, plan, windows, scan, categorical, compared, len(specs))
+                  if categorical else None)
+    try:
+        _numeric_part(spark, frame, plan, windows, scan, numeric, keys, specs, outcome_keys, compared, columns, cdfs)
+        if categories is not None:
+            columns.update(categories.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
     results = []
     for name, role in plan.columns():
@@ -139,6 +128,32 @@ def compare_windows(spark: Any, windows: Windows, plan: DriftPlan) -> Compared:
     result = _assemble(plan, results, rows, performance, dropped)
     rows_by_input = {item.text: scan.rows_by_source.get(i, 0) for i, item in enumerate(inputs)}
     return Compared(result, rows_by_input)
+
+
+def _numeric_part(spark: Any, frame: Any, plan: DriftPlan, windows: Windows, scan: passes.Scan,
+                  numeric: Mapping[str, str], keys: Mapping[str, int], specs: list[passes.NumericKey],
+                  outcome_keys: tuple[int, int] | None, compared: list[tuple[str, str]],
+                  columns: dict[str, ColumnResult], cdfs: dict[int, passes.KeyCdf]) -> None:
+    """The numeric columns' results into *columns*, and every key's CDF answers into *cdfs*."""
+    from pyspark import StorageLevel
+
+    if not specs:
+        return
+    table = passes.values_table(frame, specs).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        means = {keys[n]: scan.columns[n][0].total / scan.columns[n][0].count
+                 for n in numeric if scan.columns[n][0].count}
+        totals = passes.bucket_totals(spark, table, means)
+        pending, ranks = _numeric_columns(plan, windows, scan, numeric, keys, totals, compared, columns)
+        wanted = {p.key: totals[p.key] for p in pending}
+        for key in outcome_keys or ():
+            wanted[key] = totals.setdefault(key, passes.KeyTotals())
+        cdfs.update(passes.cdf(spark, table, wanted, ranks))
+        _bins_and_counts(spark, table, pending, cdfs, scan)
+    finally:
+        table.unpersist()
+    for p in pending:
+        columns[p.name] = _numeric_result(p, scan, cdfs)
 
 
 # -- numeric columns ----------------------------------------------------------------------
@@ -263,9 +278,11 @@ def _numeric_drift(p: _Numeric, ref: passes.SideScan, cdf: passes.KeyCdf) -> sta
 
 
 def _categorical_columns(plan: DriftPlan, windows: Windows, scan: passes.Scan, categorical: Mapping[str, str],
-                         compared: list[tuple[str, str]], columns: dict[str, ColumnResult], first_key: int) -> None:
+                         compared: list[tuple[str, str]], first_key: int) -> dict[str, ColumnResult]:
+    """The categorical columns' results (kind, text and no-data statuses as the local engine decides them)."""
     from pyspark import StorageLevel
 
+    columns: dict[str, ColumnResult] = {}
     roles = dict(compared)
     keys = {name: first_key + i for i, name in enumerate(categorical)}
     table = passes.category_table(windows.frame, categorical, keys).persist(StorageLevel.MEMORY_AND_DISK)
@@ -310,6 +327,7 @@ def _categorical_columns(plan: DriftPlan, windows: Windows, scan: passes.Scan, c
         columns[name] = ColumnResult(name, roles[name], kind, status, drift, _dropped(cur), _dropped(ref),
                                      ref.count, cur.count, drift.n_unique,
                                      comparison._column_warnings(name, drift, method))
+    return columns
 
 
 # -- the window -------------------------------------------------------------------------------

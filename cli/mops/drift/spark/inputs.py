@@ -120,6 +120,16 @@ def input_format(text: str, given: str | None) -> str:
                      f"({', '.join(FORMATS)})")
 
 
+def partition_base(text: str) -> str | None:
+    """The folder above the first partition (``name=value``) or glob segment of *text*, if there is one."""
+    segments = text.split("/")
+    for i, segment in enumerate(segments):
+        if i and ("=" in segment or any(c in segment for c in "*?[{")):
+            base = "/".join(segments[:i])
+            return base if base and not base.endswith(":") else None
+    return None
+
+
 def _local_directories(text: str) -> list[str]:
     if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", text) and not text.startswith("file:"):
         return []  # an object-store URI: nothing to look at from here
@@ -196,6 +206,10 @@ def _load(spark: Any, item: Input, given_format: str | None) -> tuple[Any, str |
                           .option("multiLine", "true").option("escape", '"').option("mode", "FAILFAST"))
             elif fmt == JSON:
                 reader = reader.option("mode", "FAILFAST")
+            base = partition_base(item.text)
+            if base:
+                # Partition directories (dt=2026-11-01/) keep their partition columns for --where.
+                reader = reader.option("basePath", base)
             frame = reader.load(item.text)
         frame.schema  # noqa: B018 - resolves the input now, so a missing path fails here
     except UsageError:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from typing import Any
 
 from mops.errors import UsageError
@@ -28,6 +29,8 @@ EXTRA = "mops[spark]"
 
 def require_pyspark() -> Any:
     """The ``pyspark`` module, or a usage error naming the extra to install."""
+    # PySpark warns about pandas versions even where no pandas is used (mops passes rows, not frames).
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     try:
         import pyspark
     except ImportError:
