@@ -368,18 +368,24 @@ class TreeReader(CommitReader):
 
     def folder(self, path: str) -> dict[str, TreeEntry] | None:
         """The entries of folder ``path`` (inventory-relative); None when there is none."""
-        if path not in self._folders:
-            parent, _, name = path.rpartition("/")
-            above = self._folders.get(parent) if path else None
-            if above is not None:
-                entry = above.get(name)
-                found = self.store.tree(entry.sha) if entry and entry.mode == "040000" else None
-            else:
-                # Straight to the folder (``rev:path``), never through the trees above it.
-                full = "/".join(p for p in (self.prefix, path) if p)
-                oid = self.store.resolve(f"{self.commit}:{full}")
-                found = self.store.cached_tree(oid) if oid else None  # None: a file
-            self._folders[path] = found
+        if path in self._folders:
+            return self._folders[path]
+        parts = path.split("/") if path else []
+        # Down from the nearest folder already read; else straight to it (``rev:path``),
+        # never through the (large, ever-changing) trees above it.
+        for i in range(len(parts) - 1, 0, -1):
+            above = "/".join(parts[:i])
+            if above in self._folders:
+                found = self._folders[above]
+                for j in range(i, len(parts)):
+                    entry = found.get(parts[j]) if found is not None else None
+                    found = self.store.tree(entry.sha) if entry and entry.mode == "040000" \
+                        else None
+                    self._folders["/".join(parts[:j + 1])] = found
+                return found
+        full = "/".join(p for p in (self.prefix, path) if p)
+        oid = self.store.resolve(f"{self.commit}:{full}")
+        self._folders[path] = self.store.cached_tree(oid) if oid else None  # None: a file
         return self._folders[path]
 
     def read(self, path: str) -> bytes:

@@ -58,6 +58,7 @@ WHO_TEXT = {
 COMMANDS = {
     "init": "mops init",
     "register": "mops register",
+    "import": "mops import",
     "evidence": "mops evidence add",
     "approve": "mops approve",
     "promote": "mops promote",
@@ -147,20 +148,21 @@ RULES: tuple[Provenance, ...] = (
                checks="wherever it is in the inventory"),
     Provenance("templates", "report_templates/**", "report template overrides", (), (),
                GOVERNOR, governance=True),
-    Provenance("card", "models/*/card.md", "model card", ("register",), ("register",), ACTOR,
+    Provenance("card", "models/*/card.md", "model card", ("register", "import"), ("register",),
+               ACTOR,
                checks="the commit registers a version of that model (its version record "
                       "names the same person)"),
-    Provenance("version", "models/*/versions/*/version.yaml", "version record", ("register",),
-               ("promote", "retire"), ACTOR, actor_field="registered_by",
+    Provenance("version", "models/*/versions/*/version.yaml", "version record",
+               ("register", "import"), ("promote", "retire"), ACTOR, actor_field="registered_by",
                checks="registered in the first stage; a change moves `stage` and appends one "
                       "`stage_history` entry by the actor, nothing else; each promotion is "
                       "replayed: the gate, under the rules then in force, must have let it "
                       "through"),
     Provenance("evidence", "models/*/versions/*/evidence/*.yaml", "evidence record",
-               ("evidence",), (), ACTOR, actor_field="added_by",
+               ("evidence", "import"), (), ACTOR, actor_field="added_by",
                checks="each file it lists still has its sha256"),
     Provenance("evidence-file", "models/*/versions/*/evidence/files/**", "evidence file",
-               ("evidence",), (), ACTOR,
+               ("evidence", "import"), (), ACTOR,
                checks="added in the same commit as the record that lists it"),
     Provenance("signoff", "models/*/versions/*/approvals/*.yaml", "sign-off record",
                ("approve",), (), ROLE_OF_RECORD, actor_field="by",

@@ -131,15 +131,16 @@ def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool 
     scanned = [layout.model_dir(m) for m in result.scope] if result.scope is not None \
         else [MODELS_DIR]
     rules_paths = [p for p in INVENTORY_PATHS if p != MODELS_DIR]
-    dirty = uncommitted(inv, [*scanned, *rules_paths])
-    _check_dirty(result, dirty)
-    signoffs, evidence = _records(inv, result, model_paths)
     replay = Replay(inv, models=None if result.scope is None else set(result.scope), gate=gate)
     for issue in replay.run():
         if issue.warning and not strict:
             result.warnings.append(Problem(issue.path, issue.problem))
         else:
             result.add(issue.path, issue.problem)
+    # What the working tree holds now comes last: its problems are the most specific.
+    dirty = uncommitted(inv, [*scanned, *rules_paths])
+    _check_dirty(result, dirty)
+    signoffs, evidence = _records(inv, result, model_paths)
     for a in signoffs:
         _check_dated(result, replay, a.path, "sign-off", a.at)
     for ev in evidence:
