@@ -59,8 +59,10 @@ bench: install-test
 lock:
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install --quiet uv==$(UV_VERSION)
-	.venv-lock/bin/uv pip compile pyproject.toml requirements/build.in $(LOCK_FLAGS) -o requirements/runtime.txt
 	.venv-lock/bin/uv pip compile pyproject.toml requirements/build.in --extra test $(LOCK_FLAGS) -o requirements/test.txt
+	# The runtime lock takes the test lock's versions, so the demo and the actions run
+	# exactly what the suite tested.
+	.venv-lock/bin/uv pip compile pyproject.toml requirements/build.in --constraint requirements/test.txt $(LOCK_FLAGS) -o requirements/runtime.txt
 
 clean:
 	rm -rf $(VENV) .venv-latest .venv-lock $(DEMO_DIR) build dist .pytest_cache .mypy_cache
