@@ -201,7 +201,7 @@ def test_check_text_and_github_annotations_show_the_basis(inventory: Path, mops:
     line = next(x for x in github.splitlines() if "title=SR26-CONCEPTUAL-SOUNDNESS" in x)
     assert "[basis: " in line and "practice: " in line
 
-    from mops.output_github import annotations
+    from mops.output.github import annotations
     from mops.policy.results import Basis, Result
 
     r = Result(model="m", version="1", rule="R", title="t", status="fail", message="no report",

@@ -13,7 +13,7 @@ from mops.commands.options import Format as Format  # re-exported: verify import
 from mops.commands.options import changed_since_option, format_option, model_ref
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mops.output_github import ErrorContext
+    from mops.output.github import ErrorContext
     from mops.policy.results import Result, Status
 
 
@@ -97,7 +97,7 @@ def check(
 ) -> None:
     """Evaluate every policy rule for every version in scope; exit 1 if any fails."""
     if fmt == Format.github:
-        from mops.output_github import errors_annotated
+        from mops.output.github import errors_annotated
 
         # An error (a bad REF, a malformed mops.yaml) is also an annotation, not only a log line.
         with errors_annotated("mops check") as where:
@@ -121,7 +121,7 @@ def _check(refs: list[str] | None, fmt: Format, changed_since: str | None,
         if checked.nothing_checked:
             _warn_nothing_checked(checked.nothing_checked, github=fmt == Format.github)
         if fmt == Format.github:
-            from mops.output_github import emit
+            from mops.output.github import emit
 
             paths: list[str] = []
             if changed_since is not None and any(r.status == "fail" and r.related for r in results):
@@ -142,7 +142,7 @@ def _warn_nothing_checked(why: str, *, github: bool) -> None:
 
     message = f"no policy rule was evaluated: {why}"
     if github:
-        from mops.output_github import command
+        from mops.output.github import command
 
         typer.echo(command("warning", message, title="mops check"))
     else:

@@ -287,7 +287,7 @@ ONE_FORMATTERS: dict[Format, Callable[[DriftOutcome, bool], int]] = {
 def _all_text(everything: AllOutcome) -> int:
     from mops.drift.run import ERROR, NO_LOGS
     from mops.output import echo, error, table, warn
-    from mops.output_github_drift import drift_verdict
+    from mops.output.github_drift import drift_verdict
 
     rows = []
     for r in everything.results:
@@ -321,7 +321,7 @@ def _all_json(everything: AllOutcome) -> int:
 
 
 def _all_github(everything: AllOutcome) -> int:
-    from mops.output_github_drift import emit_drift
+    from mops.output.github_drift import emit_drift
 
     emit_drift(everything, tally=_tally(everything))
     return everything.exit_code

@@ -9,7 +9,7 @@ import typer
 from mops.commands.options import Format, changed_since_option, format_option, json_option
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mops.output_github import ErrorContext
+    from mops.output.github import ErrorContext
     from mops.trust.verify import Verification
 
 
@@ -41,7 +41,7 @@ def verify(
         raise UsageError(f"--json and --format {fmt.value} ask for two outputs: give one of them")
     fmt = Format.json if as_json else fmt or Format.text
     if fmt == Format.github:
-        from mops.output_github import errors_annotated
+        from mops.output.github import errors_annotated
 
         with errors_annotated("mops verify") as where:
             _verify(fmt, changed_since, artifacts, strict, where)
@@ -62,7 +62,7 @@ def _verify(fmt: Format, changed_since: str | None, artifacts: bool, strict: boo
     if fmt == Format.json:
         emit_json(result.to_json())
     elif fmt == Format.github:
-        from mops.output_github import emit_verify
+        from mops.output.github import emit_verify
 
         emit_verify(result, tally=_tally(result, changed_since, artifacts), prefix=inv.prefix)
     else:

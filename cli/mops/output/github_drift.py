@@ -1,6 +1,6 @@
 """GitHub Actions output for ``mops drift --format github`` (``--all`` or one version).
 
-The same three channels as ``mops check --format github`` (:mod:`mops.output_github`,
+The same three channels as ``mops check --format github`` (:mod:`mops.output.github`,
 whose escaping and table helpers this uses): an ``::error`` on the model card per
 version that drifted, failed or has unusable data, a ``::warning`` per version
 without logs and per warning of a result; a job summary with one row per version;
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from mops.output_github import SUMMARY_BUDGET, _append, command, markdown_cell
+from mops.output.github import SUMMARY_BUDGET, _append, command, markdown_cell
 
 if TYPE_CHECKING:  # pragma: no cover
     from mops.drift.run import AllOutcome, TargetOutcome

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import typer
 
-from mops import output_github as gh
 from mops.errors import MopsError, RecordError
+from mops.output import github as gh
 from mops.policy.results import Result
 from mops.trust.verify import Problem, Verification
 from tests.ci.actions import workflow_commands
