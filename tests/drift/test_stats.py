@@ -509,12 +509,13 @@ samples = hnp.arrays(
 @given(samples, samples)
 def test_linear_scans_equal_scipy(ref, cur):
     r, c = np.sort(ref), np.sort(cur)
-    merged, from_cur = stats._merge_sorted(r, c)
-    distance, largest = stats._scan_cdfs(merged, from_cur, r.size, c.size)
-    assert close(distance, sps.wasserstein_distance(ref, cur))
-    assert close(largest, sps.ks_2samp(ref, cur).statistic)
-    assert np.array_equal(merged[from_cur], c) and np.array_equal(merged[~from_cur], r)
-    assert stats._n_unique(merged) == np.unique(np.concatenate([ref, cur])).size
+    assert close(stats._wasserstein_sorted(r, c), sps.wasserstein_distance(ref, cur))
+    assert close(stats._ks_statistic_sorted(r, c), sps.ks_2samp(ref, cur).statistic)
+    keys, r_counts, c_counts = stats._aligned_counts(r, c)
+    assert np.array_equal(keys, np.unique(np.concatenate([ref, cur])))
+    assert np.array_equal(r_counts, [np.count_nonzero(ref == k) for k in keys])
+    assert np.array_equal(c_counts, [np.count_nonzero(cur == k) for k in keys])
+    assert stats._n_unique_both(r, c) == np.unique(np.concatenate([ref, cur])).size
 
 
 @settings(max_examples=100, deadline=None)
@@ -523,3 +524,18 @@ def test_auc_with_ties_equals_mann_whitney(pos, neg):
     result = stats.performance(np.sort(pos), np.sort(neg))
     expected = sps.mannwhitneyu(pos, neg).statistic / (pos.size * neg.size)
     assert close(result.auc, expected)
+
+
+@pytest.mark.filterwarnings("ignore:ks_2samp")
+@pytest.mark.parametrize("seed", range(5))
+def test_blockwise_scans_equal_scipy(monkeypatch, seed):
+    """Blocks of 7 elements: runs of equal values and Wasserstein pieces cross block edges."""
+    monkeypatch.setattr(stats, "_BLOCK", 7)
+    r = rng(seed)
+    for _ in range(60):
+        ref = r.integers(-4, 4, r.integers(1, 50)).astype(float) if r.random() < 0.5 else r.normal(size=30)
+        cur = r.integers(-4, 4, r.integers(1, 50)).astype(float) if r.random() < 0.5 else r.normal(size=45)
+        a, b = np.sort(ref), np.sort(cur)
+        assert close(stats._wasserstein_sorted(a, b), sps.wasserstein_distance(ref, cur))
+        assert close(stats._ks_statistic_sorted(a, b), sps.ks_2samp(ref, cur).statistic)
+        assert stats._n_unique_both(a, b) == np.unique(np.concatenate([ref, cur])).size

@@ -16,6 +16,7 @@ The drifted share counts tested columns only.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -46,26 +47,37 @@ DISTANCE_MIN_VALUES = stats.SMALL_SAMPLE
 SMALL_SAMPLE, SMALL_DISTANCE, TEXT_COLUMN = "small_sample", "small_sample_distance", "text"
 
 
-def compare(reference: Profile, current: Profile, plan: DriftPlan, *, jobs: int = 1) -> DriftResult:
+def compare(reference: Profile, current: Profile, plan: DriftPlan, *, jobs: int | None = None) -> DriftResult:
     """Compare *current* with *reference* column by column, as *plan* says.
 
-    *jobs* columns at a time in threads (numpy's sorts and searches run outside the
-    GIL). Raises :class:`UsageError` when a column's kind differs between the two
-    sides, or a plan's method does not fit the column.
+    Columns (and the two sides' performance) are worked out in *jobs* threads, by
+    default one per CPU: numpy's sorts and scans run outside the GIL. The result
+    does not depend on the number of threads. Raises :class:`UsageError` when a
+    column's kind differs between the two sides, or a plan's method does not fit
+    the column.
     """
     plan.validate()
     columns = plan.columns()
+    workers = max(1, min(int(jobs or os.cpu_count() or 1), len(columns)))
+    ref_outcome = cur_outcome = None
+    if plan.label is not None:
+        ref_outcome, cur_outcome = _outcome(reference, plan.label), _outcome(current, plan.label)
 
-    def run(task: tuple[str, str]) -> ColumnResult:
-        return _compare_column(reference, current, plan, *task)
+    def side(outcome: OutcomeState) -> stats.Performance:
+        return stats.performance(outcome.positives.load_sorted(), outcome.negatives.load_sorted(),
+                                 plan.decision_threshold)
 
-    if jobs > 1 and len(columns) > 1:
+    if workers > 1:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=min(int(jobs), len(columns))) as pool:
-            results = list(pool.map(run, columns))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            # The largest work first: performance sorts every score of a side.
+            sides = [pool.submit(side, o) for o in (cur_outcome, ref_outcome) if o is not None]
+            results = list(pool.map(lambda task: _compare_column(reference, current, plan, *task), columns))
+            performances = [f.result() for f in sides][::-1]
     else:
-        results = [run(task) for task in columns]
+        results = [_compare_column(reference, current, plan, *task) for task in columns]
+        performances = [side(o) for o in (ref_outcome, cur_outcome) if o is not None]
     tested = [r for r in results if r.status.tested]
     drifted = sum(1 for r in tested if r.drifted)
     share = drifted / len(tested) if tested else 0.0
@@ -78,16 +90,8 @@ def compare(reference: Profile, current: Profile, plan: DriftPlan, *, jobs: int 
 
     performance = None
     performance_dropped: dict[str, int] = {}
-    if plan.label is not None:
-        ref_outcome = _outcome(reference, plan.label)
-        cur_outcome = _outcome(current, plan.label)
-        performance = stats.compare_performance(
-            stats.performance(ref_outcome.positives.load_sorted(), ref_outcome.negatives.load_sorted(),
-                              plan.decision_threshold),
-            stats.performance(cur_outcome.positives.load_sorted(), cur_outcome.negatives.load_sorted(),
-                              plan.decision_threshold),
-            plan.decision_threshold,
-        )
+    if cur_outcome is not None:
+        performance = stats.compare_performance(performances[0], performances[1], plan.decision_threshold)
         performance_dropped = {
             "missing_label": cur_outcome.missing_label,
             "nonfinite_score": sum(s.nan + s.posinf + s.neginf for s in (cur_outcome.positives, cur_outcome.negatives)),

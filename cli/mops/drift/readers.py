@@ -145,13 +145,16 @@ def iter_batches(
     """Yield record batches holding only the *targets* columns, cast to their types.
 
     *info* comes from :func:`inspect_file`. A target type is ``float64`` (numeric
-    columns and labels) or ``string`` (categorical columns). Float NaN in a
-    column read as string becomes null, so it counts as missing.
+    columns and labels) or ``string`` (categorical columns; from Parquet, which
+    stores strings dictionary-encoded, a ``dictionary<string>`` array). Float NaN in
+    a column read as string becomes null, so it counts as missing.
     """
     names = list(targets)
     try:
         if info.format == PARQUET:
-            batches = _parquet_batches(info, names, progress)
+            # Parquet keeps strings dictionary-encoded: read them so, and count codes.
+            encoded = [n for n, t in targets.items() if t == STRING and _is_string(info.types[n])]
+            batches = _parquet_batches(info, names, progress, encoded)
         elif info.format == CSV:
             batches = _csv_batches(info, targets, progress)
         else:
@@ -375,12 +378,13 @@ def _json_batches(info: FileInfo, targets, progress) -> Iterator[pa.RecordBatch]
         raw.close()
 
 
-def _parquet_batches(info: FileInfo, names, progress) -> Iterator[pa.RecordBatch]:
+def _parquet_batches(info: FileInfo, names, progress, encoded=()) -> Iterator[pa.RecordBatch]:
     import pyarrow.parquet as pq
 
     # Stream each column chunk through a small buffer: by default (pre-buffering,
     # or buffer_size=0) a whole row group, often a million rows, is held at once.
-    with pq.ParquetFile(info.path, pre_buffer=False, buffer_size=PARQUET_BUFFER_BYTES) as handle:
+    with pq.ParquetFile(info.path, pre_buffer=False, buffer_size=PARQUET_BUFFER_BYTES,
+                        read_dictionary=list(encoded) or None) as handle:
         total = max(handle.metadata.num_rows, 1)
         done = 0
         for batch in handle.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=names):
@@ -391,11 +395,20 @@ def _parquet_batches(info: FileInfo, names, progress) -> Iterator[pa.RecordBatch
             yield batch.select(names)
 
 
+def _is_string(data_type: pa.DataType) -> bool:
+    if pa.types.is_dictionary(data_type):
+        data_type = data_type.value_type
+    return bool(pa.types.is_string(data_type) or pa.types.is_large_string(data_type))
+
+
 def _cast_batch(path: str, batch: pa.RecordBatch, targets) -> pa.RecordBatch:
     arrays = []
     for name, target in targets.items():
         array = batch.column(name)
         if pa.types.is_dictionary(array.type):
+            if target == STRING and array.type.value_type == STRING:
+                arrays.append(array)  # strings, dictionary-encoded: counted by code
+                continue
             array = array.dictionary_decode()
         if array.type != target:
             if target == STRING and pa.types.is_floating(array.type):

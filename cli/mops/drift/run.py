@@ -173,7 +173,7 @@ def check_version(inv: Inventory, start: Path, model: Model, version: Version, c
                                                                 progress=report)
         try:
             rows_by_file = cur_profile.rows_by_source()
-            result = compare(ref_profile, cur_profile, plan, jobs=jobs)
+            result = compare(ref_profile, cur_profile, plan)
         finally:
             ref_profile.close()
             cur_profile.close()

@@ -19,7 +19,7 @@ scipy is imported inside the functions that need it, to keep imports cheap.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -191,21 +191,19 @@ def numeric_drift(
         chosen = method or select_method(NUMERIC, n_ref, u)
         return _verdict(NUMERIC, chosen, math.nan, threshold, n_ref, n_cur, u, psi)
 
-    merged, from_current = _merge_sorted(reference, current)
-    u = _n_unique(merged)
+    u = _n_unique_both(reference, current)
     chosen = method or select_method(NUMERIC, n_ref, u)
     if chosen == KS:
         statistic = ks_pvalue(reference, current)
     elif chosen == WASSERSTEIN:
-        distance, _ = _scan_cdfs(merged, from_current, n_ref, n_cur)
-        statistic = distance / max(float(np.std(reference)), MIN_STD)
+        statistic = _wasserstein_sorted(reference, current) / max(float(np.std(reference)), MIN_STD)
     elif chosen == PSI:
         statistic = psi.value
     elif chosen == JENSENSHANNON and _n_unique(reference) > _JS_BINNING_MIN_UNIQUE:
         ref_counts, cur_counts = _sturges_counts(reference, current)
         statistic = jensenshannon_distance(ref_counts, cur_counts)
     else:
-        _, ref_counts, cur_counts = _value_counts(merged, from_current)
+        _, ref_counts, cur_counts = _aligned_counts(reference, current)
         statistic = _count_statistic(chosen, ref_counts, cur_counts)
     return _verdict(NUMERIC, chosen, statistic, threshold, n_ref, n_cur, u, psi)
 
@@ -230,9 +228,7 @@ def wasserstein_normed(reference: np.ndarray, current: np.ndarray) -> float:
     """``wasserstein_distance(ref, cur) / max(std(ref, ddof=0), 0.001)``, from sorted arrays."""
     if reference.size == 0 or current.size == 0:
         return math.nan
-    merged, from_current = _merge_sorted(reference, current)
-    distance, _ = _scan_cdfs(merged, from_current, reference.size, current.size)
-    return distance / max(float(np.std(reference)), MIN_STD)
+    return _wasserstein_sorted(reference, current) / max(float(np.std(reference)), MIN_STD)
 
 
 def psi_numeric(reference: np.ndarray, current: np.ndarray) -> Psi:
@@ -319,12 +315,26 @@ def z_test_pvalue(reference_counts, current_counts) -> float:
 
 
 def jensenshannon_distance(reference_counts, current_counts) -> float:
-    """``scipy.spatial.distance.jensenshannon`` of the relative frequencies (natural log)."""
-    from scipy.spatial.distance import jensenshannon
+    """``scipy.spatial.distance.jensenshannon`` of the relative frequencies (natural log).
 
+    The same operations as scipy's (which normalises again, and uses ``rel_entr``),
+    in numpy: importing scipy.spatial costs more than a second on a busy machine.
+    """
     ref = np.asarray(reference_counts, dtype=np.float64)
     cur = np.asarray(current_counts, dtype=np.float64)
-    return float(jensenshannon(ref / ref.sum(), cur / cur.sum()))
+    p, q = ref / ref.sum(), cur / cur.sum()
+    p, q = p / np.sum(p), q / np.sum(q)
+    m = (p + q) / 2.0
+    js = np.sum(_rel_entr(p, m)) + np.sum(_rel_entr(q, m))
+    return float(np.sqrt(js / 2.0))
+
+
+def _rel_entr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    # scipy.special.rel_entr where y >= x / 2 (y is the mean with x): x log(x / y), 0 at x = 0.
+    out = np.zeros_like(x)
+    positive = x > 0
+    out[positive] = x[positive] * np.log(x[positive] / y[positive])
+    return out
 
 
 def psi_counts(reference_counts, current_counts, bins: tuple = ()) -> Psi:
@@ -356,9 +366,7 @@ def performance(positives: np.ndarray, negatives: np.ndarray, decision_threshold
             at_or_below = np.searchsorted(negatives, block, side="right")
             twice_u += 2 * int(below.sum()) + int((at_or_below - below).sum())
         auc = twice_u / (2 * n1 * n0)
-        merged, from_neg = _merge_sorted(positives, negatives)
-        _, ks = _scan_cdfs(merged, from_neg, n1, n0)
-        del merged, from_neg
+        ks = _ks_statistic_sorted(positives, negatives)
     true_pos = n1 - int(np.searchsorted(positives, decision_threshold, side="left"))
     false_pos = n0 - int(np.searchsorted(negatives, decision_threshold, side="left"))
     true_neg = n0 - false_pos
@@ -447,70 +455,114 @@ def _bin_counts(sorted_values: np.ndarray, cuts: np.ndarray) -> np.ndarray:
     return np.diff(edges)
 
 
-def _merge_sorted(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Merge two sorted arrays; returns (merged, mask of elements that came from v).
-
-    Linear after one searchsorted, instead of re-sorting the concatenation.
-    """
-    # Timsort finds the two sorted runs and merges them in linear time.
-    merged = np.concatenate((u, v))
-    merged.sort(kind="stable")
-    # Mark where the elements of the smaller array land (ties: u before v);
-    # searching the smaller array in the larger one is the cheap direction.
-    small, large, small_is_v = (v, u, True) if v.size <= u.size else (u, v, False)
-    marks = np.zeros(merged.size, dtype=bool)
-    for a in range(0, small.size, _BLOCK):
-        block = small[a : a + _BLOCK]
-        # Position of v[j]: (#u <= v[j]) + j; of u[i]: (#v < u[i]) + i.
-        position = np.searchsorted(large, block, side="right" if small_is_v else "left")
-        position += np.arange(a, a + block.size)
-        marks[position] = True
-    if not small_is_v:
-        np.logical_not(marks, out=marks)
-    return merged, marks
-
-
 def _n_unique(sorted_values: np.ndarray) -> int:
     if sorted_values.size == 0:
         return 0
     return 1 + int(np.count_nonzero(sorted_values[1:] != sorted_values[:-1]))
 
 
-def _scan_cdfs(merged: np.ndarray, from_v: np.ndarray, n_u: int, n_v: int) -> tuple[float, float]:
-    """Integral and maximum of |F_u - F_v| over the merged sample.
+def _run_ends(sorted_values: np.ndarray) -> Iterator[np.ndarray]:
+    """Indices of the last element of each run of equal values, a block at a time."""
+    n = sorted_values.size
+    for a in range(0, n, _BLOCK):
+        b = min(a + _BLOCK, n)
+        is_end = np.empty(b - a, dtype=bool)
+        np.not_equal(sorted_values[a + 1 : b], sorted_values[a : b - 1], out=is_end[:-1])
+        is_end[-1] = b == n or sorted_values[b - 1] != sorted_values[b]
+        yield a + np.flatnonzero(is_end)
 
-    The same terms as scipy's ``_cdf_distance`` (p = 1): at each merged value,
-    the CDFs times the gap to the next value. Inside a run of ties the running
-    counts differ from scipy's ``searchsorted(..., 'right')``, but the gap there
-    is 0, so every term, and hence the sum, is identical; the maximum is taken
-    only where the gap is positive, which is where the CDFs are exact.
+
+def _n_unique_both(u: np.ndarray, v: np.ndarray) -> int:
+    """Distinct values of two sorted arrays together: each side's, less those they share."""
+    u_unique = shared = 0
+    for ends in _run_ends(u):
+        keys = u[ends]
+        u_unique += keys.size
+        if v.size:
+            at = np.minimum(np.searchsorted(v, keys, side="left"), v.size - 1)
+            shared += int(np.count_nonzero(v[at] == keys))
+    return u_unique + _n_unique(v) - shared
+
+
+def _aligned_counts(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct values of two sorted arrays together, and how often each side holds them."""
+    u_keys, u_counts = value_counts(u)
+    v_keys, v_counts = value_counts(v)
+    keys = np.union1d(u_keys, v_keys)
+    u_aligned = np.zeros(keys.size, dtype=np.int64)
+    v_aligned = np.zeros(keys.size, dtype=np.int64)
+    u_aligned[np.searchsorted(keys, u_keys)] = u_counts
+    v_aligned[np.searchsorted(keys, v_keys)] = v_counts
+    return keys, u_aligned, v_aligned
+
+
+def _wasserstein_sorted(u: np.ndarray, v: np.ndarray) -> float:
+    """``scipy.stats.wasserstein_distance(u, v)`` of two sorted, non-empty arrays.
+
+    The area between the two CDFs equals the area between the quantile functions,
+    the integral over t in [0, 1) of |Q_u(t) - Q_v(t)|, with Q_u(t) = u[i] on
+    [i/n, (i+1)/n) and Q_v(t) = v[j] on [j/m, (j+1)/m). Cut [0, 1) at every i/n and
+    j/m; each piece starts at one of them, and its other index and its length
+    follow from integer arithmetic over the common denominator n*m (no merge, no
+    search). With v the longer array, almost every piece starting at a j/m is a full
+    1/m long, so those cost a gather and a sum: the few a u-break cuts short are
+    corrected, and the pieces starting at an i/n computed in full.
     """
-    n = merged.size
-    total = 0.0
+    if u.size > v.size:
+        u, v = v, u  # symmetric: the longer array takes the cheap pass
+    n, m = int(u.size), int(v.size)
+    # Pieces starting at j/m, j = 1..m-1, each counted n/(nm) long for now. Their u is
+    # u[floor(j n / m)]: u[i] repeated for the j from ceil(i m / n) on, no index array.
+    full = 0.0
+    for a in range(1, m, _BLOCK):
+        b = min(a + _BLOCK, m)
+        first, last = (a * n) // m, ((b - 1) * n) // m
+        edges = (np.arange(first, last + 2, dtype=np.int64) * m + (n - 1)) // n
+        np.clip(edges, a, b, out=edges)
+        gap = np.repeat(u[first : last + 1], np.diff(edges))
+        np.subtract(gap, v[a:b], out=gap)
+        full += float(np.sum(np.abs(gap, out=gap)))
+    # ... except those where j/m is also some i/n (every m/gcd-th): they start at a u-break.
+    step = m // math.gcd(n, m)
+    shared = np.arange(step, m, step, dtype=np.int64)
+    if shared.size:
+        full -= float(np.sum(np.abs(u[(shared * n) // m] - v[shared])))
+    total = n * full
+    # A u-break strictly inside (j/m, (j+1)/m) ends that piece early: take off the rest.
+    inner = np.arange(1, n, dtype=np.int64) * m
+    inner = inner[inner % n != 0] // n  # the j of each such u-break, non-decreasing
+    if inner.size:
+        cut = inner[np.concatenate(([True], inner[1:] != inner[:-1]))]
+        cut = cut[(cut >= 1) & ((cut * n) % m != 0)]
+        jn = cut * n
+        i = jn // m
+        rest = n - ((i + 1) * m - jn)
+        total -= float(np.dot(rest.astype(np.float64), np.abs(u[i] - v[cut])))
+    # Pieces starting at i/n, i = 0..n-1 (t = 0 included): to the next i/n or j/m.
+    for a in range(0, n, _BLOCK):
+        im = np.arange(a, min(a + _BLOCK, n), dtype=np.int64) * m
+        j = im // n
+        length = np.minimum(m, (j + 1) * n - im)
+        total += float(np.dot(length.astype(np.float64), np.abs(u[a : a + im.size] - v[j])))
+    return total / (float(n) * float(m))
+
+
+def _ks_statistic_sorted(u: np.ndarray, v: np.ndarray) -> float:
+    """The two-sample KS statistic (``scipy.stats.ks_2samp(u, v).statistic``), sorted inputs.
+
+    The largest gap between the right-continuous CDFs is at a sample value; at the
+    last of each run of equal values a side's own CDF is its index, the other's a search.
+    """
+    n, m = int(u.size), int(v.size)
     largest = 0.0
-    carry = 0
-    for a in range(0, n - 1, _BLOCK):
-        b = min(a + _BLOCK, n - 1)
-        deltas = np.diff(merged[a : b + 1])
-        v_index = np.cumsum(from_v[a:b], dtype=np.int64)
-        v_index += carry
-        carry = int(v_index[-1])
-        u_index = np.arange(a + 1, b + 1, dtype=np.int64) - v_index
-        gap = np.abs(u_index / n_u - v_index / n_v)
-        total += float(np.sum(np.multiply(gap, deltas)))
-        steps = deltas > 0
-        if steps.any():
-            largest = max(largest, float(gap[steps].max()))
-    return total, largest
-
-
-def _value_counts(merged: np.ndarray, from_v: np.ndarray):
-    """Distinct values of a merged sample and how often each side holds them."""
-    starts = np.flatnonzero(np.concatenate(([True], merged[1:] != merged[:-1])))
-    keys = merged[starts]
-    totals = np.diff(np.concatenate((starts, [merged.size])))
-    v_counts = np.add.reduceat(from_v.astype(np.int64), starts)
-    return keys, totals - v_counts, v_counts
+    for own, other, n_own, n_other in ((u, v, n, m), (v, u, m, n)):
+        for ends in _run_ends(own):
+            if not ends.size:  # a block inside one run of equal values
+                continue
+            f_own = (ends + 1) / n_own
+            f_other = np.searchsorted(other, own[ends], side="right") / n_other
+            largest = max(largest, float(np.max(np.abs(f_own - f_other))))
+    return largest
 
 
 def _sturges_counts(reference: np.ndarray, current: np.ndarray):

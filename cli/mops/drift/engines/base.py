@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mops.drift.profile import Profile
     from mops.drift.result import DriftResult
 
-#: Called with (bytes done, bytes total) over both windows, reference first.
+#: Called with (bytes done, bytes total) over both windows together (they may be read at once).
 Progress = Callable[[int, int], None]
 
 

@@ -9,7 +9,9 @@ to a temporary directory that lives as long as the profile.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import pyarrow as pa
 
@@ -32,26 +34,49 @@ def profile_windows(
     jobs: int = 1,
     progress: Progress | None = None,
 ) -> tuple[Profile, Profile]:
-    """Profile the reference, then the current window; see :class:`~mops.drift.engines.base.DriftEngine`."""
+    """Profile both windows, at the same time; see :class:`~mops.drift.engines.base.DriftEngine`."""
     plan.validate()
     ref_infos = inspect_files(reference, plan)
     cur_infos = inspect_files(current, plan)
     storage, origins = _storage(ref_infos + cur_infos, plan)
-    ref_bytes = sum(info.size for info in ref_infos)
-    total = ref_bytes + sum(info.size for info in cur_infos)
+    total = sum(info.size for info in ref_infos + cur_infos)
+    done = [0, 0]
+    lock = threading.Lock()
 
-    def shifted(base: int) -> Progress | None:
+    def side(k: int) -> Progress | None:
         if progress is None:
             return None
-        return lambda done, _total: progress(base + done, total)
 
-    ref_profile = _profile(ref_infos, plan, storage, origins, jobs=1, progress=shifted(0))
+        def report(n: int, _total: int) -> None:
+            with lock:
+                done[k] = n
+                progress(done[0] + done[1], total)
+
+        return report
+
+    # The two windows are read at the same time: Arrow decodes outside the GIL, and the
+    # reference is usually done before the (larger) current window. A daemon thread, so
+    # that an interrupt does not wait for the reference to be read.
+    outcome: dict[str, Any] = {}
+
+    def read_reference() -> None:
+        try:
+            outcome["profile"] = _profile(ref_infos, plan, storage, origins, jobs=1, progress=side(0))
+        except BaseException as exc:  # re-raised in the calling thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=read_reference, name="mops-drift-reference", daemon=True)
+    thread.start()
     try:
-        cur_profile = _profile(cur_infos, plan, storage, origins, jobs=jobs, progress=shifted(ref_bytes))
+        cur_profile = _profile(cur_infos, plan, storage, origins, jobs=jobs, progress=side(1))
     except BaseException:
-        ref_profile.close()
+        thread.join(0)
         raise
-    return ref_profile, cur_profile
+    thread.join()
+    if "error" in outcome:
+        cur_profile.close()
+        raise outcome["error"]
+    return outcome["profile"], cur_profile
 
 
 def profile_files(
@@ -137,6 +162,8 @@ def _profile(
         raise
     if merged is None:  # one partition per file, and there is at least one file
         raise UsageError("no input files given")
+    # Arrow keeps the blocks it decoded for reuse; the comparison needs the memory more.
+    pa.default_memory_pool().release_unused()
     types = {n: combined_class(type_class(info.types[n]) for info in infos) for n in compared}
     return Profile(merged, {n: storage[n] for n in compared}, {n: origins[n] for n in compared},
                    (spill_dir,), types)
