@@ -295,9 +295,6 @@ def test_unknown_model_and_run_uri_without_model(server: Server, quiet: None, mo
 
 
 @needs_mlflow
-@pytest.mark.xfail(strict=True, reason="trust/rules.py does not list `Mops-Action: import` among "
-                                       "the actions that may add a card, a version record and "
-                                       "evidence yet")
 def test_an_imported_version_passes_verify(server: Server, quiet: None, mops: Mops):
     mops("import", "mlflow", "models:/credit-pd/1", "--tracking-uri", server.uri)
     mops("verify")
