@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mops.drift.run import DriftOutcome
     from mops.inventory.actions.governance import EvidenceAdded, FindingRecorded, Promoted, Retired, SignedOff
     from mops.inventory.actions.register import Initialised, Registered, WorkflowAdded
+    from mops.inventory.digest import DigestCache
     from mops.inventory.store import Model, Version
     from mops.policy.results import Result
     from mops.report import Report
@@ -350,15 +351,22 @@ def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool 
            strict: bool = False) -> Verification:
     """Replay history against the provenance rules (``mops verify``); promotions are
     re-gated by the policy engine with the rules then in force."""
+    from mops.inventory.digest import DigestCache
     from mops.trust.verify import verify as run
 
-    return run(inv, changed_since=changed_since, artifacts=artifacts, strict=strict,
-               gate=replay_gate())
+    digests = DigestCache(inv)
+    try:
+        return run(inv, changed_since=changed_since, artifacts=artifacts, strict=strict,
+                   gate=replay_gate(digests))
+    finally:
+        digests.save()
 
 
-def replay_gate() -> Gate:
+def replay_gate(digests: DigestCache | None = None) -> Gate:
     """``promote``'s gate for replaying promotions: the policy engine, rules loaded once per
-    set of rules in force."""
+    set of rules in force; the digests of history's files (by blob id) kept in
+    ``digests`` across promotions, when given."""
+    from mops.inventory.digest import DigestCache
     from mops.policy.engine import evaluate_version
     from mops.policy.packs import Rule, all_rules, load_packs
 
@@ -368,8 +376,13 @@ def replay_gate() -> Gate:
              is_signed: SignatureCheck, key: Hashable) -> list[str]:
         if key not in rules:
             rules[key] = all_rules(load_packs(inv))
+        cache = DigestCache.in_memory(inv)
+        if digests is not None:
+            cache.entries = digests.entries  # blob ids name the same content in any commit
         results = evaluate_version(inv, model, version, now=now, target=target,
-                                   is_signed=is_signed, rules=rules[key])
+                                   is_signed=is_signed, rules=rules[key], digests=cache)
+        if digests is not None and cache.dirty:
+            digests.dirty = True
         return [f"{r.rule}: {r.message} [{r.cite}]" for r in results if r.status == "fail"]
 
     return gate

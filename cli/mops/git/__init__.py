@@ -38,6 +38,7 @@ from mops.git.objects import (
     hash_blob,
     object_ids,
     read_blob,
+    tree_blobs,
 )
 from mops.git.refs import advance_head, commit_before, delete_head, head, resolve, symbolic_ref
 from mops.git.repo import config_get, git_dir, init, is_shallow, toplevel
@@ -51,7 +52,7 @@ __all__ = [
     "changes_log", "commit_before", "commit_paths", "commit_time", "config_get", "delete_head",
     "diff_names", "dirty_paths", "git_dir", "hash_blob", "head", "identity", "init", "is_shallow",
     "log_records", "make_commit", "merge_base", "merge_changes", "object_ids", "path_history",
-    "read_blob",
+    "read_blob", "tree_blobs",
     "refresh_index", "resolve", "restore_index", "symbolic_ref", "toplevel", "uncommitted",
     "untracked_files", "update_index", "verify_commits", "worktree_diff_names",
 ]

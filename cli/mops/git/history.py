@@ -176,11 +176,10 @@ def _raw_changes(tokens: list[str], i: int, out: list[Change]) -> int:
         i += 2
         if len(meta) < 5:
             continue
-        old_mode, new_mode, old, new, status = meta[:5]
-        empty = set("0")
-        out.append(Change(status[:1], path, "" if set(old) <= empty else old,
-                          "" if set(new) <= empty else new,
-                          "" if set(new_mode) <= empty else new_mode))
+        _old_mode, new_mode, old, new, status = meta[:5]
+        out.append(Change(status[:1], path, "" if not old.strip("0") else old,
+                          "" if not new.strip("0") else new,
+                          "" if not new_mode.strip("0") else new_mode))
     return i
 
 
@@ -203,9 +202,9 @@ def changes_log(top: Path, rev: str, paths: Iterable[str]) -> list[LoggedCommit]
             if sep and key.startswith("Mops-"):
                 found.setdefault(key, value.strip())
         changes: list[Change] = []
-        tokens = [t.lstrip("\n") if t.startswith("\n") else t for t in rest.split("\0")]
-        tokens = [t for t in tokens if t]
-        _raw_changes(tokens, 0, changes)
+        if rest.strip():
+            tokens = [t.lstrip("\n") for t in rest.split("\0")]
+            _raw_changes([t for t in tokens if t], 0, changes)
         commits.append(LoggedCommit(sha, tuple(parents.split()), int(when or 0), author.lower(),
                                     committer.lower(), found, tuple(changes)))
     commits.reverse()

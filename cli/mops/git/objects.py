@@ -129,6 +129,18 @@ def cat_blobs(top: Path, specs: list[str]) -> dict[str, bytes | None]:
     return found
 
 
+def tree_blobs(top: Path, rev: str, paths: Iterable[str]) -> dict[str, str]:
+    """path -> blob id of every file under ``paths`` in ``rev``, in one ``git ls-tree``."""
+    out = run(top, "--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree", rev, "--", *paths)
+    found = {}
+    for rec in out.split(b"\0"):
+        meta, _, name = rec.partition(b"\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == b"blob":
+            found[name.decode("utf-8", "surrogateescape")] = parts[2].decode()
+    return found
+
+
 def tree_entry(top: Path, commit: str, path: str) -> tuple[str, str] | None:
     """(mode, blob id) of ``path`` in ``commit``'s tree, or None when it is not there."""
     entry = run(top, "ls-tree", commit, "--", path, check=False).strip()

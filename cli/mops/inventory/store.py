@@ -191,6 +191,10 @@ class Model:
         raise NotFoundError(f"model {self.id!r} has no version {name!r} (versions: {known})")
 
 
+def _bind(load: Callable[[str, bytes, str], Any], path: str, rid: str) -> Callable[[bytes], Any]:
+    return lambda data: load(path, data, rid)
+
+
 def find_root(start: Path) -> Path:
     """The nearest directory at or above ``start`` holding ``mops.yaml``, like git finds .git."""
     start = start.resolve()
@@ -206,7 +210,8 @@ class Inventory:
 
     def __init__(self, root: Path, top: Path, source: Source, commit: str | None, *,
                  git_env: Mapping[str, str] | None = None,
-                 record_cache: yamlio.ParseCache | None = None) -> None:
+                 record_cache: yamlio.ParseCache | None = None,
+                 parsed: dict[tuple[str, str], Any] | None = None) -> None:
         self.root = root
         self.top = top
         self.prefix = "" if root == top else root.relative_to(top).as_posix()
@@ -218,6 +223,9 @@ class Inventory:
         #: Parsed records by content (``.git/mops/records.pickle``): it only saves time.
         #: The loaders get it from here; :meth:`close` saves it.
         self.record_cache = record_cache
+        #: Records read from history, by (path, blob id): inventories of many commits that
+        #: share it (history replay) read each blob once. Only for a commit's inventory.
+        self.parsed = parsed
         self._models: dict[str, Model] = {}
 
     # --------------------------------------------------------------- opening
@@ -319,8 +327,8 @@ class Inventory:
     def _load_model(self, model_id: str) -> Model:
         mdir = layout.model_dir(model_id)
         card_path = layout.card_path(model_id)
-        card = records.load_card(card_path, self.read(card_path), expected_id=model_id,
-                                 cache=self.record_cache)
+        card = self._parse(card_path, lambda data: records.load_card(
+            card_path, data, expected_id=model_id, cache=self.record_cache))
         versions = []
         for name in self.source.listdir(layout.versions_dir(model_id)):
             vdir = layout.version_dir(model_id, name)
@@ -336,8 +344,8 @@ class Inventory:
     def _load_version(self, model_id: str, name: str, vdir: str) -> Version:
         validate_version(name)
         path = f"{vdir}/{layout.VERSION_FILE}"
-        record = records.load_version(path, self.read(path), model=model_id, version=name,
-                                      cache=self.record_cache)
+        record = self._parse(path, lambda data: records.load_version(
+            path, data, model=model_id, version=name, cache=self.record_cache))
         version = Version(model=model_id, version=name, dir=vdir, record=record)
         version.evidence = self._records(
             f"{vdir}/{layout.EVIDENCE}", ".yaml", "evidence",
@@ -360,8 +368,19 @@ class Inventory:
             if fname.endswith(suffix):
                 rid = validate_record_id(fname[: -len(suffix)], kind)
                 path = f"{folder}/{fname}"
-                out.append(load(path, self.read(path), rid))
+                out.append(self._parse(path, _bind(load, path, rid)))
         return out
+
+    def _parse(self, path: str, load: Callable[[bytes], Any]) -> Any:
+        """``load(bytes of path)``, once per blob when reading history with ``parsed``."""
+        if self.parsed is not None and isinstance(self.source, CommitSource):
+            entry = self.source.reader.entries.get(path)
+            if entry is not None:
+                key = (path, entry.sha)
+                if key not in self.parsed:
+                    self.parsed[key] = load(self.read(path))
+                return self.parsed[key]
+        return load(self.read(path))
 
     def close(self) -> None:
         """Stop the git reader of a commit, and save the record cache."""

@@ -106,22 +106,19 @@ EMPTY = records.Settings(inventory="(none yet)")
 
 
 class Blobs:
-    """Blob contents by id, read in batches and kept."""
+    """Blob contents by id, read in batches through the replay's one object store."""
 
-    def __init__(self, top: Any) -> None:
-        self.top = top
-        self.data: dict[str, bytes] = {}
+    def __init__(self, store: git.ObjectStore) -> None:
+        self.store = store
 
     def prefetch(self, oids: Iterable[str]) -> None:
-        todo = [o for o in dict.fromkeys(oids) if o and o not in self.data]
-        for i in range(0, len(todo), 5000):
-            found = git.cat_blobs(self.top, todo[i:i + 5000])
-            self.data.update({k: v for k, v in found.items() if v is not None})
+        self.store.prefetch(o for o in oids if o)
 
     def get(self, oid: str) -> bytes:
-        if oid not in self.data:
-            self.prefetch([oid])
-        return self.data.get(oid, b"")
+        try:
+            return self.store.blob(oid)
+        except FileNotFoundError:
+            return b""
 
 
 class States:
@@ -148,7 +145,8 @@ class States:
         """``mops.yaml`` of blob ``blob``; None when it cannot be read."""
         if blob not in self._settings:
             try:
-                self._settings[blob] = records.load_settings(SETTINGS_FILE, self.blobs.get(blob))
+                self._settings[blob] = records.load_settings(SETTINGS_FILE, self.blobs.get(blob),
+                                                             cache=self.inv.record_cache)
             except RecordError:
                 self._settings[blob] = None
         return self._settings[blob]
@@ -157,7 +155,8 @@ class States:
         if not blob:
             return None
         try:
-            return yamlio.load_mapping(SETTINGS_FILE, self.blobs.get(blob))
+            return yamlio.load_mapping(SETTINGS_FILE, self.blobs.get(blob),
+                                       cache=self.inv.record_cache)
         except RecordError:
             return None
 
@@ -265,10 +264,10 @@ class Replay:
             fallback = dataclasses.replace(self.inv.settings, signing="required")
         except RecordError:
             fallback = records.Settings(inventory="(unreadable)", signing="required")
-        self.blobs = Blobs(self.inv.top)
+        self.store = git.ObjectStore(self.inv.top)
+        self.blobs = Blobs(self.store)
         self.states = States(self.inv, self.blobs, fallback)
         self.sigs = Signatures(self.inv, self.states)
-        self.store: git.ObjectStore | None = None
         self.prefix = f"{self.inv.prefix}/" if self.inv.prefix else ""
         self.commits: dict[str, LoggedCommit] = {}
         self.merge_diffs: dict[tuple[str, str], list[Change]] = {}
@@ -279,9 +278,11 @@ class Replay:
         #: (path, blob) of rule files whose change verify rejects.
         self.rejected: set[tuple[str, str]] = set()
         self._records: dict[tuple[str, str], _Record] = {}
+        #: Records by (path, blob), shared with the inventories promotions are replayed on.
+        self._parsed: dict[tuple[str, str], Any] = {}
         self._seen: set[tuple[str, str]] = set()
         self._promotions: list[tuple[LoggedCommit, str, str, str]] = []
-        self._gate_keys: dict[tuple[Any, ...], int] = {}
+        self._head: dict[str, str] | None = None
 
     # --------------------------------------------------------------- reporting
 
@@ -333,8 +334,7 @@ class Replay:
             else:
                 self._commit(c)
         self._replay_promotions()
-        if self.store is not None:
-            self.store.close()
+        self.store.close()
         return self.issues
 
     def _extra_pack_paths(self, log: list[LoggedCommit]) -> set[str]:
@@ -407,32 +407,50 @@ class Replay:
         """The record at ``rel`` as blob ``blob`` holds it (parsed once)."""
         key = (rel, blob)
         if key not in self._records:
-            self._records[key] = self._load(rel, self.blobs.get(blob))
+            found = self._records[key] = self._load(rel, self.blobs.get(blob))
+            if found.value is not None:
+                self._parsed[key] = found.value
         return self._records[key]
 
     def _load(self, rel: str, data: bytes) -> _Record:
         parts = rel.split("/")
         name = parts[-1]
+        cache = self.inv.record_cache
         try:
             model = validate_model(parts[1])
             if rel.endswith("/" + layout.CARD_FILE) and len(parts) == 3:
-                return _Record(records.load_card(rel, data, expected_id=model))
+                return _Record(records.load_card(rel, data, expected_id=model, cache=cache))
             if parts[2] == layout.FINDINGS:
                 rid = validate_record_id(name.removesuffix(".yaml"), "finding")
-                return _Record(records.load_finding(rel, data, record_id=rid, model=model))
+                return _Record(records.load_finding(rel, data, record_id=rid, model=model,
+                                                    cache=cache))
             version = validate_version(parts[3])
             if name == layout.VERSION_FILE:
-                return _Record(records.load_version(rel, data, model=model, version=version))
+                return _Record(records.load_version(rel, data, model=model, version=version,
+                                                    cache=cache))
             if parts[4] == layout.EVIDENCE:
                 rid = validate_record_id(name.removesuffix(".yaml"), "evidence")
-                return _Record(records.load_evidence(rel, data, record_id=rid))
+                return _Record(records.load_evidence(rel, data, record_id=rid, cache=cache))
             if parts[4] == layout.APPROVALS:
                 rid = validate_record_id(name.removesuffix(".yaml"), "approval")
-                return _Record(records.load_approval(rel, data, record_id=rid))
+                return _Record(records.load_approval(rel, data, record_id=rid, cache=cache))
             rid = validate_record_id(name.removesuffix(".json"), "monitoring record")
             return _Record(records.load_monitoring(rel, data, rid))
         except MopsError as exc:
             return _Record(None, _reason(exc))
+
+    def head_record(self, rel: str) -> tuple[Any, str | None] | None:
+        """The record at ``rel`` as HEAD holds it, as (record, error); None when HEAD has no
+        such file or it was never read."""
+        if self._head is None:
+            head = self.inv.head
+            listed = {} if head is None else \
+                git.tree_blobs(self.inv.top, head, [self.inv.git_path(MODELS_DIR)])
+            self._head = {inside: blob for path, blob in listed.items()
+                          if (inside := self.rel(path)) is not None}
+        blob = self._head.get(rel)
+        found = self._records.get((rel, blob)) if blob else None
+        return None if found is None else (found.value, found.error)
 
     def kind_of(self, rel: str, blob: str) -> str | None:
         if f"/{layout.FINDINGS}/" not in rel or not blob:
@@ -577,12 +595,12 @@ class Replay:
 
     def at(self, commit: str) -> Inventory | None:
         """The inventory as of ``commit``, read lazily (None when it had no mops.yaml)."""
-        if self.store is None:
-            self.store = git.ObjectStore(self.inv.top)
         reader = git.TreeReader(self.store, commit, self.inv.prefix)
         if SETTINGS_FILE not in reader.entries:
             return None
-        return Inventory(self.inv.root, self.inv.top, CommitSource(reader), commit)
+        return Inventory(self.inv.root, self.inv.top, CommitSource(reader), commit,
+                         git_env=self.inv.git_env, record_cache=self.inv.record_cache,
+                         parsed=self._parsed)
 
     def _created(self, c: LoggedCommit, ch: Change, rel: str, r: Provenance,
                  before: InForce) -> None:
@@ -943,11 +961,15 @@ class Replay:
             at = self.at(c.parents[0]) if c.parents else None
             if at is None:
                 continue
+            rules = self.states.at(c.parents[0])
+            if rules.settings is not None and not rules.unreadable:
+                # Already read (and parsed once per mops.yaml): the inventory need not again.
+                at.__dict__["settings"] = rules.settings
             version_name = rel.split("/")[3]
             try:
                 model = at.model(model_id)
                 version = model.version(version_name)
-                key = self._gate_key(at)
+                key = self._gate_key(at, rules)
                 now = dt.datetime.fromtimestamp(c.time, tz=dt.UTC)
                 unmet = self.gate(at, model, version, stage, now, self._is_signed, key)
             except MopsError as exc:
@@ -963,25 +985,25 @@ class Replay:
 
     def _warm(self, wanted: list[tuple[str, str]]) -> None:
         """Read what replaying at these (commit, model) pairs will read, one batch per level
-        of folders: each commit's top folder and mops.yaml, each model's folder below it
-        (evidence files but their ids: digests are kept by blob id)."""
-        if self.store is None:
-            self.store = git.ObjectStore(self.inv.top)
+        of folders: each commit's top folder and mops.yaml, each model's folders below it,
+        and its card; the records were all read (and parsed) where they were made."""
         top = self.inv.prefix
         commits = list(dict.fromkeys(c for c, _ in wanted))
         self.store.prefetch([f"{c}:{top}" for c in commits] +
                             [f"{c}:{self.inv.git_path(SETTINGS_FILE)}" for c in commits])
         self.store.warm([f"{c}:{self.inv.git_path(layout.model_dir(m))}" for c, m in wanted],
-                        read_blob=lambda path: f"/{layout.EVIDENCE}/files/" not in path)
+                        read_blob=lambda path: path == layout.CARD_FILE)
 
-    def _gate_key(self, at: Inventory) -> Hashable:
+    def _gate_key(self, at: Inventory, rules: InForce) -> Hashable:
+        """Equal for equal rules in force: the same mops.yaml and the same pack files."""
         source = at.source
         assert isinstance(source, CommitSource)
+        packs = rules.packs
+        if not packs:
+            return (rules.settings_blob, ())
         entries = source.reader.entries
-        settings = entries.get(SETTINGS_FILE)
-        packs = tuple(sorted((p, e.sha) for p in table.pack_paths(at.settings)
-                             if (e := entries.get(p)) is not None))
-        return (settings.sha if settings else None, packs)
+        return (rules.settings_blob, tuple(sorted((p, e.sha) for p in packs
+                                                  if (e := entries.get(p)) is not None)))
 
     def _is_signed(self, version: Version, approval: records.Approval) -> bool:
         creator = self.added.get(approval.path)

@@ -182,6 +182,12 @@ RULES: tuple[Provenance, ...] = (
                (), (), ACTOR, record=False, checks="nothing: it is not a record"),
 )
 _BY_ID = {r.id: r for r in RULES}
+#: The rules whose pattern starts with a given first segment, in table order.
+_BY_TOP: dict[str, tuple[Provenance, ...]] = {}
+for _r in RULES:
+    if _r.id != "named-packs":
+        _top = _r.pattern.split("/", 1)[0]
+        _BY_TOP[_top] = (*_BY_TOP.get(_top, ()), _r)
 
 
 def rule(rule_id: str) -> Provenance:
@@ -195,8 +201,8 @@ def rule_for(path: str, *, kind: str | None = None,
     or an exception); ``packs`` are the pack paths ``policies:`` names."""
     if path in packs and not path.startswith("policies/"):
         return _BY_ID["named-packs"]
-    for r in RULES:
-        if r.id == "named-packs" or not r.regex.fullmatch(path):
+    for r in _BY_TOP.get(path.split("/", 1)[0], ()):
+        if not r.regex.fullmatch(path):
             continue
         if r.kind is not None and r.kind != (kind or "finding"):
             continue

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,7 +141,12 @@ def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool 
     # What the working tree holds now comes last: its problems are the most specific.
     dirty = uncommitted(inv, [*scanned, *rules_paths])
     _check_dirty(result, dirty)
-    signoffs, evidence = _records(inv, result, model_paths)
+
+    def committed(rel: str) -> tuple[Any, str | None] | None:
+        # A file the working tree holds as committed was read by the replay already.
+        return None if rel in dirty else replay.head_record(rel)
+
+    signoffs, evidence = _records(inv, result, model_paths, committed)
     for a in signoffs:
         _check_dated(result, replay, a.path, "sign-off", a.at)
     for ev in evidence:
@@ -163,9 +169,13 @@ def _model_dirs(inv: Inventory) -> list[str]:
             if inv.source.isdir(layout.model_dir(name))]
 
 
-def _records(inv: Inventory, result: Verification, model_paths: list[str]
+def _records(inv: Inventory, result: Verification, model_paths: list[str],
+             committed: Callable[[str], tuple[Any, str | None] | None] = lambda _rel: None,
              ) -> tuple[list[records.Approval], list[records.Evidence]]:
-    """Every sign-off and evidence record in scope; a malformed one is a problem, not an abort."""
+    """Every sign-off and evidence record in scope; a malformed one is a problem, not an abort.
+
+    ``committed(rel)`` gives the record already read from the commit the working tree
+    holds unchanged, as (record, error): it is not read again."""
     source = inv.source
     signoffs: list[records.Approval] = []
     evidence: list[records.Evidence] = []
@@ -191,7 +201,13 @@ def _records(inv: Inventory, result: Verification, model_paths: list[str]
                             continue
                         try:
                             validate_record_id(name[:-5], "record")
-                            record = loader(rel, inv.read(rel), record_id=name[:-5])
+                            known = committed(rel)
+                            if known is not None and known[1] is not None:
+                                result.add(rel, known[1])
+                                continue
+                            record = known[0] if known is not None else \
+                                loader(rel, inv.read(rel), record_id=name[:-5],
+                                       cache=inv.record_cache)
                             if isinstance(record, records.Approval):
                                 signoffs.append(record)
                             else:
