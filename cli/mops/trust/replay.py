@@ -312,7 +312,10 @@ class Replay:
         head = self.inv.head
         if head is None:
             return self.issues
-        paths = [self.inv.git_path(p) for p in INVENTORY_PATHS]
+        paths = [self.inv.git_path(p) for p in INVENTORY_PATHS
+                 if self.models is None or p != MODELS_DIR]
+        if self.models is not None:  # only the models in scope, and the rules
+            paths += [self.inv.git_path(layout.model_dir(m)) for m in sorted(self.models)]
         log = git.changes_log(self.inv.top, head, paths)
         extra = self._extra_pack_paths(log)
         if extra:
