@@ -48,7 +48,7 @@ class Stream:
 
     def __init__(self) -> None:
         self.parts: list[bytes] = []
-        self.clock = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+        self.clock = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
         self.count = 0
 
     def stamp(self) -> str:
