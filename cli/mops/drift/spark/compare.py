@@ -76,10 +76,10 @@ def compare_windows(spark: Any, windows: Windows, plan: DriftPlan) -> Compared:
             raise UsageError(f"the {what} has no rows ({shown})")
     total_rows = rows[0] + rows[1]
     buckets = passes.buckets_for(total_rows)
-    fractions = ({n: min(1.0, passes.SAMPLE_PER_BUCKET * buckets / total_rows) for n in numeric}
-                 if buckets > 1 else {})
-    scan = passes.scan(frame, numeric, categorical, label=label, score=score,
-                       threshold=plan.decision_threshold, sample_fractions=fractions)
+    scan = passes.scan(frame, numeric, categorical, label=label, score=score, threshold=plan.decision_threshold)
+    if buckets > 1 and numeric:
+        fraction = min(1.0, passes.SAMPLE_PER_BUCKET * buckets / total_rows)
+        scan.samples = passes.samples(frame, numeric, fraction)
     inputs = windows.inputs[0] + windows.inputs[1]
     if scan.outcome is not None:
         for o in scan.outcome:

@@ -40,7 +40,10 @@ MAX_BUCKETS = 1024
 SAMPLE_PER_BUCKET = 32
 #: Seed of the boundary sample (the answers do not depend on it; the work balance does).
 SAMPLE_SEED = 20261101
-_PICK = "_mops_pick"
+#: Reference ranks looked up per key (numpy interpolates the deciles from at most 18 order statistics).
+RANK_SLOTS = 18
+#: PSI cut points per key (the nine deciles), and inner Sturges edges per key (log2 of 2**63 rows, plus 1).
+CUT_SLOTS, EDGE_SLOTS = 9, 64
 
 
 @dataclass
@@ -146,16 +149,12 @@ def buckets_for(values: int) -> int:
 
 
 def scan(frame: Any, numeric: Mapping[str, str], categorical: Mapping[str, str], *,
-         label: str | None, score: str | None, threshold: float,
-         sample_fractions: Mapping[str, float]) -> Scan:
-    """One pass over both windows: counts, extremes, sums, label checks, the boundary samples."""
+         label: str | None, score: str | None, threshold: float) -> Scan:
+    """One pass over both windows: counts, extremes, sums, label checks (one hash aggregate)."""
     from pyspark.sql import functions as F
 
     exprs = [F.count(F.lit(1)).alias("rows")]
-    if sample_fractions:
-        # A random column first: Spark takes no random draws inside an aggregate.
-        frame = frame.withColumn(_PICK, F.rand(SAMPLE_SEED))
-    for i, (name, alias) in enumerate(numeric.items()):
+    for i, (_name, alias) in enumerate(numeric.items()):
         x = col(alias)
         ok = finite(x)
         exprs += [
@@ -168,10 +167,6 @@ def scan(frame: Any, numeric: Mapping[str, str], categorical: Mapping[str, str],
             F.sum(F.when(ok, x)).alias(f"sum{i}"),
             F.count(F.when(ok & (x != F.floor(x)), 1)).alias(f"frac{i}"),
         ]
-        fraction = sample_fractions.get(name, 0.0)
-        if fraction > 0:
-            pick = ok & (F.col(_PICK) < F.lit(fraction))
-            exprs.append(F.collect_list(F.when(pick, x)).alias(f"sample{i}"))
     for i, (_name, alias) in enumerate(categorical.items()):
         x = col(alias)
         exprs += [F.count(F.when(x.isNull(), 1)).alias(f"miss{i}"), F.count(x).alias(f"has{i}")]
@@ -202,8 +197,6 @@ def scan(frame: Any, numeric: Mapping[str, str], categorical: Mapping[str, str],
                 nan=int(row[f"nan{i}"]), posinf=int(row[f"pinf{i}"]), neginf=int(row[f"ninf{i}"]),
                 count=int(row[f"n{i}"]), low=row[f"lo{i}"], high=row[f"hi{i}"],
                 total=float(row[f"sum{i}"] or 0.0), fractional=int(row[f"frac{i}"])))
-            if f"sample{i}" in row.asDict():
-                out.samples.setdefault(name, []).extend(float(v) for v in row[f"sample{i}"])
         for i, name in enumerate(categorical):
             out.columns[name][side].add(SideScan(nan=int(row[f"miss{i}"]), count=int(row[f"has{i}"])))
         if out.outcome is not None:
@@ -219,6 +212,19 @@ def scan(frame: Any, numeric: Mapping[str, str], categorical: Mapping[str, str],
                 o.bad_labels += int(row["bad"])
                 if o.bad_example is None or source < (o.bad_source or 0):
                     o.bad_example, o.bad_source = float(row["bad_example"]), source
+    return out
+
+
+def samples(frame: Any, numeric: Mapping[str, str], fraction: float) -> dict[str, list[float]]:
+    """A Bernoulli sample of each numeric column's finite values (to place the bucket boundaries)."""
+    from pyspark.sql import functions as F
+
+    picked = frame.where(F.rand(SAMPLE_SEED) < F.lit(fraction)).select(*[col(a) for a in numeric.values()])
+    out: dict[str, list[float]] = {name: [] for name in numeric}
+    for row in picked.collect():
+        for name, value in zip(numeric, row, strict=True):
+            if value is not None and math.isfinite(value):
+                out[name].append(float(value))
     return out
 
 
@@ -272,16 +278,22 @@ def values_table(frame: Any, keys: Sequence[NumericKey]) -> Any:
             side = y.cast("int")
         records.append(F.when(keep, F.struct(F.lit(k.key).alias("k"), bucket_expr(x, k.bounds).alias("b"),
                                              x.alias("v"), side.alias("f"))))
-    exploded = frame.select(F.explode(F.array(*records)).alias("e")).where(F.col("e").isNotNull())
-    per_value = (exploded.select("e.k", "e.b", "e.v", "e.f")
-                 .groupBy("k", "b", "v")
-                 .agg(F.sum(F.lit(1) - F.col("f")).alias("r"), F.sum("f").alias("c")))
+    exploded = (frame.select(F.explode(F.array(*records)).alias("e")).where(F.col("e").isNotNull())
+                .select("e.k", "e.b", "e.v", "e.f"))
+    # One shuffle by (key, bucket) and one sort by value: every window below reads the same order.
+    # Within a bucket, each record gets the running counts of both sides and the next record's
+    # value; the last record of each run of equal values holds the counts through that value and
+    # the next distinct value, and is the one kept.
     ordered = Window.partitionBy("k", "b").orderBy("v")
     running = ordered.rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    return per_value.select("k", "b", "v", "r", "c",
-                            F.sum("r").over(running).alias("rl"),
-                            F.sum("c").over(running).alias("cl"),
-                            F.lead("v").over(ordered).alias("nx"))
+    same_value = Window.partitionBy("k", "b", "v")
+    a_side = F.lit(1) - F.col("f")
+    records_out = exploded.select(
+        "k", "b", "v",
+        F.sum(a_side).over(same_value).alias("r"), F.sum("f").over(same_value).alias("c"),
+        F.sum(a_side).over(running).alias("rl"), F.sum("f").over(running).alias("cl"),
+        F.lead("v").over(ordered).alias("nx"))
+    return records_out.where(F.col("nx").isNull() | (F.col("nx") != F.col("v")))
 
 
 def bucket_totals(spark: Any, table: Any, means: Mapping[int, float]) -> dict[int, KeyTotals]:
@@ -316,46 +328,57 @@ def cdf(spark: Any, table: Any, totals: Mapping[int, KeyTotals], ranks: Mapping[
     from pyspark.sql import functions as F
 
     offsets = []
+    exact_products = True
     for k, t in totals.items():
         if t.n_a == 0 or t.n_b == 0:
             continue
+        exact_products = exact_products and t.n_a * t.n_b < 2**63
+        wanted = [int(q) for q in ranks.get(k, ())][:RANK_SLOTS]
+        slots = wanted + [None] * (RANK_SLOTS - len(wanted))
         ra = ca = 0
         ordered = sorted(t.buckets)
         for i, b in enumerate(ordered):
             a, c, _ = t.buckets[b]
             next_low = t.buckets[ordered[i + 1]][2] if i + 1 < len(ordered) else None
-            offsets.append((k, b, ra, ca, next_low, t.n_a, t.n_b, [int(q) for q in ranks.get(k, ())]))
+            offsets.append((k, b, ra, ca, next_low, t.n_a, t.n_b, *slots))
             ra, ca = ra + a, ca + c
     if not offsets:
         return {}
+    rank_columns = [f"q{j}" for j in range(RANK_SLOTS)]
     offset_table = spark.createDataFrame(
-        offsets, "k int, b int, ro long, co long, nf double, na long, nb long, ranks array<long>")
+        offsets, "k int, b int, ro long, co long, nf double, na long, nb long, "
+                 + ", ".join(f"{q} long" for q in rank_columns))
     joined = table.join(F.broadcast(offset_table), ["k", "b"])
-    big_r = F.col("rl") + F.col("ro")
-    big_c = F.col("cl") + F.col("co")
-    gap = F.abs(big_r / F.col("na") - big_c / F.col("nb"))
+    at_a = F.col("rl") + F.col("ro")
+    at_b = F.col("cl") + F.col("co")
+    gap = F.abs(at_a / F.col("na") - at_b / F.col("nb"))
     following = F.coalesce(F.col("nx"), F.col("nf"))
-    below = big_r - F.col("r")
-    hit = F.exists("ranks", lambda q: (q >= below) & (q < big_r))
-    exact = "decimal(38,0)"
-    enriched = joined.select("k", "v", "r", "c", big_r.alias("at_a"), big_c.alias("at_b"), gap.alias("gap"),
-                             following.alias("following"), below.alias("below"), hit.alias("hit"))
+    below = at_a - F.col("r")
+    # Products of counts stay exact in 64 bits while n_a * n_b < 2**63; past that, in decimals.
+    product_type = "long" if exact_products else "decimal(38,0)"
+    enriched = joined.select("k", "v", "r", "c", *rank_columns, at_a.alias("at_a"), at_b.alias("at_b"),
+                             gap.alias("gap"), following.alias("following"), below.alias("below"))
+    # The value at reference rank q (0-based) is the smallest value with more than q values at or below it.
+    rank_values = [F.min(F.when(F.col("at_a") > F.col(q), F.col("v"))).alias(f"at_{q}") for q in rank_columns]
     rows = enriched.groupBy("k").agg(
         F.max("gap").alias("ks"),
         F.max_by(F.struct("at_a", "at_b"), "gap").alias("at"),
         F.sum(F.when(F.col("following").isNotNull(), F.col("gap") * (F.col("following") - F.col("v"))))
         .alias("area"),
-        F.sum(F.col("c").cast(exact) * F.col("below").cast(exact)).alias("mw_below"),
-        F.sum(F.col("c").cast(exact) * F.col("r").cast(exact)).alias("mw_ties"),
-        F.collect_list(F.when(F.col("hit"), F.struct("v", "below", "at_a"))).alias("hits"),
+        F.sum(F.col("c").cast(product_type) * F.col("below").cast(product_type)).alias("mw_below"),
+        F.sum(F.col("c").cast(product_type) * F.col("r").cast(product_type)).alias("mw_ties"),
+        *[F.first(q, ignorenulls=True).alias(f"rank_{q}") for q in rank_columns],
+        *rank_values,
     ).collect()
     out = {}
     for row in rows:
         at = row["at"]
+        found = [(int(row[f"rank_{q}"]), float(row[f"at_{q}"])) for q in rank_columns
+                 if row[f"rank_{q}"] is not None]
         out[int(row["k"])] = KeyCdf(
             ks=float(row["ks"]), ks_at=(int(at["at_a"]), int(at["at_b"])), area=float(row["area"] or 0.0),
             below=int(row["mw_below"] or 0), ties=int(row["mw_ties"] or 0),
-            ranks=[(float(h["v"]), int(h["below"]), int(h["at_a"])) for h in row["hits"]])
+            ranks=[(value, rank, rank + 1) for rank, value in found])
     return out
 
 
@@ -370,11 +393,30 @@ def bin_counts(spark: Any, table: Any, cuts: Mapping[int, Sequence[float]], edge
     keys = sorted(set(cuts) | set(edges))
     if not keys:
         return {}, {}
-    spec = spark.createDataFrame([(k, [float(c) for c in cuts.get(k, ())], [float(e) for e in edges.get(k, ())])
-                                  for k in keys], "k int, cuts array<double>, edges array<double>")
+    for k in keys:
+        if len(cuts.get(k, ())) > CUT_SLOTS or len(edges.get(k, ())) > EDGE_SLOTS:
+            raise ValueError(f"key {k}: more cut points than slots")
+    n_edges = max((len(edges.get(k, ())) for k in keys), default=0)
+    rows_in = []
+    for k in keys:
+        cut = [float(c) for c in cuts.get(k, ())]
+        edge = [float(e) for e in edges.get(k, ())]
+        rows_in.append((k, *(cut + [None] * (CUT_SLOTS - len(cut))), *(edge + [None] * (n_edges - len(edge)))))
+    cut_columns = [f"t{j}" for j in range(CUT_SLOTS)]
+    edge_columns = [f"e{j}" for j in range(n_edges)]
+    spec = spark.createDataFrame(rows_in, ", ".join(["k int"] + [f"{c} double" for c in cut_columns + edge_columns]))
     joined = table.join(F.broadcast(spec), "k")
-    psi_bin = F.size(F.filter("cuts", lambda t: t < F.col("v")))
-    sturges_bin = F.size(F.filter("edges", lambda e: e <= F.col("v")))
+    v = F.col("v")
+
+    def count_true(conditions: list[Any]) -> Any:
+        total = F.lit(0)
+        for condition in conditions:
+            total = total + F.when(condition, 1).otherwise(0)
+        return total
+
+    # A missing cut or edge is null: the comparison is null, counted as false.
+    psi_bin = count_true([F.col(c) < v for c in cut_columns])
+    sturges_bin = count_true([F.col(e) <= v for e in edge_columns])
     rows = joined.groupBy("k", psi_bin.alias("pb"), sturges_bin.alias("sb")).agg(
         F.sum("r").alias("ra"), F.sum("c").alias("ca")).collect()
     psi = {k: ([0] * (len(cuts[k]) + 1), [0] * (len(cuts[k]) + 1)) for k in cuts}
