@@ -123,7 +123,9 @@ def inspect_file(path: str, columns: Sequence[str]) -> FileInfo:
     missing = [c for c in columns if c not in types]
     if missing:
         listed = ", ".join(repr(c) for c in missing)
-        found = ", ".join(repr(c) for c in types) or "none"
+        shown = [repr(c) for c in types if _NAME_LIKE.fullmatch(c)]
+        hidden = len(types) - len(shown)
+        found = ", ".join(shown + ([f"{hidden} not shown"] if hidden else [])) or "none"
         noun = "column" if len(missing) == 1 else "columns"
         raise UsageError(f"{path}: missing {noun} {listed} (columns found: {found})")
     for column in columns:
@@ -219,13 +221,26 @@ def _larger_block(path: str, block: int) -> int:
     return min(block * 8, MAX_BLOCK_BYTES)
 
 
+#: A column name that may be shown in a message. Anything else in a header (a line of some
+#: other file, a secret) is counted, never quoted: errors end up in CI logs.
+_NAME_LIKE = re.compile(r"[\w .-]{1,64}")
+
+
+def _no_content(text: str) -> str:
+    """Arrow's message without what it quotes of the file: the row after "Expected N
+    columns, got M:", and any quoted value."""
+    text = re.sub(r"(Expected \d+ columns?, got \d+).*", r"\1", text)
+    return re.sub(r"'[^']*'?|\"[^\"]*\"?", "(value not shown)", text)
+
+
 def _unreadable(path: str, exc: BaseException, names: Sequence[str] = ()) -> UsageError:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if "Empty CSV file" in text or "Empty JSON" in text:
         return UsageError(f"{path}: file is empty")
+    text = _no_content(text)
     # Arrow's CSV errors number columns from 0; users think in names.
     match = re.search(r"CSV column #(\d+)", text)
-    if match and int(match.group(1)) < len(names):
+    if match and int(match.group(1)) < len(names) and _NAME_LIKE.fullmatch(names[int(match.group(1))]):
         column = names[int(match.group(1))]
         return UsageError(f"{path}: column {column!r}: cannot read value: {text}")
     return UsageError(f"{path}: cannot read file: {text}")
@@ -418,7 +433,8 @@ def _cast_batch(path: str, batch: pa.RecordBatch, targets) -> pa.RecordBatch:
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
                 what = "numbers" if target == FLOAT64 else "text"
                 raise UsageError(
-                    f"{path}: column {name!r} of type {array.type} cannot be read as {what}: {str(exc).splitlines()[0]}"
+                    f"{path}: column {name!r} of type {array.type} cannot be read as {what}: "
+                    f"{_no_content(str(exc).splitlines()[0])}"
                 ) from exc
         arrays.append(array)
     return pa.RecordBatch.from_arrays(arrays, names=list(targets))

@@ -20,6 +20,7 @@ from mops.drift.result import DATA_QUALITY, DRIFT, OK, DriftResult
 from mops.drift.targets import Target, find_targets
 from mops.errors import MopsError, UsageError
 from mops.inventory.actions.monitoring import MonitoringRecorded
+from mops.inventory.contained import inside
 from mops.inventory.digest import sha256_file
 from mops.inventory.names import ModelRef
 from mops.inventory.store import Inventory, Model, Version
@@ -156,7 +157,7 @@ def check_version(inv: Inventory, start: Path, model: Model, version: Version, c
         setting = plan_map.get("reference")
         if not setting:
             raise UsageError(f"no reference data: set monitoring.reference in {card} or pass --reference PATH")
-        reference = _inventory_path(inv, str(setting))
+        reference = _inventory_path(inv, str(setting), f"{card}: monitoring.reference")
     if not current:
         raise UsageError("no current log given")
     ref_path, cur_paths = os.fspath(reference), [os.fspath(p) for p in current]
@@ -216,11 +217,12 @@ def _record(inv: Inventory, start: Path, model: Model, version: Version, referen
                              env=inv.git_env)
 
 
-def _inventory_path(inv: Inventory, setting: str) -> Path | str:
-    """A card's path setting: relative to the inventory, unless it is a URI or a table (``table:db.name``)."""
-    if _URI.match(setting):
+def _inventory_path(inv: Inventory, setting: str, what: str) -> Path | str:
+    """A card's path setting: inside the inventory (see :mod:`mops.inventory.contained`),
+    unless it is a URI or a table (``table:db.name``); a ``file:`` URI is a path too."""
+    if _URI.match(setting) and not setting.lower().startswith("file:"):
         return setting
-    return inv.root / setting
+    return inside(inv.root, setting, what)
 
 
 def _shown(inv: Inventory, path: str) -> str:

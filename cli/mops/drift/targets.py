@@ -2,8 +2,10 @@
 
 The log pattern of a version is, first found: the ``--logs`` option, the card's
 ``monitoring.logs``, mops.yaml's ``monitoring.logs``. It is relative to the
-inventory (or absolute), with ``{model}`` and ``{version}`` filled in and glob
-wildcards (``*``, ``?``, ``[...]``, ``**`` across folders) expanded.
+inventory (``--logs`` may be absolute; a record's pattern, and every file it finds,
+stay inside the inventory: :mod:`mops.inventory.contained`), with ``{model}`` and
+``{version}`` filled in and glob wildcards (``*``, ``?``, ``[...]``, ``**`` across
+folders) expanded.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from mops.drift.plan import has_plan
 from mops.errors import MopsError, NotFoundError, UsageError
+from mops.inventory.contained import RULE, check_relative, is_inside
 from mops.inventory.store import Inventory
 
 
@@ -81,25 +84,48 @@ def find_targets(inv: Inventory, stage: str, *, logs: str | None = None,
         assert isinstance(monitoring, dict)
         pattern: str | None = logs
         problem = None
+        source = None  # the record the pattern comes from (None: the --logs option)
         if pattern is None:
             own = monitoring.get("logs")
             if own is None:
                 pattern = default if default_problem is None else None
                 problem = default_problem
+                source = "mops.yaml"
             elif isinstance(own, str) and own.strip():
                 pattern = own
+                source = card
             else:
                 problem = f"{card}: monitoring.logs: expected a pattern such as 'logs/{{model}}/{{version}}/*.csv'"
+        if source is not None and pattern and not problem and not _remote(pattern, pass_through):
+            try:  # a record's pattern finds files inside the inventory only
+                check_relative(pattern, f"{source}: monitoring.logs")
+            except UsageError as exc:
+                problem = exc.message
         for version in model.versions:
             if version.stage != stage:
                 continue
             if problem or not pattern:
                 found.append(Target(model_id, version.version, card, pattern or "", problem=problem))
                 continue
-            found.append(Target(model_id, version.version, card, pattern,
-                                files=log_files(inv.root, pattern, model_id, version.version,
-                                                pass_through=pass_through)))
+            files = log_files(inv.root, pattern, model_id, version.version,
+                              pass_through=pass_through)
+            out = [f for f in files if source is not None and not _remote(f, pass_through)
+                   and not is_inside(inv.root, f)]
+            if out:
+                shown = os.path.relpath(out[0], inv.root)
+                found.append(Target(model_id, version.version, card, pattern, problem=(
+                    f"{source}: monitoring.logs: {shown!r}{f' and {len(out) - 1} more' if len(out) > 1 else ''} "
+                    f"lead outside the inventory through a symbolic link, and mops does not "
+                    f"follow it; {RULE}")))
+                continue
+            found.append(Target(model_id, version.version, card, pattern, files=files))
     return found
+
+
+def _remote(pattern: str, pass_through: bool) -> bool:
+    """A URI or table an engine reads itself (not a file here); ``file:`` is a file here."""
+    return pass_through and bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:", pattern)) \
+        and not pattern.startswith("file:")
 
 
 def log_files(root: Path, pattern: str, model: str, version: str, *,
