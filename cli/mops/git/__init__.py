@@ -25,12 +25,14 @@ from mops.git.history import (
     log_records,
     merge_base,
     merge_changes,
+    parents_of,
     path_history,
     worktree_diff_names,
 )
 from mops.git.identity import Identity, identity
 from mops.git.objects import (
     CommitReader,
+    MappedReader,
     ObjectStore,
     TreeEntry,
     TreeReader,
@@ -47,11 +49,11 @@ from mops.git.signatures import Signature, verify_commits
 from mops.git.status import dirty_paths, uncommitted, untracked_files
 
 __all__ = [
-    "ZERO", "Change", "CommitInfo", "CommitReader", "Event", "Identity", "LoggedCommit",
+    "ZERO", "Change", "CommitInfo", "CommitReader", "Event", "Identity", "LoggedCommit", "MappedReader",
     "ObjectStore", "Signature", "TreeEntry", "TreeReader", "advance_head", "cat_blobs",
     "changes_log", "commit_before", "commit_paths", "commit_time", "config_get", "delete_head",
     "diff_names", "dirty_paths", "git_dir", "hash_blob", "head", "identity", "init", "is_shallow",
-    "log_records", "make_commit", "merge_base", "merge_changes", "object_ids", "path_history",
+    "log_records", "make_commit", "merge_base", "merge_changes", "object_ids", "parents_of", "path_history",
     "read_blob", "tree_blobs",
     "refresh_index", "resolve", "restore_index", "symbolic_ref", "toplevel", "uncommitted",
     "untracked_files", "update_index", "verify_commits", "worktree_diff_names",

@@ -184,14 +184,18 @@ def _raw_changes(tokens: list[str], i: int, out: list[Change]) -> int:
 
 
 def changes_log(top: Path, rev: str, paths: Iterable[str]) -> list[LoggedCommit]:
-    """Every commit in ``rev``'s history touching ``paths``, oldest first, in one pass.
+    """Every commit in ``rev``'s history touching ``paths``, parents before children, in
+    one pass.
 
-    Merges are listed whenever they may matter (``--full-history``), without changes.
+    Merges are listed whenever they differ from a parent under ``paths``
+    (``--full-history``), without changes; a commit not listed changes nothing there
+    (a merge not listed is the same there as each of its parents).
     """
     fmt = "%x1e%H%x1f%P%x1f%ct%x1f%ae%x1f%ce%x1f%(trailers:only,unfold)%x1d"
     out = run(top, "--literal-pathspecs", "-c", "log.showSignature=false",
               "-c", "core.quotePath=false", "log", "-z", "--raw", "--no-renames", "--no-abbrev",
-              "--full-history", "--no-color", f"--format={fmt}", rev, "--", *paths)
+              "--full-history", "--topo-order", "--no-color", f"--format={fmt}", rev, "--",
+              *paths)
     commits: list[LoggedCommit] = []
     for chunk in out.decode("utf-8", "surrogateescape").split("\x1e")[1:]:
         header, _, rest = chunk.partition("\x1d")
@@ -237,3 +241,9 @@ def merge_changes(top: Path, pairs: Iterable[tuple[str, str]], paths: Iterable[s
             index += 1
             i += 1
     return found
+
+
+def parents_of(top: Path, rev: str) -> dict[str, tuple[str, ...]]:
+    """Every commit in ``rev``'s history -> its parents, in one ``git rev-list``."""
+    out = run(top, "rev-list", "--parents", rev, "--").decode()
+    return {parts[0]: tuple(parts[1:]) for line in out.splitlines() if (parts := line.split())}

@@ -411,3 +411,38 @@ class TreeReader(CommitReader):
 
     def close(self) -> None:
         return None
+
+
+class MappedReader(CommitReader):
+    """A :class:`CommitReader` over files already known (path -> (mode, blob id)), their
+    contents read from an :class:`ObjectStore` (history replay, which knows each commit's
+    files from the changes it replayed)."""
+
+    def __init__(self, store: ObjectStore, commit: str, files: Mapping[str, tuple[str, str]]
+                 ) -> None:
+        self.top = store.top
+        self.commit = commit
+        self.prefix = ""
+        self.store = store
+        entries = {path: TreeEntry(mode, sha, -1) for path, (mode, sha) in files.items()}
+        dirs: dict[str, set[str]] = {"": set()}
+        for path in entries:
+            parts = path.split("/")
+            for i in range(len(parts)):
+                dirs.setdefault("/".join(parts[:i]), set()).add(parts[i])
+        self.entries = entries
+        self.dirs = dirs
+        self._proc = None
+        self._prefetched = {}
+
+    def read(self, path: str) -> bytes:
+        entry = self.entries.get(path)
+        if entry is None:
+            raise FileNotFoundError(path)
+        return self.store.blob(entry.sha)
+
+    def prefetch(self, paths: Iterable[str], *, max_size: int = 1024 * 1024) -> None:
+        return None
+
+    def close(self) -> None:
+        return None

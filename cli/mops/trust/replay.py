@@ -283,6 +283,13 @@ class Replay:
         self._seen: set[tuple[str, str]] = set()
         self._promotions: list[tuple[LoggedCommit, str, str, str]] = []
         self._head: dict[str, str] | None = None
+        #: Per logged commit, the files of each model it changed, after it (see _snapshots).
+        self._deltas: dict[str, dict[str, dict[str, tuple[str, str]] | None]] = {}
+        self._files_at: dict[tuple[str, str], dict[str, tuple[str, str]] | None] = {}
+        self._graph: dict[str, tuple[str, ...]] | None = None
+        #: Each logged commit's place (parents first), and each model's first.
+        self._order: dict[str, int] = {}
+        self._first: dict[str, int] = {}
 
     # --------------------------------------------------------------- reporting
 
@@ -336,6 +343,8 @@ class Replay:
                 self._merge(c)
             else:
                 self._commit(c)
+        if self.gate is not None and self._promotions:
+            self._snapshots(log)
         self._replay_promotions()
         self.store.close()
         return self.issues
@@ -596,9 +605,11 @@ class Replay:
         except MopsError:
             return None
 
-    def at(self, commit: str) -> Inventory | None:
-        """The inventory as of ``commit``, read lazily (None when it had no mops.yaml)."""
-        reader = git.TreeReader(self.store, commit, self.inv.prefix)
+    def at(self, commit: str, reader: git.CommitReader | None = None) -> Inventory | None:
+        """The inventory as of ``commit``, read lazily (None when it had no mops.yaml);
+        ``reader``: its files, when already known."""
+        if reader is None:
+            reader = git.TreeReader(self.store, commit, self.inv.prefix)
         if SETTINGS_FILE not in reader.entries:
             return None
         return Inventory(self.inv.root, self.inv.top, CommitSource(reader), commit,
@@ -957,11 +968,13 @@ class Replay:
     def _replay_promotions(self) -> None:
         if self.gate is None or not self._promotions:
             return
+        readers = self._mapped_readers()
         self._warm([(c.parents[0], model_id) for c, _, model_id, _ in self._promotions
-                    if c.parents])
+                    if c.parents and (c.sha, model_id) not in readers])
         for c, rel, model_id, stage in self._promotions:
             self.counts.promotions += 1
-            at = self.at(c.parents[0]) if c.parents else None
+            mapped = readers.get((c.sha, model_id))
+            at = self.at(c.parents[0], mapped) if c.parents else None
             if at is None:
                 continue
             rules = self.states.at(c.parents[0])
@@ -985,6 +998,92 @@ class Replay:
                 self.problem(rel, f"was promoted to {stage} in {_short(c.sha)} by {c.author}, "
                                   f"but the gate, replayed under the rules then in force, refuses "
                                   f"it: {shown}")
+
+    # --------------------------------------------------------------- files as of a commit
+
+    def _snapshots(self, log: list[LoggedCommit]) -> None:
+        """What each logged commit changed, as whole folders: the files (path -> (mode,
+        blob)) of each model it touched, after it. A merge's are its first parent's plus
+        its difference from it; a commit not logged changed nothing governed."""
+        self._order = {c.sha: i for i, c in enumerate(log)}
+        for c in log:  # parents first
+            base = c.parents[0] if c.parents else None
+            changes = self.merge_diffs.get((c.sha, base), []) if c.is_merge and base \
+                else c.changes
+            delta: dict[str, dict[str, tuple[str, str]] | None] = {}
+            for ch in changes:
+                rel = self.rel(ch.path)
+                if rel is None or not rel.startswith(f"{MODELS_DIR}/") or rel.count("/") < 2:
+                    continue
+                key = rel.split("/", 2)[1]
+                if key not in delta:
+                    found = self._files(base, key) if base else {}
+                    delta[key] = None if found is None else dict(found)
+                    self._first.setdefault(key, self._order[c.sha])
+                files = delta[key]
+                if files is None:
+                    continue
+                if ch.status == "D":
+                    files.pop(rel, None)
+                else:
+                    files[rel] = (ch.mode, ch.new)
+            self._deltas[c.sha] = delta
+
+    def _files(self, commit: str | None, model: str) -> dict[str, tuple[str, str]] | None:
+        """The files of ``model`` as of ``commit`` (None: not known from the log)."""
+        visited: list[str] = []
+        found: dict[str, tuple[str, str]] | None = {}
+        c = commit
+        first = self._first.get(model)
+        while c is not None:
+            if (c, model) in self._files_at:
+                found = self._files_at[(c, model)]
+                break
+            order = self._order.get(c)
+            if order is not None and (first is None or order < first):
+                break  # older than any commit that touched the model: it was not there
+            visited.append(c)
+            delta = self._deltas.get(c)
+            if delta is not None and model in delta:
+                found = delta[model]
+                break
+            if c in self.commits:
+                parents = self.commits[c].parents
+            else:  # not logged: what it has of the inventory is its first parent's
+                if self._graph is None:
+                    self._graph = git.parents_of(self.inv.top, self.inv.head or "HEAD")
+                parents = self._graph.get(c, ())
+            c = parents[0] if parents else None
+        for v in visited:
+            self._files_at[(v, model)] = found
+        return found
+
+    def _mapped_readers(self) -> dict[tuple[str, str], git.CommitReader]:
+        """A reader of (promotion, model) built from the replayed files: the model's files
+        as of the promotion's parent, with that parent's mops.yaml and packs."""
+        out: dict[tuple[str, str], git.CommitReader] = {}
+        pack_specs = []
+        wanted = []
+        for c, _, model_id, _ in self._promotions:
+            if not c.parents:
+                continue
+            parent = c.parents[0]
+            files = self._files(parent, model_id)
+            rules = self.states.at(parent)
+            if files is None or rules.settings_blob is None:
+                continue
+            wanted.append((c, parent, model_id, files, rules))
+            pack_specs += [f"{parent}:{self.inv.git_path(p)}" for p in rules.packs]
+        packs = git.object_ids(self.inv.top, pack_specs) if pack_specs else {}
+        for c, parent, model_id, files, rules in wanted:
+            entries = dict(files)
+            entries[SETTINGS_FILE] = ("100644", rules.settings_blob or "")
+            for p in rules.packs:
+                blob = packs.get(f"{parent}:{self.inv.git_path(p)}")
+                if blob:
+                    entries[p] = ("100644", blob)
+            out[(c.sha, model_id)] = git.MappedReader(self.store, parent, entries)
+        return out
 
     def _warm(self, wanted: list[tuple[str, str]]) -> None:
         """Read what replaying at these (commit, model) pairs will read, one batch per level
