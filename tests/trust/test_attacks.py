@@ -433,3 +433,46 @@ def test_mallory_cannot_sign_as_a_governance_person(team: Team):
     team.act(MALLORY, "mallory")
     commit(team.repo, "me too", sign=True)
     assert list(problems_of(team)) == ["mops.yaml"]
+
+
+def test_promotions_after_merges_and_unrelated_commits_replay_clean(team: Team):
+    """The replayed gate sees what the merge brought (Carol's sign-off, made on a review
+    branch), and a promotion whose parent touched nothing governed."""
+    team.act(BOB, "bob")
+    team.mops("promote", team.ref, "--to", "validation")
+    git(team.repo, "checkout", "-q", "-b", "review")
+    team.approve()
+    git(team.repo, "checkout", "-q", "main")
+    team.act(BOB, None)
+    (team.repo / "notes.txt").write_text("unrelated\n")
+    commit(team.repo, "notes")
+    git(team.repo, "merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "Merge review", "review")
+    (team.repo / "notes.txt").write_text("still unrelated\n")
+    commit(team.repo, "more notes")  # the promotion's parent: nothing governed changed
+    team.act(BOB, "bob")
+    team.mops("promote", team.ref, "--to", "production")
+    data = team.verify(code=0)
+    assert data["problems"] == [] and data["checked"]["promotions"] == 2
+
+
+def test_a_promotion_before_the_signoff_was_merged_is_reported(team: Team):
+    """Order matters: promoted on main while the sign-off was still on its branch."""
+    team.act(BOB, "bob")
+    team.mops("promote", team.ref, "--to", "validation")
+    git(team.repo, "checkout", "-q", "-b", "review")
+    team.approve()
+    git(team.repo, "checkout", "-q", "main")
+    rel = f"{VDIR}/version.yaml"
+    record = yaml.safe_load((team.repo / rel).read_text())
+    record["stage"] = "production"
+    record["stage_history"].append({"stage": "production", "from": "validation",
+                                    "at": "2026-05-31T00:00:00Z", "by": BOB[1]})
+    (team.repo / rel).write_text(yaml.safe_dump(record, sort_keys=False))
+    team.act(BOB, "bob")
+    mops_commit(team, "promote", action="promote", actor=BOB[1], sign=True)
+    team.act(BOB, None)
+    git(team.repo, "merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "Merge review", "review")
+    assert team.mops("check", code=None).exit_code == 0  # today everything is in place...
+    problems = problems_of(team)
+    assert list(problems) == [rel]  # ... but the promotion came first
+    assert any("BL-INDEPENDENT-SIGNOFF" in p for p in problems[rel])
