@@ -108,6 +108,10 @@ def scenario(inventory: Path, files: dict[str, str]) -> list[Step]:
         (["check"], {}, True),
         (["verify"], {}, True),
         (["drift", "credit-pd", "--current", files["log"]], {}, True),
+        (["export", "cyclonedx", v], {}, True),
+        (["attest", v], {}, True),                             # refused: the version does not pass
+        (["verify-artifact", "--sha256", "0" * 64], {}, True),  # refused: no such artifact
+        (["import", "mlflow", "models:/credit-pd/1"], {}, True),  # refused: no tracking URI
         (["show", "no-such-model"], {}, True),
         (["--no-such-option"], {}, True),
         (["audit", "--out", "report.html"], {}, False),
