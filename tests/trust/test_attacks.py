@@ -476,3 +476,21 @@ def test_a_promotion_before_the_signoff_was_merged_is_reported(team: Team):
     problems = problems_of(team)
     assert list(problems) == [rel]  # ... but the promotion came first
     assert any("BL-INDEPENDENT-SIGNOFF" in p for p in problems[rel])
+
+
+def test_a_finding_closed_and_a_version_promoted_on_a_branch_merge_clean(team: Team):
+    """Changes a record may have (a closure, a promotion), made on a branch by mops and
+    merged: the merge brings them as they were made."""
+    rel = _finding(team)
+    fid = rel.rsplit("/", 1)[1].removesuffix(".yaml")
+    git(team.repo, "checkout", "-q", "-b", "work")
+    team.act(CAROL, "carol")
+    team.mops("finding", "close", "credit-pd", fid, "--comment", "fixed")
+    team.act(BOB, "bob")
+    team.mops("promote", team.ref, "--to", "validation")
+    git(team.repo, "checkout", "-q", "main")
+    team.act(BOB, None)
+    (team.repo / "notes.txt").write_text("meanwhile\n")
+    commit(team.repo, "notes")
+    git(team.repo, "merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "Merge work", "work")
+    assert problems_of(team) == {}

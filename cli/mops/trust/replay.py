@@ -926,31 +926,34 @@ class Replay:
     def _record_taken(self, m: LoggedCommit, parent: str, ch: Change, rel: str, r: Provenance,
                       rules: InForce, after: InForce | None) -> None:
         """A record the merge takes from another side, held to the rules of the side it
-        joins (``rules``) or of the merge (``after``, when its rule files were accepted)."""
-        if ch.status == "D":
-            return  # reported where it was deleted
-        if ch.status != "A":
+        joins (``rules``) or of the merge (``after``, when its rule files were accepted):
+        whoever made it (or made the change, for a finding closed or a version promoted
+        there) must be allowed, and signed when either side requires it."""
+        if ch.status == "D" or r.id == "evidence-file" or rules.settings is None:
+            return  # deletions are reported where made; files go with their record
+        if ch.status != "A" and not r.changed_by:
             self.problem(rel, f"merge {_short(m.sha)} by {m.author} replaces the {r.what} that "
                               f"{_short(parent)} has with another side's: {r.what}s are never "
                               f"changed")
             return
         producers = [self.commits[p] for p in self.producers.get((rel, ch.new), [])
                      if p != m.sha and p in self.commits]
+        value = self.record(rel, ch.new).value
+        if not producers or value is None:
+            return  # reported where it was made
         candidates = [rules] + ([after] if after is not None and after.key != rules.key else [])
         reasons: list[str] = []
         for p in producers:
             own = self.states.at(p.parents[0] if p.parents else None)
             if own.key == rules.key:
                 return  # judged by these very rules where it was made
-            rec = self.record(rel, ch.new)
-            value = rec.value
-            if value is None or r.id == "evidence-file":
-                return  # reported where it was made
-            actor = self._actor_of(p, rel, r, value) if r.id != "card" else p.author
+            actor = self._changed_by(value) if ch.status != "A" else \
+                self._actor_of(p, rel, r, value) if r.id != "card" else p.author
             if actor is None:
                 return
             for landing in candidates:
-                why = self._allowed(r, value, actor, landing, p, rel)
+                why = self._allowed(r, value, actor, landing, p, rel) if ch.status == "A" \
+                    else None
                 if why is None and (landing.required or own.required):
                     sig = self.sigs.get(p.sha, landing.signers_blob)
                     problem = signature_problem(sig, actor)
@@ -958,10 +961,17 @@ class Replay:
                 if why is None:
                     return
                 reasons.append(why)
-        if not producers or not reasons:
-            return
         self.problem(rel, f"merge {_short(m.sha)} by {m.author} brings this {r.what} into a line "
                           f"({_short(parent)}) whose rules do not allow it: {reasons[0]}")
+
+    @staticmethod
+    def _changed_by(value: Any) -> str | None:
+        """Who made the last change to a changeable record (a promotion, a closure)."""
+        if isinstance(value, records.VersionRecord) and value.stage_history:
+            return (value.stage_history[-1].by or "").lower() or None
+        if isinstance(value, records.Finding):
+            return (value.closed_by or "").lower() or None
+        return None
 
     # --------------------------------------------------------------- promotions
 
