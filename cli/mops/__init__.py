@@ -1,4 +1,9 @@
-"""mops: model governance in a git repository."""
+"""mops: model governance in a git repository.
+
+Imports run one way: ``main`` -> ``commands`` -> ``api`` -> ``trust``, ``policy``,
+``drift``, ``report`` -> ``inventory`` -> ``git`` -> ``clock``, ``errors``;
+``output`` is used by the commands only (DESIGN.md, "Code layout").
+"""
 
 #: The one place the version lives; a release is tagged ``v`` + this.
 __version__ = "0.1.0"

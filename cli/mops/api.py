@@ -1,7 +1,8 @@
 """One function per verb: what the commands, the demo and other tools call.
 
-Like gto's ``api.py``: each function takes plain values (or an inventory opened with
-:func:`opened`), wires the hooks the core takes as callables once — the clock,
+Like gto's ``api.py``, called by the commands, the demo (:mod:`mops.demo`, a client
+of this layer like the commands) and anything else: each function takes plain values
+(or an inventory opened with :func:`opened`), wires the hooks the core takes as callables once — the clock,
 independence of sign-offs, the promotion gate, the rules in force, whether a
 sign-off is signed and whether ``approve`` signs — runs the core function, saves
 the caches it filled, and returns data. Nothing here prints or exits.
@@ -28,7 +29,6 @@ from mops.inventory.names import ModelRef
 from mops.inventory.store import Inventory
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mops.demo.build import DemoResult
     from mops.drift.run import DriftOutcome
     from mops.inventory.actions.governance import EvidenceAdded, FindingRecorded, Promoted, Retired, SignedOff
     from mops.inventory.actions.register import Initialised, Registered, WorkflowAdded
@@ -388,7 +388,7 @@ def replay_gate(digests: DigestCache | None = None) -> Gate:
     return gate
 
 
-# ----------------------------------------------------------------------------- drift, demo
+# ----------------------------------------------------------------------------- drift
 
 
 def drift(start: Path, ref: ModelRef, current: Sequence[Path | str], *,
@@ -400,10 +400,3 @@ def drift(start: Path, ref: ModelRef, current: Sequence[Path | str], *,
 
     return run_drift(start, ref, current, window=window, record=record, notify=notify, env=env,
                      **options)
-
-
-def demo(path: Path, *, notify: Notify = None) -> DemoResult:
-    """Build the demo inventory in ``path`` (a new or empty folder)."""
-    from mops.demo.build import build
-
-    return build(path, notify=notify or (lambda _m: None))

@@ -1,7 +1,8 @@
-"""Thin command modules: parse options, call one core function, print, return.
+"""Thin command modules: parse options, make one :mod:`mops.api` call, print, return.
 
-Each module exposes ``register(app)`` and imports only Typer and the standard
-library at module level, so ``mops --help`` stays fast.
+Each module exposes ``register(app)`` and imports only Typer, the standard library
+and :mod:`.options` (the options several commands share, declared once) at module
+level, so ``mops --help`` stays fast. Printing goes through :mod:`mops.output`.
 """
 
 from __future__ import annotations

@@ -14,10 +14,10 @@ def demo(
     ] = Path("mops-demo"),
 ) -> None:
     """Build a sample inventory: models, evidence, sign-offs, drift checks and an audit report."""
-    from mops import api
+    from mops.demo.build import build
     from mops.output import echo, info
 
-    result = api.demo(directory, notify=info)
+    result = build(directory, notify=info)
     echo(f"Demo inventory: {result.path}")
     if result.report is not None:
         echo(f"Audit report: {result.report}")
