@@ -150,23 +150,37 @@ def buckets_for(values: int) -> int:
 
 def scan(frame: Any, numeric: Mapping[str, str], categorical: Mapping[str, str], *,
          label: str | None, score: str | None, threshold: float) -> Scan:
-    """One pass over both windows: counts, extremes, sums, label checks (one hash aggregate)."""
+    """Counts, extremes, sums and label checks, per window and input.
+
+    Two hash aggregates, each narrow enough for Spark's whole-stage code generation
+    (it gives up past 100 fields): the numeric columns as (column, value) records, and
+    the rows, categorical columns and labels as they are.
+    """
     from pyspark.sql import functions as F
 
-    exprs = [F.count(F.lit(1)).alias("rows")]
-    for i, (_name, alias) in enumerate(numeric.items()):
-        x = col(alias)
+    out = Scan([0, 0], {}, {n: (SideScan(), SideScan()) for n in [*numeric, *categorical]},
+               (OutcomeScan(), OutcomeScan()) if label is not None else None)
+    if numeric:
+        records = [F.struct(F.lit(i).alias("k"), col(alias).alias("x")) for i, alias in enumerate(numeric.values())]
+        stacked = frame.select(SIDE, SOURCE, F.explode(F.array(*records)).alias("e")).select(SIDE, SOURCE, "e.k",
+                                                                                             "e.x")
+        x = F.col("x")
         ok = finite(x)
-        exprs += [
-            F.count(F.when(x.isNull() | F.isnan(x), 1)).alias(f"nan{i}"),
-            F.count(F.when(x == F.lit(math.inf), 1)).alias(f"pinf{i}"),
-            F.count(F.when(x == F.lit(-math.inf), 1)).alias(f"ninf{i}"),
-            F.count(F.when(ok, 1)).alias(f"n{i}"),
-            F.min(F.when(ok, x)).alias(f"lo{i}"),
-            F.max(F.when(ok, x)).alias(f"hi{i}"),
-            F.sum(F.when(ok, x)).alias(f"sum{i}"),
-            F.count(F.when(ok & (x != F.floor(x)), 1)).alias(f"frac{i}"),
-        ]
+        names = list(numeric)
+        for row in stacked.groupBy(SIDE, SOURCE, "k").agg(
+                F.count(F.when(x.isNull() | F.isnan(x), 1)).alias("nan"),
+                F.count(F.when(x == F.lit(math.inf), 1)).alias("pinf"),
+                F.count(F.when(x == F.lit(-math.inf), 1)).alias("ninf"),
+                F.count(F.when(ok, 1)).alias("n"),
+                F.min(F.when(ok, x)).alias("lo"),
+                F.max(F.when(ok, x)).alias("hi"),
+                F.sum(F.when(ok, x)).alias("total"),
+                F.count(F.when(ok & (x != F.floor(x)), 1)).alias("frac")).collect():
+            out.columns[names[int(row["k"])]][int(row[SIDE])].add(SideScan(
+                nan=int(row["nan"]), posinf=int(row["pinf"]), neginf=int(row["ninf"]), count=int(row["n"]),
+                low=row["lo"], high=row["hi"], total=float(row["total"] or 0.0), fractional=int(row["frac"])))
+
+    exprs = [F.count(F.lit(1)).alias("rows")]
     for i, (_name, alias) in enumerate(categorical.items()):
         x = col(alias)
         exprs += [F.count(F.when(x.isNull(), 1)).alias(f"miss{i}"), F.count(x).alias(f"has{i}")]
@@ -186,17 +200,10 @@ def scan(frame: Any, numeric: Mapping[str, str], categorical: Mapping[str, str],
             F.count(F.when(bad, 1)).alias("bad"),
             F.min(F.when(bad, y)).alias("bad_example"),
         ]
-    out = Scan([0, 0], {}, {n: (SideScan(), SideScan()) for n in [*numeric, *categorical]},
-               (OutcomeScan(), OutcomeScan()) if label is not None else None)
     for row in frame.groupBy(SIDE, SOURCE).agg(*exprs).collect():
         side, source = int(row[SIDE]), int(row[SOURCE])
         out.rows[side] += int(row["rows"])
         out.rows_by_source[source] = out.rows_by_source.get(source, 0) + int(row["rows"])
-        for i, name in enumerate(numeric):
-            out.columns[name][side].add(SideScan(
-                nan=int(row[f"nan{i}"]), posinf=int(row[f"pinf{i}"]), neginf=int(row[f"ninf{i}"]),
-                count=int(row[f"n{i}"]), low=row[f"lo{i}"], high=row[f"hi{i}"],
-                total=float(row[f"sum{i}"] or 0.0), fractional=int(row[f"frac{i}"])))
         for i, name in enumerate(categorical):
             out.columns[name][side].add(SideScan(nan=int(row[f"miss{i}"]), count=int(row[f"has{i}"])))
         if out.outcome is not None:
@@ -280,20 +287,23 @@ def values_table(frame: Any, keys: Sequence[NumericKey]) -> Any:
                                              x.alias("v"), side.alias("f"))))
     exploded = (frame.select(F.explode(F.array(*records)).alias("e")).where(F.col("e").isNotNull())
                 .select("e.k", "e.b", "e.v", "e.f"))
-    # One shuffle by (key, bucket) and one sort by value: every window below reads the same order.
+    # One shuffle by (key, bucket) and one sort by value: both windows below read the same order.
     # Within a bucket, each record gets the running counts of both sides and the next record's
     # value; the last record of each run of equal values holds the counts through that value and
-    # the next distinct value, and is the one kept.
+    # the next distinct value, and is the one kept; the counts of the value itself are the
+    # differences from the previous value kept.
     ordered = Window.partitionBy("k", "b").orderBy("v")
     running = ordered.rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    same_value = Window.partitionBy("k", "b", "v")
-    a_side = F.lit(1) - F.col("f")
     records_out = exploded.select(
         "k", "b", "v",
-        F.sum(a_side).over(same_value).alias("r"), F.sum("f").over(same_value).alias("c"),
-        F.sum(a_side).over(running).alias("rl"), F.sum("f").over(running).alias("cl"),
+        F.sum(F.lit(1) - F.col("f")).over(running).alias("rl"), F.sum("f").over(running).alias("cl"),
         F.lead("v").over(ordered).alias("nx"))
-    return records_out.where(F.col("nx").isNull() | (F.col("nx") != F.col("v")))
+    run_ends = records_out.where(F.col("nx").isNull() | (F.col("nx") != F.col("v")))
+    return run_ends.select(
+        "k", "b", "v",
+        (F.col("rl") - F.coalesce(F.lag("rl").over(ordered), F.lit(0))).alias("r"),
+        (F.col("cl") - F.coalesce(F.lag("cl").over(ordered), F.lit(0))).alias("c"),
+        "rl", "cl", "nx")
 
 
 def bucket_totals(spark: Any, table: Any, means: Mapping[int, float]) -> dict[int, KeyTotals]:
@@ -358,8 +368,6 @@ def cdf(spark: Any, table: Any, totals: Mapping[int, KeyTotals], ranks: Mapping[
     product_type = "long" if exact_products else "decimal(38,0)"
     enriched = joined.select("k", "v", "r", "c", *rank_columns, at_a.alias("at_a"), at_b.alias("at_b"),
                              gap.alias("gap"), following.alias("following"), below.alias("below"))
-    # The value at reference rank q (0-based) is the smallest value with more than q values at or below it.
-    rank_values = [F.min(F.when(F.col("at_a") > F.col(q), F.col("v"))).alias(f"at_{q}") for q in rank_columns]
     rows = enriched.groupBy("k").agg(
         F.max("gap").alias("ks"),
         F.max_by(F.struct("at_a", "at_b"), "gap").alias("at"),
@@ -367,18 +375,20 @@ def cdf(spark: Any, table: Any, totals: Mapping[int, KeyTotals], ranks: Mapping[
         .alias("area"),
         F.sum(F.col("c").cast(product_type) * F.col("below").cast(product_type)).alias("mw_below"),
         F.sum(F.col("c").cast(product_type) * F.col("r").cast(product_type)).alias("mw_ties"),
-        *[F.first(q, ignorenulls=True).alias(f"rank_{q}") for q in rank_columns],
-        *rank_values,
     ).collect()
     out = {}
     for row in rows:
         at = row["at"]
-        found = [(int(row[f"rank_{q}"]), float(row[f"at_{q}"])) for q in rank_columns
-                 if row[f"rank_{q}"] is not None]
         out[int(row["k"])] = KeyCdf(
             ks=float(row["ks"]), ks_at=(int(at["at_a"]), int(at["at_b"])), area=float(row["area"] or 0.0),
-            below=int(row["mw_below"] or 0), ties=int(row["mw_ties"] or 0),
-            ranks=[(value, rank, rank + 1) for rank, value in found])
+            below=int(row["mw_below"] or 0), ties=int(row["mw_ties"] or 0))
+    # The reference's order statistics: the values whose rank interval [below, at or below) holds a
+    # wanted rank; a few per key.
+    hit = F.lit(False)
+    for q in rank_columns:
+        hit = hit | ((F.col(q) >= F.col("below")) & (F.col(q) < F.col("at_a")))
+    for row in enriched.where(hit).select("k", "v", "below", "at_a").collect():
+        out[int(row["k"])].ranks.append((float(row["v"]), int(row["below"]), int(row["at_a"])))
     return out
 
 

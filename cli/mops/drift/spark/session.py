@@ -4,8 +4,9 @@ Where the session comes from, first found:
 
 1. ``--spark-master URL`` (``local[4]``, ``yarn``, ``spark://host:7077``,
    ``k8s://...``; ``sc://host:15002`` is Spark Connect);
-2. a session already running in this process (``spark-submit``, a Databricks
-   notebook or job, ``pyspark``): it is used as it is, with its own master and
+2. a session already running in this process, or the one ``spark-submit`` or
+   Databricks set up for it (``pyspark``, ``spark-submit $(which mops) drift ...``,
+   a Databricks notebook or job): used as it is, with its own master and
    configuration;
 3. ``SPARK_REMOTE`` (Spark Connect, e.g. ``sc://spark-connect:15002``);
 4. ``local[*]``: Spark on this machine, on every core.
@@ -50,6 +51,9 @@ def get_session(master: str | None = None) -> Any:
         active = SparkSession.getActiveSession()
         if active is not None:
             return active
+        if os.environ.get("PYSPARK_GATEWAY_PORT") or os.environ.get("DATABRICKS_RUNTIME_VERSION"):
+            # Launched by spark-submit (its JVM is waiting) or on Databricks: their master and settings.
+            return SparkSession.builder.appName("mops drift").getOrCreate()
         remote = os.environ.get("SPARK_REMOTE")
         if remote:
             return _connect(remote)
