@@ -89,7 +89,10 @@ def spark_child(args) -> None:
 
     from mops.drift import DriftPlan
     from mops.drift.engines import spark as engine
+    from mops.drift.spark import passes
 
+    if args.bucket_values:
+        passes.BUCKET_VALUES = args.bucket_values
     plan = DriftPlan.from_monitoring(plan_json())
     t0 = time.perf_counter()
     session = (SparkSession.builder.master(args.master).appName("mops spark bench")
@@ -194,6 +197,7 @@ def main() -> None:
     parser.add_argument("--shuffle-partitions", type=int, default=16)
     parser.add_argument("--dir", help="keep the data here (default: a temporary folder)")
     parser.add_argument("--skip-local", action="store_true")
+    parser.add_argument("--bucket-values", type=int, help="values per range bucket (default: the engine's)")
     parser.add_argument("--child", choices=["local", "spark"], help=argparse.SUPPRESS)
     parser.add_argument("--reference", nargs="*", help=argparse.SUPPRESS)
     parser.add_argument("--current", nargs="*", help=argparse.SUPPRESS)
@@ -225,7 +229,8 @@ def main() -> None:
         spark = run_measured(["--child", "spark", "--reference-dir", str(root / "reference"),
                               "--current-dir", str(root / "current"), "--out", str(root / "spark.json"),
                               "--master", args.master, "--driver-memory", args.driver_memory,
-                              "--shuffle-partitions", str(args.shuffle_partitions)])
+                              "--shuffle-partitions", str(args.shuffle_partitions),
+                              *(["--bucket-values", str(args.bucket_values)] if args.bucket_values else [])])
         spark_doc = json.loads((root / "spark.json").read_text())
         print(f"spark engine ({args.master}): {spark['wall']:.1f} s wall (session {spark['session']:.1f} s, "
               f"compare {spark['compare']:.1f} s); peak Python driver {spark['child_peak_mb']:,.0f} MB, "
