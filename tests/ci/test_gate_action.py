@@ -93,11 +93,14 @@ def test_a_settings_change_checks_every_model(repo: Path, tmp_path: Path):
     assert "### fraud" in summary and "### credit-pd" in summary
 
 
-def test_compliant_pull_request_passes(repo: Path, tmp_path: Path):
+def test_compliant_pull_request_passes(repo: Path, mops: Mops, tmp_path: Path):
     git(repo, "checkout", "-q", "main")
     git(repo, "checkout", "-q", "-b", "pr2")
-    card = repo / "models/fraud/card.md"
-    card.write_text(card.read_text() + "\nMore evaluation detail.\n")
+    # A card changes through mops (a new version with it), as the provenance rules demand:
+    # a card edited by hand is a verify problem (tests/trust).
+    card = tmp_path / "fraud-1.1.md"
+    card.write_text((repo / "models/fraud/card.md").read_text() + "\nMore evaluation detail.\n")
+    mops("register", "fraud", "--version", "1.1.0", "--card", str(card))
     run = _gate(repo, tmp_path, inputs={"report-path": "out/report.html",
                                         "artifact-name": "governance"})
     assert run.failed is None, [(s.name, s.stdout, s.stderr) for s in run.steps if s.ran]
