@@ -466,3 +466,11 @@ def test_bucket_boundaries_split_a_sample_evenly():
     bounds = passes.boundaries(list(range(100)), 4)
     assert bounds == [25, 50, 75]
     assert passes.boundaries([1.0] * 50 + [2.0] * 50, 10) == [1.0, 2.0]
+
+
+def test_the_file_spark_submit_runs_is_mops():
+    """spark-submit runs Python files, not console scripts: mops ships one (README's cluster jobs)."""
+    from mops.drift.spark import submit
+
+    out = subprocess.run([sys.executable, submit.__file__, "drift", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "--spark-master" in out.stdout
