@@ -388,6 +388,15 @@ def test_usage_errors_are_exit_2(spark, lake: Path, mops: Mops):
     r = mops("drift", "spark-pd", "--engine", "spark", "--spark-master", MASTER, "--current",
              str(lake / "logs" / "spark-pd"), "--features", "cauchy,missing", code=2)
     assert "missing" in r.stderr
+    r = mops("drift", "spark-pd", "--engine", "spark", "--spark-master", MASTER, "--current",
+             str(lake / "logs" / "spark-pd"), "--where", "no_such_column > 1", code=2)
+    assert "no_such_column" in r.stderr
+    # A file Spark fails on while it runs a job is bad input (exit 2, one line), not a crash.
+    bad = lake / "bad.csv"
+    bad.write_text("cauchy,lognormal,ties,grade,age,few,flag,region,customer,score,defaulted\n"
+                   "1,2,3,4,5,6,true,north,c1,0.5,1\n\"unterminated,2,3\n")
+    r = mops("drift", "spark-pd", "--engine", "spark", "--spark-master", MASTER, "--current", str(bad), code=2)
+    assert "MALFORMED" in r.stderr and "unterminated" not in r.stderr, r.stderr  # no data in the message
 
 
 def test_without_pyspark_the_engine_is_a_usage_error_naming_the_extra(monkeypatch: pytest.MonkeyPatch):

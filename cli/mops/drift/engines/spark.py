@@ -62,8 +62,62 @@ def compare_windows(
     spark = get_session(settings.get("master"))
     ref_inputs = [Input(os.fspath(p), settings.get("reference_where")) for p in reference]
     cur_inputs = [Input(os.fspath(p), settings.get("where")) for p in current]
-    windows = read_windows(spark, ref_inputs, cur_inputs, plan, input_format_name=settings.get("input_format"))
-    return compare(spark, windows, plan)
+    try:
+        windows = read_windows(spark, ref_inputs, cur_inputs, plan,
+                               input_format_name=settings.get("input_format"))
+        return compare(spark, windows, plan)
+    except UsageError:
+        raise
+    except Exception as exc:
+        # A Spark job that fails on the data (a corrupt file, a CSV row FAILFAST refuses, a lost
+        # connection) is bad input, said in one line; anything else is a bug and stays one.
+        if _is_spark_error(exc):
+            raise UsageError(f"Spark could not read or compare the windows: {_spark_reason(exc)} "
+                             f"(--traceback shows Spark's own message)") from exc
+        raise
+
+
+def _is_spark_error(exc: BaseException) -> bool:
+    from pyspark.errors import PySparkException
+
+    if isinstance(exc, PySparkException):
+        return True
+    try:
+        from py4j.protocol import Py4JError  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - Spark Connect has no py4j
+        return False
+    return isinstance(exc, Py4JError)
+
+
+def _spark_reason(exc: BaseException) -> str:
+    """Spark's error condition (e.g. MALFORMED_RECORD_IN_PARSING) and the innermost Java exception.
+
+    Not Spark's message: it may quote a row of the data, and this line ends up in CI logs.
+    """
+    names: list[str] = []
+    condition = None
+    for method in ("getCondition", "getErrorClass"):
+        try:
+            condition = condition or getattr(exc, method)()
+        except Exception:  # noqa: BLE001, S112 - not every error has one
+            continue
+    cause = getattr(exc, "java_exception", None)
+    for _ in range(20):
+        if cause is None:
+            break
+        try:
+            names.append(str(cause.getClass().getName()))
+            for method in ("getCondition", "getErrorClass"):
+                try:
+                    condition = getattr(cause, method)() or condition
+                except Exception:  # noqa: BLE001, S112 - not a SparkThrowable
+                    continue
+            cause = cause.getCause()
+        except Exception:  # noqa: BLE001 - the JVM is gone
+            break
+    parts = [str(condition)] if condition else []
+    parts.append(names[-1] if names else type(exc).__name__)
+    return ", ".join(parts)
 
 
 def profile_windows(

@@ -180,8 +180,9 @@ def _read(spark: Any, item: Input, names: Sequence[str], given_format: str | Non
             raise UsageError(f"{item.text}: column {name!r} appears {times} times, so mops cannot tell which "
                              f"one to read: rename or drop the others")
     if item.where:
-        try:
+        try:  # the schema too: Spark Connect checks a filter's columns only when asked
             frame = frame.where(item.where)
+            frame.schema  # noqa: B018
         except Exception as exc:
             raise UsageError(f"{item.text}: cannot apply the filter {item.where!r}: {_first_line(exc)}") from exc
     schema = {f.name: f.dataType for f in frame.schema.fields}
