@@ -363,7 +363,26 @@ class _Dirs(Mapping[str, set[str]]):
         return sum(1 for _ in self)
 
 
-class TreeReader(CommitReader):
+class _StoreReader(CommitReader):
+    """A :class:`CommitReader` whose blobs come from a shared :class:`ObjectStore`
+    (which batches and caches them), so it has nothing of its own to prefetch or close."""
+
+    store: ObjectStore
+
+    def read(self, path: str) -> bytes:
+        entry = self.entries.get(path)
+        if entry is None:
+            raise FileNotFoundError(path)
+        return self.store.blob(entry.sha)
+
+    def prefetch(self, paths: Iterable[str], *, max_size: int = 1024 * 1024) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+class TreeReader(_StoreReader):
     """A :class:`CommitReader` that reads folders only when asked, from a shared
     :class:`ObjectStore` (for reading many commits, each only in part)."""
 
@@ -400,20 +419,9 @@ class TreeReader(CommitReader):
         self._folders[path] = self.store.cached_tree(oid) if oid else None  # None: a file
         return self._folders[path]
 
-    def read(self, path: str) -> bytes:
-        entry = self.entries.get(path)
-        if entry is None:
-            raise FileNotFoundError(path)
-        return self.store.blob(entry.sha)
-
-    def prefetch(self, paths: Iterable[str], *, max_size: int = 1024 * 1024) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
 
 
-class MappedReader(CommitReader):
+class MappedReader(_StoreReader):
     """A :class:`CommitReader` over files already known (path -> (mode, blob id)), their
     contents read from an :class:`ObjectStore` (history replay, which knows each commit's
     files from the changes it replayed)."""
@@ -435,14 +443,3 @@ class MappedReader(CommitReader):
         self._proc = None
         self._prefetched = {}
 
-    def read(self, path: str) -> bytes:
-        entry = self.entries.get(path)
-        if entry is None:
-            raise FileNotFoundError(path)
-        return self.store.blob(entry.sha)
-
-    def prefetch(self, paths: Iterable[str], *, max_size: int = 1024 * 1024) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
