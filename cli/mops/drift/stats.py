@@ -353,35 +353,51 @@ def performance(positives: np.ndarray, negatives: np.ndarray, decision_threshold
     classes' score CDFs. A score >= *decision_threshold* predicts 1.
     """
     n1, n0 = int(positives.size), int(negatives.size)
-    n = n1 + n0
-    nan = math.nan
-    if n == 0:
-        return Performance(0, 0, nan, nan, nan, nan, nan, nan, nan, nan, nan)
-    auc = ks = nan
+    twice_u, ks = 0, math.nan
     if n1 and n0:
-        twice_u = 0
         for a in range(0, n1, _BLOCK):
             block = positives[a : a + _BLOCK]
             below = np.searchsorted(negatives, block, side="left")
             at_or_below = np.searchsorted(negatives, block, side="right")
             twice_u += 2 * int(below.sum()) + int((at_or_below - below).sum())
-        auc = twice_u / (2 * n1 * n0)
         ks = _ks_statistic_sorted(positives, negatives)
-    true_pos = n1 - int(np.searchsorted(positives, decision_threshold, side="left"))
-    false_pos = n0 - int(np.searchsorted(negatives, decision_threshold, side="left"))
-    true_neg = n0 - false_pos
-    predicted_pos = true_pos + false_pos
-    mean_score = (float(positives.sum()) + float(negatives.sum())) / n
+    return performance_from_counts(
+        positives=n1, negatives=n0, twice_u=twice_u, ks=ks,
+        true_positive=n1 - int(np.searchsorted(positives, decision_threshold, side="left")),
+        false_positive=n0 - int(np.searchsorted(negatives, decision_threshold, side="left")),
+        score_sum=float(positives.sum()) + float(negatives.sum()))
+
+
+def performance_from_counts(*, positives: int, negatives: int, twice_u: int, ks: float,
+                            true_positive: int, false_positive: int, score_sum: float) -> Performance:
+    """:func:`performance` from counts, so any engine that can count gives the same figures.
+
+    *twice_u* is twice the Mann-Whitney U of positives over negatives, *ks* the largest
+    gap between the classes' score CDFs, the true and false positives those scored at or
+    above the decision threshold, *score_sum* the sum of every score.
+    """
+    n1, n0 = positives, negatives
+    n = n1 + n0
+    nan = math.nan
+    if n == 0:
+        return Performance(0, 0, nan, nan, nan, nan, nan, nan, nan, nan, nan)
+    auc = gap = nan
+    if n1 and n0:
+        auc = twice_u / (2 * n1 * n0)
+        gap = ks
+    true_neg = n0 - false_positive
+    predicted_pos = true_positive + false_positive
+    mean_score = score_sum / n
     observed_rate = n1 / n
     return Performance(
         rows=n,
         positives=n1,
         auc=auc,
         gini=2 * auc - 1,
-        ks=ks,
-        accuracy=(true_pos + true_neg) / n,
-        precision=true_pos / predicted_pos if predicted_pos else nan,
-        recall=true_pos / n1 if n1 else nan,
+        ks=gap,
+        accuracy=(true_positive + true_neg) / n,
+        precision=true_positive / predicted_pos if predicted_pos else nan,
+        recall=true_positive / n1 if n1 else nan,
         mean_score=mean_score,
         observed_rate=observed_rate,
         calibration_gap=mean_score - observed_rate,

@@ -9,7 +9,6 @@ operations, not just the same formula, so the results are equal, not close.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -95,32 +94,9 @@ def performance(*, positives: int, negatives: int, twice_u: int, ks: float, true
     largest gap between the classes' score CDFs, and the true and false
     positives those with a score at or above the threshold.
     """
-    n1, n0 = positives, negatives
-    n = n1 + n0
-    nan = math.nan
-    if n == 0:
-        return stats.Performance(0, 0, nan, nan, nan, nan, nan, nan, nan, nan, nan)
-    auc = gap = nan
-    if n1 and n0:
-        auc = twice_u / (2 * n1 * n0)
-        gap = ks
-    true_neg = n0 - false_positive
-    predicted_pos = true_positive + false_positive
-    mean_score = score_sum / n
-    observed_rate = n1 / n
-    return stats.Performance(
-        rows=n,
-        positives=n1,
-        auc=auc,
-        gini=2 * auc - 1,
-        ks=gap,
-        accuracy=(true_positive + true_neg) / n,
-        precision=true_positive / predicted_pos if predicted_pos else nan,
-        recall=true_positive / n1 if n1 else nan,
-        mean_score=mean_score,
-        observed_rate=observed_rate,
-        calibration_gap=mean_score - observed_rate,
-    )
+    return stats.performance_from_counts(
+        positives=positives, negatives=negatives, twice_u=twice_u, ks=ks,
+        true_positive=true_positive, false_positive=false_positive, score_sum=score_sum)
 
 
 def arrow_labels(counts: Mapping[str, int], mark: str) -> dict[str, int]:
