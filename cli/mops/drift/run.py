@@ -195,14 +195,11 @@ def _record(inv: Inventory, start: Path, model: Model, version: Version, referen
             notify: Callable[[str], None] | None) -> MonitoringRecorded:
     from mops.inventory.actions.monitoring import record_monitoring
 
-    # The spark engine's inputs may be directories, globs, URIs or tables: digests and sizes of files only.
-    ref_sha, ref_size = sha256_file(Path(reference)) if os.path.isfile(reference) else (None, None)
+    facts = _file_facts([reference, *current])
     record_doc = {
         "window": window,
-        "reference": {"path": _shown(inv, reference), "sha256": ref_sha, "size": ref_size,
-                      "rows": body["rows"]["reference"]},
-        "inputs": [{"path": _shown(inv, p), "size": os.path.getsize(p) if os.path.isfile(p) else None,
-                    "rows": rows_by_file.get(p)} for p in current],
+        "reference": {"path": _shown(inv, reference), **facts[reference], "rows": body["rows"]["reference"]},
+        "inputs": [{"path": _shown(inv, p), **facts[p], "rows": rows_by_file.get(p)} for p in current],
         "rows": body["rows"],
         "plan": {k: v for k, v in plan_map.items() if k not in ("reference", "logs")},
         "result": body,
@@ -215,6 +212,27 @@ def _record(inv: Inventory, start: Path, model: Model, version: Version, referen
     return record_monitoring(start, ModelRef(model.id, version.version), record_doc,
                              summary=f"({summary}{', ' + window if window else ''})", notify=notify,
                              env=inv.git_env)
+
+
+def _file_facts(paths: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """What a monitoring record says of each input: the sha256 and size of a file; of what is
+    not one file (a table, a URI, a directory or pattern the Spark engine reads), ``sha256``
+    null and ``unhashed`` saying why, so that a missing digest is never silent."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(path: str) -> dict[str, Any]:
+        if _URI.match(path) and not path.lower().startswith("file:"):
+            return {"sha256": None, "size": None,
+                    "unhashed": "a table or URI read by the engine where the data is: mops cannot hash it"}
+        if not os.path.isfile(path):
+            return {"sha256": None, "size": None,
+                    "unhashed": "a directory or pattern read by the engine: not one file to hash"}
+        digest, size = sha256_file(Path(path))
+        return {"sha256": digest, "size": size}
+
+    unique = list(dict.fromkeys(paths))
+    with ThreadPoolExecutor(max_workers=min(4, len(unique))) as pool:  # hashlib releases the GIL
+        return dict(zip(unique, pool.map(one, unique), strict=True))
 
 
 def _inventory_path(inv: Inventory, setting: str, what: str) -> Path | str:

@@ -221,6 +221,36 @@ class Signatures:
 # ----------------------------------------------------------------------------- the replay
 
 
+_SHA256 = frozenset("0123456789abcdef")
+
+
+def _undigested(data: dict[str, Any]) -> str | None:
+    """What a monitoring record lacks a digest of (None: the reference and every input has
+    a sha256 and size, or an ``unhashed`` reason for something that is not one file)."""
+
+    def digested(entry: Any) -> bool:
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+            return False
+        sha = entry.get("sha256")
+        if sha is None:
+            reason = entry.get("unhashed")
+            return isinstance(reason, str) and bool(reason.strip())
+        size = entry.get("size")
+        return (isinstance(sha, str) and len(sha) == 64 and set(sha) <= _SHA256
+                and isinstance(size, int) and not isinstance(size, bool) and size >= 0)
+
+    if not digested(data.get("reference")):
+        return "its reference data"
+    inputs = data.get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        return "the current logs (it lists none)"
+    bad = [i for i, entry in enumerate(inputs, 1) if not digested(entry)]
+    if bad:
+        return "current log " + ", ".join(str(i) for i in bad[:5]) + (" and more" if len(bad) > 5
+                                                                         else "")
+    return None
+
+
 @dataclass
 class Counts:
     commits: int = 0
@@ -687,6 +717,12 @@ class Replay:
                 self.problem(rel, f"names {value.data.get('model')}@"
                                   f"{value.data.get('version')}, not the version whose folder "
                                   f"it is in")
+            missing = _undigested(value.data)
+            if missing:
+                self.problem(rel, f"was added in {_short(c.sha)} without the sha256 of "
+                                  f"{missing}: `mops drift --record` records the digest, size "
+                                  f"and rows of every file a result was computed from (or why "
+                                  f"it has none, for a table or URI)")
         elif r.id == "signoff":
             parts = rel.split("/")
             if value.model not in (None, parts[1]) or value.version not in (None, parts[3]):
