@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mops.inventory.digest import DigestCache
     from mops.inventory.store import Model, Version
     from mops.policy.results import Result
+    from mops.policy.upgrade import PackUpgrade, Upgraded
     from mops.report import Report
     from mops.trust.replay import Gate, SignatureCheck
     from mops.trust.verify import Verification
@@ -203,6 +204,16 @@ def waive(start: Path, ref: ModelRef, *, rule: str, expires: dt.date | None, rea
 
     return do_waive(start, ref, rule=rule, expires=expires, reason=reason, controls=controls,
                     today=_today(now), rule_ids=rule_ids, notify=notify, env=env)
+
+
+def upgrade_packs(start: Path, name: str | None = None, *, dry_run: bool = False,
+                  notify: Notify = None) -> tuple[list[PackUpgrade], Upgraded | None]:
+    """Adopt the latest version of built-in packs in force, in one commit, when the actor
+    may change the rules (``governance.changed_by``, as ``verify`` holds the commit to)."""
+    from mops.policy.upgrade import upgrade
+    from mops.trust.rules import governance_problem
+
+    return upgrade(start, name, governance=governance_problem, dry_run=dry_run, notify=notify)
 
 
 # ----------------------------------------------------------------------------- reading

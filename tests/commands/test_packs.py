@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Mops, git, snapshot
-from tests.policy.helpers import BOB, CAROL, act, pin_clock, register, set_settings
+from tests.policy.helpers import BOB, CAROL, DANA, act, pin_clock, register, set_settings
 
 BUILT_IN = {"baseline", "us-sr26-2", "eu-ai-act-high-risk", "nist-ai-rmf", "osfi-e23",
             "pra-ss1-23", "naic-ai-bulletin", "iso-42001"}
@@ -96,7 +96,7 @@ def test_upgrade_shows_the_differences_and_makes_one_commit(old_inventory: Path,
     repo = old_inventory
     before = (repo / "mops.yaml").read_text()
     head = git(repo, "rev-parse", "HEAD").strip()
-    act(monkeypatch, CAROL)
+    act(monkeypatch, DANA)  # the risk officer: governance.changed_by by default
     dry = mops("packs", "upgrade", "--dry-run")
     assert "us-sr26-2: version 1 -> 2" in dry.stdout and "dry run" in dry.stdout
     assert git(repo, "rev-parse", "HEAD").strip() == head
@@ -108,7 +108,7 @@ def test_upgrade_shows_the_differences_and_makes_one_commit(old_inventory: Path,
     assert git(repo, "rev-list", "--count", f"{head}..HEAD").strip() == "1"
     assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["mops.yaml"]
     message = git(repo, "log", "-1", "--format=%B")
-    assert "Mops-Action: packs-upgrade" in message and "Mops-Actor: carol@acme.test" in message
+    assert "Mops-Action: packs-upgrade" in message and "Mops-Actor: dana@acme.test" in message
     assert "Mops-Packs: baseline@2 us-sr26-2@2" in message
     after = (repo / "mops.yaml").read_text()
     # only the policies entries changed; the comments and the rest stay byte for byte
@@ -127,7 +127,7 @@ def test_upgrade_of_one_pack_in_a_block_list(old_inventory: Path, mops: Mops,
     path.write_text(path.read_text().replace(
         "policies: [baseline, us-sr26-2]", "policies:\n  - baseline   # ours\n  - 'us-sr26-2'"))
     git(repo, "commit", "-qam", "block list")
-    act(monkeypatch, CAROL)
+    act(monkeypatch, DANA)
     mops("packs", "upgrade", "us-sr26-2")
     assert "policies:\n  - baseline   # ours\n  - us-sr26-2@2\n" in path.read_text()
 
@@ -136,8 +136,11 @@ def test_refused_and_unknown_upgrades_change_nothing(old_inventory: Path, mops: 
                                                      monkeypatch: pytest.MonkeyPatch):
     repo = old_inventory
     act(monkeypatch, BOB)  # not listed for any role
-    refused(repo, mops, ["packs", "upgrade"], "bob@acme.test may not change the policy packs", 1)
-    act(monkeypatch, CAROL)
+    refused(repo, mops, ["packs", "upgrade"], "bob@acme.test may not change the inventory's rules", 1)
+    act(monkeypatch, CAROL)  # a validator, but not in governance.changed_by (risk-officer)
+    stderr = refused(repo, mops, ["packs", "upgrade"], "carol@acme.test may not change the inventory's rules", 1)
+    assert "risk-officer" in stderr and "governance.changed_by" in stderr
+    act(monkeypatch, DANA)
     refused(repo, mops, ["packs", "upgrade", "sr11-7"], "unknown built-in pack 'sr11-7'", 2)
     refused(repo, mops, ["packs", "upgrade", "osfi-e23"], "pack 'osfi-e23' is not in force", 2)
     refused(repo, mops, ["packs", "upgrade", "baseline@2"], "'baseline@2': give the pack's name alone", 2)
@@ -163,6 +166,7 @@ def test_as_of_before_an_upgrade_uses_the_old_version_and_after_it_the_new(
     before = git(repo, "rev-parse", "HEAD").strip()
     old = {r["rule"]: r for r in mops.json("check", "--format", "json", code=None)["results"]}
     assert "SR26-BENCHMARKING" in old and old["BL-INVENTORY"]["pack_version"] == 1
+    act(monkeypatch, DANA)
     mops("packs", "upgrade")
     new = {r["rule"]: r for r in mops.json("check", "--format", "json", code=None)["results"]}
     assert "SR26-BENCHMARKING" not in new and new["BL-INVENTORY"]["pack_version"] == 2

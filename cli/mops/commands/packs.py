@@ -148,13 +148,13 @@ def upgrade(
     """Adopt the latest version of built-in packs: show the differences, then one commit.
 
     Rules added, removed and changed (citation, basis, demand) and settings are shown;
-    mops.yaml records the new versions. Only people listed for a role may upgrade.
+    mops.yaml records the new versions. Only a governance.changed_by member may upgrade.
     """
+    from mops.api import upgrade_packs
     from mops.commands import cwd, notify
     from mops.output import echo
-    from mops.policy.upgrade import upgrade as do_upgrade
 
-    upgrades, done = do_upgrade(cwd(), name, dry_run=dry_run, notify=notify)
+    upgrades, done = upgrade_packs(cwd(), name, dry_run=dry_run, notify=notify)
     if not upgrades:
         which = f"pack {name} is" if name else "every built-in pack in force is"
         echo(f"Nothing to upgrade: {which} at its latest version")

@@ -5,8 +5,9 @@ The inventory records the version of each built-in pack it adopted in ``mops.yam
 (comments and layout stay as they were), after checking that the new versions load
 with the inventory's ``policy_settings``; the differences (rules added, removed and
 changed, settings, changelog) are returned for the command to show, and go into the
-commit message. Like ``waive``, only people listed for a role in ``mops.yaml`` may
-change the policy in force; any refusal changes nothing.
+commit message. Only a governor (``governance.changed_by`` in ``mops.yaml``, as
+``mops verify`` demands of every change to the rules) may change the policy in force;
+any refusal changes nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from mops.policy.catalog import changelog
 from mops.policy.packs import Pack, Rule, builtin_ref, is_pack_path, load_builtin, packs_for, settings_overrides
 
 Notify = Callable[[str], None] | None
+#: (settings, person) -> why the person may not change the inventory's rules, or None.
+GovernanceCheck = Callable[[records.Settings, str], str | None]
 
 
 @dataclass(frozen=True)
@@ -214,12 +217,13 @@ def plan(inv: Inventory, name: str | None = None) -> Plan:
     return out
 
 
-def upgrade(start: Path, name: str | None = None, *, dry_run: bool = False,
-            notify: Notify = None) -> tuple[list[PackUpgrade], Upgraded | None]:
+def upgrade(start: Path, name: str | None = None, *, governance: GovernanceCheck,
+            dry_run: bool = False, notify: Notify = None) -> tuple[list[PackUpgrade], Upgraded | None]:
     """Adopt the latest version of one built-in pack in force (or all), in one commit.
 
-    Returns the differences and the commit (None when nothing needed upgrading, or
-    for a dry run).
+    ``governance(settings, person)`` says why the actor may not change the rules (None:
+    they may); it is the test ``mops verify`` applies to the commit. Returns the
+    differences and the commit (None when nothing needed upgrading, or for a dry run).
     """
     if dry_run:
         inv = Inventory.open(start)
@@ -229,9 +233,9 @@ def upgrade(start: Path, name: str | None = None, *, dry_run: bool = False,
         if not p.upgrades:
             return [], None
         actor = git.identity(inv.top)
-        if not any(actor.email in people for people in inv.settings.roles.values()):
-            raise PolicyError(f"{actor.email} may not change the policy packs in force: only "
-                              f"people listed for a role in mops.yaml may; nothing was changed")
+        problem = governance(inv.settings, actor.email)
+        if problem is not None:
+            raise PolicyError(f"{problem}; the policy packs in force were not changed")
         refs = [f"{u.name}@{u.new}" for u in p.upgrades]
         change = Change(inv, "packs-upgrade", actor=actor.email,
                         summary=", ".join(f"{u.name} {u.old} -> {u.new}" for u in p.upgrades),

@@ -82,7 +82,17 @@ SETTINGS_KEYS = {
     "exceptions": "who may grant exceptions, for how long",
     "findings": "who may close findings",
     "monitoring": "where logs are found; who records results",
+    "attestations": "who may sign attestations; how long they are trusted",
 }
+
+#: Attestations live outside the inventory; the table shows how they are judged.
+ATTESTATION_ROW = (
+    "| attestation (`mops attest`, outside the inventory) | a signed statement that a version "
+    "passes | `mops attest` | never (a change breaks its signature) | an "
+    "`attestations.signed_by` member independent of the model, signing with a key that "
+    "`.mops/allowed_signers` lists for them | by `mops verify-artifact --attestation`, at "
+    "`HEAD`: the signature, the signer's role and independence, the subject, the stage the "
+    "version is still in, the commit in `HEAD`'s history, its age (`attestations.max_age_days`) |")
 
 
 @dataclass(frozen=True)
@@ -237,6 +247,22 @@ def setting_up(settings: Settings) -> bool:
     return not any(settings.roles.values())
 
 
+def governance_problem(settings: Settings, person: str) -> str | None:
+    """Why ``person`` may not change the inventory's rules under ``settings`` (None: they may),
+    as ``mops verify`` judges it: a member of a ``governance.changed_by`` role (see
+    :func:`governors`), or anyone while the inventory is being set up. (Verify also needs
+    the commit signed by that person when ``signing: required``; mops signs it then.)"""
+    if setting_up(settings):
+        return None
+    people = governors(settings)
+    if person.lower() in people:
+        return None
+    roles = ", ".join(settings.governors)
+    return (f"{person} may not change the inventory's rules: only members of {roles} "
+            f"(governance.changed_by in mops.yaml; listed: {', '.join(people) or 'no one'}) may, "
+            f"and `mops verify` reports a change by anyone else")
+
+
 def recorders(settings: Settings) -> tuple[str, ...] | None:
     """Who may record monitoring results (None: anyone)."""
     if not settings.monitoring_recorders:
@@ -281,4 +307,5 @@ def markdown() -> str:
             for key, text in SETTINGS_KEYS.items():
                 lines.append(f"| `mops.yaml` `{key}:` | {text} | `mops init` | a governance "
                              f"change | {WHO_TEXT[GOVERNOR]} | - |")
+    lines.append(ATTESTATION_ROW)
     return "\n".join(lines) + "\n"
