@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import Mops, git
 
@@ -41,9 +43,10 @@ def test_demo_shows_every_part_of_the_flow(demo):
     assert [mon["breach"] for mon in prod["monitoring"]] == [False, False, True]
     assert any(f["severity"] == "high" and f["status"] == "open" for f in prod["findings"])
     check = m.json("check", "--format", "json", code=1)
-    statuses = {(r["model"], r["rule"]): r["status"] for r in check["results"] if r["version"] != "1.1.0"}
-    assert statuses[("fraud-detect", "SR26-ONGOING-MONITORING")] == "waived"
-    assert statuses[("credit-pd", "BL-NO-HIGH-FINDINGS")] == "fail"
+    statuses = {(r["model"], r["version"], r["rule"]): r["status"] for r in check["results"]}
+    assert statuses[("fraud-detect", "2.3.0", "SR26-ONGOING-MONITORING")] == "waived"
+    assert statuses[("fraud-detect", "2.3.0", "OSFI-P3.6-MONITORING")] == "waived"
+    assert statuses[("credit-pd", "1.0.0", "BL-NO-HIGH-FINDINGS")] == "fail"
 
 
 def test_demo_history_is_chronological_and_by_several_people(demo):
@@ -52,6 +55,53 @@ def test_demo_history_is_chronological_and_by_several_people(demo):
     assert dates == sorted(dates, reverse=True)
     actors = {e["actor"] for e in Mops(path).json("log", "--json")}
     assert {"bob@acme.test", "carol@acme.test", "dana@acme.test"} <= actors
+
+
+def test_legacy_scorecard_went_through_every_stage_before_retirement(demo):
+    """The story an examiner expects: development → validation → production → retired, each
+    step its own commit, read back from history (not from the final record)."""
+    path, _ = demo
+    record = "models/legacy-scorecard/versions/3.2/version.yaml"
+    stages = []
+    for sha in git(path, "log", "--reverse", "--format=%H", "--", record).split():
+        stage = yaml.safe_load(git(path, "show", f"{sha}:{record}"))["stage"]
+        if not stages or stages[-1] != stage:
+            stages.append(stage)
+    assert stages == ["development", "validation", "production", "retired"]
+    actions = [e["action"] for e in Mops(path).json("log", "legacy-scorecard", "--json")]
+    assert actions.count("promote") == 2 and actions[0] == "retire"
+    assert {"approve", "evidence", "drift"} <= set(actions)
+
+
+def test_demo_is_dated_up_to_today_and_never_after(demo):
+    path, _ = demo
+    now = dt.datetime.now(dt.UTC)
+    dates = [dt.datetime.fromisoformat(d) for d in git(path, "log", "--format=%cI").split()]
+    assert max(dates) <= now
+    assert now - max(dates) < dt.timedelta(days=1), "the story's last commit is not today"
+    assert now - min(dates) > dt.timedelta(days=300)
+
+
+@pytest.mark.parametrize("now", ["2026-11-29T23:10:00Z", "2026-11-29T09:30:00Z",
+                                 "2026-11-29T00:20:00Z", "2026-03-01T10:00:00Z"])
+def test_story_clock_never_runs_ahead_of_now(monkeypatch: pytest.MonkeyPatch, now: str):
+    from mops.demo.story import _Clock
+
+    monkeypatch.setenv("MOPS_NOW", now)
+    c = _Clock()
+    moment = dt.datetime.fromisoformat(now)
+    latest = dt.datetime.fromisoformat(c.ago(0, minutes=59))
+    assert latest <= moment and moment - latest < dt.timedelta(hours=15)
+    assert c.at(1) < c.at(0) and c.at(2) < c.at(1)
+    assert c.date(0) == moment.date()
+
+
+def test_demo_uses_a_newer_pack(demo):
+    path, _ = demo
+    settings = yaml.safe_load((path / "mops.yaml").read_text())
+    assert any(p.startswith("osfi-e23@") for p in settings["policies"])
+    check = Mops(path).json("check", "--format", "json", code=1)
+    assert any(r["rule"].startswith("OSFI-") and r["status"] == "pass" for r in check["results"])
 
 
 def test_demo_inside_another_repository_gets_its_own(tmp_path: Path):
