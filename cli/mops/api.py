@@ -341,9 +341,11 @@ def audit(inv: Inventory, models: Sequence[str] = (), *, out: Path | None = None
                  f"in the report: it shows the last commit")
     if pdf is not None and out is None:
         with tempfile.TemporaryDirectory(prefix="mops-audit-") as tmp:
-            report = write_report(inv, Path(tmp) / DEFAULT_AUDIT, models, as_of=as_of)
+            report = write_report(inv, Path(tmp) / DEFAULT_AUDIT, models, as_of=as_of,
+                                  verify=verify_at)
             return Audited(report, [print_pdf(_written(report), pdf)])
-    report = write_report(inv, out or Path(DEFAULT_AUDIT), models, as_of=as_of)
+    report = write_report(inv, out or Path(DEFAULT_AUDIT), models, as_of=as_of,
+                          verify=verify_at)
     written = [_written(report)]
     if pdf is not None:
         written.append(print_pdf(written[0], pdf))
@@ -371,6 +373,15 @@ def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool 
                    gate=replay_gate(digests))
     finally:
         digests.save()
+
+
+def verify_at(snapshot: Inventory) -> dict[str, Any]:
+    """``mops verify`` at the commit ``snapshot`` is opened at (for an audit report's
+    cover), as its JSON; ``{"ok": None, "error": why}`` when it cannot run there."""
+    try:
+        return verify(snapshot).to_json()
+    except UsageError as exc:  # e.g. a shallow clone: history is not all there
+        return {"ok": None, "error": exc.message, "problems": [], "warnings": []}
 
 
 def replay_gate(digests: DigestCache | None = None) -> Gate:

@@ -69,7 +69,7 @@ def test_summary_lists_every_model_with_stage_tier_owner_compliance(head_html: s
     table = parse(head_html).by_id("summary").find("table")
     rows = table.rows()
     assert rows[0] == ["Model", "Version", "Stage", "Tier", "Owner", "Compliance",
-                       "Open findings", "Next review due"]
+                       "Open findings", "Next review due", "Next stage"]
     body = {r[0].split()[0]: r for r in rows[1:]}
     assert sorted(body) == ["credit-pd", "fraud-detect"]
     credit = body["credit-pd"]
@@ -136,7 +136,7 @@ def test_model_section_shows_card_versions_evidence_signoffs(head_html: str):
 
 def test_policy_results_carry_citations(head_html: str):
     credit = section(parse(head_html), "credit-pd")
-    tables = [t for t in credit.find_all("table") if "Every rule of the packs" in t.text()]
+    tables = [t for t in credit.find_all("table") if "The rules that apply" in t.text()]
     assert tables, "no policy results table"
     rows = tables[0].rows()[1:]
     assert rows and all(r[4] for r in rows)  # every result cites something
@@ -299,11 +299,11 @@ def test_as_of_errors(history: History, tmp_path: Path):
     r = audit(history.repo, tmp_path / "x.html", "--as-of", "2025-12-31", code=2)
     assert "did not exist yet" in r.stderr
     r = audit(history.repo, tmp_path / "x.html", "--as-of", "no-such-rev", code=2)
-    assert "unknown revision" in r.stderr
+    assert "--as-of 'no-such-rev'" in r.stderr and "YYYY-MM-DD" in r.stderr
     r = audit(history.repo, tmp_path / "x.html", "--as-of", "2026-02-30", code=2)
     assert "not a valid date" in r.stderr
     r = audit(history.repo, tmp_path / "x.html", "fraud-detect", "--as-of", "2026-02-15", code=2)
-    assert "unknown model(s) fraud-detect at commit" in r.stderr
+    assert "unknown model 'fraud-detect' at commit" in r.stderr
     assert not (tmp_path / "x.html").exists()
 
 
@@ -432,7 +432,7 @@ def test_pdf_without_chromium_is_a_clear_usage_error(history: History, tmp_path:
 
 def test_unknown_model(history: History, tmp_path: Path):
     r = audit(history.repo, tmp_path / "r.html", "nope", code=2)
-    assert "unknown model(s) nope" in r.stderr
+    assert "unknown model 'nope'" in r.stderr
 
 
 def test_signoff_by_a_second_role_is_added_to_the_chain(tmp_path: Path,

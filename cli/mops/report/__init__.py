@@ -19,7 +19,14 @@ from pathlib import Path
 
 from mops.inventory.store import Inventory
 from mops.report.context import build_context
-from mops.report.gather import Evaluator, ReportInput, gather, open_snapshot, read_snapshot
+from mops.report.gather import (
+    Evaluator,
+    ReportInput,
+    Verifier,
+    gather,
+    open_snapshot,
+    read_snapshot,
+)
 from mops.report.render import DEFAULT_TEMPLATE, environment, render_html, verify_digest
 
 __all__ = ["Report", "ReportInput", "build_context", "gather", "render_html", "render_report",
@@ -37,17 +44,19 @@ class Report:
 
 
 def render_report(inv: Inventory, models: Sequence[str] = (), *, as_of: str | None = None,
-                  template: str = DEFAULT_TEMPLATE, evaluate: Evaluator | None = None) -> Report:
+                  template: str = DEFAULT_TEMPLATE, evaluate: Evaluator | None = None,
+                  verify: Verifier | None = None) -> Report:
     """Render the audit report of ``inv`` (or of ``models``) as of a date or revision.
 
     Everything, templates included, is read from the one commit ``as_of`` names
-    (HEAD when None), so the same commit always gives the same bytes.
+    (HEAD when None), so the same commit always gives the same bytes. ``verify`` runs
+    ``mops verify`` at that commit for the cover (``mops.api.audit`` passes it).
     """
     from mops.report.render import DIGEST_RE
 
     snapshot, resolved = open_snapshot(inv, as_of)
     try:
-        data = read_snapshot(snapshot, resolved, models, evaluate=evaluate)
+        data = read_snapshot(snapshot, resolved, models, evaluate=evaluate, verify=verify)
         html = render_html(build_context(data), environment(snapshot.source, _cache_dir(inv)),
                            template)
     finally:
@@ -68,9 +77,10 @@ def _cache_dir(inv: Inventory) -> Path | None:
 
 
 def write_report(inv: Inventory, out: Path, models: Sequence[str] = (), *,
-                 as_of: str | None = None, evaluate: Evaluator | None = None) -> Report:
+                 as_of: str | None = None, evaluate: Evaluator | None = None,
+                 verify: Verifier | None = None) -> Report:
     """Render the report and write it to ``out`` atomically (UTF-8); returns it with ``path``."""
-    report = render_report(inv, models, as_of=as_of, evaluate=evaluate)
+    report = render_report(inv, models, as_of=as_of, evaluate=evaluate, verify=verify)
     out = Path(out)
     write_atomic(out, report.html.encode("utf-8"))
     return Report(**{**report.__dict__, "path": out.resolve()})

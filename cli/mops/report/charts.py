@@ -42,6 +42,10 @@ def fmt(value: float) -> str:
     return f"{value:.3g}"
 
 
+#: The least distance between two date labels on the time axis (a label is ~60 px wide).
+LABEL_GAP = 72
+
+
 def _c(value: float) -> str:
     return f"{value:.1f}"
 
@@ -103,11 +107,25 @@ def line_chart(points: Sequence[Point], threshold: Sequence[Point] = (), *, titl
         n += 1
     xticks = []
     if t0 is not None and t1 is not None:
-        stamps = [t0] if not span else [t0, t0 + (t1 - t0) / 2, t1]
-        for at in stamps:
-            xticks.append({"x": _c(x_of(at)), "label": clock.format_label(at),
-                           "anchor": "middle" if at not in (t0, t1) or not span
-                           else ("start" if at == t0 else "end")})
+        # A label at each check's date, as many as fit side by side (first and last always).
+        days = sorted({clock.format_label(p.at): p.at for p in points}.items(),
+                      key=lambda kv: kv[1]) or [(clock.format_label(t0), t0)]
+        placed: list[tuple[str, dt.datetime]] = []
+        for i, (label, at) in enumerate(days):
+            last = i == len(days) - 1
+            if placed and x_of(at) - x_of(placed[-1][1]) < LABEL_GAP:
+                if not last:
+                    continue
+                if len(placed) > 1:
+                    placed.pop()  # the last date wins over its near neighbour
+                else:
+                    continue
+            placed.append((label, at))
+        for label, at in placed:
+            first, end = at == placed[0][1], at == placed[-1][1]
+            anchor = "middle" if not span or len(placed) == 1 or not (first or end) \
+                else ("start" if first else "end")
+            xticks.append({"x": _c(x_of(at)), "label": label, "anchor": anchor})
     flagged = sum(p.flagged for p in points)
     if points:
         summary = (f"{len(points)} value(s) from {clock.format_label(points[0].at)} to "

@@ -57,10 +57,14 @@ def display(value: Any) -> dict[str, Any]:
         return {"kind": "map", "entries": [{"key": str(k), "value": display(v)}
                                          for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))]}
     if isinstance(value, (list, tuple)):
-        if not value:
-            return {"kind": "text", "text": "none"}
+        if not value:  # as the card_fields rule reads it: an empty list documents nothing
+            return {"kind": "text", "text": EMPTY_LIST}
         return {"kind": "list", "entries": [display(v) for v in value]}
     return {"kind": "text", "text": text(value)}
+
+
+#: How an empty list reads: not a declaration of "none".
+EMPTY_LIST = "not documented (an empty list)"
 
 
 def text(value: Any) -> str:
@@ -73,7 +77,19 @@ def text(value: Any) -> str:
         return fmt(value) if abs(value) < 1e6 else f"{value:.6g}"
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
+    if isinstance(value, (list, tuple)):  # never a Python repr in a report
+        return ", ".join(text(v) for v in value) if value else EMPTY_LIST
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {text(v)}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0])))
     return str(value)
+
+
+def count(value: Any) -> str:
+    """A count of rows or items with thousands separators (``1,200,000``)."""
+    n = number(value)
+    if n is not None and n == int(n):
+        return f"{int(n):,}"
+    return text(value)
 
 
 # ----------------------------------------------------------------------------- the report
@@ -86,9 +102,12 @@ def build_context(data: ReportInput) -> dict[str, Any]:
     for r in sorted(data.results, key=lambda r: (r.model, r.version, r.pack, r.rule)):
         results.setdefault(f"{r.model}@{r.version}", []).append(r)
     models = [model_section(data, m, results, today) for m in data.models]
+    report = cover(data)
     return {
         "lang": "en",
-        "report": cover(data),
+        "report": report,
+        "exceptions": exceptions(models, report["verify"]),
+        "inventory_csv": inventory_csv(data, results),
         "summary": [row for m in models for row in m["summary"]],
         "models": models,
         "inventory_trail": [trail_row(e, data.commit_signatures) for e in data.inventory_trail],
@@ -129,7 +148,114 @@ def cover(data: ReportInput) -> dict[str, Any]:
         "roles": [{"role": r, "people": list(p)} for r, p in sorted(s.roles.items())],
         "signing": s.signing,
         "digest": DIGEST_PLACEHOLDER,
+        "verify": verify_summary(data.verification),
     }
+
+
+def inventory_csv(data: ReportInput, results: Mapping[str, list[Result]]) -> str:
+    """The inventory table ``mops list --format csv`` prints, at this commit, as a
+    ``data:`` address (a link that downloads it, offline)."""
+    from urllib.parse import quote
+
+    from mops.report.table import csv_text, inventory_row
+
+    rows = [inventory_row(m.id, v.version, v.stage, m.card.tier, m.card.owner,
+                          results.get(v.ref, []), evaluated=bool(data.packs or data.results))
+            for m in data.models for v in m.versions]
+    return "data:text/csv;charset=utf-8," + quote(csv_text(rows), safe="")
+
+
+#: What ``mops verify`` counted, in words, in this order.
+CHECKED = (("commits", "commit(s) replayed"), ("promotions", "promotion(s) re-gated"),
+           ("signoffs", "sign-off(s)"), ("evidence_files", "evidence file(s) hashed"))
+
+
+def verify_summary(v: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``mops verify``'s verdict at the reported commit, for the cover and the exceptions."""
+    if v is None:
+        return {"status": status("not run", "muted", "this report was rendered without "
+                                 "`mops verify`; run it on the commit"),
+                "problems": [], "warnings": 0}
+    problems = [{"path": str(p.get("path", "")), "problem": str(p.get("problem", ""))}
+                for p in v.get("problems") or [] if isinstance(p, Mapping)]
+    warnings = len(v.get("warnings") or [])
+    if v.get("ok") is None:
+        state = status("could not run", "warn", str(v.get("error") or ""))
+    else:
+        checked: Mapping[str, Any] = _mapping_at(v, "checked")
+        done = ", ".join(f"{count(checked[k])} {label}" for k, label in CHECKED if k in checked)
+        if problems:
+            state = status("FAILED", "bad", f"{len(problems):,} problem(s)"
+                           + (f"; checked {done}" if done else ""))
+        else:
+            state = status("passed", "ok", f"no problems; checked {done}" if done else
+                           "no problems")
+    if warnings:
+        state["detail"] += f"; {warnings:,} warning(s)"
+    return {"status": state, "problems": problems, "warnings": warnings}
+
+
+# ----------------------------------------------------------------------------- exceptions
+
+
+def exceptions(models: list[dict[str, Any]], verify: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What an examiner asks for first, each item linking to its detail: verify's problems,
+    failing versions, stale or unverified sign-offs, overdue reviews, open high or overdue
+    findings, waivers in force (or expired), drift breaches. Every group is listed, empty
+    ones too, so that "none" is a finding and not an omission."""
+    def item(href: str, what: str, state: dict[str, str], detail: str = "") -> dict[str, Any]:
+        return {"href": f"#{href}", "what": what, "status": state, "detail": detail}
+
+    verified = [item("verify", p["path"], status("problem", "bad"), p["problem"])
+                for p in verify["problems"]]
+    if verify["status"]["cls"] in ("warn", "muted"):
+        verified.append(item("verify", "mops verify", verify["status"],
+                             verify["status"]["detail"]))
+    failing, signoffs, breaches = [], [], []
+    reviews, findings, waivers = [], [], []
+    for m in models:
+        if m["review"]["cls"] == "bad":
+            reviews.append(item(m["review_anchor"], m["id"], m["review"]))
+        for f in m["findings"]:
+            if not f["is_open"]:
+                continue
+            what = f"{m['id']} {f['id']}" + (f" ({f['version']})" if f["version"] != "all versions"
+                                              else "")
+            if f["is_waiver"]:
+                waivers.append(item(f["anchor"], what, f["state"],
+                                    f"waives {f['rule']}: {f['title']}"))
+            elif f["severity"] == "high" or f["state"]["cls"] == "bad":
+                findings.append(item(f["anchor"], what, f["state"],
+                                     f"{f['severity']} severity: {f['title']}"))
+        for v in m["versions"]:
+            ref = f"{m['id']} {v['version']} ({v['stage']})"
+            if v["compliance"]["word"] == "NOT COMPLIANT":
+                rules = ", ".join(r["rule"] for r in v["results"] if r["status"]["word"] == "FAIL")
+                failing.append(item(f"{v['anchor']}-policy", ref, v["compliance"], rules))
+            if v["stage"] == RETIRED:
+                continue  # a retired version's sign-offs and drift no longer govern anything
+            for so in v["signoffs"]:
+                for state in (so["state"], so["signature"]):
+                    if state["cls"] == "bad":
+                        signoffs.append(item(so["anchor"], f"{ref}: {so['role']} sign-off by "
+                                             f"{so['by']}", state, state["detail"]))
+            d = v["drift"]
+            if d is not None and d["latest"]["outcome"]["cls"] == "bad":
+                c = d["latest"]
+                breaches.append(item(f"{v['anchor']}-drift", f"{ref}, check of {c['at']}",
+                                     c["outcome"], c["outcome"]["detail"]))
+    groups = [
+        ("verify", "mops verify at this commit", verified,
+         "none: the history, records and evidence files verify"),
+        ("failing", "Versions not compliant at their stage", failing, "none"),
+        ("signoffs", "Sign-offs stale or not verified", signoffs, "none"),
+        ("reviews", "Reviews overdue", reviews, "none"),
+        ("findings", "Open findings: high severity or overdue", findings, "none"),
+        ("waivers", "Waivers open (in force or expired)", waivers, "none"),
+        ("drift", "Drift breaches in the latest check", breaches, "none"),
+    ]
+    return [{"id": f"exceptions-{key}", "title": title, "entries": items, "none": none}
+            for key, title, items, none in groups]
 
 
 # ----------------------------------------------------------------------------- one model
@@ -141,13 +267,13 @@ def model_section(data: ReportInput, model: Model, results: dict[str, list[Resul
     trail = data.trail.get(model.id, [])
     versions = [version_section(data, model, v, results.get(v.ref, []), trail, today)
                 for v in reversed(model.versions)]  # newest first
-    findings = [finding_row(f, today) for f in model.findings]
+    anchor = f"model-{model.id}"
+    findings = [finding_row(f, today, anchor) for f in model.findings]
     latest = versions[0] if versions else None
     open_findings = [f for f in model.findings if f.kind == "finding" and f.is_open]
-    high = sum(f.severity == "high" for f in open_findings)
     section = {
         "id": model.id,
-        "anchor": f"model-{model.id}",
+        "anchor": anchor,
         "name": card.name,
         "owner": card.owner or "—",
         "tier": text(card.tier),
@@ -166,21 +292,31 @@ def model_section(data: ReportInput, model: Model, results: dict[str, list[Resul
     # version can never hide behind a compliant newer one; a model with only retired
     # versions (or none) gets one row.
     live = [v for v in versions if v["stage"] != RETIRED] or versions[:1]
+    review = review_due(card.front.get("review"), today, _review_results(data, model, results))
+    section["review"] = review
+    section["review_anchor"] = f"{anchor}-field-review" if "review" in card.front \
+        else f"{anchor}-card"
     base = {
         "id": model.id, "anchor": section["anchor"], "name": card.name,
-        "tier": section["tier"], "owner": section["owner"],
-        "open_findings": len(open_findings),
-        "findings_text": "none" if not open_findings
-                         else f"{len(open_findings)} open" + (f" ({high} high)" if high else ""),
-        "review": review_due(card.front.get("review"), today,
-                             _review_results(data, model, results)),
+        "tier": section["tier"], "owner": section["owner"], "review": review,
     }
+    # A finding counts on the version it names; one naming no version, on every version.
     section["summary"] = [
-        {**base, "version": v["version"], "stage": v["stage"], "compliance": v["compliance"]}
+        {**base, **findings_count([f for f in open_findings if f.version in (None, v["version"])]),
+         "version": v["version"], "version_anchor": v["anchor"], "stage": v["stage"],
+         "compliance": v["compliance"], "readiness": v["readiness"]["status"]}
         for v in live
-    ] or [{**base, "version": "—", "stage": "no versions",
-           "compliance": status("no versions", "muted")}]
+    ] or [{**base, **findings_count(open_findings), "version": "—", "version_anchor": anchor,
+           "stage": "no versions", "compliance": status("no versions", "muted"),
+           "readiness": status("—", "muted")}]
     return section
+
+
+def findings_count(open_findings: list[Finding]) -> dict[str, Any]:
+    high = sum(f.severity == "high" for f in open_findings)
+    return {"open_findings": len(open_findings),
+            "findings_text": "none" if not open_findings
+            else f"{len(open_findings)} open" + (f" ({high} high)" if high else "")}
 
 
 def card_fields(front: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -189,6 +325,8 @@ def card_fields(front: Mapping[str, Any]) -> list[dict[str, Any]]:
             for k, label in CARD_FIELDS if k in front]
     rows += [{"key": str(k), "label": str(k), "value": display(front[k])}
              for k in sorted(front, key=str) if k not in known]
+    for row in rows:  # an id fragment per field, for links from the exceptions
+        row["slug"] = re.sub(r"[^A-Za-z0-9_-]+", "-", str(row["key"])).strip("-") or "field"
     return rows
 
 
@@ -227,10 +365,12 @@ def version_section(data: ReportInput, model: Model, version: Version, results: 
     record = version.record
     digest, approvals = data.approvals.get(version.ref, ("", []))
     art = record.artifact
+    anchor = f"model-{model.id}-v-{version.version}"
+    rows = [result_row(r) for r in sorted(results, key=result_order)]
     return {
         "version": version.version,
         "ref": version.ref,
-        "anchor": f"model-{model.id}-v-{version.version}",
+        "anchor": anchor,
         "stage": version.stage,
         "registered_by": record.registered_by,
         "registered_at": record.registered_at,
@@ -243,12 +383,44 @@ def version_section(data: ReportInput, model: Model, version: Version, results: 
         "stage_history": [stage_event(e.raw) for e in record.stage_history],
         "digest": digest,
         "evidence": [evidence_row(data, version, e) for e in version.evidence],
-        "signoffs": [signoff_row(a, trail, data.signoffs, data.settings.signing == "required")
-                     for a in approvals],
-        "results": [result_row(r) for r in results],
+        "signoffs": [signoff_row(a, trail, data.signoffs, data.settings.signing == "required",
+                                 anchor) for a in approvals],
+        # Failures first; rules that do not apply are folded away by the template.
+        "results": rows,
+        "results_applied": [r for r in rows if r["na"] is False],
+        "results_na": [r for r in rows if r["na"] is True],
         "compliance": compliance(results, evaluated=bool(data.packs or data.results)),
-        "drift": drift_section(version.monitoring, f"model-{model.id}-v-{version.version}"),
+        "readiness": readiness(version.stage, data.readiness.get(version.ref),
+                               evaluated=bool(data.packs or data.results)),
+        "drift": drift_section(version.monitoring, anchor),
     }
+
+
+def result_order(r: Result) -> tuple[int, str, str]:
+    return (r.status.order, r.pack, r.rule)
+
+
+def readiness(stage: str, ready: tuple[str, list[Result]] | None, *,
+              evaluated: bool) -> dict[str, Any]:
+    """Whether the version would pass ``promote --to`` its next live stage today, and which
+    rules would stop it (compliance is judged for the stage it is in, readiness for the next)."""
+    if stage == RETIRED:
+        return {"target": "", "status": status("retired", "muted"), "failing": []}
+    if ready is None:
+        why = "no policy packs in force" if not evaluated else "no later stage to promote to"
+        return {"target": "", "status": status("—", "muted", why), "failing": []}
+    target, results = ready
+    failing = [result_row(r) for r in sorted(results, key=result_order) if r.status == "fail"]
+    waived = sum(r.status == "waived" for r in results)
+    if failing:
+        state = status(f"not ready for {target}", "bad",
+                       f"{len(failing)} rule(s) would fail: "
+                       + ", ".join(r["rule"] for r in failing))
+    elif waived:
+        state = status(f"ready for {target}, with waivers", "warn", f"{waived} rule(s) waived")
+    else:
+        state = status(f"ready for {target}", "ok", "every rule for it passes or does not apply")
+    return {"target": target, "status": state, "failing": failing}
 
 
 def stage_event(event: Any) -> str:
@@ -281,7 +453,8 @@ def evidence_row(data: ReportInput, version: Version, ev) -> dict[str, Any]:
 
 
 def signoff_row(a: Mapping[str, Any], trail: list[dict[str, Any]],
-                signoffs: Mapping[str, str | None], required: bool) -> dict[str, Any]:
+                signoffs: Mapping[str, str | None], required: bool,
+                version_anchor: str = "version") -> dict[str, Any]:
     # The commit that added the sign-off file is the oldest one touching it.
     commit = next((e for e in reversed(trail) if a.get("path") in e.get("paths", ())), None)
     if a["stale"]:
@@ -301,7 +474,8 @@ def signoff_row(a: Mapping[str, Any], trail: list[dict[str, Any]],
                                "signing is required" if required else "")
         else:
             signature = status("NOT VERIFIED", "bad", f"the sign-off {problem}")
-    return {"id": a["id"], "role": a["role"], "decision": decision, "by": a["by"], "at": a["at"],
+    return {"id": a["id"], "anchor": f"{version_anchor}-signoff-{a['id']}",
+            "role": a["role"], "decision": decision, "by": a["by"], "at": a["at"],
             "comment": a.get("comment") or "", "digest": a["digest"], "state": state,
             "expires": a.get("expires") or "—", "signature": signature,
             "commit": commit["commit"] if commit else ""}
@@ -313,28 +487,18 @@ def result_row(r: Result) -> dict[str, Any]:
     if r.pack and r.pack_version is not None:
         pack = f"{r.pack}@{r.pack_version}"
     return {"rule": r.rule, "title": r.title, "status": status(word, cls), "message": r.message,
+            "na": r.status == "n/a",
             "cite": r.cite, "pack": pack, "file": r.file or "", "waiver": r.waiver or "",
             "basis": [b.to_json() for b in r.basis]}
 
 
 def compliance(results: Iterable[Result], *, evaluated: bool) -> dict[str, str]:
-    results = list(results)
-    if not evaluated:
-        return status("not evaluated", "muted", "no policy packs in force")
-    fails = sum(r.status == "fail" for r in results)
-    waived = sum(r.status == "waived" for r in results)
-    passed = sum(r.status == "pass" for r in results)
-    if fails:
-        return status("NOT COMPLIANT", "bad", f"{fails} rule(s) fail"
-                      + (f", {waived} waived" if waived else ""))
-    if waived:
-        return status("compliant with waivers", "warn", f"{waived} rule(s) waived, {passed} pass")
-    if passed:
-        return status("compliant", "ok", f"{passed} rule(s) pass")
-    return status("no rules apply", "muted")
+    from mops.report.table import compliance_status
+
+    return status(*compliance_status(results, evaluated=evaluated))
 
 
-def finding_row(f: Finding, today: dt.date) -> dict[str, Any]:
+def finding_row(f: Finding, today: dt.date, model_anchor: str = "model") -> dict[str, Any]:
     raw = f.raw
     if f.kind == "exception":
         if not f.is_open:
@@ -353,7 +517,8 @@ def finding_row(f: Finding, today: dt.date) -> dict[str, Any]:
              for k in sorted(raw) if k in ("reason", "controls", "approved_by", "approver",
                                            "closed_by", "closed_at", "comment", "description")
              and raw[k] not in (None, "")]
-    return {"id": f.id, "kind": "waiver (policy exception)" if f.kind == "exception" else "finding",
+    return {"id": f.id, "anchor": f"{model_anchor}-finding-{f.id}", "is_waiver": f.kind == "exception",
+            "is_open": f.is_open, "kind": "waiver (policy exception)" if f.kind == "exception" else "finding",
             "version": f.version or "all versions", "severity": f.severity or "—",
             "title": f.title or "—", "state": state, "opened_by": f.opened_by or "—",
             "opened_at": f.opened_at, "due": text(f.due), "expires": text(f.expires),
@@ -374,12 +539,21 @@ def trail_row(e: Mapping[str, Any],
     else:  # git's own verdict, without the inventory's allowed signers
         sig = status(*SIGNATURES.get(e.get("signature") or "", ("unknown", "muted")))
     action = e["action"] if e.get("by_mops") else "edit (not by mops)"
+    version = e.get("version") or ", ".join(versions_touched(e.get("paths") or ()))
     when = clock.parse_timestamp(e["at"])  # git gives the committer's offset; the report speaks UTC
     return {"commit": e["commit"], "at": clock.format_timestamp(when) if when else e["at"],
             "actor": e["actor"], "action": action,
-            "model": e.get("model") or "", "version": e.get("version") or "",
+            "model": e.get("model") or "", "version": version,
             "subject": e.get("subject") or "", "signature": sig,
             "github_actor": e.get("github_actor") or ""}
+
+
+def versions_touched(paths: Iterable[str]) -> list[str]:
+    """The versions whose folders a commit changed (a commit without a ``Mops-Version``
+    trailer, such as retiring a whole model, still names them)."""
+    found = {parts[3] for p in paths
+             if len(parts := p.split("/")) > 4 and parts[0] == "models" and parts[2] == "versions"}
+    return sorted(found)
 
 
 # ----------------------------------------------------------------------------- drift
@@ -512,5 +686,5 @@ def latest_check(m: Monitoring) -> dict[str, Any]:
         outcome = status("within thresholds", "ok")
     return {"id": m.id, "at": m.at, "kind": m.kind, "outcome": outcome,
             "dataset_drift": text(dataset), "drifted_share": text(number(body.get("drifted_share"))),
-            "rows_reference": text(rows.get("reference")), "rows_current": text(rows.get("current")),
+            "rows_reference": count(rows.get("reference")), "rows_current": count(rows.get("current")),
             "columns": cols, "performance": perf, "breaches": breach_list}

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mops import __version__, clock
-from mops.errors import NotFoundError, UsageError
+from mops.errors import UsageError
 from mops.inventory.layout import MODELS_DIR
 from mops.inventory.records import Approval, Settings
 from mops.inventory.store import Inventory, Model, Version
@@ -34,6 +34,8 @@ DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 IsSigned = Callable[[Version, Approval], bool]
 Evaluator = Callable[[Inventory, dt.datetime, Sequence[str] | None, IsSigned],
                      tuple[list[dict[str, Any]], list[Result]]]
+#: ``verify(snapshot)``: ``mops verify`` at the snapshot's commit, as its ``to_json()``.
+Verifier = Callable[[Inventory], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,11 @@ class ReportInput:
     trail: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     #: commits that touched the inventory but no model (settings, packs, templates).
     inventory_trail: list[dict[str, Any]] = field(default_factory=list)
+    #: "model@version" -> (the next stage, every rule's result were it promoted there),
+    #: for each version with a next live stage.
+    readiness: dict[str, tuple[str, list[Result]]] = field(default_factory=dict)
+    #: ``mops verify`` at this commit (its ``to_json()``), or None when it was not run.
+    verification: dict[str, Any] | None = None
 
     @property
     def evaluated_at(self) -> dt.datetime:
@@ -105,7 +112,13 @@ def open_snapshot(inv: Inventory, as_of: str | None) -> tuple[Inventory, AsOf]:
         if day is None:
             raise UsageError(f"--as-of {as_of!r}: not a valid date (YYYY-MM-DD)")
         return inv.at_date(day), AsOf("date", as_of)
-    return inv.at(as_of), AsOf("rev", as_of)
+    try:
+        return inv.at(as_of), AsOf("rev", as_of)
+    except UsageError:
+        raise UsageError(f"--as-of {as_of!r}: neither a date nor a revision of this repository; "
+                         f"give a date as YYYY-MM-DD (e.g. 2026-11-29: the last commit at or before "
+                         f"the end of that day, UTC) or a revision (a commit, tag or branch, e.g. "
+                         f"HEAD~3)") from None
 
 
 def select_models(snapshot: Inventory, wanted: Sequence[str], label: str) -> list[Model]:
@@ -115,8 +128,7 @@ def select_models(snapshot: Inventory, wanted: Sequence[str], label: str) -> lis
     ids = sorted(set(wanted))
     unknown = [m for m in ids if not snapshot.has_model(m)]
     if unknown:
-        raise NotFoundError(f"unknown model(s) {', '.join(unknown)} {label}: `mops list` shows "
-                            f"the models of this inventory")
+        raise snapshot.unknown_models(unknown, label)
     return [snapshot.model(m) for m in ids]
 
 
@@ -212,19 +224,58 @@ class Signatures:
         return out
 
 
+def next_stage(stages: Sequence[str], stage: str) -> str | None:
+    """The stage a version in ``stage`` would be promoted to next (None: none, or only
+    retirement, which is not a promotion)."""
+    from mops.inventory.records import RETIRED
+
+    if stage not in stages:
+        return None
+    i = list(stages).index(stage)
+    following = [s for s in stages[i + 1:] if s != RETIRED]
+    return following[0] if following else None
+
+
+def readiness(snapshot: Inventory, now: dt.datetime, models: Sequence[Model],
+              is_signed: IsSigned) -> dict[str, tuple[str, list[Result]]]:
+    """For each version with a next live stage: the rules as ``promote --to`` that stage
+    would evaluate them now (so "compliant in validation" never hides "not ready for
+    production")."""
+    from mops.inventory.digest import DigestCache
+    from mops.policy import engine
+    from mops.policy.packs import all_rules
+
+    rules = all_rules(engine.load_packs(snapshot))
+    if not rules:
+        return {}
+    cache = DigestCache(snapshot)
+    out: dict[str, tuple[str, list[Result]]] = {}
+    for model in models:
+        for version in model.versions:
+            target = next_stage(snapshot.settings.stages, version.stage)
+            if target is not None:
+                out[version.ref] = (target, engine.evaluate_version(
+                    snapshot, model, version, now=now, target=target, is_signed=is_signed,
+                    rules=rules, digests=cache))
+    cache.save()
+    return out
+
+
 def gather(inv: Inventory, models: Sequence[str] = (), *, as_of: str | None = None,
-           evaluate: Evaluator | None = None) -> ReportInput:
+           evaluate: Evaluator | None = None, verify: Verifier | None = None) -> ReportInput:
     """Read everything the report shows from the commit ``as_of`` names (HEAD by default)."""
     snapshot, resolved = open_snapshot(inv, as_of)
     try:
-        return read_snapshot(snapshot, resolved, models, evaluate=evaluate)
+        return read_snapshot(snapshot, resolved, models, evaluate=evaluate, verify=verify)
     finally:
         snapshot.close()
 
 
 def read_snapshot(snapshot: Inventory, as_of: AsOf, models: Sequence[str] = (), *,
-                  evaluate: Evaluator | None = None) -> ReportInput:
-    """:func:`gather` for an inventory already opened at a commit."""
+                  evaluate: Evaluator | None = None,
+                  verify: Verifier | None = None) -> ReportInput:
+    """:func:`gather` for an inventory already opened at a commit; ``verify`` runs
+    ``mops verify`` at it (the api passes its own, which re-gates promotions)."""
     from mops.inventory.digest import DigestCache
     from mops.inventory.views import approval_view, commit_info, prefetch_records, trail_by_model
 
@@ -255,6 +306,10 @@ def read_snapshot(snapshot: Inventory, as_of: AsOf, models: Sequence[str] = (), 
     data.packs = sorted(packs, key=lambda p: str(p["name"]))
     data.review_rules = {r for p in packs for r in p.get("review_rules", ())}
     data.results = [r for r in results if r.model in wanted]
+    if evaluate is None:
+        data.readiness = readiness(snapshot, data.evaluated_at, chosen, signatures)
+    if verify is not None:
+        data.verification = verify(snapshot)
     if not data.packs and not data.results:
         data.policy_note = "No policy packs are in force in this inventory."
     by_model, other = trail_by_model(snapshot)

@@ -33,6 +33,7 @@ from jinja2 import (
 )
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
 
 from mops.errors import UsageError
 from mops.inventory.store import Source
@@ -107,9 +108,20 @@ def environment(source: Source | None = None,
             cache = FileSystemBytecodeCache(str(cache_dir))
         except OSError:
             cache = None  # a cache that cannot be written only costs time
-    return SandboxedEnvironment(loader=ChoiceLoader(loaders), autoescape=True,
-                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                                keep_trailing_newline=True, bytecode_cache=cache)
+    env = SandboxedEnvironment(loader=ChoiceLoader(loaders), autoescape=True,
+                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                               keep_trailing_newline=True, bytecode_cache=cache)
+    env.filters["ticks"] = ticks
+    return env
+
+
+TICKS_RE = re.compile(r"`([^`\n]+)`")
+
+
+def ticks(value: Any) -> Markup:
+    """Text with its `backtick` spans as ``<code>`` (escaped first: nothing else becomes HTML)."""
+    escaped = str(escape(value))
+    return Markup(TICKS_RE.sub(lambda m: f"<code>{m.group(1)}</code>", escaped))
 
 
 def render_html(context: dict[str, Any], env: Environment,

@@ -26,6 +26,7 @@ Returns data; never prints.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Callable
@@ -98,10 +99,13 @@ def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool 
     """Check the inventory against its history (see the module doc).
 
     ``gate`` replays promotions (the policy engine ``promote`` uses, passed in so that
-    trust need not import policy); without it promotions are not re-gated.
+    trust need not import policy); without it promotions are not re-gated. ``inv`` may be
+    opened at a commit (an audit report's): then that commit and its history are checked,
+    evidence files as the commit holds them, and nothing of the working tree.
     """
-    if inv.commit is not None:
-        raise RuntimeError("verify reads the working tree and its history")
+    at_commit = inv.commit is not None
+    if at_commit and (changed_since is not None or artifacts):
+        raise RuntimeError("verify at a commit checks the whole inventory and no artifacts")
     if git.is_shallow(inv.top):
         raise UsageError("this is a shallow clone: verify needs the whole history to know who "
                          "added each sign-off; run `git fetch --unshallow` (in GitHub Actions, "
@@ -139,7 +143,8 @@ def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool 
         else:
             result.add(issue.path, issue.problem)
     # What the working tree holds now comes last: its problems are the most specific.
-    dirty = uncommitted(inv, [*scanned, *rules_paths])
+    # At a commit (an audit report of it) there is no working tree to hold anything else.
+    dirty = {} if at_commit else uncommitted(inv, [*scanned, *rules_paths])
     _check_dirty(result, dirty)
 
     def committed(rel: str) -> tuple[Any, str | None] | None:
@@ -283,9 +288,11 @@ def _check_evidence_files(inv: Inventory, result: Verification,
 
 
 def _digests(inv: Inventory, rels: list[str]) -> dict[str, str | None]:
-    """sha256 of each working-tree file, or ``!reason``; computed afresh (no cache to fool)."""
+    """sha256 of each working-tree file (or, at a commit, of the commit's file), or
+    ``!reason``; computed afresh (no cache to fool)."""
     source = inv.source
-    assert isinstance(source, WorktreeSource)
+    if not isinstance(source, WorktreeSource):
+        return {rel: _committed_digest(inv, rel) for rel in rels}
 
     def one(rel: str) -> str:
         full = inv.root / rel
@@ -306,6 +313,15 @@ def _digests(inv: Inventory, rels: list[str]) -> dict[str, str | None]:
     workers = min(8, (os.cpu_count() or 1) * 2)
     with ThreadPoolExecutor(max_workers=workers) as pool:  # hashlib releases the GIL
         return dict(zip(rels, pool.map(one, rels), strict=True))
+
+
+def _committed_digest(inv: Inventory, rel: str) -> str:
+    try:
+        if not inv.source.isfile(rel):
+            return "!is listed by its evidence record but is not a file in the commit"
+        return hashlib.sha256(inv.read(rel)).hexdigest()
+    except RecordError as exc:
+        return "!" + _reason(exc)
 
 
 # ----------------------------------------------------------------------------- artifacts
