@@ -278,24 +278,34 @@ def check(inv: Inventory, refs: Sequence[ModelRef] | None = None, *,
 
 def list_versions(inv: Inventory, stage: str | None = None, *,
                   now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """One row per version (in ``stage``): model, version, stage, tier, owner, compliant."""
+    """One row per version (in ``stage``): model, version, stage, tier, owner, compliant,
+    and compliance in the report's words with the rules failing and waived."""
     from mops.inventory.digest import DigestCache
     from mops.inventory.views import list_rows
 
     rows = list_rows(inv, stage)
     if rows:
-        from mops.policy.engine import compliance
+        from mops.policy.engine import evaluate
+        from mops.report.table import inventory_row
         from mops.trust.signing import signature_check
 
         refs = None if stage is None else [ModelRef(r["model"], r["version"]) for r in rows]
         digests = DigestCache(inv)
         try:
-            status = compliance(inv, now=now or clock.now(), refs=refs,
-                                is_signed=signature_check(inv), digests=digests)
+            results = evaluate(inv, now=now or clock.now(), refs=refs,
+                               is_signed=signature_check(inv), digests=digests)
         finally:
             digests.save()
+        by_version: dict[tuple[str, str], list[Result]] = {}
+        for res in results:
+            by_version.setdefault((res.model, res.version), []).append(res)
+        evaluated = bool(inv.settings.policies)
         for r in rows:
-            r["compliant"] = status.get((r["model"], r["version"]))  # None: not evaluated
+            mine = by_version.get((r["model"], r["version"]), [])
+            words = inventory_row(r["model"], r["version"], r["stage"], r["tier"], r["owner"],
+                                  mine, evaluated=evaluated)
+            r["compliant"] = words["failing_rules"] == []
+            r.update((k, words[k]) for k in ("compliance", "failing_rules", "waived_rules"))
     return rows
 
 

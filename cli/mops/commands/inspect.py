@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated
 
 import typer
@@ -9,10 +10,22 @@ import typer
 from mops.commands.options import JSON, model_ref
 
 
+class ListFormat(enum.StrEnum):
+    """``list --format``."""
+
+    text = "text"
+    json = "json"
+    csv = "csv"
+
+
 def list_cmd(
     stage: Annotated[str | None, typer.Option(
         "--stage", metavar="S", help="Only versions in this stage.")] = None,
     as_json: JSON = False,
+    fmt: Annotated[ListFormat, typer.Option(
+        "--format", metavar="text|json|csv", case_sensitive=False,
+        help="text (a table), json (as --json) or csv: the inventory for a spreadsheet or a "
+             "risk committee, the table the audit report links.")] = ListFormat.text,
 ) -> None:
     """List every model version with its stage, tier, owner and compliance."""
     from mops import api
@@ -21,16 +34,22 @@ def list_cmd(
 
     with api.opened(cwd()) as inv:
         rows = api.list_versions(inv, stage)
-    if as_json:
+    if as_json or fmt == ListFormat.json:
         emit_json(rows)
+        return
+    if fmt == ListFormat.csv:
+        from mops.report.table import csv_text
+
+        typer.echo(csv_text(rows), nl=False)
         return
     if not rows:
         typer.echo("No model versions" + (f" in stage {stage}" if stage else "") + ".", err=True)
         return
-    table(["MODEL", "VERSION", "STAGE", "TIER", "OWNER", "COMPLIANT"],
-          [[r["model"], r["version"], r["stage"], r["tier"], r["owner"],
-            {True: "yes", False: "no", None: "-"}[r["compliant"]]] for r in rows],
-          styles={"no": "red", "yes": "green"})
+    table(["MODEL", "VERSION", "STAGE", "TIER", "OWNER", "COMPLIANCE"],
+          [[r["model"], r["version"], r["stage"], r["tier"], r["owner"], r["compliance"]]
+           for r in rows],
+          styles={"NOT COMPLIANT": "red", "compliant": "green",
+                  "compliant with waivers": "yellow"})
 
 
 def show(
