@@ -159,3 +159,115 @@ def test_pdf(history: History, tmp_path: Path):
     assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 3  # cover + one per model
     r = Mops(history.repo)("audit", "--pdf", str(tmp_path / "only.pdf"))
     assert r.stdout.strip() == str(tmp_path / "only.pdf")  # no HTML kept
+
+
+# ----------------------------------------------------------------------------- accessibility
+
+
+def axe_js() -> Path | None:
+    """axe-core's axe.min.js from the npm registry (.ci/run installs it into the venv as
+    ``<venv>/axe``; MOPS_AXE_JS names another copy)."""
+    import os
+    import sys
+
+    named = os.environ.get("MOPS_AXE_JS")
+    candidates = [Path(named)] if named else []
+    candidates += [Path(sys.prefix) / "axe/node_modules/axe-core/axe.min.js",
+                   Path(__file__).resolve().parents[2] / ".venv/axe/node_modules/axe-core/axe.min.js"]
+    return next((c for c in candidates if c.is_file()), None)
+
+
+RUN_AXE = """
+axe.run(document, {resultTypes: ['violations']}).then(function (r) {
+  var out = document.createElement('pre'); out.id = 'axe-result';
+  out.textContent = JSON.stringify(r.violations.map(function (v) {
+    return {id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 5).map(function (n) { return n.target.join(' '); })}; }));
+  document.body.appendChild(out);
+}, function (e) {
+  var out = document.createElement('pre'); out.id = 'axe-result';
+  out.textContent = 'ERROR ' + e; document.body.appendChild(out);
+});
+"""
+
+
+def axe_violations(html: str, tmp_path: Path) -> list[dict]:
+    """axe-core's violations for ``html``, run in headless Chromium on a copy of the page
+    with axe inlined (the report's own CSP forbids scripts, so it is taken out of the copy)."""
+    import json
+    import re
+
+    js = axe_js()
+    assert js is not None
+    html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html, count=1)
+    script = f"<script>{js.read_text()}</script><script>{RUN_AXE}</script>"
+    page = tmp_path / "axe.html"
+    page.write_text(html.replace("</body>", script + "</body>", 1))
+    proc = run_chromium(["--virtual-time-budget=60000", "--dump-dom", page.resolve().as_uri()],
+                        timeout=300)
+    dom = proc.stdout.decode("utf-8", "replace")
+    found = re.search(r'<pre id="axe-result">(.*?)</pre>', dom, re.S)
+    assert found, "axe-core did not report: " + proc.stderr.decode(errors="replace")[-2000:]
+    import html as htmllib
+
+    text = htmllib.unescape(found.group(1))
+    assert not text.startswith("ERROR"), text
+    return json.loads(text)
+
+
+needs_axe = pytest.mark.skipif(missing_tool(axe_js() is not None),
+                               reason="axe-core is not installed (.ci/run installs it: npm install "
+                                      "--prefix <venv>/axe axe-core)")
+
+
+@needs_axe
+def test_axe_core_finds_no_violations(report: Path, tmp_path: Path):
+    assert axe_violations(report.read_text(), tmp_path) == []
+
+
+@needs_axe
+def test_axe_core_sees_a_planted_violation(report: Path, tmp_path: Path):
+    """The twin: the same report with two models' regions given one name is reported."""
+    html = report.read_text().replace('aria-labelledby="model-credit-pd-card model-credit-pd-title"',
+                                      'aria-labelledby="model-fraud-detect-card '
+                                      'model-fraud-detect-title"', 1)
+    assert "landmark-unique" in {v["id"] for v in axe_violations(html, tmp_path)}
+
+
+# ----------------------------------------------------------------------------- PDF outline
+
+
+def pdf_outline(pdf: bytes) -> list[str]:
+    """The titles of a PDF's outline items (bookmarks): objects with /Parent and /Title,
+    as Chromium writes them (uncompressed dictionaries, literal or UTF-16 hex strings)."""
+    import re
+
+    titles = []
+    for obj in re.findall(rb"\d+ 0 obj\s*<<(.*?)>>\s*endobj", pdf, re.S):
+        if b"/Parent" not in obj:
+            continue
+        lit = re.search(rb"/Title\s*\(((?:\\.|[^\\)])*)\)", obj, re.S)
+        hexed = re.search(rb"/Title\s*<([0-9A-Fa-f\s]*)>", obj)
+        if lit:
+            titles.append(re.sub(rb"\\(.)", rb"\1", lit.group(1)).decode("latin-1"))
+        elif hexed:
+            raw = bytes.fromhex(hexed.group(1).decode().replace(" ", ""))
+            titles.append(raw.decode("utf-16") if raw[:2] == b"\xfe\xff" else raw.decode("latin-1"))
+    return titles
+
+
+def test_pdf_has_an_outline_of_the_reports_headings(history: History, tmp_path: Path):
+    Mops(history.repo)("audit", "--pdf", str(tmp_path / "r.pdf"))
+    titles = pdf_outline((tmp_path / "r.pdf").read_bytes())
+    for heading in ("Exceptions", "Contents", "About this report", "Inventory summary",
+                    "Retail credit PD scorecard (credit-pd)", "Version 1.0.0 · development"):
+        assert any(t.startswith(heading) for t in titles), (heading, titles[:30])
+
+
+def test_pdf_outline_reader_finds_none_without_bookmarks(history: History, tmp_path: Path):
+    """The twin: the same report printed without --generate-pdf-document-outline."""
+    html = tmp_path / "r.html"
+    Mops(history.repo)("audit", "--out", str(html))
+    pdf = tmp_path / "plain.pdf"
+    run_chromium([f"--print-to-pdf={pdf}", "--no-pdf-header-footer", html.resolve().as_uri()])
+    assert pdf_outline(pdf.read_bytes()) == []

@@ -53,7 +53,9 @@ def print_pdf(html_path: Path, pdf_path: Path) -> Path:
     pdf_path = Path(pdf_path).resolve()
     pdf_path.parent.mkdir(parents=True, exist_ok=True)
     pdf_path.unlink(missing_ok=True)
+    # The outline (bookmarks) comes from the report's headings.
     proc = run_chromium([f"--print-to-pdf={pdf_path}", "--no-pdf-header-footer",
+                         "--generate-pdf-document-outline",
                          Path(html_path).resolve().as_uri()])
     if not pdf_path.is_file() or pdf_path.stat().st_size == 0:
         tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
