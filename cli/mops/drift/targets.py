@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mops.drift.plan import has_plan
-from mops.errors import MopsError, NotFoundError, UsageError
+from mops.errors import MopsError, UsageError
 from mops.inventory.contained import RULE, check_relative, is_inside
 from mops.inventory.store import Inventory
 
@@ -60,8 +60,7 @@ def find_targets(inv: Inventory, stage: str, *, logs: str | None = None,
     ids = inv.model_ids()
     unknown = sorted(set(models) - set(ids))
     if unknown:
-        raise NotFoundError(f"unknown model{'s' if len(unknown) > 1 else ''} "
-                            f"{', '.join(repr(m) for m in unknown)}: `mops list` shows the models")
+        raise inv.unknown_models(unknown)
     if logs is not None and not logs.strip():
         raise UsageError("--logs: expected a pattern such as 'logs/{model}/{version}/*.parquet'")
     default = inv.settings.monitoring.get("logs")

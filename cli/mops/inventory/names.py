@@ -7,6 +7,7 @@ mistyped name can never reach outside the inventory.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mops.errors import InvalidNameError
@@ -29,6 +30,16 @@ def _check(kind: str, name: str, pattern: re.Pattern[str], rule: str) -> str:
     if not pattern.fullmatch(name):
         raise InvalidNameError(f"invalid {kind} name {name!r}: {rule}")
     return name
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``did you mean 'x'?`` naming the known names closest to a mistyped one (difflib), or ''."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return "did you mean " + " or ".join(repr(c) for c in close) + "?"
 
 
 def validate_model(name: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -14,7 +14,13 @@ from mops import clock, git
 from mops.errors import NotAnInventoryError, NotFoundError, RecordError, UsageError
 from mops.inventory import layout, records, yamlio
 from mops.inventory.layout import MODELS_DIR, SETTINGS_FILE
-from mops.inventory.names import ModelRef, validate_model, validate_record_id, validate_version
+from mops.inventory.names import (
+    ModelRef,
+    did_you_mean,
+    validate_model,
+    validate_record_id,
+    validate_version,
+)
 
 
 class Source(Protocol):
@@ -307,10 +313,18 @@ class Inventory:
         validate_model(model_id)
         if model_id not in self._models:
             if not self.has_model(model_id):
-                raise NotFoundError(f"unknown model {model_id!r}: `mops list` shows the models "
-                                    f"of this inventory")
+                raise self.unknown_models([model_id])
             self._models[model_id] = self._load_model(model_id)
         return self._models[model_id]
+
+    def unknown_models(self, names: Sequence[str], where: str = "") -> NotFoundError:
+        """The error for model ids this inventory does not have: each with the closest
+        known ids (``did you mean``), and where to see them all."""
+        known = self.model_ids()
+        what = ", ".join(repr(n) + (f" ({hint})" if (hint := did_you_mean(n, known)) else "")
+                         for n in names)
+        return NotFoundError(f"unknown model{'s' if len(names) > 1 else ''} {what} "
+                             f"{where or 'in this inventory'}: `mops list` shows the models")
 
     def models(self) -> list[Model]:
         return [self.model(m) for m in self.model_ids()]
