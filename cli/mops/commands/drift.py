@@ -8,7 +8,7 @@ for large inputs lives here, on the presentation side.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -271,10 +271,73 @@ def print_result(doc: dict[str, Any], echo: Callable[[str], None]) -> None:
                 rows.append([key, _fmt(perf["reference"][key]), _fmt(perf["current"][key]),
                              _fmt(perf["change"].get(key))])
         table(["METRIC", "REFERENCE", "CURRENT", "CHANGE"], rows)
+    print_detail(doc, echo)
     for b in doc["breaches"]:
         echo(f"breach: {b['message']}")
     for p in doc["problems"]:
         echo(f"data quality: {p['message']}")
+
+
+def _changes(part: dict[str, Any], keys: Sequence[str]) -> list[list[str]]:
+    return [[key, _fmt(part["reference"][key]), _fmt(part["current"][key]), _fmt(part["change"].get(key))]
+            for key in keys]
+
+
+def print_detail(doc: dict[str, Any], echo: Callable[[str], None]) -> None:
+    """The task's figures: regression or multiclass metrics, calibration per grade, AUC with its
+    interval, fairness per protected column, and each segment's verdict."""
+    from mops.output import table
+
+    metric = ["METRIC", "REFERENCE", "CURRENT", "CHANGE"]
+    if doc.get("regression"):
+        r = doc["regression"]
+        echo(f"regression ({r['current']['rows']:,} labelled rows now; MAPE leaves out "
+             f"{r['current']['zero_labels']:,} with a zero label):")
+        table(metric, _changes(r, ("mae", "rmse", "mape", "r2", "mean_error")))
+        if r["error_drift"]:
+            e = r["error_drift"]
+            echo(f"error distribution: {e['method']} {_fmt(e['statistic'])} (threshold {_fmt(e['threshold'])}): "
+                 f"{'drift' if e['drifted'] else 'ok'}; PSI {_fmt(e['psi'])}")
+    if doc.get("multiclass"):
+        m = doc["multiclass"]
+        echo(f"multiclass ({m['current']['rows']:,} labelled rows now):")
+        table(metric, _changes(m, ("accuracy", "macro_f1", "weighted_f1")))
+        table(["CLASS", "ROWS", "PREDICTED", "PRECISION", "RECALL", "F1"],
+              [[c["label"], f"{c['support']:,}", f"{c['predicted']:,}", _fmt(c["precision"]), _fmt(c["recall"]),
+                _fmt(c["f1"])] for c in m["current"]["classes"]])
+    if doc.get("calibration"):
+        c = doc["calibration"]
+        cur = c["current"]
+        echo(f"calibration by {'score decile of the reference' if c['grading'] == 'decile' else c['grading']} "
+             f"(current window):")
+        table(["GRADE", "ROWS", "DEFAULTS", "OBSERVED", "PREDICTED", "JEFFREYS 95%", "JEFFREYS P", "BINOMIAL P"],
+              [[g["grade"], f"{g['n']:,}", f"{g['defaults']:,}", _fmt(g["observed_rate"]),
+                _fmt(g["mean_predicted"]), f"{_fmt(g['jeffreys_low'])}–{_fmt(g['jeffreys_high'])}",
+                _fmt(g["jeffreys_pvalue"]), _fmt(g["binomial_pvalue"])] for g in cur["grades"]])
+        echo(f"Hosmer–Lemeshow {_fmt(cur['hosmer_lemeshow'])} on {cur['hosmer_lemeshow_df']} df, "
+             f"p {_fmt(cur['hosmer_lemeshow_pvalue'])}; Brier {_fmt(c['reference']['brier'])} -> {_fmt(cur['brier'])}")
+    if doc.get("discrimination"):
+        d = doc["discrimination"]
+        sides = [f"{_fmt(d[k]['auc'])} [{_fmt(d[k]['low'])}, {_fmt(d[k]['high'])}]" for k in ("reference", "current")]
+        echo(f"AUC (DeLong 95% interval): {sides[0]} -> {sides[1]}; DeLong test of the change "
+             f"z {_fmt(d['z'])}, p {_fmt(d['pvalue'])}")
+    for f in doc.get("fairness") or []:
+        cur = f["current"]
+        echo(f"fairness by {f['column']} (current window, at the decision threshold):")
+        table(["GROUP", "ROWS", "SELECTION RATE", "TPR", "FPR"],
+              [[g["group"], f"{g['rows']:,}", _fmt(g["selection_rate"]), _fmt(g["true_positive_rate"]),
+                _fmt(g["false_positive_rate"])] for g in cur["groups"]])
+        echo(f"demographic parity difference {_fmt(cur['demographic_parity_difference'])}, ratio "
+             f"{_fmt(cur['demographic_parity_ratio'])}; equalised-odds difference "
+             f"{_fmt(cur['equalized_odds_difference'])} (a ratio under 0.8, the four-fifths rule, is a rule of "
+             f"practice, not a legal test)")
+    if doc.get("segments"):
+        table(["SEGMENT", "ROWS (REF)", "ROWS (NOW)", "STATUS", "DRIFTED", "BREACHES"],
+              [[f"{s['column']}={s['value']}", f"{s['rows']['reference']:,}", f"{s['rows']['current']:,}",
+                s["status"].replace("_", " "),
+                "-" if not s["drift"] else f"{s['drift']['drifted_share']:.0%}",
+                "-" if not s["drift"] else str(len(s["drift"]["breaches"]))] for s in doc["segments"]],
+              styles={"drift": "red", "ok": "green"})
 
 
 ONE_FORMATTERS: dict[Format, Callable[[DriftOutcome, bool], int]] = {

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mops.drift import stats
+from mops.drift import detail, stats
 from mops.drift.kinds import (
     CATEGORICAL,
     FLOAT,
@@ -34,7 +34,7 @@ from mops.drift.kinds import (
 )
 from mops.drift.plan import PERFORMANCE_DROPS, DriftPlan
 from mops.drift.profile import Profile
-from mops.drift.result import Breach, ColumnResult, ColumnStatus, DriftResult, Dropped, Notice
+from mops.drift.result import Breach, ColumnResult, ColumnStatus, Detail, DriftResult, Dropped, Notice, SegmentResult
 from mops.drift.state import CategoricalState, ColumnState, NumericState, OutcomeState
 from mops.errors import UsageError
 
@@ -45,6 +45,7 @@ MIN_VALUES = 30
 DISTANCE_MIN_VALUES = stats.SMALL_SAMPLE
 
 SMALL_SAMPLE, SMALL_DISTANCE, TEXT_COLUMN = "small_sample", "small_sample_distance", "text"
+SMALL_SEGMENT = "small_segment"
 
 
 def compare(reference: Profile, current: Profile, plan: DriftPlan, *, jobs: int | None = None) -> DriftResult:
@@ -60,7 +61,7 @@ def compare(reference: Profile, current: Profile, plan: DriftPlan, *, jobs: int 
     columns = plan.columns()
     workers = max(1, min(int(jobs or os.cpu_count() or 1), len(columns)))
     ref_outcome = cur_outcome = None
-    if plan.label is not None:
+    if plan.label is not None and detail.is_binary(plan):
         ref_outcome, cur_outcome = _outcome(reference, plan.label), _outcome(current, plan.label)
 
     def side(outcome: OutcomeState) -> stats.Performance:
@@ -79,9 +80,6 @@ def compare(reference: Profile, current: Profile, plan: DriftPlan, *, jobs: int 
         results = [_compare_column(reference, current, plan, *task) for task in columns]
         performances = [side(o) for o in (ref_outcome, cur_outcome) if o is not None]
     tested = [r for r in results if r.status.tested]
-    drifted = sum(1 for r in tested if r.drifted)
-    share = drifted / len(tested) if tested else 0.0
-
     problems = [Notice("no_data", _no_data_message(r), r.column) for r in results
                 if r.status == ColumnStatus.NO_DATA]
     if not tested and not problems:
@@ -97,19 +95,76 @@ def compare(reference: Profile, current: Profile, plan: DriftPlan, *, jobs: int 
             "nonfinite_score": sum(s.nan + s.posinf + s.neginf for s in (cur_outcome.positives, cur_outcome.negatives)),
         }
 
+    ref_prediction = None
+    predicted = reference.state.columns.get(plan.prediction) if plan.prediction is not None else None
+    if isinstance(predicted, NumericState):
+        ref_prediction = predicted.load_sorted()
+    counts = detail.from_profiles(reference.state, current.state, plan, ref_prediction)
+    segments = [_segment(reference, current, plan, name, value, jobs)
+                for name in plan.segments for value in _group_values(reference, current, name)]
+    return finish(plan, results, [reference.rows, current.rows], performance, performance_dropped,
+                  detail.assemble(counts, segments), problems)
+
+
+def finish(plan: DriftPlan, results: Sequence[ColumnResult], rows: Sequence[int],
+           performance: stats.PerformanceChange | None, performance_dropped: dict[str, int],
+           found: Detail, problems: Sequence[Notice]) -> DriftResult:
+    """The window's result from its columns, performance and detail (both engines end here)."""
+    tested = [r for r in results if r.status.tested]
+    drifted = sum(1 for r in tested if r.drifted)
+    share = drifted / len(tested) if tested else 0.0
+    breaches = _breaches(plan, tested, performance) + detail.breaches(plan, found)
+    for segment in found.segments:
+        breaches += detail.lifted(segment)
     return DriftResult(
         dataset_drift=bool(tested) and share >= plan.drift_share,
         drifted_share=share,
         drift_share_threshold=plan.drift_share,
-        rows_reference=reference.rows,
-        rows_current=current.rows,
+        rows_reference=rows[0],
+        rows_current=rows[1],
         columns=tuple(results),
         performance=performance,
-        breaches=tuple(_breaches(plan, tested, performance)),
+        breaches=tuple(breaches),
         performance_dropped=performance_dropped,
         problems=tuple(problems),
-        warnings=tuple(_warnings(results, reference.rows, current.rows)),
+        warnings=tuple(_warnings(results, rows[0], rows[1])) + tuple(_group_warnings(plan, found)),
+        detail=found,
     )
+
+
+def _group_values(reference: Profile, current: Profile, name: str) -> list[str]:
+    return sorted(set(reference.state.groups[name]) | set(current.state.groups[name]), key=detail.natural)
+
+
+def _segment(reference: Profile, current: Profile, plan: DriftPlan, name: str, value: str,
+             jobs: int | None) -> SegmentResult:
+    """One segment's comparison on its rows alone, or too small to test."""
+    ref_part, cur_part = reference.state.groups[name].get(value), current.state.groups[name].get(value)
+    rows = [0 if part is None else part.rows for part in (ref_part, cur_part)]
+    if ref_part is None or cur_part is None or min(rows) < plan.min_segment_rows:
+        return SegmentResult(name, value, rows[0], rows[1], None)
+    sub = detail.segment_plan(plan)
+    parts = [Profile(part, profile.kinds, profile.origins, (), profile.types)
+             for part, profile in ((ref_part, reference), (cur_part, current))]
+    return SegmentResult(name, value, rows[0], rows[1], compare(parts[0], parts[1], sub, jobs=jobs))
+
+
+def _group_warnings(plan: DriftPlan, found: Detail) -> list[Notice]:
+    out = []
+    small = [f"{s.column}={s.value}" for s in found.segments if s.result is None]
+    if small:
+        out.append(Notice(SMALL_SEGMENT, f"{len(small)} segment{'s' if len(small) > 1 else ''} with fewer than "
+                                         f"{plan.min_segment_rows:,} rows on a side, reported but not tested: "
+                                         f"{', '.join(small[:10])}{' ...' if len(small) > 10 else ''}"))
+    for _ref, cur in found.fairness:
+        few = [g.group for g in cur.groups if g.rows < plan.min_segment_rows]
+        if few:
+            out.append(Notice(SMALL_SEGMENT, f"protected column {cur.column!r}: group"
+                                             f"{'s' if len(few) > 1 else ''} {', '.join(few[:10])} "
+                                             f"{'have' if len(few) > 1 else 'has'} fewer than "
+                                             f"{plan.min_segment_rows:,} labelled rows in the current data: "
+                                             f"their rates are uncertain", cur.column))
+    return out
 
 
 # -- one column -------------------------------------------------------------------------

@@ -111,20 +111,25 @@ def storage_kinds(
     declared: Mapping[str, str],
     prediction: str | None = None,
     label: str | None = None,
+    task: str | None = None,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """How to read each column of *files* (path and Arrow type per column): numeric or categorical.
 
     Decided from every file of both windows together, so that a column with no
     value in one window (Arrow type ``null``) is read as the other window's is.
-    The prediction and the label are numeric (a boolean label reads as 0/1).
+    The prediction and the label are numeric (a boolean label reads as 0/1), except for a
+    ``multiclass`` *task*, whose label and prediction are classes (read as text).
     Returns the storage kind and, for messages, where it came from, e.g.
     ``"int64 in ref.parquet"``. Raises :class:`UsageError` for types drift cannot
     compare and for a column whose files disagree (numbers in one, text in another).
     """
     kinds: dict[str, str] = {}
     origins: dict[str, str] = {}
+    classes = task == "multiclass"
     for name in columns:
         kind = declared.get(name)
+        if classes and name in (label, prediction):
+            kind = CATEGORICAL
         numbers = texts = booleans = None
         for path, types in files:
             data_type = types[name]
@@ -133,9 +138,9 @@ def storage_kinds(
             if cls == UNSUPPORTED:
                 raise UsageError(f"{path}: column {name!r} has type {data_type}, which drift cannot "
                                  "compare (expected numbers, strings or booleans)")
-            if name == label and cls not in (INTEGER, FLOAT, BOOLEAN, NULL):
-                raise UsageError(f"{path}: label column {name!r} has type {data_type}; expected 0/1 "
-                                 "numbers or booleans")
+            if name == label and not classes and cls not in (INTEGER, FLOAT, BOOLEAN, NULL):
+                raise UsageError(f"{path}: label column {name!r} has type {data_type}; expected numbers "
+                                 "or booleans (or set monitoring.task: multiclass for classes)")
             if cls == DICTIONARY and kind == NUMERIC and _numeric(data_type.value_type):
                 cls = FLOAT  # categories of numbers, declared numeric: read the numbers
             if cls in (INTEGER, FLOAT):
@@ -145,6 +150,9 @@ def storage_kinds(
             elif cls in (STRING, DICTIONARY):
                 texts = texts or where
         seen = numbers or texts or booleans or "no values seen"
+        if classes and name in (label, prediction):
+            kinds[name], origins[name] = CATEGORICAL, seen
+            continue
         if name == label:
             kinds[name], origins[name] = NUMERIC, seen
             continue

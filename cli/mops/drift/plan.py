@@ -14,6 +14,7 @@ from typing import Any
 
 from mops.drift import stats
 from mops.drift.kinds import CATEGORICAL, KINDS, NUMERIC, TEXT
+from mops.drift.outcomes import BINARY, MULTICLASS, REGRESSION, TASKS
 from mops.errors import UsageError
 
 FEATURE, PREDICTION = "feature", "prediction"
@@ -22,7 +23,34 @@ FEATURE, PREDICTION = "feature", "prediction"
 #: ``psi`` applies to every compared column; ``<metric>_drop`` to reference minus
 #: current performance; ``calibration_gap`` to |mean score - observed rate| now.
 PERFORMANCE_DROPS = ("auc", "gini", "ks", "accuracy", "precision", "recall")
-PLAN_THRESHOLDS = ("psi", *(f"{m}_drop" for m in PERFORMANCE_DROPS), "calibration_gap")
+#: Regression: ``<metric>_increase`` (current minus reference; r2_drop the other way) and
+#: ``bias`` (|mean error| now). Multiclass: ``accuracy_drop`` and ``<f1>_drop``.
+REGRESSION_THRESHOLDS = ("mae_increase", "rmse_increase", "mape_increase", "r2_drop", "bias")
+MULTICLASS_THRESHOLDS = ("macro_f1_drop", "weighted_f1_drop")
+#: Binary calibration and discrimination: p-value limits are breached at or *below* the limit
+#: (``jeffreys_pvalue`` and ``binomial_pvalue`` by any grade; ``delong_pvalue`` when the AUC
+#: fell), ``brier_increase`` at or above.
+CALIBRATION_THRESHOLDS = ("hosmer_lemeshow_pvalue", "jeffreys_pvalue", "binomial_pvalue", "delong_pvalue",
+                          "brier_increase")
+#: Fairness over the ``protected`` columns, on the current window: differences at or above the
+#: limit, the ratio at or below it (0.8 is the four-fifths rule of US employment practice).
+FAIRNESS_THRESHOLDS = ("demographic_parity_difference", "demographic_parity_ratio", "equalized_odds_difference")
+PLAN_THRESHOLDS = ("psi", *(f"{m}_drop" for m in PERFORMANCE_DROPS), "calibration_gap", *REGRESSION_THRESHOLDS,
+                   *MULTICLASS_THRESHOLDS, *CALIBRATION_THRESHOLDS, *FAIRNESS_THRESHOLDS)
+#: Thresholds breached at or below the limit (the rest at or above).
+LOWER_LIMITS = frozenset({"hosmer_lemeshow_pvalue", "jeffreys_pvalue", "binomial_pvalue", "delong_pvalue",
+                          "demographic_parity_ratio"})
+#: Thresholds each task can breach (``psi`` applies to every task).
+TASK_THRESHOLDS = {
+    BINARY: frozenset({*(f"{m}_drop" for m in PERFORMANCE_DROPS), "calibration_gap", *CALIBRATION_THRESHOLDS,
+                       *FAIRNESS_THRESHOLDS}),
+    REGRESSION: frozenset(REGRESSION_THRESHOLDS),
+    MULTICLASS: frozenset({"accuracy_drop", *MULTICLASS_THRESHOLDS}),
+}
+#: A segment (or a protected group) with fewer rows than this on either side is reported, not tested.
+MIN_SEGMENT_ROWS = 100
+#: Distinct values a segment, protected or grade column may hold.
+MAX_GROUP_VALUES = 200
 
 MONITORING_KEYS = (
     "features",
@@ -34,6 +62,11 @@ MONITORING_KEYS = (
     "decision_threshold",
     "reference",
     "logs",
+    "task",
+    "grade",
+    "segments",
+    "protected",
+    "min_segment_rows",
 )
 COLUMN_KEYS = ("kind", "method", "threshold")
 
@@ -58,6 +91,23 @@ class DriftPlan:
     decision_threshold: float = 0.5
     #: Plan thresholds (:data:`PLAN_THRESHOLDS`), reported as breaches.
     thresholds: dict[str, float] = field(default_factory=dict)
+    #: binary | regression | multiclass; None: inferred from the data (:func:`infer_task`).
+    task: str | None = None
+    #: A column of rating grades for calibration (binary); None: the reference's score deciles.
+    grade: str | None = None
+    #: Columns whose every value gets its own verdict and metrics.
+    segments: list[str] = field(default_factory=list)
+    #: Columns of groups compared for fairness (binary).
+    protected: list[str] = field(default_factory=list)
+    min_segment_rows: int = MIN_SEGMENT_ROWS
+
+    def group_columns(self) -> list[str]:
+        """Segment, protected and grade columns, each once, in that order."""
+        out: list[str] = []
+        for name in [*self.segments, *self.protected, *([self.grade] if self.grade else [])]:
+            if name not in out:
+                out.append(name)
+        return out
 
     def columns(self) -> list[tuple[str, str]]:
         """Compared columns and their role, features first."""
@@ -71,6 +121,7 @@ class DriftPlan:
         names = [name for name, _ in self.columns()]
         if self.label is not None:
             names.append(self.label)
+        names += [n for n in self.group_columns() if n not in names]
         return names
 
     def validate(self) -> None:
@@ -93,8 +144,28 @@ class DriftPlan:
         for name, kind in self.kinds.items():
             if kind not in KINDS:
                 raise UsageError(f"column {name!r}: kind {kind!r} is not one of {', '.join(KINDS)}")
-        if self.prediction is not None and self.kinds.get(self.prediction, NUMERIC) != NUMERIC:
+        if self.task is not None and self.task not in TASKS:
+            raise UsageError(f"task {self.task!r} is not one of {', '.join(TASKS)}")
+        if (self.prediction is not None and self.task != MULTICLASS
+                and self.kinds.get(self.prediction, NUMERIC) != NUMERIC):
             raise UsageError(f"prediction column {self.prediction!r} must be numeric")
+        for what, names in (("segments", self.segments), ("protected", self.protected),
+                            ("grade", [self.grade] if self.grade else [])):
+            for name in names:
+                if not isinstance(name, str) or not name:
+                    raise UsageError(f"{what}: column names must be non-empty strings, got {name!r}")
+                if name in (self.label, self.prediction):
+                    raise UsageError(f"{what}: {name!r} is the label or the prediction")
+            if len(set(names)) != len(names):
+                raise UsageError(f"{what}: a column is listed twice")
+        if (self.protected or self.grade) and self.label is None:
+            raise UsageError(f"{'protected' if self.protected else 'grade'} needs a label column")
+        if self.task not in (None, BINARY) and (self.protected or self.grade):
+            raise UsageError(f"{'protected' if self.protected else 'grade'} applies to a binary task, "
+                             f"not {self.task}")
+        if isinstance(self.min_segment_rows, bool) or not isinstance(self.min_segment_rows, int) \
+                or self.min_segment_rows < 1:
+            raise UsageError(f"min_segment_rows: expected a whole number of at least 1, got {self.min_segment_rows!r}")
         for name, method in self.methods.items():
             if method not in stats.METHODS:
                 raise UsageError(f"column {name!r}: method {method!r} is not one of {', '.join(stats.METHODS)}")
@@ -110,6 +181,10 @@ class DriftPlan:
             _check_number(f"threshold {key!r}", value)
             if key != "psi" and self.label is None:
                 raise UsageError(f"threshold {key!r} needs a label column for performance")
+            if key in FAIRNESS_THRESHOLDS and not self.protected:
+                raise UsageError(f"threshold {key!r} needs protected columns (monitoring.protected)")
+            if key != "psi" and self.task is not None and key not in TASK_THRESHOLDS[self.task]:
+                raise UsageError(f"threshold {key!r} does not apply to a {self.task} task")
         _check_number("drift_share", self.drift_share)
         if not 0 < self.drift_share <= 1:
             raise UsageError(f"drift_share must be in (0, 1], got {self.drift_share}")
@@ -194,11 +269,62 @@ class DriftPlan:
             if key in mapping:
                 _check_number(f"monitoring.{key}", mapping[key])
                 setattr(plan, key, float(mapping[key]))
+        task = mapping.get("task")
+        if task is not None and task not in TASKS:
+            raise UsageError(f"monitoring.task: expected one of {', '.join(TASKS)}, got {task!r}")
+        plan.task = task
+        plan.grade = _optional_name(mapping, "grade")
+        for key in ("segments", "protected"):
+            names = mapping.get(key) or []
+            if isinstance(names, str) or not isinstance(names, Sequence) \
+                    or not all(isinstance(n, str) and n for n in names):
+                raise UsageError(f"monitoring.{key}: expected a list of column names")
+            setattr(plan, key, list(names))
+        if "min_segment_rows" in mapping:
+            plan.min_segment_rows = mapping["min_segment_rows"]
         try:
             plan.validate()
         except UsageError as exc:
             raise UsageError(f"monitoring: {exc.message}") from None
         return plan
+
+
+def infer_task(label_class: str, prediction_class: str, *, label_values: int, label_binary: bool,
+               label_whole: bool, prediction_whole: bool, prediction_unit: bool = False) -> str:
+    """The task of a plan that names none, from the label and prediction of the reference.
+
+    Classes are :mod:`mops.drift.kinds` type classes; *label_values* counts the
+    reference's labels, *label_binary* says they are all 0 or 1, *label_whole* all
+    whole numbers, *prediction_whole* that every prediction is a whole number and
+    *prediction_unit* that every prediction lies in [0, 1].
+
+    * text labels predicted by text or whole numbers: multiclass;
+    * boolean labels, labels of 0 and 1, or whole labels with predictions in [0, 1]
+      (scores): binary - a label other than 0 or 1 is then refused, naming its file;
+    * labels with fractions, or predictions with fractions outside [0, 1]: regression.
+
+    Raises :class:`UsageError` when the data cannot tell (no label, or whole numbers
+    on both sides: counts and classes look alike).
+    """
+    from mops.drift.kinds import BOOLEAN, DICTIONARY, FLOAT, INTEGER, STRING
+
+    texts = (STRING, DICTIONARY)
+    if label_class in texts:
+        return MULTICLASS if prediction_class in (*texts, INTEGER) else BINARY
+    if prediction_class in texts:
+        return MULTICLASS
+    if label_class == BOOLEAN:
+        return BINARY
+    if label_class not in (INTEGER, FLOAT) or label_values == 0:
+        raise UsageError("cannot tell the task (binary, regression or multiclass): the reference has no label "
+                         "values; set monitoring.task")
+    if label_binary or (label_whole and prediction_unit):
+        return BINARY
+    if not label_whole or not prediction_whole:
+        return REGRESSION
+    raise UsageError("cannot tell the task: the labels and the predictions are whole numbers other than 0 "
+                     "and 1, which fits a regression (counts) and a multiclass model alike; set "
+                     "monitoring.task to regression or multiclass")
 
 
 def has_plan(monitoring: Any) -> bool:

@@ -10,14 +10,16 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from mops.drift import stats
+from mops.drift import outcomes, stats
 
 #: Dataset-level status: the columns and breaches say "no drift", "drift", or the
 #: data could not support a verdict for some column.
 OK, DRIFT, DATA_QUALITY = "ok", "drift", "data_quality"
+#: A segment with too few rows on a side to be tested.
+TOO_SMALL = "too_small"
 
 _MAX_JSON_BINS = 100
 
@@ -97,11 +99,73 @@ class Breach:
     limit: float
     value: float
     column: str | None = None
+    #: The segment (``column=value``) or grade the figure is of, if not the whole window.
+    segment: str | None = None
+    #: Breached at or below the limit (p-values, the parity ratio), not at or above.
+    below: bool = False
 
     @property
     def message(self) -> str:
         where = f" of column {self.column!r}" if self.column else ""
-        return f"{self.threshold}{where} is {self.value:.4g}, at or above the limit {self.limit:g}"
+        where += f" in {self.segment}" if self.segment else ""
+        return (f"{self.threshold}{where} is {self.value:.4g}, at or {'below' if self.below else 'above'} "
+                f"the limit {self.limit:g}")
+
+
+@dataclass(frozen=True)
+class RegressionChange:
+    reference: outcomes.Regression
+    current: outcomes.Regression
+    #: Drift of the error distribution (prediction minus label), as a numeric column's.
+    error_drift: stats.ColumnDrift | None
+    #: Rows of the current window left out: no label, or a label but no finite prediction.
+    dropped: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def change(self) -> dict[str, float]:
+        return {k: getattr(self.current, k) - getattr(self.reference, k) for k in outcomes.REGRESSION_METRICS}
+
+
+@dataclass(frozen=True)
+class MulticlassChange:
+    reference: outcomes.Multiclass
+    current: outcomes.Multiclass
+    dropped: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def change(self) -> dict[str, float]:
+        return {k: getattr(self.current, k) - getattr(self.reference, k) for k in outcomes.MULTICLASS_METRICS}
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    """One value of a segment column: its own comparison, or why there is none."""
+
+    column: str
+    value: str
+    rows_reference: int
+    rows_current: int
+    #: None when the segment is too small on a side to be tested.
+    result: DriftResult | None
+
+    @property
+    def status(self) -> str:
+        return TOO_SMALL if self.result is None else self.result.status
+
+
+@dataclass(frozen=True)
+class Detail:
+    """What a comparison adds beyond columns and a binary score's performance."""
+
+    task: str | None = None
+    regression: RegressionChange | None = None
+    multiclass: MulticlassChange | None = None
+    #: Calibration per grade of the reference and of the current window (binary).
+    calibration: tuple[outcomes.Calibration, outcomes.Calibration] | None = None
+    discrimination: outcomes.AucChange | None = None
+    #: Per protected column: the reference's and the current window's rates and parity.
+    fairness: tuple[tuple[outcomes.Fairness, outcomes.Fairness], ...] = ()
+    segments: tuple[SegmentResult, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +185,7 @@ class DriftResult:
     problems: tuple[Notice, ...] = ()
     #: The result stands but needs care: small windows, text columns left out.
     warnings: tuple[Notice, ...] = ()
+    detail: Detail = Detail()
 
     @property
     def status(self) -> str:
@@ -149,11 +214,13 @@ class DriftResult:
                     "value": _num(b.value),
                     "limit": _num(b.limit),
                     "message": b.message,
+                    "segment": b.segment,
                 }
                 for b in self.breaches
             ],
             "problems": [p.to_json("problem") for p in self.problems],
             "warnings": [w.to_json("warning") for w in self.warnings],
+            **_detail_json(self.detail),
         }
 
 
@@ -223,4 +290,76 @@ def _performance_json(change: stats.PerformanceChange | None, dropped: Mapping[s
         "current": side(change.current),
         "change": {k: _num(v) for k, v in change.change.items()},
         "dropped": dict(dropped),
+    }
+
+
+# -- regression, multiclass, calibration, discrimination, fairness, segments ---------------------
+
+
+def _figures(obj: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The number fields of a dataclass, JSON-safe (NaN and ±inf as null)."""
+    out: dict[str, Any] = {}
+    for f in fields(obj):
+        if f.name in skip:
+            continue
+        value = getattr(obj, f.name)
+        out[f.name] = value if isinstance(value, str) or isinstance(value, bool) else (
+            value if isinstance(value, int) else _num(value))
+    return out
+
+
+def _multiclass_side(m: outcomes.Multiclass) -> dict[str, Any]:
+    return {**_figures(m, ("classes", "labels", "confusion")),
+            "classes": [_figures(c) for c in m.classes],
+            "labels": list(m.labels), "confusion": [list(r) for r in m.confusion]}
+
+
+def _calibration_side(c: outcomes.Calibration) -> dict[str, Any]:
+    return {**_figures(c, ("grades",)), "grades": [_figures(g) for g in c.grades]}
+
+
+def _fairness_side(f: outcomes.Fairness) -> dict[str, Any]:
+    return {**_figures(f, ("column", "groups")), "groups": [_figures(g) for g in f.groups]}
+
+
+def _detail_json(d: Detail) -> dict[str, Any]:
+    """The keys a comparison adds for its task: ``task``, ``regression``, ``multiclass``,
+    ``calibration``, ``discrimination``, ``fairness`` and ``segments`` (null or empty when
+    they do not apply)."""
+    regression = multiclass = calibration = discrimination = None
+    if d.regression is not None:
+        r = d.regression
+        drift = r.error_drift
+        regression = {
+            "reference": _figures(r.reference), "current": _figures(r.current),
+            "change": {k: _num(v) for k, v in r.change.items()},
+            "error_drift": None if drift is None else {
+                "method": drift.method, "statistic": _num(drift.statistic), "threshold": _num(drift.threshold),
+                "drifted": drift.drifted, "psi": _num(drift.psi.value), "psi_band": drift.psi.band},
+            "dropped": dict(r.dropped)}
+    if d.multiclass is not None:
+        m = d.multiclass
+        multiclass = {"reference": _multiclass_side(m.reference), "current": _multiclass_side(m.current),
+                      "change": {k: _num(v) for k, v in m.change.items()}, "dropped": dict(m.dropped)}
+    if d.calibration is not None:
+        ref, cur = d.calibration
+        calibration = {"grading": cur.grading, "confidence": outcomes.CONFIDENCE,
+                       "reference": _calibration_side(ref), "current": _calibration_side(cur),
+                       "change": {"brier": _num(cur.brier - ref.brier)}}
+    if d.discrimination is not None:
+        a = d.discrimination
+        discrimination = {"confidence": outcomes.CONFIDENCE, "reference": _figures(a.reference),
+                          "current": _figures(a.current), "change": _num(a.change), "z": _num(a.z),
+                          "pvalue": _num(a.pvalue)}
+    return {
+        "task": d.task,
+        "regression": regression,
+        "multiclass": multiclass,
+        "calibration": calibration,
+        "discrimination": discrimination,
+        "fairness": [{"column": cur.column, "reference": _fairness_side(ref), "current": _fairness_side(cur)}
+                     for ref, cur in d.fairness],
+        "segments": [{"column": s.column, "value": s.value, "status": s.status,
+                      "rows": {"reference": s.rows_reference, "current": s.rows_current},
+                      "drift": None if s.result is None else s.result.to_json()} for s in d.segments],
     }

@@ -39,6 +39,8 @@ SPILL_BUDGET_BYTES = 256 << 20
 # Categorical tallies from each batch are compacted once this many (value, count)
 # pairs are pending, so a high-cardinality column stays bounded too.
 _TALLY_COMPACT_ROWS = 1 << 20
+# Groups a segment, protected or grade column may hold (mops.drift.plan.MAX_GROUP_VALUES).
+_MAX_GROUPS = 200
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,34 @@ class OutcomeState:
 
 
 @dataclass(frozen=True)
+class RegressionState:
+    """Labels and errors of a regression, for rows with a finite label and prediction.
+
+    ``errors`` are prediction minus label, ``ape`` the absolute percentage errors
+    |error| / |label| of the rows whose label is not zero. Kept as values (sorted
+    before they are summed), so a window's figures do not depend on how it is split.
+    """
+
+    labels: NumericState = NumericState()
+    errors: NumericState = NumericState()
+    ape: NumericState = NumericState()
+    missing_label: int = 0
+    nonfinite_prediction: int = 0
+
+
+@dataclass(frozen=True)
+class ConfusionState:
+    """Rows per (true class, predicted class) of a multiclass model."""
+
+    counts: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    missing_label: int = 0
+    missing_prediction: int = 0
+
+
+TaskState = RegressionState | ConfusionState
+
+
+@dataclass(frozen=True)
 class ProfileState:
     """Everything the statistics need from one window of a log (or a part of it)."""
 
@@ -137,6 +167,15 @@ class ProfileState:
     sources: tuple[str, ...] = ()
     #: Rows read from each of ``sources``, in the same order.
     source_rows: tuple[int, ...] = ()
+    #: Regression or multiclass outcomes (a binary model's are ``outcome``).
+    task: TaskState | None = None
+    #: Per segment, protected or grade column, per value (as text; nulls as
+    #: :data:`MISSING_GROUP`): the state of those rows alone.
+    groups: Mapping[str, Mapping[str, ProfileState]] = field(default_factory=dict)
+
+
+#: The group of rows whose segment, protected or grade column is null.
+MISSING_GROUP = "(missing)"
 
 
 def merge(a, b):
@@ -163,17 +202,35 @@ def merge(a, b):
             negatives=merge(a.negatives, b.negatives),
             missing_label=a.missing_label + b.missing_label,
         )
+    if isinstance(a, RegressionState) and isinstance(b, RegressionState):
+        return RegressionState(merge(a.labels, b.labels), merge(a.errors, b.errors), merge(a.ape, b.ape),
+                               a.missing_label + b.missing_label, a.nonfinite_prediction + b.nonfinite_prediction)
+    if isinstance(a, ConfusionState) and isinstance(b, ConfusionState):
+        pairs = dict(a.counts)
+        for pair, n in b.counts.items():
+            pairs[pair] = pairs.get(pair, 0) + n
+        return ConfusionState(pairs, a.missing_label + b.missing_label, a.missing_prediction + b.missing_prediction)
     if isinstance(a, ProfileState) and isinstance(b, ProfileState):
         if set(a.columns) != set(b.columns):
             raise ValueError("cannot merge profiles of different columns")
-        if (a.outcome is None) != (b.outcome is None):
+        if (a.outcome is None) != (b.outcome is None) or type(a.task) is not type(b.task):
             raise ValueError("cannot merge a profile with labels and one without")
+        if set(a.groups) != set(b.groups):
+            raise ValueError("cannot merge profiles of different segments")
+        groups = {}
+        for name, values in a.groups.items():
+            merged = dict(values)
+            for value, part in b.groups[name].items():
+                merged[value] = merge(merged[value], part) if value in merged else part
+            groups[name] = merged
         return ProfileState(
             rows=a.rows + b.rows,
             columns={name: merge(a.columns[name], b.columns[name]) for name in a.columns},
             outcome=None if a.outcome is None else merge(a.outcome, b.outcome),
             sources=a.sources + b.sources,
             source_rows=a.source_rows + b.source_rows,
+            task=None if a.task is None else merge(a.task, b.task),
+            groups=groups,
         )
     raise TypeError(f"cannot merge {type(a).__name__} with {type(b).__name__}")
 
@@ -184,27 +241,41 @@ def in_memory_bytes(state: ProfileState) -> int:
     if state.outcome is not None:
         total += state.outcome.positives.in_memory_bytes
         total += state.outcome.negatives.in_memory_bytes
-    return total
+    if isinstance(state.task, RegressionState):
+        total += sum(v.in_memory_bytes for v in (state.task.labels, state.task.errors, state.task.ape))
+    return total + sum(in_memory_bytes(part) for values in state.groups.values() for part in values.values())
 
 
 def spill(state: ProfileState, spill_dir: str) -> ProfileState:
     """Move the in-memory numeric values of *state* to files in *spill_dir*."""
     writer = _SpillWriter(spill_dir)
     try:
-        columns = {
-            name: _spill_numeric(writer, name, col) if isinstance(col, NumericState) else col
-            for name, col in state.columns.items()
-        }
-        outcome = state.outcome
-        if outcome is not None:
-            outcome = OutcomeState(
-                positives=_spill_numeric(writer, "\0positives", outcome.positives),
-                negatives=_spill_numeric(writer, "\0negatives", outcome.negatives),
-                missing_label=outcome.missing_label,
-            )
+        return _spill_state(writer, state, "")
     finally:
         writer.close()
-    return ProfileState(state.rows, columns, outcome, state.sources, state.source_rows)
+
+
+def _spill_state(writer: _SpillWriter, state: ProfileState, prefix: str) -> ProfileState:
+    columns = {
+        name: _spill_numeric(writer, prefix + name, col) if isinstance(col, NumericState) else col
+        for name, col in state.columns.items()
+    }
+    outcome = state.outcome
+    if outcome is not None:
+        outcome = OutcomeState(
+            positives=_spill_numeric(writer, prefix + "\0positives", outcome.positives),
+            negatives=_spill_numeric(writer, prefix + "\0negatives", outcome.negatives),
+            missing_label=outcome.missing_label,
+        )
+    task = state.task
+    if isinstance(task, RegressionState):
+        task = RegressionState(_spill_numeric(writer, f"{prefix}\0labels", task.labels),
+                               _spill_numeric(writer, f"{prefix}\0errors", task.errors),
+                               _spill_numeric(writer, f"{prefix}\0ape", task.ape),
+                               task.missing_label, task.nonfinite_prediction)
+    groups = {name: {value: _spill_state(writer, part, f"{prefix}\0{name}\0{value}\0")
+                     for value, part in values.items()} for name, values in state.groups.items()}
+    return ProfileState(state.rows, columns, outcome, state.sources, state.source_rows, task, groups)
 
 
 def _spill_numeric(writer: _SpillWriter, key: str, col: NumericState) -> NumericState:
@@ -225,12 +296,17 @@ def _spill_numeric(writer: _SpillWriter, key: str, col: NumericState) -> Numeric
 
 @dataclass(frozen=True)
 class PartitionSpec:
-    """What to profile in a partition: column kinds and the label/score pair."""
+    """What to profile in a partition: column kinds, the label/score pair, the task, the groups."""
 
     source: str
     kinds: Mapping[str, str]
     label: str | None = None
     score: str | None = None
+    #: binary (scores split by 0/1 label), regression or multiclass; None with a label: binary.
+    task: str | None = None
+    #: Group column -> True when each of its groups keeps every column (a segment), False
+    #: when only the outcomes (a protected or grade column).
+    groups: Mapping[str, bool] = field(default_factory=dict)
 
 
 class PartitionBuilder:
@@ -246,18 +322,30 @@ class PartitionBuilder:
         spill_dir: str | None = None,
         *,
         budget_bytes: int | None = None,
+        writer: _SpillWriter | None = None,
     ) -> None:
         self.spec = spec
         self.rows = 0
         self._budget = SPILL_BUDGET_BYTES if budget_bytes is None else budget_bytes
-        self._writer = _SpillWriter(spill_dir) if spill_dir else None
+        self._child = writer is not None
+        self._writer = writer if writer is not None else _SpillWriter(spill_dir) if spill_dir else None
         self._spilled = False
         self._numeric = {n: _NumericBuffer() for n, k in spec.kinds.items() if k == NUMERIC}
         self._categorical = {n: _Tally() for n, k in spec.kinds.items() if k == CATEGORICAL}
         self._outcome: tuple[_NumericBuffer, _NumericBuffer] | None = None
         self._missing_label = 0
+        self._regression: tuple[_NumericBuffer, _NumericBuffer, _NumericBuffer] | None = None
+        self._nonfinite_prediction = 0
+        self._confusion: dict[tuple[str, str], int] | None = None
+        self._missing_prediction = 0
         if spec.label is not None:
-            self._outcome = (_NumericBuffer(), _NumericBuffer())
+            if spec.task == "regression":
+                self._regression = (_NumericBuffer(), _NumericBuffer(), _NumericBuffer())
+            elif spec.task == "multiclass":
+                self._confusion = {}
+            else:
+                self._outcome = (_NumericBuffer(), _NumericBuffer())
+        self._groups: dict[str, dict[str, PartitionBuilder]] = {name: {} for name in spec.groups}
 
     def add(self, batch: pa.RecordBatch) -> None:
         """Fold one record batch into the state."""
@@ -268,7 +356,13 @@ class PartitionBuilder:
             tally.add(batch.column(name))
         if self._outcome is not None:
             self._add_outcome(batch, *self._outcome)
-        if self._writer is not None and self._buffered_bytes() > self._budget:
+        if self._regression is not None:
+            self._add_regression(batch, *self._regression)
+        if self._confusion is not None:
+            self._add_confusion(batch, self._confusion)
+        for name in self._groups:
+            self._add_groups(batch, name)
+        if not self._child and self._writer is not None and self._buffered_bytes() > self._budget:
             self._flush(self._writer)
 
     def finish(self) -> ProfileState:
@@ -288,15 +382,81 @@ class PartitionBuilder:
             if self._outcome is not None:
                 pos, neg = self._outcome
                 outcome = OutcomeState(pos.state(), neg.state(), self._missing_label)
-            return ProfileState(self.rows, columns, outcome, (self.spec.source,), (self.rows,))
+            task: TaskState | None = None
+            if self._regression is not None:
+                labels, errors, ape = self._regression
+                task = RegressionState(labels.state(), errors.state(), ape.state(), self._missing_label,
+                                       self._nonfinite_prediction)
+            elif self._confusion is not None:
+                task = ConfusionState(dict(self._confusion), self._missing_label, self._missing_prediction)
+            groups = {name: {value: part.finish() for value, part in values.items()}
+                      for name, values in self._groups.items()}
+            return ProfileState(self.rows, columns, outcome, (self.spec.source,), (self.rows,), task, groups)
         finally:
-            if self._writer is not None:
+            if self._writer is not None and not self._child:
                 self._writer.close()
 
     def abandon(self) -> None:
         """Close the spill files of a partition that failed (the directory owner deletes them)."""
-        if self._writer is not None:
+        if self._writer is not None and not self._child:
             self._writer.close()
+
+    def _add_groups(self, batch: pa.RecordBatch, name: str) -> None:
+        column = _as_string(batch.column(name))
+        encoded = pc.dictionary_encode(column)
+        indices = encoded.indices
+        groups = self._groups[name]
+        values = encoded.dictionary.to_pylist()
+        keep = self.spec.groups[name]
+        for i, value in enumerate([*values, None]):
+            mask = pc.equal(indices, i) if value is not None else pc.is_null(indices)
+            if value is None and not indices.null_count:
+                continue
+            part = batch.filter(mask)
+            if not part.num_rows:
+                continue
+            key = MISSING_GROUP if value is None else value
+            builder = groups.get(key)
+            if builder is None:
+                if len(groups) >= _MAX_GROUPS:
+                    raise UsageError(f"{self.spec.source}: column {name!r} has more than {_MAX_GROUPS} distinct "
+                                     f"values; a segment, protected or grade column must hold a few groups")
+                spec = PartitionSpec(self.spec.source, self.spec.kinds if keep else {}, self.spec.label,
+                                     self.spec.score, self.spec.task)
+                builder = groups[key] = PartitionBuilder(spec, writer=self._writer)
+            builder.add(part)
+
+    def _add_regression(self, batch: pa.RecordBatch, labels: _NumericBuffer, errors: _NumericBuffer,
+                        ape: _NumericBuffer) -> None:
+        label = _as_float(batch.column(self.spec.label))
+        score = _as_float(batch.column(self.spec.score))
+        has_label = np.isfinite(label)
+        usable = has_label & np.isfinite(score)
+        self._missing_label += int(label.size - np.count_nonzero(has_label))
+        self._nonfinite_prediction += int(np.count_nonzero(has_label & ~usable))
+        y, error = label[usable], score[usable] - label[usable]
+        labels.add(y)
+        errors.add(error)
+        nonzero = y != 0
+        ape.add(np.abs(error[nonzero]) / np.abs(y[nonzero]))
+
+    def _add_confusion(self, batch: pa.RecordBatch, confusion: dict[tuple[str, str], int]) -> None:
+        label, predicted = (_as_string(batch.column(n)) for n in (self.spec.label, self.spec.score))
+        has_label = label.is_valid()
+        usable = pc.and_(has_label, predicted.is_valid())
+        self._missing_label += int(len(label) - pc.sum(has_label).as_py() if len(label) else 0)
+        self._missing_prediction += int(pc.sum(pc.and_(has_label, pc.invert(usable))).as_py() or 0)
+        y, p = (pc.dictionary_encode(a.filter(usable)) for a in (label, predicted))
+        if not len(y):
+            return
+        width = len(p.dictionary)
+        codes = _view(pc.cast(y.indices, pa.int64()), np.int64) * width + _view(pc.cast(p.indices, pa.int64()),
+                                                                                  np.int64)
+        tallies = np.bincount(codes, minlength=len(y.dictionary) * width)
+        y_names, p_names = y.dictionary.to_pylist(), p.dictionary.to_pylist()
+        for code in np.flatnonzero(tallies):
+            pair = (y_names[code // width], p_names[code % width])
+            confusion[pair] = confusion.get(pair, 0) + int(tallies[code])
 
     def _add_outcome(self, batch: pa.RecordBatch, pos: _NumericBuffer, neg: _NumericBuffer) -> None:
         label = _as_float(batch.column(self.spec.label))
@@ -309,7 +469,8 @@ class PartitionBuilder:
         if bad.any():
             example = label[bad][0]
             raise UsageError(
-                f"{self.spec.source}: label column {self.spec.label!r} must hold 0/1 or true/false, found {example:g}"
+                f"{self.spec.source}: label column {self.spec.label!r} must hold 0/1 or true/false, found {example:g} "
+                f"(for a continuous label or classes, set monitoring.task: regression or multiclass)"
             )
         pos.add(score[is_pos])
         neg.add(score[is_neg])
@@ -318,15 +479,30 @@ class PartitionBuilder:
         total = sum(b.nbytes for b in self._numeric.values())
         if self._outcome is not None:
             total += self._outcome[0].nbytes + self._outcome[1].nbytes
-        return total
+        if self._regression is not None:
+            total += sum(b.nbytes for b in self._regression)
+        return total + sum(part._buffered_bytes() for values in self._groups.values() for part in values.values())
 
-    def _flush(self, writer: _SpillWriter) -> None:
+    def _flush(self, writer: _SpillWriter, prefix: str = "") -> None:
         for name, buf in self._numeric.items():
-            buf.flush(writer, name)
+            buf.flush(writer, prefix + name)
         if self._outcome is not None:
-            self._outcome[0].flush(writer, "\0positives")
-            self._outcome[1].flush(writer, "\0negatives")
+            self._outcome[0].flush(writer, prefix + "\0positives")
+            self._outcome[1].flush(writer, prefix + "\0negatives")
+        if self._regression is not None:
+            for key, buf in zip(("labels", "errors", "ape"), self._regression, strict=True):
+                buf.flush(writer, f"{prefix}\0{key}")
+        for name, values in self._groups.items():
+            for value, part in values.items():
+                part._flush(writer, f"{prefix}\0{name}\0{value}\0")
         self._spilled = True
+
+
+def _as_string(array: pa.Array) -> pa.Array:
+    """Values as text: numbers as Arrow spells them ("1", "2.5"), categories decoded; NaN is null."""
+    if pa.types.is_floating(array.type):
+        array = pc.if_else(pc.is_nan(array), pa.scalar(None, array.type), array)
+    return array if pa.types.is_string(array.type) else pc.cast(array, pa.string())
 
 
 def _as_float(array: pa.Array) -> np.ndarray:

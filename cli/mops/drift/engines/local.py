@@ -13,12 +13,23 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from mops.drift import readers, state
 from mops.drift.engines.base import Progress
-from mops.drift.kinds import NUMERIC, TEXT, combined_class, storage_kinds, type_class
-from mops.drift.plan import DriftPlan
+from mops.drift.kinds import (
+    CATEGORICAL,
+    FLOAT,
+    INTEGER,
+    NULL,
+    NUMERIC,
+    TEXT,
+    combined_class,
+    storage_kinds,
+    type_class,
+)
+from mops.drift.plan import DriftPlan, infer_task
 from mops.drift.profile import Profile, SpillDir
 from mops.drift.state import PartitionBuilder, PartitionSpec, ProfileState, in_memory_bytes, merge, spill
 from mops.errors import UsageError
@@ -38,6 +49,7 @@ def profile_windows(
     plan.validate()
     ref_infos = inspect_files(reference, plan)
     cur_infos = inspect_files(current, plan)
+    resolve_task(plan, ref_infos)
     storage, origins = _storage(ref_infos + cur_infos, plan)
     total = sum(info.size for info in ref_infos + cur_infos)
     done = [0, 0]
@@ -95,6 +107,7 @@ def profile_files(
     """
     plan.validate()
     infos = inspect_files(paths, plan)
+    resolve_task(plan, infos)
     storage, origins = _storage(infos, plan)
     return _profile(infos, plan, storage, origins, jobs=jobs, progress=progress)
 
@@ -112,10 +125,41 @@ def _storage(infos: Sequence[readers.FileInfo], plan: DriftPlan) -> tuple[dict[s
     return storage_kinds(
         [(info.path, info.types) for info in infos],
         plan.read_columns(),
-        declared=plan.kinds,
+        declared=declared_kinds(plan),
         prediction=plan.prediction,
         label=plan.label,
+        task=plan.task,
     )
+
+
+def declared_kinds(plan: DriftPlan) -> dict[str, str]:
+    """The plan's declared kinds, and group columns that are not compared read as categories."""
+    compared = {n for n, _ in plan.columns()}
+    return {**{g: CATEGORICAL for g in plan.group_columns() if g not in compared}, **plan.kinds}
+
+
+def resolve_task(plan: DriftPlan, infos: Sequence[readers.FileInfo]) -> None:
+    """Fill in ``plan.task`` from the reference's label and prediction when the plan names none."""
+    if plan.label is None or plan.task is not None or plan.prediction is None:
+        return
+    label_class = combined_class(type_class(info.types[plan.label]) for info in infos)
+    prediction_class = combined_class(type_class(info.types[plan.prediction]) for info in infos)
+    values, binary, whole, prediction_whole, unit = 0, True, True, True, True
+    if label_class in (INTEGER, FLOAT) and prediction_class in (INTEGER, FLOAT, NULL):
+        targets = {plan.label: readers.FLOAT64, plan.prediction: readers.FLOAT64}
+        for info in infos:
+            for batch in readers.iter_batches(info, targets):
+                y = state._as_float(batch.column(plan.label))
+                p = state._as_float(batch.column(plan.prediction))
+                y, p = y[np.isfinite(y)], p[np.isfinite(p)]
+                values += int(y.size)
+                binary = binary and bool(np.all((y == 0) | (y == 1)))
+                whole = whole and bool(np.all(y == np.floor(y)))
+                prediction_whole = prediction_whole and bool(np.all(p == np.floor(p)))
+                unit = unit and bool(np.all((p >= 0) & (p <= 1)))
+    plan.task = infer_task(label_class, prediction_class, label_values=values, label_binary=binary,
+                           label_whole=whole, prediction_whole=prediction_whole, prediction_unit=unit)
+    plan.validate()
 
 
 def _profile(
@@ -131,6 +175,7 @@ def _profile(
     # make a tally as large as the log).
     compared = [n for n, _ in plan.columns() if plan.kinds.get(n) != TEXT]
     read = compared + ([plan.label] if plan.label is not None else [])
+    read += [g for g in plan.group_columns() if g not in read]
     targets = {n: readers.FLOAT64 if storage[n] == NUMERIC else readers.STRING for n in read}
     if not targets:  # every column declared text: read one only to count the rows
         first = plan.columns()[0][0]
@@ -142,6 +187,8 @@ def _profile(
             kinds={n: storage[n] for n in compared},
             label=plan.label,
             score=plan.prediction if plan.label else None,
+            task=plan.task,
+            groups={g: g in plan.segments for g in plan.group_columns()},
         )
         for info in infos
     ]
