@@ -222,8 +222,9 @@ def exceptions(models: list[dict[str, Any]], verify: Mapping[str, Any]) -> list[
             what = f"{m['id']} {f['id']}" + (f" ({f['version']})" if f["version"] != "all versions"
                                               else "")
             if f["is_waiver"]:
+                reason = next((x["value"] for x in f["extra"] if x["key"] == "reason"), f["title"])
                 waivers.append(item(f["anchor"], what, f["state"],
-                                    f"waives {f['rule']}: {f['title']}"))
+                                    f"waives {f['rule']} until {f['expires']}: {reason}"))
             elif f["severity"] == "high" or f["state"]["cls"] == "bad":
                 findings.append(item(f["anchor"], what, f["state"],
                                      f"{f['severity']} severity: {f['title']}"))
