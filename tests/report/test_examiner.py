@@ -223,8 +223,26 @@ def test_retire_commit_names_its_versions(html: str):
 def test_drift_charts_label_each_check_date(html: str):
     chart = parse(html).by_id("model-credit-pd-v-1.0.0").find("svg")
     labels = [t.text() for t in chart.find_all("text") if t.text().startswith("2026-")]
-    # every label is a check's date, first and last always; 05-15 is too close to 05-25
-    assert labels == ["2026-03-15", "2026-04-15", "2026-05-25"]
+    # a label per check (05-15 and 05-25 are close: on two rows)
+    assert labels == ["2026-03-15", "2026-04-15", "2026-05-15", "2026-05-25"]
+
+
+def test_chart_labels_every_check_until_both_rows_are_full():
+    import datetime as dt
+
+    from mops.report.charts import Point, line_chart
+
+    day = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    weekly = [Point(day + dt.timedelta(days=7 * i), 0.1) for i in range(6)]
+    labels = [t["label"] for t in line_chart(weekly, title="t", y_label="v")["xticks"]]
+    assert labels == [p.at.date().isoformat() for p in weekly]
+    daily = [Point(day + dt.timedelta(days=i), 0.1) for i in range(60)]
+    ticks = line_chart(daily, title="t", y_label="v")["xticks"]
+    assert 8 <= len(ticks) < 60 and ticks[0]["label"] == "2026-01-01" \
+        and ticks[-1]["label"] == "2026-03-01"
+    for row in (16, 28):  # no two labels on a row closer than a label's width
+        xs = [float(t["x"]) for t in ticks if t["dy"] == row]
+        assert all(b - a >= 72 for a, b in zip(xs, xs[1:], strict=False))
 
 
 def test_regions_have_unique_names(html: str):

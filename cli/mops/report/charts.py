@@ -70,7 +70,7 @@ def line_chart(points: Sequence[Point], threshold: Sequence[Point] = (), *, titl
     """
     points = sorted(points, key=lambda p: p.at)
     threshold = sorted(threshold, key=lambda p: p.at)
-    left, right, top, bottom = 52, 12, 20, 28
+    left, right, top, bottom = 52, 12, 20, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     pad = 8  # keeps the first and last markers off the plot's border
     values = [p.value for p in points] + [p.value for p in threshold]
@@ -107,25 +107,29 @@ def line_chart(points: Sequence[Point], threshold: Sequence[Point] = (), *, titl
         n += 1
     xticks = []
     if t0 is not None and t1 is not None:
-        # A label at each check's date, as many as fit side by side (first and last always).
+        # A label at each check's date, on two staggered rows where neighbours are close;
+        # a date is left out only when both rows are taken there (first and last always in).
         days = sorted({clock.format_label(p.at): p.at for p in points}.items(),
                       key=lambda kv: kv[1]) or [(clock.format_label(t0), t0)]
-        placed: list[tuple[str, dt.datetime]] = []
+        last_x: list[float | None] = [None, None]
+        placed: list[tuple[str, dt.datetime, int]] = []
         for i, (label, at) in enumerate(days):
-            last = i == len(days) - 1
-            if placed and x_of(at) - x_of(placed[-1][1]) < LABEL_GAP:
-                if not last:
-                    continue
-                if len(placed) > 1:
-                    placed.pop()  # the last date wins over its near neighbour
-                else:
-                    continue
-            placed.append((label, at))
-        for label, at in placed:
-            first, end = at == placed[0][1], at == placed[-1][1]
+            x = x_of(at)
+            row = next((r for r in (0, 1) if last_x[r] is None
+                        or x - (last_x[r] or 0.0) >= LABEL_GAP), None)
+            if row is None and i == len(days) - 1:  # the last date replaces its neighbour
+                row = placed[-1][2]
+                placed.pop()
+            if row is None:
+                continue
+            last_x[row] = x
+            placed.append((label, at, row))
+        for label, at, row in placed:
+            first, end = at == days[0][1], at == days[-1][1]
             anchor = "middle" if not span or len(placed) == 1 or not (first or end) \
                 else ("start" if first else "end")
-            xticks.append({"x": _c(x_of(at)), "label": label, "anchor": anchor})
+            xticks.append({"x": _c(x_of(at)), "label": label, "anchor": anchor,
+                           "dy": 16 + 12 * row})
     flagged = sum(p.flagged for p in points)
     if points:
         summary = (f"{len(points)} value(s) from {clock.format_label(points[0].at)} to "
@@ -167,7 +171,9 @@ def draw(c: dict[str, Any]) -> Markup:
                    f'y2="{t["y"]}"/><text class="tick" x="{c["left"] - 6}" y="{t["y"]}" '
                    f'text-anchor="end" dominant-baseline="middle">{e(t["label"])}</text>')
     for t in c["xticks"]:
-        out.append(f'<text class="tick" x="{t["x"]}" y="{c["plot_bottom"] + 16}" '
+        out.append(f'<line class="xtick" x1="{t["x"]}" x2="{t["x"]}" y1="{c["plot_bottom"]}" '
+                   f'y2="{c["plot_bottom"] + t["dy"] - 9}"/>'
+                   f'<text class="tick" x="{t["x"]}" y="{c["plot_bottom"] + t["dy"]}" '
                    f'text-anchor="{t["anchor"]}">{e(t["label"])}</text>')
     if c["threshold"]:
         out.append(f'<polyline class="threshold" points="{c["threshold"]}"/>'
