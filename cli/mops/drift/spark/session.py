@@ -77,16 +77,42 @@ def get_session(master: str | None = None) -> Any:
     return session
 
 
+#: How long to wait for a Spark Connect server to accept a connection. PySpark's own
+#: client retries an unreachable server with back-off for minutes before it gives up.
+CONNECT_TIMEOUT = 10.0
+
+
 def _connect(remote: str) -> Any:
     from pyspark.sql import SparkSession
 
+    _reachable(remote)
     try:
         return SparkSession.builder.remote(remote).appName("mops drift").getOrCreate()
     except ImportError as exc:
         raise UsageError(f"Spark Connect ({remote}) needs PySpark's Connect client: pip install "
-                         f"'pyspark[connect]>=4' ({_first_line(exc)})") from None
+                         f"'mops[spark-connect]' ({_first_line(exc)})") from None
     except Exception as exc:
         raise UsageError(f"cannot connect to Spark at {remote}: {_first_line(exc)}") from exc
+
+
+def _reachable(remote: str) -> None:
+    """Refuse at once, naming the address, when nothing listens at a ``sc://host:port`` URL."""
+    import socket
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(remote.split(";", 1)[0])
+        scheme, host, port = parts.scheme, parts.hostname, parts.port or 15002
+    except ValueError:  # a port that is not a number
+        scheme, host, port = "", None, 0
+    if scheme != "sc" or not host:
+        raise UsageError(f"SPARK_REMOTE / --spark-master {remote!r} is not a Spark Connect URL (sc://HOST[:PORT])")
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(f"cannot reach Spark Connect at {host}:{port} ({reason}); is the server running "
+                         f"(start-connect-server.sh) and SPARK_REMOTE right?") from None
 
 
 def _first_line(exc: BaseException) -> str:
