@@ -371,16 +371,17 @@ def _written(report: Report) -> Path:
 
 
 def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool = False,
-           strict: bool = False) -> Verification:
+           strict: bool = False, full: bool = False) -> Verification:
     """Replay history against the provenance rules (``mops verify``); promotions are
-    re-gated by the policy engine with the rules then in force."""
+    re-gated by the policy engine with the rules then in force. Only the commits after
+    the last clean run's checkpoint are replayed, unless ``full``."""
     from mops.inventory.digest import DigestCache
     from mops.trust.verify import verify as run
 
     digests = DigestCache(inv)
     try:
         return run(inv, changed_since=changed_since, artifacts=artifacts, strict=strict,
-                   gate=replay_gate(digests))
+                   gate=replay_gate(digests), full=full)
     finally:
         digests.save()
 

@@ -29,11 +29,15 @@ def verify(
     strict: Annotated[bool, typer.Option(
         "--strict", help="Warnings are problems too: with signing optional, every change to the "
                          "rules that no governor signed fails.")] = False,
+    full: Annotated[bool, typer.Option(
+        "--full", help="Replay all of history, not only the commits after the last clean run's "
+                       "checkpoint (kept in .git/mops/).")] = False,
 ) -> None:
     """Replay history against the provenance rules: every record made by its mops action, by
     the person it names, allowed and (when required) signed, never edited or deleted but by
     the actions named; every change to the rules by a governor; every promotion let through
-    by the gate then in force; evidence files still matching their digests.
+    by the gate then in force; evidence files still matching their digests. A run that finds
+    no problem remembers HEAD; the next replays only newer commits (--full: all).
     """
     if as_json and fmt not in (None, Format.json):
         from mops.errors import UsageError
@@ -44,12 +48,12 @@ def verify(
         from mops.output.github import errors_annotated
 
         with errors_annotated("mops verify") as where:
-            _verify(fmt, changed_since, artifacts, strict, where)
+            _verify(fmt, changed_since, artifacts, strict, full, where)
     else:
-        _verify(fmt, changed_since, artifacts, strict)
+        _verify(fmt, changed_since, artifacts, strict, full)
 
 
-def _verify(fmt: Format, changed_since: str | None, artifacts: bool, strict: bool,
+def _verify(fmt: Format, changed_since: str | None, artifacts: bool, strict: bool, full: bool,
             where: ErrorContext | None = None) -> None:
     from mops import api
     from mops.commands import cwd
@@ -58,7 +62,8 @@ def _verify(fmt: Format, changed_since: str | None, artifacts: bool, strict: boo
     with api.opened(cwd()) as inv:
         if where is not None:
             where.prefix = inv.prefix
-        result = api.verify(inv, changed_since=changed_since, artifacts=artifacts, strict=strict)
+        result = api.verify(inv, changed_since=changed_since, artifacts=artifacts, strict=strict,
+                            full=full)
     if fmt == Format.json:
         emit_json(result.to_json())
     elif fmt == Format.github:
@@ -80,7 +85,9 @@ def _tally(result: Verification, changed_since: str | None, artifacts: bool) -> 
     c = result.checked
     scope = "" if result.scope is None else \
         f" (models changed since {changed_since}: {len(result.scope)})"
-    counted = (f"{c['commits']} commit(s) replayed, {c['signoffs']} sign-off(s), "
+    since = "" if result.checkpoint is None else \
+        f" since the checkpoint {result.checkpoint[:12]} (--full: all)"
+    counted = (f"{c['commits']} commit(s) replayed{since}, {c['signoffs']} sign-off(s), "
                f"{c['evidence_records']} evidence record(s) with {c['evidence_files']} file(s), "
                f"{c['promotions']} promotion(s) re-gated, {c['governance_changes']} change(s) to "
                f"the rules" + (f", {c['artifacts']} artifact(s)" if artifacts else ""))

@@ -177,6 +177,12 @@ class States:
     def signers(self, blob: str | None) -> bytes:
         return self.blobs.get(blob) if blob else b""
 
+    @property
+    def all_readable(self) -> bool:
+        """No mops.yaml read so far was unreadable (each would be judged by the strictest
+        fallback, which depends on the working tree's mops.yaml)."""
+        return all(s is not None for s in self._settings.values())
+
 
 class Signatures:
     """git's verdict on commits' signatures against allowed-signers files, kept by
@@ -286,6 +292,10 @@ class Replay:
     #: Models whose records are checked (None: all); the rules are always checked.
     models: set[str] | None = None
     gate: Gate | None = None
+    #: A commit whose history verified clean (:mod:`mops.trust.checkpoint`): only the
+    #: commits after it are replayed, when they are a line without merges (a merge may
+    #: take files whose makers lie before it); otherwise, and when None, all of history.
+    since: str | None = None
     issues: list[Issue] = field(default_factory=list)
     counts: Counts = field(default_factory=Counts)
 
@@ -320,6 +330,14 @@ class Replay:
         #: Each logged commit's place (parents first), and each model's first.
         self._order: dict[str, int] = {}
         self._first: dict[str, int] = {}
+        #: With ``since``: every commit after it (governed or not), and the commits that
+        #: first added records older than it, when a promotion's replay asks.
+        self._range: set[str] | None = None
+        self._before: dict[str, LoggedCommit | None] = {}
+
+    @property
+    def rules_readable(self) -> bool:
+        return self.states.all_readable
 
     # --------------------------------------------------------------- reporting
 
@@ -349,15 +367,23 @@ class Replay:
         head = self.inv.head
         if head is None:
             return self.issues
+        rev = head
+        if self.since is not None:
+            graph = git.parents_of(self.inv.top, f"{self.since}..{head}")
+            if any(len(parents) > 1 for parents in graph.values()):
+                self.since = None  # a merge after the checkpoint: replay everything
+            else:
+                self._graph, self._range = graph, set(graph)
+                rev = f"{self.since}..{head}"
         paths = [self.inv.git_path(p) for p in INVENTORY_PATHS
                  if self.models is None or p != MODELS_DIR]
         if self.models is not None:  # only the models in scope, and the rules
             paths += [self.inv.git_path(layout.model_dir(m)) for m in sorted(self.models)]
-        log = git.changes_log(self.inv.top, head, paths)
+        log = git.changes_log(self.inv.top, rev, paths)
         extra = self._extra_pack_paths(log)
         if extra:
             paths += [self.inv.git_path(p) for p in extra]
-            log = git.changes_log(self.inv.top, head, paths)
+            log = git.changes_log(self.inv.top, rev, paths)
         self.commits = {c.sha: c for c in log}
         pairs = [(c.sha, p) for c in log if c.is_merge for p in c.parents]
         self.merge_diffs = git.merge_changes(self.inv.top, pairs, paths)
@@ -383,6 +409,9 @@ class Replay:
         """Pack files named in any mops.yaml of history that lie outside the folders read."""
         blobs = {ch.new for c in log for ch in c.changes
                  if self.rel(ch.path) == SETTINGS_FILE and ch.new}
+        if self.since is not None:  # and the packs in force where the replay starts
+            start = self.states.at(self.since).settings_blob
+            blobs |= {start} if start else set()
         self.blobs.prefetch(blobs)
         found: set[str] = set()
         for blob in blobs:
@@ -1085,8 +1114,11 @@ class Replay:
             if (c, model) in self._files_at:
                 found = self._files_at[(c, model)]
                 break
-            order = self._order.get(c)
-            if order is not None and (first is None or order < first):
+            if self._range is not None:
+                if c not in self._range:
+                    found = None  # before the checkpoint: read from the tree when needed
+                    break
+            elif (order := self._order.get(c)) is not None and (first is None or order < first):
                 break  # older than any commit that touched the model: it was not there
             visited.append(c)
             delta = self._deltas.get(c)
@@ -1153,10 +1185,23 @@ class Replay:
         return (rules.settings_blob, tuple(sorted((p, e.sha) for p in packs
                                                   if (e := entries.get(p)) is not None)))
 
+    def _creator(self, rel: str) -> LoggedCommit | None:
+        """The commit that first added ``rel`` (looked up in the history before the
+        checkpoint for a record older than it)."""
+        sha = self.added.get(rel)
+        if sha is not None and sha in self.commits:
+            return self.commits[sha]
+        if self.since is None:
+            return None
+        if rel not in self._before:
+            log = git.changes_log(self.inv.top, self.since, [self.inv.git_path(rel)])
+            self._before[rel] = next((c for c in log for ch in c.changes
+                                      if ch.status == "A" and self.rel(ch.path) == rel), None)
+        return self._before[rel]
+
     def _is_signed(self, version: Version, approval: records.Approval) -> bool:
-        creator = self.added.get(approval.path)
-        if creator is None or creator not in self.commits:
+        c = self._creator(approval.path)
+        if c is None:
             return False
-        c = self.commits[creator]
         rules = self.states.at(c.parents[0] if c.parents else None)
         return signature_problem(self.sigs.get(c.sha, rules.signers_blob), approval.by) is None

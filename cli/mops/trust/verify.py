@@ -42,9 +42,10 @@ from mops.inventory.digest import sha256_file
 from mops.inventory.layout import INVENTORY_PATHS, MODELS_DIR
 from mops.inventory.names import validate_model, validate_record_id, validate_version
 from mops.inventory.store import Inventory, WorktreeSource
+from mops.trust import checkpoint
 from mops.trust import rules as table
 from mops.trust.history import uncommitted
-from mops.trust.replay import Gate, Replay
+from mops.trust.replay import Gate, Issue, Replay
 
 #: ``tempfile.mkstemp(prefix=".<name>.mops-")`` in ``change._Undo.write``.
 LEFTOVER_RE = re.compile(r"\..+\.mops-[a-z0-9_]{8}")
@@ -67,6 +68,8 @@ class Verification:
         "signoffs": 0, "evidence_records": 0, "evidence_files": 0, "governance_changes": 0,
         "artifacts": 0, "commits": 0, "merges": 0, "records": 0, "promotions": 0})
     scope: list[str] | None = None
+    #: The checkpoint the replay started after (None: all of history was replayed).
+    checkpoint: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -78,7 +81,7 @@ class Verification:
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "problems": [p.to_json() for p in self.problems],
                 "warnings": [w.to_json() for w in self.warnings], "checked": self.checked,
-                "scope": self.scope}
+                "scope": self.scope, "checkpoint": self.checkpoint}
 
 
 def _short(sha: str) -> str:
@@ -95,13 +98,17 @@ def _reason(exc: RecordError) -> str:
 
 
 def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool = False,
-           strict: bool = False, gate: Gate | None = None) -> Verification:
+           strict: bool = False, gate: Gate | None = None, full: bool = False) -> Verification:
     """Check the inventory against its history (see the module doc).
 
     ``gate`` replays promotions (the policy engine ``promote`` uses, passed in so that
     trust need not import policy); without it promotions are not re-gated. ``inv`` may be
     opened at a commit (an audit report's): then that commit and its history are checked,
     evidence files as the commit holds them, and nothing of the working tree.
+
+    A run of the whole inventory replays only the commits after its checkpoint
+    (:mod:`mops.trust.checkpoint`), unless ``full``; one that finds no problem stores a
+    checkpoint at the commit it checked.
     """
     at_commit = inv.commit is not None
     if at_commit and (changed_since is not None or artifacts):
@@ -136,12 +143,23 @@ def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool 
     scanned = [layout.model_dir(m) for m in result.scope] if result.scope is not None \
         else [MODELS_DIR]
     rules_paths = [p for p in INVENTORY_PATHS if p != MODELS_DIR]
-    replay = Replay(inv, models=None if result.scope is None else set(result.scope), gate=gate)
-    for issue in replay.run():
+    head = inv.head
+    whole = result.scope is None and head is not None
+    start = checkpoint.load(inv, head, gated=gate is not None) if whole and not full and head \
+        else None
+    replay = Replay(inv, models=None if result.scope is None else set(result.scope), gate=gate,
+                    since=start.commit if start else None)
+    issues = replay.run()
+    if replay.since is None:
+        start = None  # merges after it: everything was replayed
+    history = [Issue(p, t, warning=True) for p, t in start.warnings] if start else []
+    history += issues
+    for issue in history:
         if issue.warning and not strict:
             result.warnings.append(Problem(issue.path, issue.problem))
         else:
             result.add(issue.path, issue.problem)
+    result.checkpoint = start.commit if start else None
     # What the working tree holds now comes last: its problems are the most specific.
     # At a commit (an audit report of it) there is no working tree to hold anything else.
     dirty = {} if at_commit else uncommitted(inv, [*scanned, *rules_paths])
@@ -163,6 +181,10 @@ def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool 
                           merges=c.merges, records=c.records, promotions=c.promotions)
     if artifacts:
         _check_artifacts(inv, result, models)
+    if whole and head and result.ok and replay.rules_readable:
+        # Only a history that verified clean: a problem found once is found every time.
+        checkpoint.store(inv, head, [(i.path, i.problem) for i in history if i.warning],
+                         gated=gate is not None)
     return result
 
 
