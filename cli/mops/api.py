@@ -29,8 +29,10 @@ from mops.inventory.names import ModelRef
 from mops.inventory.store import Inventory
 
 if TYPE_CHECKING:  # pragma: no cover
+    from mops.deployment import ArtifactVerdict, Attestation
     from mops.drift.run import DriftOutcome
     from mops.inventory.actions.governance import EvidenceAdded, FindingRecorded, Promoted, Retired, SignedOff
+    from mops.inventory.actions.importing import Imported, ImportedVersion
     from mops.inventory.actions.register import Initialised, Registered, WorkflowAdded
     from mops.inventory.digest import DigestCache
     from mops.inventory.store import Model, Version
@@ -119,6 +121,29 @@ def register(start: Path, model: str, version: str, *, card: Path | None = None,
     return do_register(start, model, version, card=card, artifact=artifact, sha256=sha256,
                        owner=owner, tier=tier, message=message, metrics=metrics, notify=notify,
                        env=env)
+
+
+@dataclass(frozen=True)
+class MlflowImport:
+    """What ``import mlflow`` read from MLflow (``item``) and registered (``done``)."""
+
+    item: ImportedVersion
+    done: Imported
+
+
+def import_mlflow(start: Path, model_uri: str, *, tracking_uri: str | None = None,
+                  model: str | None = None, version: str | None = None,
+                  owner: str | None = None, tier: int | None = None, notify: Notify = None,
+                  env: Env = None) -> MlflowImport:
+    """Register the version at ``model_uri`` of the MLflow server ``tracking_uri`` (default:
+    ``MLFLOW_TRACKING_URI``): its artifact's digest, metrics and evidence, in one commit."""
+    from mops.integrations import mlflow
+    from mops.inventory.actions.importing import import_version
+
+    item = mlflow.fetch(start, model_uri, tracking=mlflow.tracking_uri(tracking_uri), model=model,
+                        version=version, notify=notify)
+    return MlflowImport(item, import_version(start, item, owner=owner, tier=tier, notify=notify,
+                                             env=env))
 
 
 # ----------------------------------------------------------------------------- governance
@@ -419,6 +444,45 @@ def replay_gate(digests: DigestCache | None = None) -> Gate:
         return [f"{r.rule}: {r.message} [{r.cite}]" for r in results if r.status == "fail"]
 
     return gate
+
+
+# ----------------------------------------------------------------------------- registry to serving
+
+
+def attest(inv: Inventory, ref: ModelRef, *, key: str | None = None,
+           now: dt.datetime | None = None) -> Attestation:
+    """Sign an in-toto attestation that ``ref`` passes check and verify (promotions replayed)
+    at HEAD, as git's user, who must hold an ``attestations.signed_by`` role."""
+    from mops.deployment import attest as do_attest
+
+    return do_attest(inv, ref, verify=verify, key=key, now=now)
+
+
+def verify_artifact(inv: Inventory, sha256: str, *, stage: str | None = None,
+                    attestation: bytes | None = None, max_age_days: int | None = None,
+                    now: dt.datetime | None = None) -> ArtifactVerdict:
+    """The deployment gate for the artifact ``sha256``: from the inventory at HEAD (check, and
+    verify with promotions replayed), or from a signed ``attestation`` still trusted there."""
+    from mops.deployment import verify_artifact as run
+
+    return run(inv, sha256, verify=verify, stage=stage, attestation=attestation,
+               max_age_days=max_age_days, now=now)
+
+
+@dataclass(frozen=True)
+class Exported:
+    #: ``MODEL@VERSION`` exported (a bare MODEL resolved to its latest version).
+    ref: str
+    text: str
+
+
+def export_cyclonedx(inv: Inventory, ref: ModelRef, *,
+                     now: dt.datetime | None = None) -> Exported:
+    """A version as a CycloneDX 1.6 ML-BOM (JSON text), validated against the schema."""
+    from mops.export.cyclonedx import ml_bom
+
+    model, version = inv.resolve(ref)
+    return Exported(version.ref, ml_bom(inv, model, version, now=now or clock.now()))
 
 
 # ----------------------------------------------------------------------------- drift

@@ -5,16 +5,22 @@ A version *passes* when, at the inventory's HEAD commit, no policy rule fails fo
 and ``mops verify`` finds no problem in its model's records or in the inventory's
 governance (``mops.yaml``, ``.mops/``). Problems of other models do not stop it.
 
-``attest`` signs that verdict as an in-toto statement (:mod:`mops.trust.attest`);
+``attest`` signs that verdict as an in-toto statement (:mod:`mops.trust.attest`), for
+someone ``attestations.signed_by`` lists who is independent of the model;
 ``verify_artifact`` answers it for an artifact (a file, a folder, or a sha256): from
-the inventory, or, given an attestation, from the attestation's signature alone.
-Returns data or raises ``MopsError``; never prints.
+the inventory, or, given an attestation, from its signature, its signer's role, its
+age and what the inventory at HEAD says of the version since.
+
+``verify`` (``mops verify``, wired by :mod:`mops.api`) is passed in. Returns data or
+raises ``MopsError``; never prints.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +37,8 @@ from mops.trust import attest as intoto
 from mops.trust.verify import Problem, Verification
 
 DEFAULT_STAGE = "production"
+#: ``mops verify`` of an inventory's working tree, promotions replayed (see :func:`mops.api.verify`).
+VerifyHook = Callable[[Inventory], Verification]
 
 
 # ----------------------------------------------------------------------------- the gate
@@ -102,12 +110,6 @@ def gate(head: Inventory, model: Model, version: Version, verification: Verifica
                 tuple(results), verification, problems)
 
 
-def _verify(inv: Inventory) -> Verification:
-    from mops.trust.verify import verify
-
-    return verify(inv)
-
-
 # ----------------------------------------------------------------------------- attest
 
 
@@ -117,9 +119,11 @@ class Attestation:
     envelope: dict[str, Any]
     statement: dict[str, Any]
     keyid: str
-    #: Who the committed allowed signers list for the signing key (empty: nobody, and
-    #: ``verify-artifact --attestation`` will refuse it).
-    listed_for: tuple[str, ...]
+    #: Who attests (git's user.email): the statement names them, the signature must be theirs.
+    attester: str
+    #: Whether the committed allowed signers list the signing key for :attr:`attester`
+    #: (if not, ``verify-artifact --attestation`` will refuse it).
+    listed: bool
 
 
 def _policy_digest(head: Inventory) -> tuple[list[str], str, list[dict[str, Any]]]:
@@ -151,39 +155,45 @@ def _signing_key(inv: Inventory, key: str | None) -> str:
     return sshsig.signing_key(configured, inv.top)
 
 
-def _listed_for(signers: str, keyid: str) -> tuple[str, ...]:
+def _listed_for(signers: str, keyid: str, person: str) -> bool:
+    """Whether ``signers`` lists the key ``keyid`` (a SHA256 fingerprint) for ``person``."""
     import base64
 
-    from mops.trust.signers import allowed_keys
+    from mops.trust.signers import allowed_keys, principal_matches
 
-    out = []
     for entry in allowed_keys(signers):
         try:
             blob = base64.b64decode(entry.key)
         except ValueError:
             continue
         fingerprint = "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
-        if fingerprint == keyid:
-            out.append(entry.principals)
-    return tuple(out)
+        if fingerprint == keyid and principal_matches(entry.principals, person):
+            return True
+    return False
 
 
-def attest(start: Path, ref: ModelRef, *, key: str | None = None,
+def attest(inv: Inventory, ref: ModelRef, *, verify: VerifyHook, key: str | None = None,
            now: dt.datetime | None = None) -> Attestation:
-    """Sign an attestation that ``ref`` passes check and verify at HEAD; refuses (exit 1,
-    naming what is missing) when it does not, or when it has no artifact digest."""
+    """Sign an attestation that ``ref`` passes check and verify at HEAD, as the acting person
+    (git's identity), who must hold an ``attestations.signed_by`` role and be independent of
+    the model; refuses (exit 1, naming what is missing) otherwise, when the version does not
+    pass, or when it has no artifact digest."""
+    from mops.inventory.authority import attest_problem
     from mops.trust.signers import committed_signers
 
     now = now or clock.now()
-    inv = Inventory.open(start)
     head = at_head(inv)
     try:
         model, version = head.resolve(ref)
     except NotFoundError as exc:
         raise NotFoundError(f"{exc.message} (at HEAD, {head.commit and head.commit[:12]}: only "
                             f"committed versions can be attested)") from None
+    attester = inv.identity().email.lower()
+    refused = attest_problem(head.settings, model, version, attester)
+    if refused:
+        raise PolicyError(f"{refused}; nothing was signed")
     signing_key = _signing_key(inv, key)
-    verdict = gate(head, model, version, _verify(inv), now=now)
+    verdict = gate(head, model, version, verify(inv), now=now)
     missing = verdict.missing()
     if verdict.artifact is None:
         missing.insert(0, f"artifact: {version.record.path} records no artifact digest "
@@ -204,6 +214,7 @@ def attest(start: Path, ref: ModelRef, *, key: str | None = None,
         "model": verdict.model,
         "version": verdict.version,
         "stage": verdict.stage,
+        "attested_by": attester,
         "artifact": verdict.artifact.to_dict(),
         "packs": described,
         "check": {"result": intoto.PASSED, "counts": counts,
@@ -219,8 +230,8 @@ def attest(start: Path, ref: ModelRef, *, key: str | None = None,
     stmt = intoto.statement(summary)
     env = intoto.envelope(stmt, signing_key)
     keyid = env["signatures"][0]["keyid"]
-    listed = _listed_for(committed_signers(inv, "HEAD"), keyid)
-    return Attestation(verdict, env, stmt, keyid, listed)
+    listed = _listed_for(committed_signers(inv, "HEAD"), keyid, attester)
+    return Attestation(verdict, env, stmt, keyid, attester, listed)
 
 
 # ----------------------------------------------------------------------------- verify-artifact
@@ -277,18 +288,17 @@ def _stage(inv: Inventory, stage: str | None) -> str:
     return stage
 
 
-def verify_artifact(start: Path, sha256: str, *, stage: str | None = None,
-                    attestation: bytes | None = None,
+def verify_artifact(inv: Inventory, sha256: str, *, verify: VerifyHook, stage: str | None = None,
+                    attestation: bytes | None = None, max_age_days: int | None = None,
                     now: dt.datetime | None = None) -> ArtifactVerdict:
     """Whether the artifact ``sha256`` is a version in ``stage`` (default production) that
     passes check and verify at HEAD; or, with ``attestation`` (a DSSE envelope), whether that
-    envelope is signed by a key of the committed ``.mops/allowed_signers`` and vouches for
-    this artifact in this stage. Every refusal is a line of ``problems``."""
-    inv = Inventory.open(start)
+    envelope vouches for this artifact in this stage and may still be trusted (see
+    :func:`_from_attestation`). Every refusal is a line of ``problems``."""
     stage = _stage(inv, stage)
-    if attestation is not None:
-        return _from_attestation(inv, sha256, stage, attestation)
     now = now or clock.now()
+    if attestation is not None:
+        return _from_attestation(inv, sha256, stage, attestation, max_age_days, now)
     head = at_head(inv)
     verdict = ArtifactVerdict(sha256, stage, "inventory", commit=head.commit)
     short = (head.commit or "")[:12]
@@ -305,7 +315,7 @@ def verify_artifact(start: Path, sha256: str, *, stage: str | None = None,
         verdict.problems.append(f"sha256 {sha256} is {found} at HEAD ({short}); none is in stage "
                                 f"{stage}: promote it first (mops promote MODEL@V --to {stage})")
         return verdict
-    verification = _verify(inv)
+    verification = verify(inv)
     gates = [gate(head, m, v, verification, now=now) for m, v in staged]
     passing = next((g for g in gates if g.ok), None)
     if passing is not None:
@@ -320,7 +330,14 @@ def verify_artifact(start: Path, sha256: str, *, stage: str | None = None,
     return verdict
 
 
-def _from_attestation(inv: Inventory, sha256: str, stage: str, data: bytes) -> ArtifactVerdict:
+def _from_attestation(inv: Inventory, sha256: str, stage: str, data: bytes,
+                      max_age_days: int | None, now: dt.datetime) -> ArtifactVerdict:
+    """An attestation is trusted when, at HEAD: its signature verifies for the attester it
+    names, by a key ``.mops/allowed_signers`` lists for them; it vouches for this sha256 in
+    this stage; the attester holds an ``attestations.signed_by`` role and is independent of
+    the model; it is at most ``max_age_days`` old (default ``attestations.max_age_days``);
+    the version still has this artifact and is still in that stage; and the commit it
+    attests is in HEAD's history."""
     from mops.trust.signers import committed_signers
 
     verdict = ArtifactVerdict(sha256, stage, "attestation")
@@ -339,13 +356,61 @@ def _from_attestation(inv: Inventory, sha256: str, stage: str, data: bytes) -> A
         verdict.version = _text(details.get("version"))
     if isinstance(predicate, dict):
         verdict.time_verified = _text(predicate.get("timeVerified"))
-    verdict.problems.extend(f"the attestation (signed by {opened.signer}): {p}"
-                            for p in intoto.subject_problems(opened.statement, sha256, stage))
-    if verdict.model is None and not verdict.problems:
-        verdict.problems.append("the attestation names no model and version (predicate.mops)")
+    said = f"the attestation (signed by {opened.signer})"
+    problems = intoto.subject_problems(opened.statement, sha256, stage)
+    head = at_head(inv)
+    max_age = max_age_days or head.settings.attestation_max_age_days
+    too_old = intoto.age_problem(opened.statement, now, max_age)
+    if too_old:
+        problems.append(too_old)
+    if verdict.model is None or verdict.version is None:
+        problems.append("it names no model and version (predicate.mops)")
+    else:
+        attested = details.get("stage") if isinstance(details, dict) else None
+        problems.extend(_since(head, verdict, _text(attested), opened.signer, sha256))
+    verdict.problems.extend(f"{said}: {p}" for p in problems)
     return verdict
+
+
+def _since(head: Inventory, verdict: ArtifactVerdict, attested: str | None, signer: str,
+           sha256: str) -> list[str]:
+    """What the inventory at HEAD says against an attestation of ``verdict.model@version``
+    in stage ``attested``, at ``verdict.commit``, signed by ``signer``."""
+    from mops import git
+    from mops.inventory.authority import attest_problem
+    from mops.inventory.names import validate_model, validate_version
+
+    assert verdict.model is not None and verdict.version is not None
+    short = (head.commit or "")[:12]
+    ref = f"{verdict.model}@{verdict.version}"
+    try:
+        validate_model(verdict.model)
+        validate_version(verdict.version)
+        model, version = head.resolve(ModelRef(verdict.model, verdict.version))
+    except UsageError:
+        return [f"the inventory at HEAD ({short}) has no version {ref}"]
+    problems = []
+    refused = attest_problem(head.settings, model, version, signer)
+    if refused:
+        problems.append(f"at HEAD ({short}), {refused}")
+    artifact = version.record.artifact
+    if artifact is None or artifact.sha256 != sha256:
+        problems.append(f"at HEAD ({short}), {ref} has artifact sha256 "
+                        f"{artifact.sha256 if artifact else 'none'}, not {sha256}")
+    if attested is not None and version.stage != attested:
+        moved = version.record.stage_history[-1] if version.record.stage_history else None
+        how = f" (moved by {moved.by or '?'} on {moved.at or '?'})" if moved else ""
+        problems.append(f"{ref} has left {attested} since it was attested: at HEAD "
+                        f"({short}) it is {version.stage}{how}")
+    commit = verdict.commit or ""
+    if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit):
+        problems.append(f"its commit {commit!r} is not a commit id")
+    elif git.merge_base(head.top, commit, "HEAD") != commit:
+        problems.append(f"its commit {commit[:12]} is not in the history of HEAD ({short}): the "
+                        f"inventory it was made from is another one, or a rewritten history, "
+                        f"or this clone lacks it (fetch the whole history)")
+    return problems
 
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
-

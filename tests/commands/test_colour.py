@@ -109,8 +109,11 @@ def scenario(inventory: Path, files: dict[str, str]) -> list[Step]:
         (["verify"], {}, True),
         (["drift", "credit-pd", "--current", files["log"]], {}, True),
         (["export", "cyclonedx", v], {}, True),
-        (["attest", v], {}, True),                             # refused: the version does not pass
+        (["attest", v], {}, True),                             # refused: the developer may not attest
         (["verify-artifact", "--sha256", "0" * 64], {}, True),  # refused: no such artifact
+        (["attest", v], CAROL, True),                          # refused: not production-ready
+        (["verify-artifact", "--sha256", "0" * 64, "--attestation", "none.json",
+          "--max-age-days", "30"], {}, True),                  # refused: no such file
         (["import", "mlflow", "models:/credit-pd/1"], {}, True),  # refused: no tracking URI
         (["show", "no-such-model"], {}, True),
         (["--no-such-option"], {}, True),

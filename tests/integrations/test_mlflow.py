@@ -300,6 +300,119 @@ def test_an_imported_version_passes_verify(server: Server, quiet: None, mops: Mo
     mops("verify")
 
 
+@needs_mlflow
+def test_an_import_leaves_the_environment_as_it_was(server: Server, quiet: None, mops: Mops,
+                                                     monkeypatch: pytest.MonkeyPatch):
+    """The tracking URI goes to MLflow's client objects, and the settings mops gives MLflow for
+    the import (no telemetry, bounded retries) are gone afterwards: nothing leaks into the
+    process of a caller of the api, a successful import or a refused one."""
+    for key in ("MLFLOW_DISABLE_TELEMETRY", "MLFLOW_HTTP_REQUEST_TIMEOUT", "MLFLOW_TRACKING_URI"):
+        monkeypatch.delenv(key, raising=False)
+    before = dict(os.environ)
+    mops("import", "mlflow", "models:/credit-pd/1", "--tracking-uri", server.uri)
+    assert dict(os.environ) == before
+    mops("import", "mlflow", "models:/credit-pd/1", "--tracking-uri", server.uri, code=2)
+    mops("import", "mlflow", "models:/no-such-model/1", "--tracking-uri", server.uri, code=2)
+    assert dict(os.environ) == before
+
+
+# ----------------------------------------------------------------------------- the README, run
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_block(name: str) -> str:
+    """The shell block between the README's ``<!-- NAME: begin -->`` and ``end`` markers."""
+    text = README.read_text(encoding="utf-8")
+    block = text.split(f"<!-- {name}: begin -->", 1)[1].split(f"<!-- {name}: end -->", 1)[0]
+    body = block.strip()
+    assert body.startswith("```sh\n") and body.endswith("\n```"), body[:40]
+    return body[len("```sh\n"):-len("\n```")]
+
+
+def _mlflow_version_3(server: Server) -> None:
+    """credit-pd versions 2 and 3 in MLflow: the same stored model, registered again."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(server.uri)
+    first = client.get_model_version("credit-pd", "1")
+    while int(client.get_latest_versions("credit-pd")[0].version) < 3:
+        logged = first.source.removeprefix("models:/")  # MLflow 3: a logged model's id
+        client.create_model_version("credit-pd", first.source, run_id=first.run_id,
+                                    model_id=logged if logged != first.source else None)
+
+
+@needs_mlflow
+@pytest.mark.skipif(missing_tool(shutil.which("ssh-keygen") is not None),
+                    reason="ssh-keygen is not installed")
+def test_the_readme_goes_from_mlflow_to_a_checked_attestation(
+        server: Server, quiet: None, mops: Mops, inventory: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch):
+    """From an MLflow-registered model to a signed attestation a deploy step checks: the
+    README's block, run as it stands by the installed mops (and MLflow's own CLI) in the
+    inventory, as the validator with her SSH key; then as the developer, whom attest
+    refuses; and the deploy step refuses a model that is not the one attested."""
+    from tests.conftest import mops_executable, write_card
+    from tests.policy.helpers import BOB, CAROL, DANA, act, evidence
+    from tests.trust.helpers import Keys, commit, write_signers
+
+    _mlflow_version_3(server)
+    keys = Keys(tmp_path / "keys")
+    act(monkeypatch, DANA)
+    write_signers(inventory, keys.line(CAROL[1], "carol"), keys.line(DANA[1], "dana"),
+                  keys.line(BOB[1], "bob"))
+    commit(inventory, "allowed signers")
+    act(monkeypatch, BOB)  # the card first (complete), then the version from MLflow
+    mops("register", "credit-pd", "--version", "0.9", "--card",
+         str(write_card(tmp_path / "card.md")))
+    mops("import", "mlflow", "models:/credit-pd/3", "--tracking-uri", server.uri)
+    ref = "credit-pd@3"
+    evidence(mops, tmp_path, ref, "validation-report")
+    mops("promote", ref, "--to", "validation")
+    act(monkeypatch, CAROL)
+    mops("approve", ref, "--role", "validator")
+    act(monkeypatch, DANA)
+    mops("approve", ref, "--role", "risk-officer")
+    act(monkeypatch, BOB)
+    mops("promote", ref, "--to", "production")
+
+    script = readme_block("registry to serving")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.uri)
+    monkeypatch.setenv("PATH", f"{Path(mops_executable()).parent}{os.pathsep}"
+                               f"{os.environ.get('PATH', '')}")
+
+    def run(text: str, who: tuple[str, str], key: str) -> subprocess.CompletedProcess:
+        act(monkeypatch, who)
+        keys.use(monkeypatch, key)
+        return subprocess.run(["bash", "-ec", text], cwd=inventory, capture_output=True,
+                              text=True, timeout=600)
+
+    attestation = inventory / "credit-pd-3.intoto.json"
+    # The developer first: attest refuses him, naming the roles that may; nothing is written.
+    r = run(script, BOB, "bob")
+    assert r.returncode == 1, r.stderr
+    assert "attestations.signed_by" in r.stderr and "validator and risk-officer" in r.stderr
+    assert not attestation.exists()
+    # The validator: every line succeeds; both gates say ok.
+    r = run(script, CAROL, "carol")
+    assert r.returncode == 0, r.stdout + r.stderr
+    oks = [line for line in r.stdout.splitlines() if line.startswith("ok: ")]
+    assert len(oks) == 2 and "attested for production by carol@acme.test" in oks[0], r.stdout
+    stmt = json.loads(__import__("base64").b64decode(json.loads(attestation.read_text())
+                                                     ["payload"]))
+    assert stmt["subject"][0]["name"] == ref
+    assert stmt["subject"][0]["digest"]["sha256"] == version_record(inventory, "3")[
+        "artifact"]["sha256"]
+    # Another model in the folder: the deploy step's lines refuse it, naming the subject.
+    gate = [line for line in script.splitlines() if line.startswith("mops verify-artifact")]
+    (inventory / "model" / "MLmodel").write_text("not the model that was attested\n")
+    r = run(gate[0], CAROL, "carol")
+    assert r.returncode == 1 and "not this artifact" in r.stderr, r.stderr
+    r = run(gate[1], CAROL, "carol")
+    assert r.returncode == 1 and "never registered" in r.stderr, r.stderr
+
+
 # ----------------------------------------------------------------------------- no server needed
 
 

@@ -167,8 +167,8 @@ def test_attest_without_a_key_is_a_usage_error(release: Release):
 
 
 def test_a_key_nobody_listed_signs_but_is_warned_about_and_refused(release: Release):
-    r, out = release.attest(MALLORY, "mallory")
-    assert "not in the committed .mops/allowed_signers" in r.stderr
+    r, out = release.attest(CAROL, "mallory")
+    assert "is not listed for carol@acme.test" in r.stderr
     data = release.gate("--sha256", release.sha256, "--attestation", str(out), code=1)
     assert not data["ok"]
     assert any("does not list" in p for p in data["problems"]), data["problems"]
@@ -244,6 +244,8 @@ def test_forged_tampered_wrong_signer_and_wrong_subject_envelopes_are_refused(re
     # Wrong signer: Mallory signs the very same statement with her own key.
     mallory = _resign(release, good, "mallory")
     refused(mallory, "does not list")
+    # Dana (listed, and allowed to attest) signs the statement that names Carol as attester.
+    refused(_resign(release, good, "dana"), "does not verify for carol@acme.test")
     # Wrong subject: a genuine attestation, presented for another artifact.
     path = rewrite(release.tmp / "genuine.json", good)
     data = release.gate("--sha256", "cd" * 32, "--attestation", str(path), code=1)
@@ -256,7 +258,7 @@ def test_forged_tampered_wrong_signer_and_wrong_subject_envelopes_are_refused(re
     stmt = statement(good)
     stmt["predicate"]["verificationResult"] = "FAILED"
     refused(_resign(release, dict(good, payload=base64.b64encode(
-        json.dumps(stmt).encode()).decode()), "dana"), "verificationResult")
+        json.dumps(stmt).encode()).decode()), "carol"), "verificationResult")
     (release.tmp / "garbage.json").write_text("not json")
     data = release.gate("--sha256", sha, "--attestation", str(release.tmp / "garbage.json"),
                         code=1)
@@ -275,9 +277,9 @@ def _resign(release: Release, env: dict, key: str) -> dict:
 
 def test_signers_count_as_committed_at_head(release: Release):
     """Listing Mallory's key in the working tree (uncommitted) does not make her trusted."""
-    _, out = release.attest(MALLORY, "mallory")
+    _, out = release.attest(CAROL, "mallory")
     signers = release.repo / ".mops" / "allowed_signers"
-    signers.write_text(signers.read_text() + release.keys.line(MALLORY[1], "mallory") + "\n")
+    signers.write_text(signers.read_text() + release.keys.line(CAROL[1], "mallory") + "\n")
     data = release.gate("--sha256", release.sha256, "--attestation", str(out), code=1)
     assert any("does not list" in p for p in data["problems"])
 
@@ -303,3 +305,160 @@ def test_which_verify_problems_stop_a_version(path: str, stops: bool):
     from mops.deployment import _concerns
 
     assert _concerns(path, "credit-pd", "1.0.0") is stops
+
+
+# ----------------------------------------------------------------------------- who may attest
+
+
+def _edit_settings(release: Release, old: str, new: str, message: str) -> None:
+    """A governance change to mops.yaml, committed by Dana (the risk officer, who governs)."""
+    act(release.monkeypatch, DANA)
+    settings = release.repo / "mops.yaml"
+    text = settings.read_text()
+    assert old in text
+    settings.write_text(text.replace(old, new))
+    commit(release.repo, message)
+
+
+def _restate(release: Release, env: dict, key: str, **changes: object) -> dict:
+    """``env``'s statement with ``predicate.mops`` changed, signed with ``key``."""
+    stmt = statement(env)
+    stmt["predicate"]["mops"].update(changes)
+    payload = base64.b64encode(json.dumps(stmt).encode()).decode()
+    return _resign(release, dict(env, payload=payload), key)
+
+
+def _refused(release: Release, env: dict | Path, needle: str, *args: str) -> list[str]:
+    path = env if isinstance(env, Path) else rewrite(release.tmp / "bad.json", env)
+    data = release.gate("--sha256", release.sha256, "--attestation", str(path), *args, code=1)
+    assert not data["ok"] and any(needle in p for p in data["problems"]), data["problems"]
+    return data["problems"]
+
+
+def test_the_developer_may_not_attest_even_with_a_listed_key(release: Release):
+    """Bob registered the version and develops the model; his key is listed, he is even made a
+    validator: attest refuses him, naming the setting and why, and writes nothing."""
+    signers = release.repo / ".mops" / "allowed_signers"
+    _edit_settings(release, "validator: [carol@acme.test]",
+                   "validator: [carol@acme.test, bob@acme.test]", "bob a validator")
+    signers.write_text(signers.read_text() + release.keys.line(BOB[1], "bob") + "\n")
+    commit(release.repo, "bob's key")
+    r, out = release.attest(BOB, "bob", code=1)
+    assert "may not attest credit-pd@1.0.0" in r.stderr and "independent" in r.stderr
+    assert "a developer of the model" in r.stderr and not out.exists()
+    # Someone in no attesting role: refused with the roles that may.
+    r, out = release.attest(MALLORY, "mallory", code=1)
+    assert "attestations.signed_by" in r.stderr and "validator and risk-officer" in r.stderr
+    assert not out.exists()
+
+
+def test_a_developer_signed_envelope_is_refused(release: Release):
+    """The forging twin: Bob, listed in allowed_signers with his own key, edits Carol's genuine
+    statement to name himself and signs it; or keeps Carol's name and signs it himself."""
+    signers = release.repo / ".mops" / "allowed_signers"
+    act(release.monkeypatch, DANA)
+    signers.write_text(signers.read_text() + release.keys.line(BOB[1], "bob") + "\n")
+    commit(release.repo, "bob's key")
+    _, out = release.attest()
+    good = envelope(out)
+    problems = _refused(release, _restate(release, good, "bob", attested_by=BOB[1]),
+                        "bob@acme.test may not sign attestations")
+    assert all("attestations.signed_by" in p for p in problems if "may not sign" in p)
+    _refused(release, _resign(release, good, "bob"), "does not verify for carol@acme.test")
+    # A statement that names no attester at all, signed by a listed key.
+    stmt = statement(good)
+    del stmt["predicate"]["mops"]["attested_by"]
+    bare = _resign(release, dict(good, payload=base64.b64encode(json.dumps(stmt).encode())
+                                 .decode()), "carol")
+    _refused(release, bare, "names no attester")
+    # The genuine one still passes.
+    assert release.gate("--sha256", release.sha256, "--attestation", str(out), code=0)["ok"]
+
+
+def test_the_attesting_roles_are_a_setting(release: Release):
+    """attestations.signed_by names who may attest; Carol, a validator, no longer may once it
+    names the risk officer alone, and her earlier attestation is refused at HEAD."""
+    _, out = release.attest()
+    _edit_settings(release, "signing: optional",
+                   "signing: optional\nattestations:\n  signed_by: [risk-officer]\n",
+                   "only the risk officer attests")
+    problems = _refused(release, out, "carol@acme.test may not sign attestations")
+    assert any("risk-officer" in p and "at HEAD" in p for p in problems), problems
+    r, _ = release.attest(code=1)
+    assert "risk-officer" in r.stderr
+    release.attest(DANA, "dana")
+
+
+def test_an_attester_who_lost_the_role_or_the_key_is_refused(release: Release):
+    _, out = release.attest()
+    _edit_settings(release, "validator: [carol@acme.test]", "validator: [erin@acme.test]",
+                   "carol leaves the validation team")
+    _refused(release, out, "carol@acme.test may not sign attestations")
+    _edit_settings(release, "validator: [erin@acme.test]", "validator: [carol@acme.test]",
+                   "carol is back")
+    assert release.gate("--sha256", release.sha256, "--attestation", str(out), code=0)["ok"]
+    # Her key removed from the committed allowed signers (e.g. it was compromised).
+    act(release.monkeypatch, DANA)
+    write_signers(release.repo, release.keys.line(DANA[1], "dana"))
+    commit(release.repo, "remove carol's key")
+    _refused(release, out, "does not list")
+
+
+def test_an_attestation_too_old_or_dated_ahead_is_refused(release: Release):
+    import datetime as dt
+
+    _, out = release.attest()
+    made = dt.datetime.fromisoformat(statement(envelope(out))["predicate"]["timeVerified"]
+                                     .replace("Z", "+00:00"))
+
+    def at(days: float) -> None:
+        release.monkeypatch.setenv("MOPS_NOW", (made + dt.timedelta(days=days))
+                                   .strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    at(89)
+    assert release.gate("--sha256", release.sha256, "--attestation", str(out), code=0)["ok"]
+    at(91)  # the default: 90 days
+    _refused(release, out, "is 91 days old")
+    assert release.gate("--sha256", release.sha256, "--attestation", str(out),
+                        "--max-age-days", "120", code=0)["ok"]
+    at(11)
+    _refused(release, out, "trusted for 10 days", "--max-age-days", "10")
+    release.monkeypatch.delenv("MOPS_NOW")
+    _edit_settings(release, "signing: optional",
+                   "signing: optional\nattestations: {max_age_days: 5}\n", "attest weekly")
+    at(6)
+    _refused(release, out, "is 6 days old")
+    at(-3)  # the gate's clock is three days behind the attester's
+    _refused(release, out, "in the future")
+    r = release.mops("verify-artifact", "--sha256", release.sha256, "--max-age-days", "3", code=2)
+    assert "--attestation" in r.stderr
+    release.mops("verify-artifact", "--sha256", release.sha256, "--attestation", str(out),
+                 "--max-age-days", "0", code=2)
+
+
+def test_a_version_that_left_the_stage_since_is_refused(release: Release):
+    _, out = release.attest()
+    act(release.monkeypatch, BOB)
+    release.mops("retire", REF, "--reason", "replaced")
+    problems = _refused(release, out, "has left production since it was attested")
+    assert any("it is retired (moved by bob@acme.test on " in p for p in problems), problems
+
+
+def test_an_attestation_from_another_history_or_for_another_version_is_refused(release: Release):
+    _, out = release.attest()
+    good = envelope(out)
+    _refused(release, _restate(release, good, "carol", commit="ab" * 20),
+             "is not in the history of HEAD")
+    _refused(release, _restate(release, good, "carol", commit="--all"), "is not a commit id")
+    _refused(release, _restate(release, good, "carol", version="9.9.9"),
+             "has no version credit-pd@9.9.9")
+    _refused(release, _restate(release, good, "carol", model="../../etc"),
+             "has no version ../../etc@1.0.0")
+    # Another version of the model, registered with another artifact: the statement claims
+    # it, with this artifact's digest as its subject.
+    act(release.monkeypatch, BOB)
+    other = release.tmp / "other.bin"
+    other.write_bytes(b"other weights")
+    release.mops("register", "credit-pd", "--version", "2.0.0", "--artifact", str(other))
+    _refused(release, _restate(release, good, "carol", version="2.0.0"),
+             f"credit-pd@2.0.0 has artifact sha256 {hashlib.sha256(b'other weights').hexdigest()}")

@@ -19,28 +19,30 @@ def attest(
         help="The SSH key to sign with (default: git's user.signingkey).")] = None,
 ) -> None:
     """Sign an in-toto attestation (a SLSA verification summary in a DSSE envelope) that a
-    version's artifact passes check and verify at HEAD; refuses (exit 1) when it does not.
+    version's artifact passes check and verify at HEAD, as git's user, who must hold an
+    attestations.signed_by role and be independent of the model; refuses (exit 1) otherwise.
     """
     import json
 
+    from mops import api
     from mops.commands import cwd
-    from mops.deployment import attest as do_attest
     from mops.inventory.names import parse_ref
     from mops.output import echo, info, warn
 
-    done = do_attest(cwd(), parse_ref(ref), key=key)
+    with api.opened(cwd()) as inv:
+        done = api.attest(inv, parse_ref(ref), key=key)
     text = json.dumps(done.envelope, separators=(",", ":")) + "\n"
     subject = f"{done.gate.ref} (sha256 {done.statement['subject'][0]['digest']['sha256']})"
-    if done.listed_for:
-        signer = f"key {done.keyid} ({', '.join(done.listed_for)})"
-    else:
-        signer = f"key {done.keyid}"
-        warn(f"{done.keyid} is not in the committed .mops/allowed_signers: `mops verify-artifact "
-             f"--attestation` will refuse this attestation until that key is listed there")
+    signer = f"{done.attester} with key {done.keyid}"
+    if not done.listed:
+        warn(f"{done.keyid} is not listed for {done.attester} in the committed "
+             f".mops/allowed_signers: `mops verify-artifact --attestation` will refuse this "
+             f"attestation until a governor lists that key for you")
+    said = (f"Attested {subject}, stage {done.gate.stage}, commit {done.gate.commit[:12]}; "
+            f"signed by {signer}")
     if out is None:
         typer.echo(text, nl=False)
-        info(f"Attested {subject}, stage {done.gate.stage}, commit {done.gate.commit[:12]}; "
-             f"signed with {signer}")
+        info(said)
     else:
         try:
             out.write_text(text)
@@ -48,8 +50,7 @@ def attest(
             from mops.errors import UsageError
 
             raise UsageError(f"--out {out}: {exc.strerror}") from None
-        echo(f"Attested {subject}, stage {done.gate.stage}, commit {done.gate.commit[:12]}; "
-             f"signed with {signer}: {out}")
+        echo(f"{said}: {out}")
 
 
 def verify_artifact(
@@ -61,20 +62,27 @@ def verify_artifact(
         "--stage", metavar="S", help="The stage it must be in (default: production).")] = None,
     attestation: Annotated[Path | None, typer.Option(
         "--attestation", metavar="FILE",
-        help="Trust this attestation (`mops attest`) instead of re-checking: its signature must "
-             "verify against the committed .mops/allowed_signers and its subject must match.")
+        help="Trust this attestation (`mops attest`) instead of re-checking: signed by an "
+             "attestations.signed_by member with a key the committed .mops/allowed_signers "
+             "lists, for this artifact and stage, not too old, the version still in that "
+             "stage at HEAD.")
     ] = None,
+    max_age_days: Annotated[int | None, typer.Option(
+        "--max-age-days", metavar="N", min=1,
+        help="With --attestation: refuse one older than N days (default: mops.yaml's "
+             "attestations.max_age_days, else 90).")] = None,
     as_json: Annotated[bool, typer.Option(
-        "--json", help="Print one JSON document: {\"ok\", \"sha256\", \"stage\", \"model\", "
-                       "\"version\", \"commit\", \"signer\", \"problems\"}.")] = False,
+        "--json", help="Print one JSON document: {\"ok\", \"sha256\", \"stage\", \"via\", "
+                       "\"model\", \"version\", \"commit\", \"signer\", \"keyid\", "
+                       "\"time_verified\", \"problems\"}.")] = False,
 ) -> None:
     """The deployment gate: exit 0 only when the artifact is a version in the stage that passes
     check and verify at HEAD (or that a trusted attestation vouches for); else exit 1, naming
     what is missing.
     """
+    from mops import api
     from mops.commands import cwd
     from mops.deployment import artifact_sha256
-    from mops.deployment import verify_artifact as run
     from mops.errors import PolicyError, UsageError
     from mops.output import echo, emit_json
 
@@ -85,7 +93,11 @@ def verify_artifact(
             data = attestation.read_bytes()
         except OSError as exc:
             raise UsageError(f"--attestation {attestation}: {exc.strerror}") from None
-    verdict = run(cwd(), digest, stage=stage, attestation=data)
+    elif max_age_days is not None:
+        raise UsageError("--max-age-days applies to --attestation FILE: give both, or neither")
+    with api.opened(cwd()) as inv:
+        verdict = api.verify_artifact(inv, digest, stage=stage, attestation=data,
+                                      max_age_days=max_age_days)
     if as_json:
         emit_json(verdict.to_json())
         if not verdict.ok:

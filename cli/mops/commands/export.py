@@ -21,16 +21,14 @@ def export_cyclonedx(
     """Write a CycloneDX 1.6 ML-BOM of a version: a machine-learning-model component with its
     model card, artifact digest, metrics and datasets, validated against the schema.
     """
-    from mops import clock
+    from mops import api
     from mops.commands import cwd
-    from mops.export.cyclonedx import ml_bom
     from mops.inventory.names import parse_ref
-    from mops.inventory.store import Inventory
     from mops.output import echo
 
-    inv = Inventory.open(cwd())
-    model, version = inv.resolve(parse_ref(ref))
-    text = ml_bom(inv, model, version, now=clock.now())
+    with api.opened(cwd()) as inv:
+        bom = api.export_cyclonedx(inv, parse_ref(ref))
+    text = bom.text
     if out is None:
         typer.echo(text, nl=False)
     else:
@@ -40,7 +38,7 @@ def export_cyclonedx(
             from mops.errors import UsageError
 
             raise UsageError(f"--out {out}: {exc.strerror}") from None
-        echo(f"Wrote the CycloneDX {version.ref} ML-BOM: {out}")
+        echo(f"Wrote the CycloneDX {bom.ref} ML-BOM: {out}")
 
 
 def register(app: typer.Typer) -> None:

@@ -37,19 +37,18 @@ def import_mlflow(
     """Register an MLflow model version: the digest of the artifact MLflow stores, the run's
     metrics, and its params, tags, data inputs and metric history as evidence, in one commit.
     """
-    from mops.commands import cwd, notify
-    from mops.integrations import mlflow
-    from mops.inventory.actions.importing import import_version
+    from mops import api
+    from mops.commands import committed, cwd, notify
     from mops.output import echo
 
-    start = cwd()
-    item = mlflow.fetch(start, model_uri, tracking=mlflow.tracking_uri(tracking_uri), model=model,
-                        version=version, notify=notify)
-    done = import_version(start, item, owner=owner, tier=tier, notify=notify)
+    imported = api.import_mlflow(cwd(), model_uri, tracking_uri=tracking_uri, model=model,
+                                 version=version, owner=owner, tier=tier, notify=notify)
+    item, done = imported.item, imported.done
     what = "new model" if done.new_model else "new version"
     echo(f"Imported {item.model}@{item.version} from {item.origin} ({what}, stage "
          f"{done.record.stage}, artifact sha256 {item.artifact.sha256}, evidence "
-         f"{done.evidence.id}, commit {done.commit[:12]})")
+         f"{done.evidence.id})")
+    echo(committed(done.commit))
 
 
 def register(app: typer.Typer) -> None:

@@ -98,13 +98,34 @@ def redacted(uri: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-def load_mlflow() -> Any:
-    """The ``mlflow`` package, or exit 2 naming the extra to install.
+#: What mops asks of MLflow's client, which reads these only from the environment: no usage
+#: telemetry (mops works offline), and a failing request retried for a minute, not for
+#: many. The user's own settings win.
+CLIENT_SETTINGS = {"MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+                   "MLFLOW_HTTP_REQUEST_TIMEOUT": "60"}
 
-    MLflow's client sends usage telemetry unless told not to; mops, which works offline,
-    tells it not to (``MLFLOW_DISABLE_TELEMETRY``), unless the user set that themselves.
-    """
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+@contextlib.contextmanager
+def _client_environment() -> Iterator[None]:
+    """:data:`CLIENT_SETTINGS` for the length of one import, then the environment exactly as it
+    was: what mops set, and anything MLflow set meanwhile, is undone. The tracking URI is
+    never put there; it is given to MLflow's client objects."""
+    before = dict(os.environ)
+    for key, value in CLIENT_SETTINGS.items():
+        os.environ.setdefault(key, value)
+    try:
+        yield
+    finally:
+        for key in [k for k in os.environ if k not in before]:
+            del os.environ[key]
+        for key, value in before.items():
+            if os.environ.get(key) != value:
+                os.environ[key] = value
+
+
+def load_mlflow() -> Any:
+    """The ``mlflow`` package, or exit 2 naming the extra to install. Import it inside
+    :func:`_client_environment`: MLflow decides about telemetry when it is first imported."""
     try:
         mlflow = importlib.import_module("mlflow")
         importlib.import_module("mlflow.tracking")
@@ -114,21 +135,6 @@ def load_mlflow() -> Any:
         raise UsageError(f"`mops import mlflow` needs MLflow, an optional extra: {EXTRA} "
                          f"({exc})") from None
     return mlflow
-
-
-@contextlib.contextmanager
-def _bounded_retries() -> Iterator[None]:
-    """MLflow retries a failing request for minutes by default; a command should fail sooner.
-    The user's own settings win."""
-    defaults = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3", "MLFLOW_HTTP_REQUEST_TIMEOUT": "60"}
-    added = [k for k in defaults if k not in os.environ]
-    for key in added:
-        os.environ[key] = defaults[key]
-    try:
-        yield
-    finally:
-        for key in added:
-            os.environ.pop(key, None)
 
 
 def _finite(value: Any) -> Any:
@@ -273,8 +279,8 @@ def fetch(start: Path, uri_text: str, *, tracking: str, model: str | None = None
     inventory at ``start``: a version registered there already is refused before any
     download."""
     uri = parse_model_uri(uri_text)
-    mlflow = load_mlflow()
-    with _bounded_retries():
+    with _client_environment():
+        mlflow = load_mlflow()
         client = _Client(mlflow, tracking)
         c = client.client
         registered = mv = None

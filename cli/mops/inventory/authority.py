@@ -7,6 +7,8 @@
       max_days: 365                         # the longest an exception may run (practice)
     findings:
       closed_by: [validator, risk-officer]  # roles whose members may close anyone's finding
+    attestations:
+      signed_by: [validator, risk-officer]  # roles whose members may sign attestations
 
 - An exception is granted by someone listed for a ``granted_by`` role who is
   independent of the model: not its owner, not one of its developers, and not the
@@ -16,6 +18,9 @@
   ``closed_by`` role who is independent of the model in the same way. An exception
   is withdrawn by its grantor or by anyone who may grant exceptions (withdrawing only
   makes the gate stricter).
+
+- An attestation (``mops attest``) is signed by someone listed for a ``signed_by`` role
+  who is independent of the model in the same way (for the version it attests).
 
 ``mops waive`` and ``mops finding close`` refuse what this forbids; ``mops check``
 does not count an exception or a closure it forbids (a record written by hand), as it
@@ -122,4 +127,19 @@ def close_problem(settings: Settings, model: Model, finding: Finding, person: st
         return (f"{person} may not close {finding.id}, raised by {finding.opened_by or 'someone'}: "
                 f"whoever closes another person's finding must be independent of the model, and "
                 f"{person} is {_words(tied)}")
+    return None
+
+
+def attest_problem(settings: Settings, model: Model, version: Version, person: str) -> str | None:
+    """Why ``person`` may not sign an attestation for ``version``; None when they may."""
+    roles = settings.attesters
+    if not _roles_of(settings, person, roles):
+        listed = sorted({p for r in roles for p in settings.people_for(r)})
+        return (f"{person} may not sign attestations: only people listed for "
+                f"{_words(list(roles))} in mops.yaml may (attestations.signed_by; listed: "
+                f"{', '.join(listed) or 'no one'})")
+    tied = ties(model, person, [version])
+    if tied:
+        return (f"{person} may not attest {version.ref}: whoever signs an attestation must be "
+                f"independent of the model, and {person} is {_words(tied)}")
     return None

@@ -35,6 +35,11 @@ DEFAULT_EXCEPTION_GRANTERS = ("risk-officer",)
 DEFAULT_MAX_EXCEPTION_DAYS = 365
 DEFAULT_FINDING_CLOSERS = ("validator", "risk-officer")
 DEFAULT_GOVERNORS = ("risk-officer",)
+#: Who may sign an attestation (``mops attest``): the roles whose sign-offs release a
+#: version under the built-in packs, the second line, never the model's own people.
+DEFAULT_ATTESTERS = ("validator", "risk-officer")
+#: How long ``verify-artifact --attestation`` trusts an attestation (practice: a quarter).
+DEFAULT_ATTESTATION_MAX_AGE_DAYS = 90
 
 
 def _fail(path: str, text: str, keys: list[str | int], message: str, offset: int = 0) -> RecordError:
@@ -83,6 +88,10 @@ class Settings:
     #: ``monitoring.recorded_by``: the roles whose members may record monitoring results
     #: (empty: anyone may, with ``mops drift --record``).
     monitoring_recorders: tuple[str, ...] = ()
+    #: ``attestations.signed_by``: the roles whose members may sign attestations.
+    attesters: tuple[str, ...] = DEFAULT_ATTESTERS
+    #: ``attestations.max_age_days``: the oldest attestation ``verify-artifact`` accepts.
+    attestation_max_age_days: int = DEFAULT_ATTESTATION_MAX_AGE_DAYS
     raw: dict[str, Any] = field(default_factory=dict)
 
     def people_for(self, role: str) -> tuple[str, ...]:
@@ -142,20 +151,30 @@ def load_settings(path: str, data: bytes, *, cache: yamlio.ParseCache | None = N
         raise fail(["monitoring"], "'monitoring' must be a mapping")
     exceptions = _section(raw, "exceptions", ("granted_by", "max_days"), fail)
     granters = _role_list(exceptions, "exceptions", "granted_by", DEFAULT_EXCEPTION_GRANTERS, fail)
-    max_days = exceptions.get("max_days", DEFAULT_MAX_EXCEPTION_DAYS)
-    if isinstance(max_days, bool) or not isinstance(max_days, int) or max_days < 1:
-        raise fail(["exceptions", "max_days"], "'exceptions.max_days' must be a whole number of "
-                                               "days, at least 1")
+    max_days = _days(exceptions, "exceptions", "max_days", DEFAULT_MAX_EXCEPTION_DAYS, fail)
     findings = _section(raw, "findings", ("closed_by",), fail)
     closers = _role_list(findings, "findings", "closed_by", DEFAULT_FINDING_CLOSERS, fail)
     governance = _section(raw, "governance", ("changed_by",), fail)
     governors = _role_list(governance, "governance", "changed_by", DEFAULT_GOVERNORS, fail)
     recorders = _role_list(monitoring, "monitoring", "recorded_by", (), fail)
+    attestations = _section(raw, "attestations", ("signed_by", "max_age_days"), fail)
+    attesters = _role_list(attestations, "attestations", "signed_by", DEFAULT_ATTESTERS, fail)
+    max_age = _days(attestations, "attestations", "max_age_days",
+                    DEFAULT_ATTESTATION_MAX_AGE_DAYS, fail)
     return Settings(inventory=name.strip(), policies=tuple(policies), stages=tuple(stages),
                     roles=roles, signing=signing, policy_settings=policy_settings,
                     monitoring=monitoring, exception_granters=granters,
                     max_exception_days=max_days, finding_closers=closers, governors=governors,
-                    monitoring_recorders=recorders, raw=raw)
+                    monitoring_recorders=recorders, attesters=attesters,
+                    attestation_max_age_days=max_age, raw=raw)
+
+
+def _days(section: dict[str, Any], key: str, item: str, default: int,
+          fail: Callable[[list[str | int], str], RecordError]) -> int:
+    value = section.get(item, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise fail([key, item], f"'{key}.{item}' must be a whole number of days, at least 1")
+    return value
 
 
 def _section(raw: dict[str, Any], key: str, known: tuple[str, ...],

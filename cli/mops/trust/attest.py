@@ -6,7 +6,8 @@ verification summary (``https://slsa.dev/verification_summary/v1``): who verifie
 versions, with a digest over their content and ``mops.yaml``), and the result
 (``PASSED``: ``check`` and ``verify`` both passed). mops adds its own details under
 the predicate's ``mops`` key: the inventory, the commit, the model, version and
-stage, the check counts and the sign-offs.
+stage, the check counts, the sign-offs, and who attested (``attested_by``: the
+signature must be theirs).
 
 The envelope follows DSSE v1: ``payload`` is the base64 of the statement,
 ``payloadType`` is ``application/vnd.in-toto+json``, and each signature signs the
@@ -14,20 +15,23 @@ pre-authentication encoding ``PAE(payloadType, payload)``; ``sig`` is the base64
 the SSHSIG blob (``ssh-keygen -Y sign``, namespace ``mops``, see
 :mod:`mops.trust.sshsig`) and ``keyid`` the key's SHA256 fingerprint.
 
-:func:`open_envelope` checks a signature against an allowed-signers file and returns
-the statement only then; :func:`subject_problems` says why a statement does not vouch
-for a given digest and stage. Nothing here reads the inventory.
+:func:`open_envelope` checks a signature against an allowed-signers file, for the
+person the statement names as its attester, and returns the statement only then;
+:func:`subject_problems` says why a statement does not vouch for a given digest and
+stage, :func:`age_problem` why it is too old. Nothing here reads the inventory.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mops.inventory.records import EMAIL_RE
 from mops.trust import sshsig
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -117,9 +121,19 @@ def _b64(value: Any, what: str) -> bytes:
             raise EnvelopeError(f"{what} is not base64") from None
 
 
+def attester(stmt: Mapping[str, Any]) -> str | None:
+    """Who the statement says signed it (``predicate.mops.attested_by``), or None."""
+    predicate = stmt.get("predicate")
+    details = predicate.get("mops") if isinstance(predicate, dict) else None
+    who = details.get("attested_by") if isinstance(details, dict) else None
+    return who.strip().lower() if isinstance(who, str) and EMAIL_RE.fullmatch(who.strip()) \
+        else None
+
+
 def open_envelope(data: bytes, allowed_signers: str) -> Opened:
-    """The statement in the DSSE envelope ``data``, once one of its signatures verifies for a
-    principal of ``allowed_signers``; :class:`EnvelopeError` otherwise."""
+    """The statement in the DSSE envelope ``data``, once one of its signatures verifies for the
+    person the statement names as its attester (``predicate.mops.attested_by``), by a key
+    ``allowed_signers`` lists for them; :class:`EnvelopeError` otherwise."""
     try:
         env = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -135,6 +149,18 @@ def open_envelope(data: bytes, allowed_signers: str) -> Opened:
     if not allowed_signers.strip():
         raise EnvelopeError("cannot be checked: the inventory has no committed "
                             ".mops/allowed_signers, so no signer is trusted")
+    # Read (not yet trusted) to learn whom the signature must prove; a change to the payload
+    # breaks the signature below.
+    try:
+        stmt = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise EnvelopeError("carries a payload that is not JSON") from None
+    if not isinstance(stmt, dict):
+        raise EnvelopeError("carries a payload that is not an in-toto statement")
+    claimed = attester(stmt)
+    if claimed is None:
+        raise EnvelopeError("names no attester (predicate.mops.attested_by, an e-mail address): "
+                            "it was not made by `mops attest`")
     message = pae(PAYLOAD_TYPE, payload)
     problems = []
     for i, entry in enumerate(signatures, 1):
@@ -148,18 +174,30 @@ def open_envelope(data: bytes, allowed_signers: str) -> Opened:
             problems.append(str(exc) if isinstance(exc, EnvelopeError) else
                             f"signature {i} is not an SSH signature ({exc})")
             continue
-        verdict = sshsig.check(message, blob, allowed_signers)
+        verdict = sshsig.check(message, blob, allowed_signers, identity=claimed)
         if verdict.principal is None:
             problems.append(f"signature {i} (key {keyid}) {verdict.problem}")
             continue
-        try:
-            stmt = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise EnvelopeError("carries a payload that is not JSON") from None
-        if not isinstance(stmt, dict):
-            raise EnvelopeError("carries a payload that is not an in-toto statement")
         return Opened(verdict.principal, keyid, stmt)
     raise EnvelopeError("; ".join(problems))
+
+
+def age_problem(stmt: Mapping[str, Any], now: dt.datetime, max_age_days: int) -> str | None:
+    """Why the statement is too old (or dated ahead of ``now``) to be trusted; None if not."""
+    from mops import clock
+
+    predicate = stmt.get("predicate")
+    text = predicate.get("timeVerified") if isinstance(predicate, dict) else None
+    made = clock.parse_timestamp(text) if isinstance(text, str) else None
+    if made is None:
+        return f"its timeVerified {text!r} is not a time (YYYY-MM-DDTHH:MM:SSZ)"
+    age = now - made
+    if age < -dt.timedelta(days=1):  # a day for clocks that differ
+        return f"it is dated {text}, in the future"
+    if age > dt.timedelta(days=max_age_days):
+        return (f"it is {age.days} days old (made {text}); attestations are trusted for "
+                f"{max_age_days} days: attest the version again (mops attest)")
+    return None
 
 
 def subject_problems(stmt: Mapping[str, Any], sha256: str, stage: str | None) -> list[str]:

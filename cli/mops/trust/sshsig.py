@@ -113,9 +113,13 @@ def sign(message: bytes, key: str, namespace: str = NAMESPACE) -> bytes:
 
 
 def check(message: bytes, blob: bytes, allowed_signers: str,
-          namespace: str = NAMESPACE) -> Checked:
+          namespace: str = NAMESPACE, *, identity: str | None = None) -> Checked:
     """Whether ``blob`` is a good signature of ``message`` by a key ``allowed_signers`` lists:
-    the principal it names, found by ``-Y find-principals`` and proven by ``-Y verify``."""
+    the principal it names, found by ``-Y find-principals`` and proven by ``-Y verify``.
+
+    With ``identity`` (an e-mail the signed message claims), only that identity counts: the
+    key must be listed for it (a line whose principals match it, wildcards included), and
+    the principal returned is ``identity``."""
     with tempfile.TemporaryDirectory(prefix="mops-verify-") as tmp:
         signers = Path(tmp) / "allowed_signers"
         signers.write_text(allowed_signers)
@@ -126,6 +130,14 @@ def check(message: bytes, blob: bytes, allowed_signers: str,
                       for p in line.split(",") if p.strip()]
         if found.returncode != 0 or not principals:
             return Checked(None, "is signed with a key that .mops/allowed_signers does not list")
+        if identity is not None:
+            proc = _run(["-Y", "verify", "-f", str(signers), "-I", identity, "-n", namespace,
+                         "-s", str(sig)], stdin=message)
+            if proc.returncode == 0:
+                return Checked(identity)
+            return Checked(None, f"does not verify for {identity}, who the statement says signed "
+                                 f"it: .mops/allowed_signers lists its key for "
+                                 f"{', '.join(principals)} ({_said(proc)})")
         said = ""
         for principal in principals:
             proc = _run(["-Y", "verify", "-f", str(signers), "-I", principal, "-n", namespace,
