@@ -462,3 +462,27 @@ def test_an_attestation_from_another_history_or_for_another_version_is_refused(r
     release.mops("register", "credit-pd", "--version", "2.0.0", "--artifact", str(other))
     _refused(release, _restate(release, good, "carol", version="2.0.0"),
              f"credit-pd@2.0.0 has artifact sha256 {hashlib.sha256(b'other weights').hexdigest()}")
+
+
+@pytest.mark.parametrize("extra, line, needle", [
+    ("attestations:\n  max_age_days: 0\n", 7, "'attestations.max_age_days' must be a whole number"),
+    ("attestations:\n  max_age_days: true\n", 7, "'attestations.max_age_days'"),
+    ("attestations:\n  signed_by: [Not A Role]\n", 7, "'attestations.signed_by'"),
+    ("attestations:\n  signed_by: {validator: 1}\n", 7, "must be a list of role names"),
+    ("attestations:\n  by: [validator]\n", 7, "'attestations.by' is not a setting"),
+    ("attestations: [validator]\n", 6, "'attestations' must be a mapping"),
+])
+def test_the_attestation_settings_are_checked(extra: str, line: int, needle: str):
+    from mops.errors import RecordError
+    from mops.inventory.records import load_settings
+
+    base = "inventory: T\nroles:\n  validator: [carol@acme.test]\n  risk-officer: []\nsigning: optional\n"
+    with pytest.raises(RecordError) as caught:
+        load_settings("mops.yaml", (base + extra).encode())
+    assert caught.value.line == line and needle in caught.value.message, caught.value.message
+    settings = load_settings("mops.yaml", (base + "attestations: {signed_by: release, "
+                                           "max_age_days: 7}\n").encode())
+    assert (settings.attesters, settings.attestation_max_age_days) == (("release",), 7)
+    default = load_settings("mops.yaml", base.encode())
+    assert default.attesters == ("validator", "risk-officer")
+    assert default.attestation_max_age_days == 90
