@@ -187,7 +187,9 @@ RULES: tuple[Provenance, ...] = (
                checks="granted `open` by its `approved_by`; withdrawing is closing"),
     Provenance("monitoring", "models/*/versions/*/monitoring/*.json", "monitoring result",
                ("drift",), (), RECORDER, actor_field="by",
-               checks="`model` and `version` are the folder's"),
+               checks="`model` and `version` are the folder's; the reference and every "
+                      "current log carry their sha256, size and rows (a table or URI: why "
+                      "it has none)"),
     Provenance("other", "models/**", "any other file under models/ (mops never reads it)",
                (), (), ACTOR, record=False, checks="nothing: it is not a record"),
 )
