@@ -11,11 +11,13 @@ The one call to render a report from Python::
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment
 
 from mops.inventory.store import Inventory
 from mops.report.context import build_context
@@ -27,7 +29,13 @@ from mops.report.gather import (
     open_snapshot,
     read_snapshot,
 )
-from mops.report.render import DEFAULT_TEMPLATE, environment, render_html, verify_digest
+from mops.report.render import (
+    DEFAULT_TEMPLATE,
+    environment,
+    render_html,
+    render_to,
+    verify_digest,
+)
 
 __all__ = ["Report", "ReportInput", "build_context", "gather", "render_html", "render_report",
            "verify_digest", "write_report"]
@@ -35,6 +43,7 @@ __all__ = ["Report", "ReportInput", "build_context", "gather", "render_html", "r
 
 @dataclass(frozen=True)
 class Report:
+    #: The HTML (empty from :func:`write_report`, which streams it to ``path``).
     html: str
     digest: str
     commit: str
@@ -54,16 +63,25 @@ def render_report(inv: Inventory, models: Sequence[str] = (), *, as_of: str | No
     """
     from mops.report.render import DIGEST_RE
 
-    snapshot, resolved = open_snapshot(inv, as_of)
-    try:
-        data = read_snapshot(snapshot, resolved, models, evaluate=evaluate, verify=verify)
-        html = render_html(build_context(data), environment(snapshot.source, _cache_dir(inv)),
-                           template)
-    finally:
-        snapshot.close()
+    with _prepared(inv, models, as_of, evaluate, verify) as (data, context, env):
+        html = render_html(context, env, template)
     found = DIGEST_RE.search(html)
     return Report(html=html, digest=found.group(2) if found else "", commit=data.commit,
                   committed_at=data.committed_at, models=tuple(m.id for m in data.models))
+
+
+@contextlib.contextmanager
+def _prepared(inv: Inventory, models: Sequence[str], as_of: str | None,
+              evaluate: Evaluator | None, verify: Verifier | None,
+              ) -> Iterator[tuple[ReportInput, dict[str, Any], Environment]]:
+    """The facts, the template context and the environment of one report (the snapshot
+    stays open while they are used: templates are read from it)."""
+    snapshot, resolved = open_snapshot(inv, as_of)
+    try:
+        data = read_snapshot(snapshot, resolved, models, evaluate=evaluate, verify=verify)
+        yield data, build_context(data), environment(snapshot.source, _cache_dir(inv))
+    finally:
+        snapshot.close()
 
 
 def _cache_dir(inv: Inventory) -> Path | None:
@@ -79,21 +97,13 @@ def _cache_dir(inv: Inventory) -> Path | None:
 def write_report(inv: Inventory, out: Path, models: Sequence[str] = (), *,
                  as_of: str | None = None, evaluate: Evaluator | None = None,
                  verify: Verifier | None = None) -> Report:
-    """Render the report and write it to ``out`` atomically (UTF-8); returns it with ``path``."""
-    report = render_report(inv, models, as_of=as_of, evaluate=evaluate, verify=verify)
-    out = Path(out)
-    write_atomic(out, report.html.encode("utf-8"))
-    return Report(**{**report.__dict__, "path": out.resolve()})
+    """Render the report into ``out`` (UTF-8, replaced atomically); returns it with ``path``.
 
-
-def write_atomic(out: Path, data: bytes) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    The HTML is streamed to the file as it is rendered, never held whole (``html`` of
+    the result is empty: read ``path``), so a whole-inventory report's memory is that
+    of its facts, not of its text.
+    """
+    with _prepared(inv, models, as_of, evaluate, verify) as (data, context, env):
+        digest = render_to(context, env, out)
+    return Report(html="", digest=digest, commit=data.commit, committed_at=data.committed_at,
+                  models=tuple(m.id for m in data.models), path=Path(out).resolve())

@@ -171,21 +171,111 @@ def notice(overrides: list[tuple[str, str]]) -> str:
             f"reported commit:</p><ul>{items}</ul></section>\n")
 
 
-def enforce(html: str, overrides: list[tuple[str, str]]) -> str:
-    """``html`` with the overrides notice inserted; a usage error when it breaks a guarantee.
-
-    ``overrides``: (path, sha256 hex) of each of the inventory's templates.
-    """
-    problems, offset = check(html, thorough=bool(overrides))
+def refuse(problems: list[str], overrides: list[tuple[str, str]]) -> None:
+    """Raise the usage error that names what breaks the guarantees (nothing when nothing)."""
     if problems:
         who = (f"the inventory's report templates ({', '.join(p for p, _ in overrides)})"
                if overrides else "the report templates")
         raise UsageError(f"{who} render a report that breaks what every mops report "
                          f"guarantees (no script, nothing fetched, mops's content-security "
                          f"policy); nothing was written. Found:", details=problems)
+
+
+def enforce(html: str, overrides: list[tuple[str, str]]) -> str:
+    """``html`` with the overrides notice inserted; a usage error when it breaks a guarantee.
+
+    ``overrides``: (path, sha256 hex) of each of the inventory's templates.
+    """
+    problems, offset = check(html, thorough=bool(overrides))
+    refuse(problems, overrides)
     if not overrides or offset is None:
         return html
     return html[:offset] + notice(overrides) + html[offset:]
+
+
+class Stream:
+    """:func:`enforce` for a report rendered piece by piece (never held whole).
+
+    :meth:`feed` takes the rendered text in order and returns what may be written: the
+    opening is held back until ``<body>`` (its preamble checked, the overrides notice
+    inserted after it), the rest passes through. With overrides every piece is
+    tokenized; with the built-ins only, the conservative search of :func:`check` runs
+    over the pieces (with an overlap, so nothing hides across a boundary) and, when it
+    finds anything, :attr:`recheck` asks the caller to :func:`check` the whole file.
+    :meth:`close` raises the usage error when a guarantee is broken.
+    """
+
+    OVERLAP = 64
+
+    def __init__(self, overrides: list[tuple[str, str]]) -> None:
+        self.overrides = overrides
+        self.thorough = bool(overrides)
+        self.reader = _Reader()
+        self.head: list[str] | None = []
+        self.tail = ""
+        self.equiv = 0
+        self.recheck = False
+
+    def feed(self, text: str) -> str:
+        if self.thorough or self.head is not None:
+            self.reader.feed(text)
+        if not self.thorough:
+            self._search(text)
+        if self.head is None:
+            return text
+        self.head.append(text)
+        if self.reader.body_end is None:
+            return ""
+        return self._release()
+
+    def _release(self) -> str:
+        head = "".join(self.head or [])
+        self.head = None
+        line, column = self.reader.body_end or (1, 0)
+        starts = [0, *(m.end() for m in re.finditer("\n", head))]
+        offset = starts[line - 1] + column
+        if not self.overrides:
+            return head
+        return head[:offset] + notice(self.overrides) + head[offset:]
+
+    def _search(self, text: str) -> None:
+        """:func:`_suspect` over a stream: a match counts once, in the piece it ends in."""
+        low = (self.tail + text).lower()
+        cut = len(self.tail)
+        for m in _SUSPECT.finditer(low):
+            if m.end() <= cut:
+                continue  # counted with the previous piece
+            found = m.group()
+            if found == "http-equiv":
+                self.equiv += 1
+                if self.equiv > 1:
+                    self.recheck = True
+            elif not found.startswith("on") or m.start() == 0 \
+                    or low[m.start() - 1] in _BEFORE_ATTR:
+                self.recheck = True
+        self.tail = (self.tail + text)[-self.OVERLAP:]
+
+    def close(self) -> str:
+        """The text still held back; raises when the report breaks a guarantee (a report
+        left to :attr:`recheck` is checked whole by the caller instead)."""
+        if self.thorough:
+            self.reader.close()
+        if not self.thorough and self.equiv != 1:
+            self.recheck = True
+        rest = ""
+        problems = list(dict.fromkeys(self.reader.problems))
+        if not _opens_with_policy(self.reader.opening):
+            problems.insert(0, "mops's content-security policy is not the first thing in "
+                               "<head> (after <meta charset>), as base.html writes it")
+        elif self.thorough and self.reader.csp_count != 1:
+            problems.append("more than one content-security policy")
+        if self.head is not None:
+            rest = "".join(self.head)
+            self.head = None
+            problems.append("no <body>")
+        if not self.recheck:
+            refuse(problems, self.overrides)
+        return rest
 
 
 def digest(data: bytes) -> str:

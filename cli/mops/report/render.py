@@ -13,11 +13,14 @@ notice naming each override with its digest), is :mod:`mops.report.guard`'s.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import re
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from jinja2 import (
     BaseLoader,
@@ -127,8 +130,16 @@ def ticks(value: Any) -> Markup:
 def render_html(context: dict[str, Any], env: Environment,
                 template: str = DEFAULT_TEMPLATE) -> str:
     """Render, then write the report's digest into it (see :func:`report_digest`)."""
-    try:
+    with _template_errors():
         html = env.get_template(template).render(context)
+    return seal(guard.enforce(html, overrides(env)))
+
+
+@contextlib.contextmanager
+def _template_errors() -> Iterator[None]:
+    """A template's failure as a usage error naming ``file:line``."""
+    try:
+        yield
     except TemplateNotFound as exc:
         raise UsageError(f"report template {exc.name!r} not found (in the inventory's "
                          f"{OVERRIDES_DIR}/ or the built-ins)") from None
@@ -136,7 +147,106 @@ def render_html(context: dict[str, Any], env: Environment,
         where = _template_location(exc)
         raise UsageError(f"{where + ': ' if where else ''}report template error: "
                          f"{exc.message}") from None
-    return seal(guard.enforce(html, overrides(env)))
+
+
+#: Rendered text is written in pieces of about this many characters.
+CHUNK = 1 << 16
+
+
+def render_to(context: dict[str, Any], env: Environment, out: Path,
+              template: str = DEFAULT_TEMPLATE) -> str:
+    """:func:`render_html` streamed into the file ``out`` (replaced atomically, nothing
+    written on failure): the report is never held whole, so its memory does not grow
+    with the inventory. Returns the report's digest ("" when the template prints none).
+
+    The digest is hashed as the text is written (the template prints 64 zeros in its
+    place) and written over the zeros at the end; :mod:`guard` checks the stream.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w+b") as fh:
+            digest = _stream(context, env, template, fh)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return digest
+
+
+def _stream(context: dict[str, Any], env: Environment, template: str, fh: BinaryIO) -> str:
+    listed = overrides(env)
+    check = guard.Stream(listed)
+    sealer = _Sealer(fh)
+    with _template_errors():
+        pieces: list[str] = []
+        size = 0
+        for piece in env.get_template(template).generate(context):
+            pieces.append(piece)
+            size += len(piece)
+            if size >= CHUNK:
+                sealer.write(check.feed("".join(pieces)))
+                pieces, size = [], 0
+        sealer.write(check.feed("".join(pieces)))
+    sealer.write(check.close())
+    if check.recheck or sealer.irregular:  # rare: read it whole, as render_html does
+        fh.seek(0)
+        html = fh.read().decode("utf-8")
+        if check.recheck:  # the built-ins only, so there is no notice to insert
+            guard.refuse(guard.check(html)[0], listed)
+        sealed = seal(html).encode("utf-8")
+        fh.seek(0)
+        fh.truncate()
+        fh.write(sealed)
+        found = DIGEST_RE.search(html)
+        return report_digest(html) if found else ""
+    return sealer.finish()
+
+
+class _Sealer:
+    """Writes the report, hashing it, and notes where each digest placeholder sits."""
+
+    PLACEHOLDER = f'id="report-digest">{DIGEST_PLACEHOLDER}<'.encode()
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh = fh
+        self.hash = hashlib.sha256()
+        self.written = 0
+        self.tail = b""
+        self.places: list[int] = []
+        #: A digest spot holding something other than zeros (an override's doing).
+        self.irregular = False
+
+    def write(self, text: str) -> None:
+        if not text:
+            return
+        data = text.encode("utf-8")
+        self.fh.write(data)
+        self.hash.update(data)
+        window, base = self.tail + data, self.written - len(self.tail)
+        for m in DIGEST_BYTES_RE.finditer(window):
+            if m.end() <= len(self.tail):
+                continue  # seen with the previous piece
+            if m.group(2) == DIGEST_PLACEHOLDER.encode():
+                self.places.append(base + m.start(2))
+            else:
+                self.irregular = True
+        self.written += len(data)
+        self.tail = window[-(len(self.PLACEHOLDER) - 1):]
+
+    def finish(self) -> str:
+        if not self.places:
+            return ""
+        digest = self.hash.hexdigest()
+        for at in self.places:
+            self.fh.seek(at)
+            self.fh.write(digest.encode())
+        return digest
+
+
+DIGEST_BYTES_RE = re.compile(DIGEST_RE.pattern.encode())
 
 
 def overrides(env: Environment) -> list[tuple[str, str]]:
