@@ -211,3 +211,31 @@ fi
     lock = hashlib.sha256((ROOT / "requirements/runtime.txt").read_bytes()).hexdigest()
     assert run.uses("actions/cache").with_ == {
         "path": cache, "key": f"mops-pip-Linux-X64-py3.12.9-{lock}"}
+
+
+def test_check_passing_on_a_forged_exception_does_not_pass_the_gate(repo: Path, tmp_path: Path):
+    """`check` reads no history: an exception written by hand, naming a risk officer who may
+    grant it, makes the failing rule *waived* there. The gate also runs `verify`, which
+    names the forgery, so the pull request still fails."""
+    import datetime as dt
+
+    import yaml
+
+    today = dt.datetime.now(dt.UTC).date()
+    rel = "models/credit-pd/findings/W-0e0e0e.yaml"
+    (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+    (repo / rel).write_text(yaml.safe_dump({
+        "id": "W-0e0e0e", "kind": "exception", "model": "credit-pd", "version": None,
+        "rule": "BL-LIMITATIONS", "title": "Exception to BL-LIMITATIONS", "reason": "urgent",
+        "controls": None, "approved_by": "dana@acme.test", "status": "open",
+        "opened_by": "dana@acme.test", "opened_at": f"{today - dt.timedelta(days=1)}T00:00:00Z",
+        "expires": str(today + dt.timedelta(days=30))}, sort_keys=False))
+    git(repo, "add", rel)
+    git(repo, "commit", "-qm", "waive: credit-pd\n\nMops-Action: waive\nMops-Model: credit-pd\n"
+                               "Mops-Actor: dana@acme.test\n")
+    run = _gate(repo, tmp_path, inputs={"report-path": ""})
+    assert run.step("check").outputs["code"] == "0", run.step("check").stdout
+    verify = run.step("verify")
+    assert verify.outputs["code"] == "1"
+    assert any(e.startswith(f"::error file={rel},") for e in _errors(verify.stdout)), verify.stdout
+    assert run.step("gate").code == 1 and run.outputs["ok"] == "false"
