@@ -10,8 +10,10 @@ per model, register (bob), evidence (bob), promote to validation (bob), evidence
 (alice) and a drift record (the monitoring bot); packs baseline@2. It is built with one
 ``git fast-import`` (the commands would take many minutes and measure something else),
 its records made by the record classes mops writes with, its sign-offs bound to the real
-subject digests. Then times `mops verify --json`, as a subprocess, best of RUNS after one
-cold run.
+subject digests. Then times `mops verify --json --full`, as a subprocess, best of RUNS after
+one cold run; and on the large inventory, side by side: the full replay, verify after one
+new commit (replaying from the checkpoint the clean run before it stored), and verify with
+nothing new.
 """
 
 from __future__ import annotations
@@ -146,12 +148,38 @@ def build(root: Path, models: int, env: dict) -> int:
         mon = records.Monitoring.new(
             layout.monitoring_path(vdir, rid), id=rid, kind="drift", by=PEOPLE["bot"], at=at,
             model=mid, version="1.0.0",
-            document={"verdict": {"dataset_drift": False, "drifted_share": 0.0, "breaches": []}})
+            document={"reference": {"path": "data/reference.parquet", "sha256": "cd" * 32,
+                                    "size": 1 << 20, "rows": 10000},
+                      "inputs": [{"path": f"logs/{mid}/2026-05.parquet", "sha256": "ef" * 32,
+                                  "size": 1 << 19, "rows": 5000}],
+                      "verdict": {"dataset_drift": False, "drifted_share": 0.0, "breaches": []}})
         s.commit("bot", "drift", {mon.path: mon.dump().encode()}, model=mid, version="1.0.0")
     subprocess.run(["git", "fast-import", "--quiet"], cwd=root, input=b"".join(s.parts),
                    check=True, env=env)
     subprocess.run(["git", "reset", "-q", "--hard", "main"], cwd=root, check=True, env=env)
     return s.count
+
+
+def one_new_commit(inv: Path, env: dict, mops: str, runs: int) -> tuple[float, float, float, dict]:
+    """verify --full; then, after one new commit (a finding, made by mops), verify from the
+    checkpoint the clean run before it left (restored before each run), and verify with
+    nothing new: best of ``runs`` each."""
+    cmd = [mops, "verify", "--json"]
+    full = min(timed([*cmd, "--full"], inv, env)[0] for _ in range(runs))
+    saved = (inv / ".git/mops/verify-checkpoint.json").read_bytes()
+    subprocess.run([mops, "finding", "add", "model-0001", "--severity", "low", "--title", "tidy"],
+                   cwd=inv, env=dict(env, GIT_AUTHOR_EMAIL=PEOPLE["dana"],
+                                     GIT_COMMITTER_EMAIL=PEOPLE["dana"]),
+                   check=True, capture_output=True)
+    times = []
+    for _ in range(runs):
+        (inv / ".git/mops/verify-checkpoint.json").write_bytes(saved)
+        elapsed, out = timed(cmd, inv, env)
+        times.append(elapsed)
+    data = json.loads(out)
+    assert data["checkpoint"] is not None and data["checked"]["commits"] == 1, data
+    unchanged = min(timed(cmd, inv, env)[0] for _ in range(runs))
+    return full, min(times), unchanged, data
 
 
 def main() -> None:
@@ -164,7 +192,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         demo = Path(tmp) / "demo"
         subprocess.run([mops, "demo", str(demo)], env=env, check=True, capture_output=True)
-        cmd = [mops, "verify", "--json"]
+        cmd = [mops, "verify", "--json", "--full"]
         cold, _ = timed(cmd, demo, env)
         best = min(timed(cmd, demo, env)[0] for _ in range(args.runs))
         _, out = timed(cmd, demo, env)
@@ -175,11 +203,21 @@ def main() -> None:
         best = min(timed(cmd, inv, env)[0] for _ in range(args.runs))
         _, out = timed(cmd, inv, env)
         rows.append((f"{args.models} models, {commits} commits", cold, best, json.loads(out)))
-    print(f"| `mops verify --json` on | first run | best of {args.runs} | ok | problems | warnings |")
+        full, incremental, unchanged, data = one_new_commit(inv, env, mops, args.runs)
+    print(f"| `mops verify --json --full` on | first run | best of {args.runs} | ok | problems | "
+          f"warnings |")
     print("|---|---|---|---|---|---|")
-    for name, cold, best, data in rows:
-        print(f"| {name} | {cold:.3f} | {best:.3f} | {data['ok']} | {len(data['problems'])} | "
-              f"{len(data.get('warnings', []))} |")
+    for name, cold, best, result in rows:
+        print(f"| {name} | {cold:.3f} | {best:.3f} | {result['ok']} | {len(result['problems'])} | "
+              f"{len(result.get('warnings', []))} |")
+    print(f"\n| {args.models} models, `mops verify --json` | best of {args.runs} (s) | vs full |")
+    print("|---|---|---|")
+    print(f"| full replay (`--full`), {commits} commits | {full:.3f} | 1.00× |")
+    print(f"| after one new commit, from the checkpoint | {incremental:.3f} | "
+          f"{incremental / full:.2f}× |")
+    print(f"| nothing new since the checkpoint | {unchanged:.3f} | {unchanged / full:.2f}× |")
+    print(f"(the run from the checkpoint: ok={data['ok']}, {data['checked']['commits']} commit "
+          f"replayed)")
 
 
 if __name__ == "__main__":
