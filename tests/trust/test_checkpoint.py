@@ -235,3 +235,19 @@ def test_the_installed_command_uses_and_refreshes_the_checkpoint(team: Team):
     honest_commit(team)
     assert run()["checkpoint"] == mark
     assert run("--full")["checkpoint"] is None
+
+
+def test_a_key_revoked_after_the_checkpoint_fails_its_old_signoffs(team: Team):
+    """Signatures are history, but git's verdict on them also depends on
+    gpg.ssh.revocationFile: revoking Carol's key must fail her sign-off made before the
+    checkpoint, without --full (and with it)."""
+    aid = team.approve()
+    assert team.verify(code=0)["problems"] == []
+    revoked = team.repo.parent / "revoked_keys"
+    revoked.write_text(team.keys.public("carol") + "\n")
+    git(team.repo, "config", "gpg.ssh.revocationFile", str(revoked))
+    rel = f"{VDIR}/approvals/{aid}.yaml"
+    for args in ((), ("--full",)):
+        data = team.verify(*args, code=1)
+        assert rel in {p["path"] for p in data["problems"]}, data["problems"]
+        assert data["checkpoint"] is None

@@ -14,7 +14,10 @@ A checkpoint is used only when every part of its key still holds:
   verdict and of the built-in packs, not only the version number), for the same
   inventory folder, with promotions re-gated or not alike;
 - the trust anchor at that commit (its ``mops.yaml`` and allowed-signers blobs) is
-  the one it was stored with;
+  the one it was stored with, and so is what else git's verdict on a signature depends
+  on here: the ``gpg.*`` settings that change it and the content of
+  ``gpg.ssh.revocationFile`` (a key revoked since makes every commit signed with it
+  checked again);
 - the file parses and each entry's own digest matches (a corrupt or truncated file is
   ignored, never trusted).
 
@@ -94,10 +97,30 @@ def anchor(inv: Inventory, commit: str) -> dict[str, str | None]:
     return {name: found.get(spec) for name, spec in specs.items()}
 
 
+#: git settings that change its verdict on a signature (mops sets the signers file and
+#: ``gpg.ssh.program`` itself).
+SIGNATURE_SETTINGS = ("gpg.ssh.revocationFile", "gpg.minTrustLevel", "gpg.program",
+                      "gpg.openpgp.program", "gpg.x509.program")
+
+
+def signature_settings(inv: Inventory) -> dict[str, str]:
+    """The settings git checks signatures with here, and the revocation file's digest."""
+    found = {name: git.config_get(inv.top, name) for name in SIGNATURE_SETTINGS}
+    revoked = found["gpg.ssh.revocationFile"]
+    if revoked:
+        path = Path(revoked).expanduser()
+        path = path if path.is_absolute() else inv.top / path
+        try:
+            found["revoked"] = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as exc:
+            found["revoked"] = f"unreadable: {exc.strerror}"
+    return found
+
+
 def key(inv: Inventory, commit: str, *, gated: bool) -> dict[str, Any]:
     """Everything besides the commit that would change what verify finds up to it."""
     return {"format": FORMAT, "code": fingerprint(), "prefix": inv.prefix, "gated": gated,
-            "anchor": anchor(inv, commit)}
+            "anchor": anchor(inv, commit), "signatures": signature_settings(inv)}
 
 
 def _entries(path: Path) -> list[Checkpoint]:

@@ -513,6 +513,14 @@ class Replay:
     def head_record(self, rel: str) -> tuple[Any, str | None] | None:
         """The record at ``rel`` as HEAD holds it, as (record, error); None when HEAD has no
         such file or it was never read."""
+        if self._head is None and self._range is not None:
+            # After a checkpoint the replay is a line: what it last made of a path is HEAD's
+            # (the replay read nothing else, so nothing else need be listed).
+            self._head = {}
+            for c in self.commits.values():  # parents first
+                for ch in c.changes:
+                    if (inside := self.rel(ch.path)) is not None:
+                        self._head[inside] = ch.new
         if self._head is None:
             head = self.inv.head
             listed = {} if head is None else \
