@@ -483,3 +483,49 @@ def test_the_file_spark_submit_runs_is_mops():
 
     out = subprocess.run([sys.executable, submit.__file__, "drift", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "--spark-master" in out.stdout
+
+
+# -- regression, multiclass, calibration, segments and fairness --------------------------------------
+
+
+def outcome_log(rng: np.random.Generator, n: int, shift: float = 0.0) -> pa.Table:
+    """A binary score, a regression and a multiclass model's columns, with segments and groups."""
+    x = rng.normal(shift, 1, n)
+    score = 1 / (1 + np.exp(-x))
+    defaulted = (rng.random(n) < score).astype(np.float64)
+    defaulted[rng.random(n) < 0.02] = np.nan
+    severity = 2 * x + rng.normal(0, 1, n)
+    severity[rng.random(n) < 0.02] = 0.0  # zero labels: left out of MAPE
+    severity[rng.random(n) < 0.01] = np.nan
+    truth = rng.choice(["a", "b", "c"], n)
+    guess = np.where(rng.random(n) < 0.7, truth, rng.choice(["a", "b", "c"], n))
+    region = rng.choice(["north", "south", "island"], n, p=[0.5, 0.45, 0.05]).astype(object)
+    region[rng.random(n) < 0.02] = None
+    return pa.table({"x": x, "score": score, "defaulted": defaulted, "region": pa.array(region, pa.string()),
+                     "sex": rng.choice(["f", "m"], n), "grade": rng.integers(1, 6, n),
+                     "severity_hat": 2 * x, "severity": severity, "class_hat": guess, "class": truth})
+
+
+@needs_spark
+@pytest.mark.parametrize("plan", [
+    DriftPlan(features=["x", "grade"], prediction="score", label="defaulted", segments=["region"],
+              protected=["sex"], min_segment_rows=150, thresholds={"demographic_parity_ratio": 0.99}),
+    DriftPlan(features=["x"], prediction="score", label="defaulted", grade="grade",
+              thresholds={"jeffreys_pvalue": 0.5}),
+    DriftPlan(features=["x"], prediction="severity_hat", label="severity", segments=["sex"]),
+    DriftPlan(features=["x"], prediction="class_hat", label="class"),
+], ids=["binary-segments-fairness", "binary-grade-column", "regression", "multiclass"])
+def test_task_figures_agree(spark, tmp_path: Path, small_buckets: None, plan: DriftPlan):
+    from dataclasses import replace
+
+    rng = np.random.default_rng(41)
+    ref = write(outcome_log(rng, 2500), tmp_path / "ref.parquet")
+    cur = [write(outcome_log(rng, 1200, shift=0.2), tmp_path / f"cur{i}.parquet") for i in range(2)]
+    local_plan, spark_plan = replace(plan), replace(plan)  # each engine infers the task itself
+    ref_profile, cur_profile = local.profile_windows([ref], cur, local_plan)
+    with ref_profile, cur_profile:
+        expected = compare(ref_profile, cur_profile, local_plan).to_json()
+    got = spark_engine.compare_windows([ref], cur, spark_plan, options={"master": MASTER}).result.to_json()
+    assert spark_plan.task == local_plan.task and expected["task"] == local_plan.task is not None
+    assert expected["regression"] or expected["multiclass"] or expected["calibration"]
+    assert_agree(expected, got)

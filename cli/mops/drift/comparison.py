@@ -79,12 +79,7 @@ def compare(reference: Profile, current: Profile, plan: DriftPlan, *, jobs: int 
     else:
         results = [_compare_column(reference, current, plan, *task) for task in columns]
         performances = [side(o) for o in (ref_outcome, cur_outcome) if o is not None]
-    tested = [r for r in results if r.status.tested]
-    problems = [Notice("no_data", _no_data_message(r), r.column) for r in results
-                if r.status == ColumnStatus.NO_DATA]
-    if not tested and not problems:
-        problems.append(Notice("nothing_tested", "no column was tested: every column of the plan is text; "
-                                                 "declare a kind in monitoring.columns to test one"))
+    problems = column_problems(results)
 
     performance = None
     performance_dropped: dict[str, int] = {}
@@ -104,6 +99,16 @@ def compare(reference: Profile, current: Profile, plan: DriftPlan, *, jobs: int 
                 for name in plan.segments for value in _group_values(reference, current, name)]
     return finish(plan, results, [reference.rows, current.rows], performance, performance_dropped,
                   detail.assemble(counts, segments), problems)
+
+
+def column_problems(results: Sequence[ColumnResult]) -> list[Notice]:
+    """Data-quality problems of the columns: no usable value, or nothing tested at all."""
+    problems = [Notice("no_data", _no_data_message(r), r.column) for r in results
+                if r.status == ColumnStatus.NO_DATA]
+    if not any(r.status.tested for r in results) and not problems:
+        problems.append(Notice("nothing_tested", "no column was tested: every column of the plan is text; "
+                                                 "declare a kind in monitoring.columns to test one"))
+    return problems
 
 
 def finish(plan: DriftPlan, results: Sequence[ColumnResult], rows: Sequence[int],

@@ -109,6 +109,11 @@ class DriftPlan:
                 out.append(name)
         return out
 
+    def declared_kinds(self) -> dict[str, str]:
+        """The declared kinds, and group columns that are not compared read as categories."""
+        compared = {n for n, _ in self.columns()}
+        return {**{g: CATEGORICAL for g in self.group_columns() if g not in compared}, **self.kinds}
+
     def columns(self) -> list[tuple[str, str]]:
         """Compared columns and their role, features first."""
         out = [(name, FEATURE) for name in self.features]

@@ -19,7 +19,6 @@ import pyarrow as pa
 from mops.drift import readers, state
 from mops.drift.engines.base import Progress
 from mops.drift.kinds import (
-    CATEGORICAL,
     FLOAT,
     INTEGER,
     NULL,
@@ -125,17 +124,11 @@ def _storage(infos: Sequence[readers.FileInfo], plan: DriftPlan) -> tuple[dict[s
     return storage_kinds(
         [(info.path, info.types) for info in infos],
         plan.read_columns(),
-        declared=declared_kinds(plan),
+        declared=plan.declared_kinds(),
         prediction=plan.prediction,
         label=plan.label,
         task=plan.task,
     )
-
-
-def declared_kinds(plan: DriftPlan) -> dict[str, str]:
-    """The plan's declared kinds, and group columns that are not compared read as categories."""
-    compared = {n for n, _ in plan.columns()}
-    return {**{g: CATEGORICAL for g in plan.group_columns() if g not in compared}, **plan.kinds}
 
 
 def resolve_task(plan: DriftPlan, infos: Sequence[readers.FileInfo]) -> None:

@@ -11,15 +11,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from mops.drift import comparison, stats
+from mops.drift import comparison, detail, outcomes, stats
 from mops.drift.kinds import CATEGORICAL, FLOAT, INTEGER, NULL, NUMERIC, STRING, TEXT, infer_kind
+from mops.drift.outcomes import MULTICLASS, REGRESSION
 from mops.drift.plan import DriftPlan
-from mops.drift.result import ColumnResult, ColumnStatus, DriftResult, Dropped, Notice
+from mops.drift.result import ColumnResult, ColumnStatus, DriftResult, Dropped, Notice, SegmentResult
 from mops.drift.spark import exact, passes
 from mops.drift.spark.inputs import NUMBER_MARK, Windows
 from mops.errors import UsageError
@@ -28,6 +29,8 @@ from mops.errors import UsageError
 #: or an integer column inferred categorical) has its counts brought to the driver: at most this
 #: many distinct values, so that the driver's memory never grows with the data.
 MAX_VALUE_COUNTS = 100_000
+#: A regression's errors (prediction minus label), compared as one more numeric column.
+ERRORS, ERRORS_ALIAS = "\0errors", "c_errors"
 
 
 @dataclass
@@ -62,12 +65,16 @@ class _Numeric:
 def compare_windows(spark: Any, windows: Windows, plan: DriftPlan) -> Compared:
     """Compare the reference and the current window of *windows* as *plan* says."""
     plan.validate()
-    frame = windows.frame
     compared = [(n, role) for n, role in plan.columns() if plan.kinds.get(n) != TEXT]
+    if plan.task == REGRESSION and plan.label is not None and plan.prediction is not None:
+        windows = _with_errors(windows, plan.label, plan.prediction)
+        compared.append((ERRORS, "error"))
+    frame = windows.frame
     numeric = {n: windows.aliases[n] for n, _ in compared if windows.storage[n] == NUMERIC}
     categorical = {n: windows.aliases[n] for n, _ in compared if windows.storage[n] != NUMERIC}
-    label = windows.aliases[plan.label] if plan.label is not None else None
-    score = windows.aliases[plan.prediction] if plan.label is not None and plan.prediction else None
+    binary = plan.label is not None and detail.is_binary(plan)
+    label = windows.aliases[plan.label] if binary and plan.label is not None else None
+    score = windows.aliases[plan.prediction] if binary and plan.prediction else None
 
     rows = passes.count_rows(frame)
     for side, what in ((0, "reference"), (1, "current window")):
@@ -111,8 +118,10 @@ def compare_windows(spark: Any, windows: Windows, plan: DriftPlan) -> Compared:
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mops-spark-categories")
     categories = (pool.submit(_categorical_columns, plan, windows, scan, categorical, compared, len(specs))
                   if categorical else None)
+    cuts: dict[str, np.ndarray | None] = {}
     try:
-        _numeric_part(spark, frame, plan, windows, scan, numeric, keys, specs, outcome_keys, compared, columns, cdfs)
+        cuts = _numeric_part(spark, frame, plan, windows, scan, numeric, keys, specs, outcome_keys, compared,
+                             columns, cdfs)
         if categories is not None:
             columns.update(categories.result())
     finally:
@@ -125,7 +134,11 @@ def compare_windows(spark: Any, windows: Windows, plan: DriftPlan) -> Compared:
         else:
             results.append(columns[name])
     performance, dropped = _performance(plan, scan, cdfs, outcome_keys)
-    result = _assemble(plan, results, rows, performance, dropped)
+    counts = _counts(spark, windows, plan, scan, cdfs, outcome_keys, columns.get(ERRORS),
+                     cuts.get(plan.prediction or ""))
+    segments = [segment for name in plan.segments for segment in _segments(spark, windows, plan, name)]
+    result = comparison.finish(plan, results, rows, performance, dropped, detail.assemble(counts, segments),
+                               comparison.column_problems(results))
     rows_by_input = {item.text: scan.rows_by_source.get(i, 0) for i, item in enumerate(inputs)}
     return Compared(result, rows_by_input)
 
@@ -133,12 +146,13 @@ def compare_windows(spark: Any, windows: Windows, plan: DriftPlan) -> Compared:
 def _numeric_part(spark: Any, frame: Any, plan: DriftPlan, windows: Windows, scan: passes.Scan,
                   numeric: Mapping[str, str], keys: Mapping[str, int], specs: list[passes.NumericKey],
                   outcome_keys: tuple[int, int] | None, compared: list[tuple[str, str]],
-                  columns: dict[str, ColumnResult], cdfs: dict[int, passes.KeyCdf]) -> None:
-    """The numeric columns' results into *columns*, and every key's CDF answers into *cdfs*."""
+                  columns: dict[str, ColumnResult], cdfs: dict[int, passes.KeyCdf]) -> dict[str, np.ndarray | None]:
+    """The numeric columns' results into *columns*, and every key's CDF answers into *cdfs*; returns
+    each numeric column's reference deciles (its PSI cut points)."""
     from pyspark import StorageLevel
 
     if not specs:
-        return
+        return {}
     table = passes.values_table(frame, specs).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         means = {keys[n]: scan.columns[n][0].total / scan.columns[n][0].count
@@ -154,6 +168,16 @@ def _numeric_part(spark: Any, frame: Any, plan: DriftPlan, windows: Windows, sca
         table.unpersist()
     for p in pending:
         columns[p.name] = _numeric_result(p, scan, cdfs)
+    return {p.name: p.cuts if p.cuts is not None else _cuts_from_counts(p) for p in pending}
+
+
+def _cuts_from_counts(p: _Numeric) -> np.ndarray | None:
+    """The reference deciles of a column compared as categories, from its value counts."""
+    if not p.counts or not p.n_ref:
+        return None
+    values = np.array([v for v, _, _ in p.counts], dtype=np.float64)
+    below = np.cumsum([r for _, r, _ in p.counts])
+    return exact.psi_cuts(p.n_ref, lambda q: float(values[int(np.searchsorted(below, q, side="right"))]))
 
 
 # -- numeric columns ----------------------------------------------------------------------
@@ -349,30 +373,85 @@ def _performance(plan: DriftPlan, scan: passes.Scan, cdfs: Mapping[int, passes.K
     return change, {"missing_label": current.missing_label, "nonfinite_score": current.nonfinite_score}
 
 
-def _assemble(plan: DriftPlan, results: list[ColumnResult], rows: list[int],
-              performance: stats.PerformanceChange | None, dropped: dict[str, int]) -> DriftResult:
-    """The window's verdict from its columns, as :func:`mops.drift.comparison.compare` gives it."""
-    tested = [r for r in results if r.status.tested]
-    drifted = sum(1 for r in tested if r.drifted)
-    share = drifted / len(tested) if tested else 0.0
-    problems = [Notice("no_data", comparison._no_data_message(r), r.column) for r in results
-                if r.status == ColumnStatus.NO_DATA]
-    if not tested and not problems:
-        problems.append(Notice("nothing_tested", "no column was tested: every column of the plan is text; "
-                                                 "declare a kind in monitoring.columns to test one"))
-    return DriftResult(
-        dataset_drift=bool(tested) and share >= plan.drift_share,
-        drifted_share=share,
-        drift_share_threshold=plan.drift_share,
-        rows_reference=rows[0],
-        rows_current=rows[1],
-        columns=tuple(results),
-        performance=performance,
-        breaches=tuple(comparison._breaches(plan, tested, performance)),
-        performance_dropped=dropped,
-        problems=tuple(problems),
-        warnings=tuple(comparison._warnings(results, rows[0], rows[1])),
-    )
+# -- the task's figures and the segments -------------------------------------------------------
+
+
+def _with_errors(windows: Windows, label: str, prediction: str) -> Windows:
+    """The windows with the regression's errors (prediction minus label) as one more numeric column."""
+    from pyspark.sql import functions as F
+
+    y, s = passes.col(windows.aliases[label]), passes.col(windows.aliases[prediction])
+    frame = windows.frame.withColumn(ERRORS_ALIAS, F.when(passes.finite(y) & passes.finite(s), s - y))
+    return replace(windows, frame=frame, aliases={**windows.aliases, ERRORS: ERRORS_ALIAS},
+                   storage={**windows.storage, ERRORS: NUMERIC},
+                   classes=({**windows.classes[0], ERRORS: FLOAT}, {**windows.classes[1], ERRORS: FLOAT}))
+
+
+def _counts(spark: Any, windows: Windows, plan: DriftPlan, scan: passes.Scan, cdfs: Mapping[int, passes.KeyCdf],
+            outcome_keys: tuple[int, int] | None, errors: ColumnResult | None,
+            cuts: np.ndarray | None) -> detail.Counts:
+    """What :func:`mops.drift.detail.assemble` needs, from Spark aggregates (as
+    :func:`mops.drift.detail.from_profiles` gives it from the local engine's states)."""
+    from mops.drift.spark import outcomes as jobs
+
+    counts = detail.Counts(task=plan.task if plan.label is not None else None)
+    frame, label, prediction = windows.frame, plan.label, plan.prediction
+    if label is None or prediction is None:
+        return counts
+    if plan.task == REGRESSION:
+        counts.regression, counts.regression_dropped = jobs.regression_sums(frame, windows, label, prediction)
+        counts.error_drift = errors.drift if errors is not None else None
+        return counts
+    if plan.task == MULTICLASS:
+        counts.confusion, counts.confusion_dropped = jobs.confusion(frame, windows, label, prediction)
+        return counts
+    sides = []
+    if scan.outcome is not None:
+        for o, key in zip(scan.outcome, outcome_keys or (), strict=False):
+            cdf = cdfs.get(key, passes.KeyCdf())
+            sides.append((o.positives, o.negatives, 2 * cdf.below + cdf.ties, cdf.q_b, cdf.q_a))
+    threshold = plan.decision_threshold
+    by_grade: tuple[list[outcomes.GradeCounts], list[outcomes.GradeCounts]] | None = None
+    brier = (0.0, 0.0)
+    if cuts is not None:
+        by_grade, brier = jobs.decile_grades(frame, windows, label, prediction, [float(c) for c in cuts], threshold)
+    else:  # no prediction values in the reference: the Brier sums alone
+        _, brier = jobs.decile_grades(frame, windows, label, prediction, [], threshold)
+    if plan.grade is not None:
+        groups = jobs.column_groups(frame, windows, plan.grade, label, prediction, threshold)
+        names = sorted(groups, key=detail.natural)
+        by_grade = ([outcomes.GradeCounts(n, groups[n][0][0] + groups[n][0][1], groups[n][0][0], groups[n][0][4])
+                     for n in names],
+                    [outcomes.GradeCounts(n, groups[n][1][0] + groups[n][1][1], groups[n][1][0], groups[n][1][4])
+                     for n in names])
+    if by_grade is not None:
+        counts.grading, counts.grades = plan.grade or detail.DECILE, by_grade
+    counts.brier_sums = brier
+    if len(sides) == 2:
+        counts.placements = (sides[0], sides[1])
+    for name in plan.protected:
+        groups = jobs.column_groups(frame, windows, name, label, prediction, threshold)
+        names = sorted(groups, key=detail.natural)
+        counts.fairness[name] = tuple(  # type: ignore[assignment]
+            [outcomes.GroupCounts(n, *groups[n][side][:4]) for n in names] for side in (0, 1))
+    return counts
+
+
+def _segments(spark: Any, windows: Windows, plan: DriftPlan, name: str) -> list[SegmentResult]:
+    """Each value of a segment column: the whole comparison again on its rows, or too small."""
+    from mops.drift.spark import outcomes as jobs
+
+    out = []
+    found = jobs.segment_rows(windows.frame, windows, name)
+    sub = detail.segment_plan(plan)
+    for value in sorted(found, key=detail.natural):
+        ref_rows, cur_rows, raw = found[value]
+        if min(ref_rows, cur_rows) < plan.min_segment_rows:
+            out.append(SegmentResult(name, value, ref_rows, cur_rows, None))
+            continue
+        part = replace(windows, frame=jobs.only(windows.frame, windows, name, raw))
+        out.append(SegmentResult(name, value, ref_rows, cur_rows, compare_windows(spark, part, sub).result))
+    return out
 
 
 def _dropped(side: passes.SideScan) -> Dropped:

@@ -29,8 +29,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from mops.drift.kinds import BOOLEAN, FLOAT, INTEGER, NUMERIC, storage_kinds, type_class
-from mops.drift.plan import DriftPlan
+from mops.drift.kinds import BOOLEAN, FLOAT, INTEGER, NULL, NUMERIC, storage_kinds, type_class
+from mops.drift.plan import DriftPlan, infer_task
 from mops.errors import UsageError
 
 PARQUET, CSV, JSON, ORC = "parquet", "csv", "json", "orc"
@@ -145,8 +145,10 @@ def read_windows(spark: Any, reference: Sequence[Input], current: Sequence[Input
     names = plan.read_columns()
     reads = [[_read(spark, i, names, input_format_name) for i in side] for side in (reference, current)]
     everything = reads[0] + reads[1]
+    resolve_task(plan, reads[0])
     storage, origins = storage_kinds([(r.input.shown, r.types) for r in everything], names,
-                                     declared=plan.kinds, prediction=plan.prediction, label=plan.label)
+                                     declared=plan.declared_kinds(), prediction=plan.prediction, label=plan.label,
+                                     task=plan.task)
     aliases = {name: f"c{i}" for i, name in enumerate(names)}
     frames = []
     for number, (side, read) in enumerate([(REFERENCE, r) for r in reads[0]] + [(CURRENT, r) for r in reads[1]]):
@@ -157,6 +159,39 @@ def read_windows(spark: Any, reference: Sequence[Input], current: Sequence[Input
     classes = tuple({n: _combined([type_class(r.types[n]) for r in side]) for n in names} for side in reads)
     return Windows(frame, aliases, storage, origins, (classes[0], classes[1]),
                    (list(reference), list(current)))
+
+
+def resolve_task(plan: DriftPlan, reference: Sequence[Read]) -> None:
+    """Fill in ``plan.task`` from the reference's label and prediction, as the local engine does
+    (:func:`mops.drift.engines.local.resolve_task`), with one aggregate per input."""
+    from pyspark.sql import functions as F
+
+    if plan.label is None or plan.task is not None or plan.prediction is None:
+        return
+    label_class = _combined([type_class(r.types[plan.label]) for r in reference])
+    prediction_class = _combined([type_class(r.types[plan.prediction]) for r in reference])
+    values, binary, whole, prediction_whole, unit = 0, True, True, True, True
+    if label_class in (INTEGER, FLOAT) and prediction_class in (INTEGER, FLOAT, NULL):
+        for read in reference:
+            csv = read.format == CSV
+            y, p = ((_csv_value(n) if csv else _col(n)).try_cast("double") if csv else _col(n).cast("double")
+                    for n in (plan.label, plan.prediction))
+            y_ok = y.isNotNull() & ~F.isnan(y) & (F.abs(y) != F.lit(float("inf")))
+            p_ok = p.isNotNull() & ~F.isnan(p) & (F.abs(p) != F.lit(float("inf")))
+            row = read.frame.agg(
+                F.count(F.when(y_ok, 1)).alias("n"),
+                F.count(F.when(y_ok & (y != 0) & (y != 1), 1)).alias("other"),
+                F.count(F.when(y_ok & (y != F.floor(y)), 1)).alias("fraction"),
+                F.count(F.when(p_ok & (p != F.floor(p)), 1)).alias("p_fraction"),
+                F.count(F.when(p_ok & ((p < 0) | (p > 1)), 1)).alias("p_outside")).collect()[0]
+            values += int(row["n"])
+            binary = binary and not row["other"]
+            whole = whole and not row["fraction"]
+            prediction_whole = prediction_whole and not row["p_fraction"]
+            unit = unit and not row["p_outside"]
+    plan.task = infer_task(label_class, prediction_class, label_values=values, label_binary=binary,
+                           label_whole=whole, prediction_whole=prediction_whole, prediction_unit=unit)
+    plan.validate()
 
 
 def _combined(classes: list[str]) -> str:

@@ -121,6 +121,10 @@ class KeyCdf:
     area: float = 0.0  # integral of |F_A - F_B|
     below: int = 0  # sum over B values of the A values strictly below them (Mann-Whitney)
     ties: int = 0  # sum over values of (A count) x (B count)
+    #: DeLong's sums of squared placements (:func:`mops.drift.outcomes.delong`): over B values of
+    #: (2 x A below + A tied)², and over A values of (2 x B above + B tied)².
+    q_b: int = 0
+    q_a: int = 0
     #: (value, A values strictly below it, A values at or below it) for the requested ranks.
     ranks: list[tuple[float, int, int]] = field(default_factory=list)
 
@@ -366,7 +370,7 @@ def cdf(spark: Any, table: Any, totals: Mapping[int, KeyTotals], ranks: Mapping[
     below = at_a - F.col("r")
     # Products of counts stay exact in 64 bits while n_a * n_b < 2**63; past that, in decimals.
     product_type = "long" if exact_products else "decimal(38,0)"
-    enriched = joined.select("k", "v", "r", "c", *rank_columns, at_a.alias("at_a"), at_b.alias("at_b"),
+    enriched = joined.select("k", "v", "r", "c", "nb", *rank_columns, at_a.alias("at_a"), at_b.alias("at_b"),
                              gap.alias("gap"), following.alias("following"), below.alias("below"))
     rows = enriched.groupBy("k").agg(
         F.max("gap").alias("ks"),
@@ -375,13 +379,16 @@ def cdf(spark: Any, table: Any, totals: Mapping[int, KeyTotals], ranks: Mapping[
         .alias("area"),
         F.sum(F.col("c").cast(product_type) * F.col("below").cast(product_type)).alias("mw_below"),
         F.sum(F.col("c").cast(product_type) * F.col("r").cast(product_type)).alias("mw_ties"),
+        F.sum(F.col("c").cast(_WIDE) * _square(F.col("below") * 2 + F.col("r"))).alias("q_b"),
+        F.sum(F.col("r").cast(_WIDE) * _square((F.col("nb") - F.col("at_b")) * 2 + F.col("c"))).alias("q_a"),
     ).collect()
     out = {}
     for row in rows:
         at = row["at"]
         out[int(row["k"])] = KeyCdf(
             ks=float(row["ks"]), ks_at=(int(at["at_a"]), int(at["at_b"])), area=float(row["area"] or 0.0),
-            below=int(row["mw_below"] or 0), ties=int(row["mw_ties"] or 0))
+            below=int(row["mw_below"] or 0), ties=int(row["mw_ties"] or 0), q_b=int(row["q_b"] or 0),
+            q_a=int(row["q_a"] or 0))
     # The reference's order statistics: the values whose rank interval [below, at or below) holds a
     # wanted rank; a few per key.
     hit = F.lit(False)
@@ -390,6 +397,15 @@ def cdf(spark: Any, table: Any, totals: Mapping[int, KeyTotals], ranks: Mapping[
     for row in enriched.where(hit).select("k", "v", "below", "at_a").collect():
         out[int(row["k"])].ranks.append((float(row["v"]), int(row["below"]), int(row["at_a"])))
     return out
+
+
+#: Sums of squared counts stay exact in 38 decimal digits (a count times (2 n)² up to n = 10**12).
+_WIDE = "decimal(38,0)"
+
+
+def _square(x: Any) -> Any:
+    wide = x.cast(_WIDE)
+    return wide * wide
 
 
 def bin_counts(spark: Any, table: Any, cuts: Mapping[int, Sequence[float]], edges: Mapping[int, Sequence[float]]
