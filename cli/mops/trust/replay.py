@@ -24,6 +24,11 @@ to the provenance rules (:mod:`mops.trust.rules`) as they stood in its parents.
   stood in that commit's parent, at that commit's time; a promotion it would have
   refused is a problem.
 
+With ``since`` (a checkpoint: a commit whose history verified clean) only the commits
+after it are replayed, each still held to the rules in force in its parent; a promotion
+among them is re-gated on records made before it too. When a merge lies after it (a
+merge may take files whose makers lie before the checkpoint) all of history is.
+
 Git is read in a fixed number of passes: one ``git log --raw`` of the governed paths,
 one ``git diff-tree --stdin`` for all merges, one ``cat-file --batch-check`` for the
 rules at every parent, blobs in batches, signatures grouped by allowed-signers file;

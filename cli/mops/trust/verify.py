@@ -16,6 +16,10 @@ problem names the inventory file it concerns):
   counts from its date), and ``mops.yaml`` parses;
 - with ``artifacts=True``, artifacts named by a local path still match.
 
+A run of the whole inventory starts after the checkpoint of the last run that found no
+problem (:mod:`mops.trust.checkpoint`), when it still holds: only newer commits are
+replayed; everything above about the working tree is checked every time.
+
 With ``signing: optional``, changes to the rules that nothing proves (unsigned, or not
 by a governor) are warnings; ``strict=True`` makes them problems. Leftover temporary
 files of a killed mops writer (``.<name>.mops-XXXXXXXX``) are reported as warnings: no
