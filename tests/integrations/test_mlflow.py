@@ -331,6 +331,21 @@ def readme_block(name: str) -> str:
     return body[len("```sh\n"):-len("\n```")]
 
 
+def github_gate_steps() -> dict[str, str]:
+    """The README's GitHub deployment gate: each step's ``run`` by name, and under
+    ``attestation`` the command the README gives for gating on an attestation instead."""
+    import re
+
+    text = README.read_text(encoding="utf-8")
+    section = text.split("### A deployment gate in GitHub Actions", 1)[1].split("\n### ", 1)[0]
+    workflow = yaml.safe_load(section.split("```yaml\n", 1)[1].split("\n```", 1)[0])
+    steps = {s.get("name", ""): s["run"] for s in workflow["jobs"]["deploy"]["steps"] if "run" in s}
+    [inline] = re.findall(r"`(mops -C inventory verify-artifact [^`]*--attestation[^`]*)`",
+                          section)
+    steps["attestation"] = " ".join(inline.split())
+    return steps
+
+
 def _mlflow_version_3(server: Server) -> None:
     """credit-pd versions 2 and 3 in MLflow: the same stored model, registered again."""
     from mlflow import MlflowClient
@@ -404,6 +419,21 @@ def test_the_readme_goes_from_mlflow_to_a_checked_attestation(
     assert stmt["subject"][0]["name"] == ref
     assert stmt["subject"][0]["digest"]["sha256"] == version_record(inventory, "3")[
         "artifact"]["sha256"]
+    # The GitHub deployment gate: its steps' commands as the README shows them, in a workspace
+    # with the inventory checked out at ./inventory, and the attestation beside the model.
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "inventory").symlink_to(inventory)
+    shutil.copy(attestation, workspace / "credit-pd-3.intoto.json")
+    monkeypatch.setenv("MODEL_URI", "models:/credit-pd/3")
+    monkeypatch.setenv("RUNNER_TEMP", str(tmp_path / "runner"))
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(workspace))
+    steps = github_gate_steps()
+    for command in (steps["Fetch the model"], steps["Deployment gate"], steps["attestation"]):
+        r = subprocess.run(["bash", "-ec", command], cwd=workspace, capture_output=True,
+                           text=True, timeout=600)
+        assert r.returncode == 0, (command, r.stdout, r.stderr)
+        assert "verify-artifact" not in command or r.stdout.startswith("ok: "), r.stdout
     # Another model in the folder: the deploy step's lines refuse it, naming the subject.
     gate = [line for line in script.splitlines() if line.startswith("mops verify-artifact")]
     (inventory / "model" / "MLmodel").write_text("not the model that was attested\n")
