@@ -409,7 +409,21 @@ def _since(head: Inventory, verdict: ArtifactVerdict, attested: str | None, sign
         problems.append(f"its commit {commit[:12]} is not in the history of HEAD ({short}): the "
                         f"inventory it was made from is another one, or a rewritten history, "
                         f"or this clone lacks it (fetch the whole history)")
+    elif attested is not None:
+        then = _stage_at(head, commit, model.id, version.version)
+        if then != attested:
+            problems.append(f"at its commit {commit[:12]}, {ref} was "
+                            f"{'not registered' if then is None else 'in ' + then}, not in "
+                            f"{attested}")
     return problems
+
+
+def _stage_at(head: Inventory, commit: str, model: str, version: str) -> str | None:
+    """The stage of ``model@version`` in the inventory at ``commit`` (None: not there)."""
+    try:
+        return head.at(commit).resolve(ModelRef(model, version))[1].stage
+    except UsageError:
+        return None
 
 
 def _text(value: Any) -> str | None:

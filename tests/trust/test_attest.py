@@ -486,3 +486,15 @@ def test_the_attestation_settings_are_checked(extra: str, line: int, needle: str
     default = load_settings("mops.yaml", base.encode())
     assert default.attesters == ("validator", "risk-officer")
     assert default.attestation_max_age_days == 90
+
+
+def test_a_statement_naming_a_commit_where_the_version_was_elsewhere_is_refused(release: Release):
+    """Carol signs by hand a statement naming the commit before the promotion to production:
+    the version was in validation there, whatever the statement says."""
+    _, out = release.attest()
+    before = git(release.repo, "rev-parse", "HEAD~1").strip()
+    _refused(release, _restate(release, envelope(out), "carol", commit=before),
+             "was in validation, not in production")
+    first = git(release.repo, "rev-list", "--max-parents=0", "HEAD").strip()
+    _refused(release, _restate(release, envelope(out), "carol", commit=first),
+             "credit-pd@1.0.0 was not registered")
