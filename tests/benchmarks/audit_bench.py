@@ -9,7 +9,9 @@ Measures, best of RUNS, `mops audit` as a subprocess (start-up included):
   evidence and a sign-off every quarter, one commit each (hundreds of commits;
   target: well under a second);
 and, for the large report, how the time splits between reading the commit
-(gather), building the context and rendering the templates.
+(gather), building the context and rendering the templates, and the report rendered
+in memory and then written (as before it was streamed) beside the report streamed into
+its file, alternately in fresh processes: time and peak memory of each.
 Inventories are written directly as files and committed with git (building them
 through mops commands would take minutes and measure something else), then packed.
 """
@@ -188,6 +190,41 @@ def phases(root: Path) -> tuple[float, float, float]:
     return t1 - t0, t2 - t1, t3 - t2
 
 
+#: The report rendered in memory and then written (as before streaming), or streamed.
+HELD = """
+import pathlib, resource, sys, time
+from mops.inventory.store import Inventory
+from mops.report import render_report
+t = time.perf_counter()
+html = render_report(Inventory.open(pathlib.Path(sys.argv[1]))).html
+pathlib.Path(sys.argv[2]).write_bytes(html.encode("utf-8"))
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+STREAMED = """
+import pathlib, resource, sys, time
+from mops.inventory.store import Inventory
+from mops.report import write_report
+t = time.perf_counter()
+write_report(Inventory.open(pathlib.Path(sys.argv[1])), pathlib.Path(sys.argv[2]))
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def held_or_streamed(root: Path, out: Path, runs: int, env: dict) -> dict[str, tuple[float, float]]:
+    """Best time (s) and least peak RSS (MB) of each way, run alternately in fresh processes."""
+    import sys
+
+    best: dict[str, tuple[float, float]] = {}
+    for _ in range(runs):
+        for name, code in (("held", HELD), ("streamed", STREAMED)):
+            proc = subprocess.run([sys.executable, "-c", code, str(root), str(out)], env=env,
+                                  check=True, capture_output=True, text=True)
+            secs, kb = proc.stdout.split()
+            old = best.get(name, (float("inf"), float("inf")))
+            best[name] = (min(old[0], float(secs)), min(old[1], int(kb) / 1024))
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", type=int, default=500)
@@ -204,6 +241,7 @@ def main() -> None:
         size_wide = out.stat().st_size
         os.environ.update({k: env[k] for k in ("GIT_CONFIG_NOSYSTEM",)})
         gather, context, render = phases(wide)
+        ways = held_or_streamed(wide, out, args.runs, env)
         t_deep = best_of([mops, "audit", "--out", str(out)], args.runs, deep, env)
         size_deep = out.stat().st_size
     print(f"| measurement | seconds (best of {args.runs}) |")
@@ -211,6 +249,9 @@ def main() -> None:
     print(f"| `mops audit`, {args.models} models x 2 versions ({size_wide / 1e6:.1f} MB) | "
           f"{t_wide:.2f} (in process: read {gather:.2f}, context {context:.2f}, "
           f"render {render:.2f}) |")
+    for name, (secs, mb) in ways.items():
+        print(f"| report of {args.models} models rendered in process, {name} | {secs:.2f} "
+              f"({mb:.0f} MB peak) |")
     print(f"| `mops audit`, 1 model, {args.years} years, {commits} commits "
           f"({size_deep / 1e6:.2f} MB) | {t_deep:.2f} |")
 

@@ -101,7 +101,8 @@ def build_context(data: ReportInput) -> dict[str, Any]:
     results: dict[str, list[Result]] = {}
     for r in sorted(data.results, key=lambda r: (r.model, r.version, r.pack, r.rule)):
         results.setdefault(f"{r.model}@{r.version}", []).append(r)
-    models = [model_section(data, m, results, today) for m in data.models]
+    touched: dict[str, dict[str, list[str]]] = {}  # commit -> model -> versions it changed
+    models = [model_section(data, m, results, today, touched) for m in data.models]
     report = cover(data)
     return {
         "lang": "en",
@@ -263,7 +264,8 @@ def exceptions(models: list[dict[str, Any]], verify: Mapping[str, Any]) -> list[
 
 
 def model_section(data: ReportInput, model: Model, results: dict[str, list[Result]],
-                  today: dt.date) -> dict[str, Any]:
+                  today: dt.date,
+                  touched: dict[str, dict[str, list[str]]] | None = None) -> dict[str, Any]:
     card = model.card
     trail = data.trail.get(model.id, [])
     versions = [version_section(data, model, v, results.get(v.ref, []), trail, today)
@@ -287,7 +289,7 @@ def model_section(data: ReportInput, model: Model, results: dict[str, list[Resul
         },
         "versions": versions,
         "findings": findings,
-        "trail": [trail_row(e, data.commit_signatures) for e in trail],
+        "trail": [trail_row(e, data.commit_signatures, model.id, touched) for e in trail],
     }
     # One summary row per version that is not retired, so that a failing production
     # version can never hide behind a compliant newer one; a model with only retired
@@ -527,7 +529,8 @@ def finding_row(f: Finding, today: dt.date, model_anchor: str = "model") -> dict
 
 
 def trail_row(e: Mapping[str, Any],
-              signatures: Mapping[str, tuple[str, str]] | None = None) -> dict[str, Any]:
+              signatures: Mapping[str, tuple[str, str]] | None = None, model: str = "",
+              touched: dict[str, dict[str, list[str]]] | None = None) -> dict[str, Any]:
     verified = (signatures or {}).get(e["commit"])
     if verified is not None:
         state, detail = verified
@@ -540,7 +543,13 @@ def trail_row(e: Mapping[str, Any],
     else:  # git's own verdict, without the inventory's allowed signers
         sig = status(*SIGNATURES.get(e.get("signature") or "", ("unknown", "muted")))
     action = e["action"] if e.get("by_mops") else "edit (not by mops)"
-    version = e.get("version") or ", ".join(versions_touched(e.get("paths") or ()))
+    version = e.get("version") or ""
+    if not version and model:
+        if touched is None:
+            touched = {}
+        if e["commit"] not in touched:
+            touched[e["commit"]] = versions_touched(e.get("paths") or ())
+        version = ", ".join(touched[e["commit"]].get(model, ()))
     when = clock.parse_timestamp(e["at"])  # git gives the committer's offset; the report speaks UTC
     return {"commit": e["commit"], "at": clock.format_timestamp(when) if when else e["at"],
             "actor": e["actor"], "action": action,
@@ -549,12 +558,15 @@ def trail_row(e: Mapping[str, Any],
             "github_actor": e.get("github_actor") or ""}
 
 
-def versions_touched(paths: Iterable[str]) -> list[str]:
-    """The versions whose folders a commit changed (a commit without a ``Mops-Version``
-    trailer, such as retiring a whole model, still names them)."""
-    found = {parts[3] for p in paths
-             if len(parts := p.split("/")) > 4 and parts[0] == "models" and parts[2] == "versions"}
-    return sorted(found)
+def versions_touched(paths: Iterable[str]) -> dict[str, list[str]]:
+    """model -> the versions whose folders a commit changed (a commit without a
+    ``Mops-Version`` trailer, such as retiring a whole model, still names them)."""
+    found: dict[str, set[str]] = {}
+    for p in paths:
+        parts = p.split("/", 4)
+        if len(parts) > 4 and parts[0] == "models" and parts[2] == "versions":
+            found.setdefault(parts[1], set()).add(parts[3])
+    return {m: sorted(v) for m, v in found.items()}
 
 
 # ----------------------------------------------------------------------------- drift
