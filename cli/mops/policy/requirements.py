@@ -552,18 +552,27 @@ def parse_monitoring(params: Any) -> MonitoringSpec:
     return MonitoringSpec(_figure(params["within_days"], "within_days"), kind)
 
 
-def check_monitoring(s: Subject, spec: MonitoringSpec) -> Outcome:
-    days = figure_for(spec.within_days, s.tier)
+def _latest_result(s: Subject, kind: str, within_days: Figure | None) -> Outcome | tuple[Any, dt.datetime]:
+    """The latest monitoring record of *kind* and its time, or why there is none fresh enough."""
+    days = figure_for(within_days, s.tier)
     records = [(t, m) for m in s.version.monitoring
-               if m.kind == spec.kind and (t := clock.parse_timestamp(m.at)) is not None]
+               if m.kind == kind and (t := clock.parse_timestamp(m.at)) is not None]
     if not records:
-        return _failed(f"no {spec.kind} result recorded for this version (record one with "
+        return _failed(f"no {kind} result recorded for this version (record one with "
                        f"`mops drift {s.version.ref} --current LOG --record`)", s.version_path)
     at, latest = max(records, key=lambda r: (r[0], r[1].id))
     age = (s.now - at).days
     if days is not None and age > days:
-        return _failed(f"the latest {spec.kind} result ({latest.id}, {at.date().isoformat()}) is "
+        return _failed(f"the latest {kind} result ({latest.id}, {at.date().isoformat()}) is "
                        f"{age} days old; one is needed every {plural(days, 'day')}", latest.path)
+    return latest, at
+
+
+def check_monitoring(s: Subject, spec: MonitoringSpec) -> Outcome:
+    found = _latest_result(s, spec.kind, spec.within_days)
+    if isinstance(found, Outcome):
+        return found
+    latest, at = found
     if latest.breach:
         verdict = latest.data.get("verdict") or {}
         breaches = verdict.get("breaches") or []
@@ -574,6 +583,147 @@ def check_monitoring(s: Subject, spec: MonitoringSpec) -> Outcome:
                        latest.path)
     return _passed(f"{spec.kind} checked on {at.date().isoformat()} ({latest.id}), no breach",
                    latest.path)
+
+
+# ----------------------------------------------------------------------------- calibration, auc_change, fairness
+#
+# Read the latest drift record's result (``mops drift --record``): its ``calibration``,
+# ``discrimination`` and ``fairness`` parts, on the current window.
+
+
+@dataclass(frozen=True)
+class ResultSpec:
+    """Limits on a part of the latest drift result; ``within_days`` as for ``monitoring``."""
+
+    requirement: str
+    limits: Mapping[str, float]
+    within_days: Figure | None = None
+
+
+#: Each requirement's limits: (what it says, the result's figure it bounds) - see the checkers.
+RESULT_LIMITS: dict[str, tuple[str, ...]] = {
+    "calibration": ("min_pvalue", "min_grade_pvalue"),
+    "auc_change": ("alpha", "max_drop"),
+    "fairness": ("min_ratio", "max_difference", "max_equalized_odds"),
+}
+
+
+def _result_parser(name: str) -> Callable[[Any], ResultSpec]:
+    def parse(params: Any) -> ResultSpec:
+        keys = RESULT_LIMITS[name]
+        if not isinstance(params, Mapping):
+            raise SpecError(f"{name}: expected a mapping with {', '.join(keys)}")
+        _only_keys(params, ("within_days", *keys), name)
+        limits = {}
+        for key in keys:
+            if key in params:
+                value = params[key]
+                if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+                    raise SpecError(f"{name}: '{key}' must be a number from 0 to 1, not {value!r}")
+                limits[key] = float(value)
+        if not limits:
+            raise SpecError(f"{name}: give at least one of {', '.join(keys)}")
+        days = _figure(params["within_days"], "within_days") if "within_days" in params else None
+        return ResultSpec(name, limits, days)
+    return parse
+
+
+def _result_part(s: Subject, spec: ResultSpec, key: str, what: str) -> Outcome | tuple[Any, Any, str]:
+    found = _latest_result(s, "drift", spec.within_days)
+    if isinstance(found, Outcome):
+        return found
+    latest, at = found
+    result = latest.data.get("result") if isinstance(latest.data, Mapping) else None
+    part = result.get(key) if isinstance(result, Mapping) else None
+    label = f"the latest drift result ({latest.id}, {at.date().isoformat()})"
+    if not part:
+        return _failed(f"{label} has no {what}: the card's monitoring plan needs {_NEEDS[key]}", latest.path)
+    return latest, part, label
+
+
+_NEEDS = {"calibration": "a label (task binary)", "discrimination": "a label (task binary)",
+          "fairness": "a label and protected columns (task binary)"}
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def check_calibration(s: Subject, spec: ResultSpec) -> Outcome:
+    found = _result_part(s, spec, "calibration", "calibration")
+    if isinstance(found, Outcome):
+        return found
+    latest, part, label = found
+    current = part.get("current") or {}
+    problems = []
+    pvalue = _number(current.get("hosmer_lemeshow_pvalue"))
+    limit = spec.limits.get("min_pvalue")
+    if limit is not None and (pvalue is None or pvalue < limit):
+        problems.append(f"Hosmer-Lemeshow p {'is not computable' if pvalue is None else f'= {pvalue:.4g}'} "
+                        f"(at least {limit:g} required)")
+    limit = spec.limits.get("min_grade_pvalue")
+    if limit is not None:
+        for g in current.get("grades") or []:
+            jeffreys = _number(g.get("jeffreys_pvalue"))
+            if jeffreys is not None and jeffreys < limit:
+                problems.append(f"grade {g.get('grade')}: Jeffreys p = {jeffreys:.4g} (the predicted rate "
+                                f"underestimates the observed one; at least {limit:g} required)")
+    if problems:
+        return _failed(f"{label}: calibration fails: {'; '.join(problems[:5])}", latest.path)
+    return _passed(f"{label}: calibration within the limits (Hosmer-Lemeshow p = "
+                   f"{'-' if pvalue is None else f'{pvalue:.4g}'})", latest.path)
+
+
+def check_auc_change(s: Subject, spec: ResultSpec) -> Outcome:
+    found = _result_part(s, spec, "discrimination", "AUC with its DeLong test")
+    if isinstance(found, Outcome):
+        return found
+    latest, part, label = found
+    change, pvalue = _number(part.get("change")), _number(part.get("pvalue"))
+    if change is None:
+        return _failed(f"{label}: the AUC change is not computable (a window without both classes)", latest.path)
+    problems = []
+    alpha = spec.limits.get("alpha")
+    if alpha is not None and change < 0 and pvalue is not None and pvalue < alpha:
+        problems.append(f"the AUC fell by {-change:.4g}, significant by DeLong's test (p = {pvalue:.4g} < {alpha:g})")
+    most = spec.limits.get("max_drop")
+    if most is not None and -change >= most:
+        problems.append(f"the AUC fell by {-change:.4g} (at most {most:g} allowed)")
+    if problems:
+        return _failed(f"{label}: {'; '.join(problems)}", latest.path)
+    return _passed(f"{label}: AUC change {change:+.4g}" + (f", DeLong p = {pvalue:.4g}" if pvalue is not None else ""),
+                   latest.path)
+
+
+def check_fairness(s: Subject, spec: ResultSpec) -> Outcome:
+    found = _result_part(s, spec, "fairness", "fairness figures")
+    if isinstance(found, Outcome):
+        return found
+    latest, part, label = found
+    problems = []
+    for entry in part:
+        current = entry.get("current") or {}
+        column = entry.get("column")
+        for key, figure, lower in (("min_ratio", "demographic_parity_ratio", True),
+                                   ("max_difference", "demographic_parity_difference", False),
+                                   ("max_equalized_odds", "equalized_odds_difference", False)):
+            limit = spec.limits.get(key)
+            value = _number(current.get(figure))
+            if limit is None:
+                continue
+            if value is None or (value < limit if lower else value > limit):
+                shown = "not computable" if value is None else f"{value:.4g}"
+                problems.append(f"{column}: {figure} {shown} ({'at least' if lower else 'at most'} {limit:g})")
+    if problems:
+        return _failed(f"{label}: fairness outside the limits: {'; '.join(problems[:5])}", latest.path)
+    return _passed(f"{label}: fairness within the limits for {join_words([str(e.get('column')) for e in part])}",
+                   latest.path)
+
+
+def _describe_result(spec: ResultSpec) -> str:
+    limits = ", ".join(f"{k} {v:g}" for k, v in spec.limits.items())
+    age = f", recorded within {_figure_text(spec.within_days, 'days')}" if spec.within_days is not None else ""
+    return f"the latest drift result's {spec.requirement.replace('_', ' ')}: {limits}{age}"
 
 
 # ----------------------------------------------------------------------------- no_open_findings
@@ -708,6 +858,9 @@ REQUIREMENTS: dict[str, Requirement] = {r.name: r for r in (
                 lambda p: f"the next review date ({p.field}) is recorded and has not passed",
                 lambda p: Names(card_fields=(p.field,))),
     Requirement("monitoring", parse_monitoring, check_monitoring, _describe_monitoring),
+    Requirement("calibration", _result_parser("calibration"), check_calibration, _describe_result),
+    Requirement("auc_change", _result_parser("auc_change"), check_auc_change, _describe_result),
+    Requirement("fairness", _result_parser("fairness"), check_fairness, _describe_result),
     Requirement("no_open_findings", parse_findings, check_findings,
                 lambda p: f"no open {join_words(list(p.severities))} findings (an exception "
                           f"waives it)"),
