@@ -203,7 +203,8 @@ def _record(inv: Inventory, start: Path, model: Model, version: Version, referen
         "rows": body["rows"],
         "plan": {k: v for k, v in plan_map.items() if k not in ("reference", "logs")},
         "result": body,
-        "verdict": {"dataset_drift": body["dataset_drift"], "drifted_share": body["drifted_share"],
+        "verdict": {"task": body.get("task"), "dataset_drift": body["dataset_drift"],
+                    "drifted_share": body["drifted_share"],
                     "breaches": [b["message"] for b in body["breaches"]],
                     "warnings": [w["message"] for w in body["warnings"]]},
     }
