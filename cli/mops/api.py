@@ -60,6 +60,29 @@ def _today(now: dt.datetime | None) -> dt.date:
     return (now or clock.now()).date()
 
 
+@dataclass(frozen=True)
+class Commit:
+    """A commit a mutating verb made: its id and its subject (the first line of its message)."""
+
+    sha: str
+    subject: str
+
+    @property
+    def line(self) -> str:
+        """``[1a2b3c4d5e6f] register: credit-pd@1.0.0``, as ``git commit`` reports one."""
+        return f"[{self.sha[:12]}] {self.subject}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"commit": self.sha, "subject": self.subject}
+
+
+def commit_made(start: Path, sha: str) -> Commit:
+    """The commit ``sha`` (made by a verb in the repository at ``start``), with its subject."""
+    from mops import git
+
+    return Commit(sha, git.commit_subject(start, sha))
+
+
 # ----------------------------------------------------------------------------- init, register
 
 
@@ -75,23 +98,25 @@ class InitOutcome:
 
 
 def init(path: Path, *, name: str | None = None, packs: Sequence[str] = (),
-         github: bool = False, notify: Notify = None, env: Env = None) -> InitOutcome:
-    """Create an inventory in ``path`` (built-in packs recorded as ``NAME@VERSION``), and
-    with ``github`` its workflow; on an existing inventory, ``github`` adds the workflow."""
+         github: bool = False, roles: Mapping[str, Sequence[str]] | None = None,
+         notify: Notify = None, env: Env = None) -> InitOutcome:
+    """Create an inventory in ``path`` (built-in packs recorded as ``NAME@VERSION``, ``roles``
+    listed in mops.yaml), and with ``github`` its workflow; on an existing inventory,
+    ``github`` adds the workflow."""
     from mops.inventory.actions import register as actions
     from mops.resources import workflow
 
     rel = workflow.GITHUB_WORKFLOW
     if github and (path / SETTINGS_FILE).is_file():
-        if name is not None or packs:
-            raise UsageError(f"{path / SETTINGS_FILE} exists: --name and --pack apply to a new "
-                             f"inventory; with --github alone, mops adds {rel} to this one")
+        if name is not None or packs or roles:
+            raise UsageError(f"{path / SETTINGS_FILE} exists: --name, --pack and --role apply to "
+                             f"a new inventory; with --github alone, mops adds {rel} to this one")
         return InitOutcome(workflow=actions.add_github_workflow(
             path, workflow.github_workflow, rel, notify, env=env))
     pinned = [_pinned(p) for p in packs or ["baseline"]]
     extra = actions.github_workflow_files(path, workflow.github_workflow, rel) if github else {}
     done = actions.init(path, name=name, packs=pinned, known_packs=pinned, extra_files=extra,
-                        env=env)
+                        roles=roles, env=env)
     if github and not extra:  # the inventory is a folder of a larger repository
         return InitOutcome(done, actions.add_github_workflow(path, workflow.github_workflow, rel,
                                                              notify, env=env))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from mops import __version__
 from mops.commands import (
@@ -34,6 +35,7 @@ from mops.commands import (
     register,
     verify,
 )
+from mops.commands.options import Command
 from mops.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, MopsError
 
 app = typer.Typer(
@@ -112,9 +114,12 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _guard_all(typer_app: typer.Typer) -> None:
+    """Every command behind the one error handler, with the usage lines of :class:`Command`."""
     for info in typer_app.registered_commands:
         if info.callback is not None:
             info.callback = guarded(info.callback)
+        if info.cls in (None, TyperCommand):  # (Typer's default; a command's own class stays)
+            info.cls = Command
     for group in typer_app.registered_groups:
         if group.typer_instance is not None:
             _guard_all(group.typer_instance)

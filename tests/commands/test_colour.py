@@ -89,7 +89,7 @@ def scenario(inventory: Path, files: dict[str, str]) -> list[Step]:
     home = {"HOME": str(inventory.parent / "home"), "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
     v = "credit-pd@1.0.0"
     return [
-        (["init", str(inventory.parent / "second")], {}, False),
+        (["init", str(inventory.parent / "second"), "--role", "validator=carol@acme.test"], {}, False),
         (REGISTER, {}, False),
         (["evidence", "add", v, "validation.md", "--kind", "validation-report"], {}, False),
         (["approve", v, "--role", "validator"], {}, True),     # refused: the developer is no validator

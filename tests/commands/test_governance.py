@@ -313,7 +313,8 @@ def test_finding_add_prints_id_and_close(inventory: Path, mops: Mops, ref: str,
         "high", "open", "1.0.0", "carol@acme.test")
     data = mops.json("finding", "add", "credit-pd", "--severity", "low", "--title", "Typo",
                      "--json")
-    assert list(data) == ["id"] and data["id"].startswith("F-")
+    assert list(data) == ["id", "commit", "subject"] and data["id"].startswith("F-")
+    assert data["subject"].startswith("finding: low ")
     mops("approve", ref, "--role", "validator")
     act(monkeypatch, BOB)
     err = refused(inventory, mops, ["promote", ref, "--to", "production"], "BL-NO-HIGH-FINDINGS", 1)

@@ -14,6 +14,14 @@ def cwd() -> Path:
     return Path.cwd()
 
 
+def committed(sha: str, start: Path | None = None) -> str:
+    """What a mutating command prints for the commit it made, as ``git commit`` does:
+    ``[1a2b3c4d5e6f] register: credit-pd@1.0.0`` (short id, subject)."""
+    from mops import api
+
+    return api.commit_made(start or cwd(), sha).line
+
+
 def notify(message: str) -> None:
     """Progress messages from the core (e.g. waiting for the lock) go to stderr."""
     from mops.output import info

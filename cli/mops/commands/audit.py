@@ -12,7 +12,7 @@ DEFAULT_OUT = "mops-audit.html"
 
 def audit(
     models: Annotated[list[str] | None, typer.Argument(
-        metavar="MODEL", help="Only these models (default: the whole inventory).")] = None,
+        metavar="MODEL...", help="Only these models (default: the whole inventory).")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", metavar="FILE",
         help=f"Where to write the HTML report (default: {DEFAULT_OUT} in the current "

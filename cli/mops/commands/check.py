@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mops.commands.options import Format as Format  # re-exported: verify imports it from here
-from mops.commands.options import changed_since_option, format_option, model_ref
+from mops.commands.options import changed_since_option, format_option, model_refs
 
 if TYPE_CHECKING:  # pragma: no cover
     from mops.output.github import ErrorContext
@@ -86,7 +86,7 @@ FORMATTERS = {Format.text: print_text, Format.json: print_json}
 
 
 def check(
-    refs: Annotated[list[str] | None, model_ref(
+    refs: Annotated[list[str] | None, model_refs(
         "Models or versions to check (default: every version in the inventory).")] = None,
     fmt: Annotated[Format, format_option(
         "Output: text grouped by model, one JSON document, or GitHub Actions annotations "

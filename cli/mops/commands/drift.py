@@ -29,7 +29,7 @@ class Format(enum.StrEnum):
 
 def drift(
     refs: Annotated[list[str] | None, typer.Argument(
-        metavar="MODEL[@V]",
+        metavar="MODEL[@V]...",
         help="Model, or model@version (default: latest). With --all: only these models.")] = None,
     current: Annotated[list[str] | None, typer.Option(
         "--current", metavar="PATH",
@@ -133,8 +133,13 @@ def drift(
         else:
             if stage is not None or logs is not None:
                 raise UsageError("--stage and --logs go with --all; for one version, pass --current PATH")
+            if refs and len(refs) > 1 and current:
+                raise UsageError(f"name one MODEL[@V] (got {len(refs)}: {', '.join(refs)}); --current "
+                                 f"takes one PATH: repeat it for each file of the window, e.g. "
+                                 f"--current {current[0]} --current {refs[-1]}")
             if not refs or len(refs) > 1:
-                raise UsageError("name one MODEL[@V] to check with --current PATH..., or pass --all")
+                raise UsageError("name one MODEL[@V] to check with --current PATH (repeatable), or "
+                                 "pass --all")
             if reference_table:
                 if reference:
                     raise UsageError("--reference and --reference-table both name the reference: give one")
@@ -211,8 +216,20 @@ def _one_text(outcome: DriftOutcome, record: bool) -> int:
 def _one_json(outcome: DriftOutcome, record: bool) -> int:
     from mops.output import emit_json
 
-    emit_json(outcome.document)
+    doc = outcome.document
+    if outcome.recorded:  # the commit made, beside the result (the record itself is unchanged)
+        doc = {**doc, "recorded": {"path": outcome.recorded.record.path,
+                                   **_made(outcome.recorded.commit).to_json()}}
+    emit_json(doc)
     return _one_epilogue(outcome, record)
+
+
+def _made(sha: str) -> Any:
+    """The commit a recording made (:class:`mops.api.Commit`)."""
+    from mops import api
+    from mops.commands import cwd
+
+    return api.commit_made(cwd(), sha)
 
 
 def _one_github(outcome: DriftOutcome, record: bool) -> int:
@@ -236,7 +253,8 @@ def _one_epilogue(outcome: DriftOutcome, record: bool, quiet: bool = False) -> i
         for w in doc["warnings"]:
             warn(w["message"])
     if outcome.recorded:
-        info(f"recorded {outcome.recorded.record.path} (commit {outcome.recorded.commit[:12]})")
+        info(f"recorded {outcome.recorded.record.path}")
+        info(_made(outcome.recorded.commit).line)
     if outcome.status == DATA_QUALITY:
         if not quiet:
             error(f"{doc['model']}@{doc['version']}: data quality: the logs cannot support a verdict"
@@ -349,7 +367,7 @@ ONE_FORMATTERS: dict[Format, Callable[[DriftOutcome, bool], int]] = {
 
 def _all_text(everything: AllOutcome) -> int:
     from mops.drift.run import ERROR, NO_LOGS
-    from mops.output import echo, error, table, warn
+    from mops.output import echo, error, info, table, warn
     from mops.output.github_drift import drift_verdict
 
     rows = []
@@ -367,6 +385,9 @@ def _all_text(everything: AllOutcome) -> int:
                 warn(f"{r.target.ref}: {w['message']}")
             for p in doc["problems"]:
                 error(f"{r.target.ref}: data quality: {p['message']}")
+        if r.outcome and r.outcome.recorded:
+            info(f"{r.target.ref}: recorded {r.outcome.recorded.record.path} "
+                 f"{_made(r.outcome.recorded.commit).line}")
     if rows:
         table(["MODEL", "VERSION", "LOGS", "ROWS", "RESULT", "DETAIL"], rows,
               styles={"drift": "red", "no drift": "green"})
@@ -423,6 +444,8 @@ def all_document(everything: AllOutcome) -> dict[str, Any]:
             "message": r.message or None,
             "drift": r.outcome.document if r.outcome else None,
             "record": r.outcome.recorded.record.path if r.outcome and r.outcome.recorded else None,
+            **({"commit": None, "subject": None} if not (r.outcome and r.outcome.recorded)
+               else _made(r.outcome.recorded.commit).to_json()),
         } for r in everything.results],
     }
 

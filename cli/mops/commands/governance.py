@@ -32,7 +32,7 @@ def evidence_add(
 ) -> None:
     """Copy files into a version's evidence, each with its sha256, in one commit."""
     from mops import api
-    from mops.commands import cwd, notify
+    from mops.commands import committed, cwd, notify
     from mops.inventory.actions.register import parse_metrics
     from mops.inventory.names import parse_ref
     from mops.output import echo
@@ -41,7 +41,8 @@ def evidence_add(
                         metrics=parse_metrics(metric or []), notify=notify)
     ev = done.evidence
     echo(f"Added evidence {ev.id} ({ev.kind}, {len(ev.files)} file(s)) to "
-         f"{done.model}@{done.version} (commit {done.commit[:12]})")
+         f"{done.model}@{done.version}")
+    echo(committed(done.commit))
 
 
 def approve(
@@ -57,7 +58,7 @@ def approve(
 ) -> None:
     """Sign off a model version in a role, bound to the digest of what you reviewed."""
     from mops import api, clock
-    from mops.commands import cwd, notify
+    from mops.commands import committed, cwd, notify
     from mops.inventory.names import parse_ref
     from mops.output import echo
 
@@ -66,7 +67,8 @@ def approve(
     a = done.approval
     verb = "rejected" if a.decision == "reject" else "approved"
     echo(f"{a.by} {verb} {done.model}@{done.version} as {a.role} (sign-off {a.id}, "
-         f"{a.digest}, commit {done.commit[:12]})")
+         f"{a.digest})")
+    echo(committed(done.commit))
 
 
 def promote(
@@ -76,15 +78,15 @@ def promote(
 ) -> None:
     """Move a version to a stage if every rule for that stage is met (else exit 1)."""
     from mops import api
-    from mops.commands import cwd, notify
+    from mops.commands import committed, cwd, notify
     from mops.inventory.names import parse_ref
     from mops.output import echo, warn
 
     done = api.promote(cwd(), parse_ref(ref), to=to, notify=notify)
     if done.waived:
         warn(f"promoted under exceptions for {', '.join(done.waived)}")
-    echo(f"Promoted {done.model}@{done.version} from {done.previous} to {done.stage} "
-         f"(commit {done.commit[:12]})")
+    echo(f"Promoted {done.model}@{done.version} from {done.previous} to {done.stage}")
+    echo(committed(done.commit))
 
 
 def retire(
@@ -94,13 +96,13 @@ def retire(
 ) -> None:
     """Mark a version or a whole model retired; every record is kept."""
     from mops import api
-    from mops.commands import cwd, notify
+    from mops.commands import committed, cwd, notify
     from mops.inventory.names import parse_ref
     from mops.output import echo
 
     done = api.retire(cwd(), parse_ref(ref), reason=reason, notify=notify)
-    echo(f"Retired {', '.join(done.model + '@' + v for v in done.versions)} "
-         f"(commit {done.commit[:12]})")
+    echo(f"Retired {', '.join(done.model + '@' + v for v in done.versions)}")
+    echo(committed(done.commit))
 
 
 @finding_app.command("add")
@@ -111,19 +113,22 @@ def finding_add(
     title: Annotated[str, typer.Option("--title", metavar="TEXT", help="What was found.")],
     due: Annotated[str | None, typer.Option(
         "--due", metavar="DATE", help="When it must be resolved (YYYY-MM-DD).")] = None,
-    as_json: Annotated[bool, json_option("Print {\"id\": ...} as JSON.")] = False,
+    as_json: Annotated[bool, json_option(
+        "Print {\"id\": ..., \"commit\": ..., \"subject\": ...} as JSON.")] = False,
 ) -> None:
-    """Open a finding; prints its id."""
+    """Open a finding; prints its id (alone on stdout; the commit made goes to stderr)."""
     from mops import api, clock
     from mops.commands import cwd, notify
     from mops.inventory.names import parse_ref
-    from mops.output import echo, emit_json
+    from mops.output import echo, emit_json, info
 
     done = api.add_finding(cwd(), parse_ref(ref), severity=severity, title=title,
                        due=clock.parse_date_option(due, "--due"), notify=notify)
+    made = api.commit_made(cwd(), done.commit)
     if as_json:
-        emit_json({"id": done.finding.id})
+        emit_json({"id": done.finding.id, **made.to_json()})
     else:
+        info(made.line)
         echo(done.finding.id)
 
 
@@ -137,14 +142,15 @@ def finding_close(
 ) -> None:
     """Close a finding (or revoke an exception); the record is kept."""
     from mops import api
-    from mops.commands import cwd, notify
+    from mops.commands import committed, cwd, notify
     from mops.inventory.names import validate_model
     from mops.output import echo
 
     done = api.close_finding(cwd(), validate_model(model), finding_id, comment=comment,
                              notify=notify)
     what = "exception" if done.finding.kind == "exception" else "finding"
-    echo(f"Closed {what} {finding_id} on {model} (commit {done.commit[:12]})")
+    echo(f"Closed {what} {finding_id} on {model}")
+    echo(committed(done.commit))
 
 
 def waive(
@@ -160,7 +166,7 @@ def waive(
 ) -> None:
     """Grant a time-limited exception: the rule reports waived (never pass) until it expires."""
     from mops import api, clock
-    from mops.commands import cwd, notify
+    from mops.commands import committed, cwd, notify
     from mops.inventory.names import parse_ref
     from mops.output import echo
 
@@ -169,8 +175,8 @@ def waive(
                      controls=controls, notify=notify)
     w = done.finding
     target = f"{w.model}@{w.version}" if w.version else w.model
-    echo(f"Exception {w.id} waives {w.rule} for {target} until {w.expires} "
-         f"(commit {done.commit[:12]})")
+    echo(f"Exception {w.id} waives {w.rule} for {target} until {w.expires}")
+    echo(committed(done.commit))
 
 
 def register(app: typer.Typer) -> None:

@@ -17,6 +17,10 @@ def init(
         "--pack", metavar="NAME",
         help="A built-in policy pack to apply, NAME or NAME@VERSION (repeatable; default: "
              "baseline). mops.yaml records the version: the latest unless one is given.")] = None,
+    role: Annotated[list[str] | None, typer.Option(
+        "--role", metavar="ROLE=EMAIL",
+        help="Who may sign off in a role, e.g. validator=carol@acme.test (repeatable; mops.yaml "
+             "lists them under roles; edit it later to change them).")] = None,
     github: Annotated[bool, typer.Option(
         "--github",
         help="Also write .github/workflows/mops.yml (the pull-request gate and a scheduled drift "
@@ -27,19 +31,23 @@ def init(
     With --github, also the GitHub Actions workflow that gates pull requests.
     """
     from mops import api
-    from mops.commands import notify
+    from mops.commands import committed, notify
+    from mops.inventory.actions.register import parse_roles
     from mops.output import echo
 
-    done = api.init(path, name=name, packs=pack or (), github=github, notify=notify)
+    done = api.init(path, name=name, packs=pack or (), github=github,
+                    roles=parse_roles(role or []), notify=notify)
     if done.inventory is None:
         assert done.workflow is not None  # only the workflow was added
         echo(f"Wrote {done.workflow.files[0]} (pushes to {done.workflow.branch!r} and pull "
-             f"requests are gated) (commit {done.workflow.commit[:12]})")
+             f"requests are gated)")
+        echo(committed(done.workflow.commit, path))
         return
-    echo(f"Initialised mops inventory {done.inventory.name!r} in {done.inventory.path} "
-         f"(commit {done.inventory.commit[:12]})")
+    echo(f"Initialised mops inventory {done.inventory.name!r} in {done.inventory.path}")
+    echo(committed(done.inventory.commit, path))
     if done.workflow is not None:  # the inventory is a folder of a larger repository
-        echo(f"Wrote {done.workflow.path} (commit {done.workflow.commit[:12]})")
+        echo(f"Wrote {done.workflow.path}")
+        echo(committed(done.workflow.commit, path))
     elif done.workflow_in_commit:
         echo(f"The commit includes {done.workflow_in_commit}: push it to GitHub to turn on the gate")
 

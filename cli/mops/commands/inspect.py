@@ -56,7 +56,7 @@ def show(
     ref: Annotated[str, model_ref("Model, or model@version (default: latest).")],
     as_json: JSON = False,
 ) -> None:
-    """Show a model version: card, artifact, evidence, sign-offs and findings."""
+    """Show a model version: card, artifact, evidence, sign-offs, monitoring results and findings."""
     from mops import api
     from mops.commands import cwd
     from mops.inventory.names import parse_ref
@@ -84,6 +84,12 @@ def show(
     for a in data["approvals"]:
         state = "STALE (" + ", ".join(a["changed"]) + " changed)" if a["stale"] else "valid"
         echo(f"    {a['id']}  {a['role']}  {a['decision']}  by {a['by']} at {a['at']}  {state}")
+    echo(f"  monitoring:  {len(data['monitoring']) or 'none'}")
+    for m in data["monitoring"]:
+        verdict = (("DRIFT" if m["dataset_drift"] else "BREACH") + f" ({len(m['breaches'])} "
+                   f"breach(es))") if m["breach"] else "no breach"
+        window = f"  window {m['window']}" if m["window"] else ""
+        echo(f"    {m['id']}  {m['kind']}  {m['at']}{window}  {verdict}")
     open_findings = [f for f in data["findings"] if f["status"] == "open"]
     echo(f"  findings:    {len(open_findings) or 'none'} open")
     for f in open_findings:
@@ -93,7 +99,7 @@ def show(
 
 
 def log(
-    model: Annotated[str | None, typer.Argument(help="Only this model's history.")] = None,
+    model: Annotated[str | None, typer.Argument(metavar="MODEL", help="Only this model's history.")] = None,
     as_json: JSON = False,
 ) -> None:
     """The audit trail from git history: who did what, when, in which commit."""

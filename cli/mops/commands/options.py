@@ -9,6 +9,23 @@ import enum
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
+
+
+class Command(TyperCommand):
+    """Usage lines as the README writes them: a required argument bare (``MODEL@V``), an
+    optional one in brackets (``[MODEL]``), a repeatable one followed by ``...``
+    (``[MODEL[@V]]...``), instead of Typer's ``{MODEL@V}`` and ``[MODEL[@V]...]``."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = []
+        for piece in super().collect_usage_pieces(ctx):
+            if piece.startswith("{") and piece.endswith("}"):
+                piece = piece[1:-1]
+            if piece.startswith("[") and piece.endswith("...]"):
+                piece = piece[:-4] + "]..."
+            pieces.append(piece)
+        return pieces
 
 
 class Format(enum.StrEnum):
@@ -43,6 +60,11 @@ def version_ref(help: str = "Model version, e.g. credit-pd@1.2.0 (MODEL alone: i
 def model_ref(help: str) -> Any:
     """``MODEL[@V]``: a model, or one version of it."""
     return typer.Argument(metavar="MODEL[@V]", help=help)
+
+
+def model_refs(help: str) -> Any:
+    """``[MODEL[@V]]...``: models or versions, any number."""
+    return typer.Argument(metavar="MODEL[@V]...", help=help)
 
 
 #: ``--json`` with the usual help.

@@ -140,7 +140,7 @@ def _print_pack(entry: Entry) -> None:
 @packs_app.command("upgrade")
 def upgrade(
     name: Annotated[str | None, typer.Argument(
-        metavar="[NAME]", help="A built-in pack in force (default: every built-in pack in force "
+        metavar="NAME", help="A built-in pack in force (default: every built-in pack in force "
                                "that has a newer version).")] = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Show the differences; change nothing.")] = False,
@@ -151,7 +151,7 @@ def upgrade(
     mops.yaml records the new versions. Only a governance.changed_by member may upgrade.
     """
     from mops.api import upgrade_packs
-    from mops.commands import cwd, notify
+    from mops.commands import committed, cwd, notify
     from mops.output import echo
 
     upgrades, done = upgrade_packs(cwd(), name, dry_run=dry_run, notify=notify)
@@ -166,7 +166,8 @@ def upgrade(
         echo("\n(dry run: nothing was changed)")
     else:
         adopted = ", ".join(f"{u.name}@{u.new}" for u in upgrades)
-        echo(f"\nAdopted {adopted} in mops.yaml (commit {done.commit[:12]})")
+        echo(f"\nAdopted {adopted} in mops.yaml")
+        echo(committed(done.commit))
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,7 @@ import typer
 
 
 def register_cmd(
-    model: Annotated[str, typer.Argument(help="Model id, e.g. credit-pd.")],
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="Model id, e.g. credit-pd.")],
     version: Annotated[str, typer.Option("--version", "-v", metavar="V",
                                          help="The version to register, e.g. 1.2.0.")],
     card: Annotated[Path | None, typer.Option(
@@ -32,7 +32,7 @@ def register_cmd(
 ) -> None:
     """Register a model version: its card, artifact digest and stage, in one commit."""
     from mops import api
-    from mops.commands import cwd, notify
+    from mops.commands import committed, cwd, notify
     from mops.inventory.actions.register import parse_metrics
     from mops.output import echo
 
@@ -40,8 +40,8 @@ def register_cmd(
                         owner=owner, tier=tier, message=message,
                         metrics=parse_metrics(metric or []), notify=notify)
     what = "new model" if done.new_model else "new version"
-    echo(f"Registered {model}@{version} ({what}, stage {done.record.stage}, "
-         f"commit {done.commit[:12]})")
+    echo(f"Registered {model}@{version} ({what}, stage {done.record.stage})")
+    echo(committed(done.commit))
 
 
 def register(app: typer.Typer) -> None:

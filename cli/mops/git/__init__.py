@@ -13,13 +13,21 @@ interface (as a Go package is), its files only the way it is kept. Nothing here
 knows what an inventory is; paths are as git names them (from the top).
 """
 
-from mops.git.commit import commit_paths, make_commit, refresh_index, restore_index, update_index
+from mops.git.commit import (
+    build_tree,
+    commit_paths,
+    make_commit,
+    restore_index,
+    stage_written,
+    update_index,
+)
 from mops.git.history import (
     Change,
     CommitInfo,
     Event,
     LoggedCommit,
     changes_log,
+    commit_subject,
     commit_time,
     diff_names,
     log_records,
@@ -51,10 +59,10 @@ from mops.git.status import dirty_paths, uncommitted, untracked_files
 __all__ = [
     "ZERO", "Change", "CommitInfo", "CommitReader", "Event", "Identity", "LoggedCommit", "MappedReader",
     "ObjectStore", "Signature", "TreeEntry", "TreeReader", "advance_head", "cat_blobs",
-    "changes_log", "commit_before", "commit_paths", "commit_time", "config_get", "delete_head",
+    "changes_log", "commit_before", "commit_paths", "commit_subject", "commit_time", "config_get", "delete_head",
     "diff_names", "dirty_paths", "git_dir", "hash_blob", "head", "identity", "init", "is_shallow",
     "log_records", "make_commit", "merge_base", "merge_changes", "object_ids", "parents_of", "path_history",
     "read_blob", "tree_blobs",
-    "refresh_index", "resolve", "restore_index", "symbolic_ref", "toplevel", "uncommitted",
+    "build_tree", "stage_written", "resolve", "restore_index", "symbolic_ref", "toplevel", "uncommitted",
     "untracked_files", "update_index", "verify_commits", "worktree_diff_names",
 ]

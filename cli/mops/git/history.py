@@ -49,6 +49,11 @@ def commit_time(top: Path, rev: str) -> str:
     return clock.format_timestamp(clock.from_epoch(int(out)))
 
 
+def commit_subject(top: Path, rev: str) -> str:
+    """The first line of ``rev``'s message (``top``: any folder of the repository)."""
+    return run(top, "show", "-s", "--format=%s", rev, "--").decode("utf-8", "replace").strip()
+
+
 def merge_base(top: Path, a: str, b: str) -> str | None:
     """The best common ancestor of ``a`` and ``b``; None for unrelated histories."""
     return run(top, "merge-base", a, b, check=False).decode().strip() or None

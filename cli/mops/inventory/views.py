@@ -9,6 +9,7 @@ from mops.inventory import layout
 from mops.inventory.digest import DigestCache, combine, subject_parts, what_changed
 from mops.inventory.layout import INVENTORY_PATHS, MODELS_DIR
 from mops.inventory.names import ModelRef, validate_model
+from mops.inventory.records import Monitoring
 from mops.inventory.store import CommitSource, Inventory, Version
 
 
@@ -74,10 +75,19 @@ def show_data(inv: Inventory, ref: ModelRef) -> dict[str, Any]:
         "approvals": approvals,
         "findings": [finding_view(f) for f in model.findings
                      if f.version in (None, version.version)],
-        "monitoring": [{"id": m.id, "at": m.at, "kind": m.kind, "breach": m.breach}
-                       for m in version.monitoring],
+        "monitoring": [monitoring_view(m) for m in version.monitoring],
         "digest": digest,
     }
+
+
+def monitoring_view(m: Monitoring) -> dict[str, Any]:
+    """A recorded monitoring result, as ``show`` gives it: when, by whom, which window, the
+    verdict (``breach``: dataset drift or a threshold breached) and the breaches."""
+    verdict = m.data.get("verdict") or {}
+    return {"id": m.id, "at": m.at, "kind": m.kind, "breach": m.breach, "by": m.data.get("by"),
+            "window": m.data.get("window"), "dataset_drift": bool(verdict.get("dataset_drift")),
+            "drifted_share": verdict.get("drifted_share"),
+            "breaches": list(verdict.get("breaches") or []), "path": m.path}
 
 
 def finding_view(f) -> dict[str, Any]:

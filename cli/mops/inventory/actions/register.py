@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mops import git
-from mops.errors import UsageError
+from mops.errors import MopsError, UsageError
 from mops.inventory import layout, records, yamlio
 from mops.inventory.actions import Done
 from mops.inventory.actions.change import Change, locked, repository_lock
@@ -45,23 +45,30 @@ class WorkflowAdded(Done):
 # ----------------------------------------------------------------------------- init
 
 
-def settings_yaml(name: str, packs: Sequence[str]) -> str:
+def settings_yaml(name: str, packs: Sequence[str],
+                  roles: Mapping[str, Sequence[str]] | None = None) -> str:
+    """The first ``mops.yaml``: ``roles`` (role -> e-mail addresses) beside the empty
+    validator and risk-officer roles a new inventory lists."""
+    people: dict[str, list[str]] = {"validator": [], "risk-officer": [],
+                                     **{r: list(p) for r, p in (roles or {}).items()}}
+    lines = "".join(f"  {role}: [{', '.join(emails)}]\n" for role, emails in people.items())
     return (
         f"# mops inventory settings: see `mops --help` and the README.\n"
         f"inventory: {yamlio.dump_yaml(name).strip()}\n"
         f"policies: [{', '.join(packs)}]   # built-in packs as NAME@VERSION, or paths to your own\n"
         f"stages: [development, validation, production, retired]\n"
         f"roles:                           # who may sign off in which role\n"
-        f"  validator: []\n"
-        f"  risk-officer: []\n"
+        f"{lines}"
         f"signing: optional                # or: required (SSH-signed sign-offs)\n"
     )
 
 
 def init(path: Path, *, name: str | None, packs: Sequence[str], known_packs: Sequence[str],
          extra_files: Mapping[str, str] | None = None,
+         roles: Mapping[str, Sequence[str]] | None = None,
          env: Mapping[str, str] | None = None) -> Initialised:
-    """Create ``mops.yaml`` and ``models/`` in ``path`` (a git repo is made if needed)."""
+    """Create ``mops.yaml`` (listing ``roles``) and ``models/`` in ``path`` (a git repo is made
+    if needed)."""
     for pack in packs:
         if pack not in known_packs and not pack.endswith((".yaml", ".yml")):
             raise UsageError(f"unknown policy pack {pack!r} (--pack): built-in packs are "
@@ -85,7 +92,7 @@ def init(path: Path, *, name: str | None, packs: Sequence[str], known_packs: Seq
         assert top is not None
         git.identity(top, env)  # fail early, before anything is written, if git has no identity
         name = name or path.name
-        text = settings_yaml(name, packs)
+        text = settings_yaml(name, packs, roles)
         records.load_settings(SETTINGS_FILE, text.encode())  # what we write must read back
         with repository_lock(top):
             inv = Inventory(path, top.resolve(), WorktreeSource(path), None, git_env=env)
@@ -171,6 +178,26 @@ def parse_metrics(items: Sequence[str], option: str = "--metric") -> dict[str, A
         except ValueError:
             metrics[name] = value.strip()
     return metrics
+
+
+def parse_roles(items: Sequence[str], option: str = "--role") -> dict[str, list[str]]:
+    """``ROLE=EMAIL`` pairs (repeatable; one role may be given several times) as role -> emails."""
+    from mops.inventory.names import validate_role
+
+    roles: dict[str, list[str]] = {}
+    for item in items:
+        role, sep, email = (part.strip() for part in item.partition("="))
+        if not sep or not role or not records.EMAIL_RE.fullmatch(email):
+            raise UsageError(f"{option} {item!r}: write ROLE=EMAIL, e.g. {option} "
+                             f"validator=carol@acme.test")
+        try:
+            validate_role(role)
+        except MopsError as exc:
+            raise UsageError(f"{option} {item!r}: {exc.message}") from None
+        people = roles.setdefault(role, [])
+        if email.lower() not in people:
+            people.append(email.lower())
+    return roles
 
 
 def _artifact(inv: Inventory, artifact: str | None, sha256: str | None) -> records.Artifact | None:
