@@ -438,9 +438,13 @@ def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool 
 
 def verify_at(snapshot: Inventory) -> dict[str, Any]:
     """``mops verify`` at the commit ``snapshot`` is opened at (for an audit report's
-    cover), as its JSON; ``{"ok": None, "error": why}`` when it cannot run there."""
+    cover), as its JSON; ``{"ok": None, "error": why}`` when it cannot run there.
+
+    The whole history is replayed (``full``): a report must not depend on the
+    checkpoints a machine happens to hold, or the same commit would not always render
+    the same bytes."""
     try:
-        return verify(snapshot).to_json()
+        return verify(snapshot, full=True).to_json()
     except UsageError as exc:  # e.g. a shallow clone: history is not all there
         return {"ok": None, "error": exc.message, "problems": [], "warnings": []}
 

@@ -174,6 +174,11 @@ def test_verify_result_on_the_cover_and_its_forging_twin(tmp_path: Path):
     assert facts["mops verify at this commit"].startswith("passed"), facts
     assert "baseline version" in facts["Policy packs in force"]
 
+    # a plain `mops verify` leaves a checkpoint; the report still replays everything
+    m("verify")
+    m("audit", "--out", str(tmp_path / "again.html"))
+    assert (tmp_path / "again.html").read_bytes() == (tmp_path / "ok.html").read_bytes()
+
     evidence = next((repo / "models/credit-pd/versions/1/evidence").rglob("val.pdf"))
     path = evidence.relative_to(repo).as_posix()
     commit_files(repo, {path: b"%PDF a different report"}, "swap the report")
