@@ -268,3 +268,18 @@ def test_chart_text_from_records_is_escaped():
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert 'id="a&#34;b-chart-3-t"' in svg
     assert external_references(svg) == []
+
+
+def test_ticks_escapes_first_then_marks_code():
+    from mops.report.render import ticks
+
+    out = str(ticks("run `mops <x>` & <script>`"))
+    assert out == "run <code>mops &lt;x&gt;</code> &amp; &lt;script&gt;`"
+
+
+def test_markdown_drops_comments_keeps_other_html_as_text():
+    out = render_markdown("## A\n\n<!-- write here -->\n\n## B\n\nx <!-- y --> <b>z</b>\n\n"
+                          "<!-- a --> <div>kept</div>\n")
+    assert "write here" not in out and "<!--" not in out and "y -->" not in out
+    assert "<h5>A</h5>\n<p class=\"muted\">(This section is empty.)</p>" in out
+    assert "&lt;b&gt;z&lt;/b&gt;" in out and "&lt;div&gt;kept&lt;/div&gt;" in out
