@@ -172,9 +172,19 @@ def test_record_makes_one_commit_per_checked_version(monitored: Path, mops: Mops
         assert path.startswith(f"models/{model}/versions/1.0.0/monitoring/D-")
         record = json.loads((monitored / path).read_text())
         assert record["window"] == "2026-11" and record["model"] == model
+        made = git(monitored, "log", "-1", "--format=%H%x00%s", "--", path).strip().split("\0")
+        assert [results[model]["commit"], results[model]["subject"]] == made
     assert results["unlogged"]["record"] is None
+    assert results["unlogged"]["commit"] is None and results["unlogged"]["subject"] is None
     subjects = git(monitored, "log", "-2", "--format=%s").splitlines()
     assert sorted(subjects) == ["drift: shifted@1.0.0 (drift, 2026-11)", "drift: steady@1.0.0 (no drift, 2026-11)"]
+
+
+def test_record_in_text_names_each_commit(monitored: Path, mops: Mops):
+    r = mops("drift", "--all", "--record", "--window", "2026-11", code=1)
+    for sha, subject in (line.split("\0") for line in
+                         git(monitored, "log", "-2", "--format=%H%x00%s").splitlines()):
+        assert f"[{sha[:12]}] {subject}" in r.stderr
 
 
 def test_github_format_annotates_summarises_and_sets_outputs(monitored: Path, mops: Mops, tmp_path: Path,

@@ -146,16 +146,23 @@ def test_readme_headings_use_the_same_spelling():
 # ---------------------------------------------------------------- show: monitoring
 
 
-def test_show_lists_monitoring_results(inventory: Path, registered: Mops):
-    logs = write_credit_logs(inventory / "data/credit-pd", reference_rows=400, month_rows=600)
+def monitored_version(inventory: Path, mops: Mops, version: str, rows: tuple[int, int]) -> dict:
+    """credit-pd@VERSION with a monitoring plan (income, region; score) and its reference
+    committed; the credit logs, by month."""
+    logs = write_credit_logs(inventory / "data/credit-pd", reference_rows=rows[0], month_rows=rows[1])
     git(inventory, "add", "data/credit-pd/reference.parquet")
     git(inventory, "commit", "-qm", "reference")
     card = CARD.format(id="credit-pd", tier=1).replace(
         "license: apache-2.0\n", "license: apache-2.0\nmonitoring:\n  reference: "
         "data/credit-pd/reference.parquet\n  features: [income, region]\n  prediction: score\n")
-    (inventory.parent / "c2.md").write_text(card)
-    registered("register", "credit-pd", "--version", "1.1.0", "--card", str(inventory.parent / "c2.md"),
-               "--sha256", "b" * 64)
+    (inventory.parent / f"card-{version}.md").write_text(card)
+    mops("register", "credit-pd", "--version", version, "--card", str(inventory.parent / f"card-{version}.md"),
+         "--sha256", "b" * 64)
+    return logs
+
+
+def test_show_lists_monitoring_results(inventory: Path, registered: Mops):
+    logs = monitored_version(inventory, registered, "1.1.0", (400, 600))
     registered("drift", "credit-pd@1.1.0", "--current", str(logs["2026-09"]), "--record",
                "--window", "2026-09")
     registered("drift", "credit-pd@1.1.0", "--current", str(logs["2026-10"]), "--record",
@@ -215,15 +222,7 @@ def test_every_mutating_command_prints_its_commit(inventory: Path, registered: M
 
 
 def test_drift_record_prints_its_commit_and_json_names_it(inventory: Path, registered: Mops):
-    logs = write_credit_logs(inventory / "data/credit-pd", reference_rows=300, month_rows=400)
-    git(inventory, "add", "data/credit-pd/reference.parquet")
-    git(inventory, "commit", "-qm", "reference")
-    card = CARD.format(id="credit-pd", tier=1).replace(
-        "license: apache-2.0\n", "license: apache-2.0\nmonitoring:\n  reference: "
-        "data/credit-pd/reference.parquet\n  features: [income]\n  prediction: score\n")
-    (inventory.parent / "c3.md").write_text(card)
-    registered("register", "credit-pd", "--version", "1.2.0", "--card", str(inventory.parent / "c3.md"),
-               "--sha256", "d" * 64)
+    logs = monitored_version(inventory, registered, "1.2.0", (300, 400))
     # (the verdict does not matter here: a small sample may or may not drift)
     r = registered("drift", "credit-pd@1.2.0", "--current", str(logs["2026-09"]), "--record",
                    code=None)
