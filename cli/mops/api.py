@@ -487,6 +487,14 @@ def attest(inv: Inventory, ref: ModelRef, *, key: str | None = None,
     return do_attest(inv, ref, verify=verify, key=key, now=now)
 
 
+def artifact_sha256(artifact: Path | None, sha256: str | None) -> str:
+    """The digest ``verify-artifact`` looks for: of the file or folder ``artifact`` (a folder by
+    its manifest), or ``sha256`` as given (checked); exactly one of them."""
+    from mops.deployment import artifact_sha256 as digest
+
+    return digest(artifact, sha256)
+
+
 def verify_artifact(inv: Inventory, sha256: str, *, stage: str | None = None,
                     attestation: bytes | None = None, max_age_days: int | None = None,
                     now: dt.datetime | None = None) -> ArtifactVerdict:

@@ -82,11 +82,10 @@ def verify_artifact(
     """
     from mops import api
     from mops.commands import cwd
-    from mops.deployment import artifact_sha256
     from mops.errors import PolicyError, UsageError
     from mops.output import echo, emit_json
 
-    digest = artifact_sha256(artifact, sha256)
+    digest = api.artifact_sha256(artifact, sha256)
     data = None
     if attestation is not None:
         try:
