@@ -13,7 +13,14 @@ interface (as a Go package is), its files only the way it is kept. Nothing here
 knows what an inventory is; paths are as git names them (from the top).
 """
 
-from mops.git.commit import commit_paths, make_commit, refresh_index, restore_index, update_index
+from mops.git.commit import (
+    build_tree,
+    commit_paths,
+    make_commit,
+    restore_index,
+    stage_written,
+    update_index,
+)
 from mops.git.history import (
     Change,
     CommitInfo,
@@ -56,6 +63,6 @@ __all__ = [
     "diff_names", "dirty_paths", "git_dir", "hash_blob", "head", "identity", "init", "is_shallow",
     "log_records", "make_commit", "merge_base", "merge_changes", "object_ids", "parents_of", "path_history",
     "read_blob", "tree_blobs",
-    "refresh_index", "resolve", "restore_index", "symbolic_ref", "toplevel", "uncommitted",
+    "build_tree", "stage_written", "resolve", "restore_index", "symbolic_ref", "toplevel", "uncommitted",
     "untracked_files", "update_index", "verify_commits", "worktree_diff_names",
 ]

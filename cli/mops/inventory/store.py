@@ -35,27 +35,31 @@ class Source(Protocol):
 class WorktreeSource:
     """The working tree. A symlink that points outside the inventory is never followed."""
 
-    #: The folder read most: indexed with one scandir per directory.
+    #: The folder read most: each model's folder in it is indexed when first read, with one
+    #: scandir per directory, so that reading one model never lists another's files.
     INDEXED = MODELS_DIR
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._real_root = os.path.realpath(root)
         self._checked: set[str] = {""}
-        self._index: _TreeIndex | None = None
-        self._index_built = False
+        #: ``models/<id>`` -> its index (None: it holds a symlink, so every path is checked).
+        self._units: dict[str, _TreeIndex | None] = {}
+        self._indexed_link: bool | None = None
 
     def invalidate(self) -> None:
         """Forget what was listed (after mops wrote files)."""
-        self._index, self._index_built = None, False
+        self._units = {}
 
     def _tree(self, rel: str) -> _TreeIndex | None:
-        if rel != self.INDEXED and not rel.startswith(self.INDEXED + "/"):
+        if not rel.startswith(self.INDEXED + "/"):
             return None
-        if not self._index_built:
-            self._index = _TreeIndex.scan(self.root, self.INDEXED)
-            self._index_built = True
-        return self._index
+        unit = "/".join(rel.split("/", 2)[:2])
+        if unit not in self._units:
+            if self._indexed_link is None:
+                self._indexed_link = os.path.islink(os.path.join(self.root, self.INDEXED))
+            self._units[unit] = None if self._indexed_link else _TreeIndex.scan(self.root, unit)
+        return self._units[unit]
 
     def _path(self, rel: str) -> str:
         # Each path prefix is checked once (lstat), so large inventories stay fast.
@@ -121,7 +125,11 @@ class _TreeIndex:
             folder = stack.pop()
             try:
                 entries = list(os.scandir(os.path.join(root, folder)))
-            except (FileNotFoundError, NotADirectoryError):
+            except NotADirectoryError:
+                if folder == top:
+                    return None
+                continue
+            except FileNotFoundError:
                 continue
             if folder == top and os.path.islink(os.path.join(root, folder)):
                 return None

@@ -201,8 +201,7 @@ class Change:
                     undo.write(rel, pending)
                 git.advance_head(top, new, parent, f"mops {self.action}", env=env)
                 moved = True
-                git.update_index(top, blobs)
-                git.refresh_index(top, blobs)
+                git.stage_written(top, blobs)
         except BaseException:
             # Includes interrupts: main turns SIGINT and SIGTERM into an exception.
             with signals_deferred():
