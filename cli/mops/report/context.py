@@ -20,6 +20,7 @@ from mops.policy.results import Result
 from mops.report.charts import Point, fmt, line_chart, number
 from mops.report.gather import ReportInput
 from mops.report.markdown import render_markdown
+from mops.report.monitoring import monitoring_detail
 
 #: 64 zeros stand in for the report digest while the digest is computed (see render.py).
 DIGEST_PLACEHOLDER = "0" * 64
@@ -396,6 +397,7 @@ def version_section(data: ReportInput, model: Model, version: Version, results: 
         "readiness": readiness(version.stage, data.readiness.get(version.ref),
                                evaluated=bool(data.packs or data.results)),
         "drift": drift_section(version.monitoring, anchor),
+        "monitoring_detail": monitoring_detail(version.monitoring, anchor),
     }
 
 
