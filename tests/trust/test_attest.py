@@ -498,3 +498,32 @@ def test_a_statement_naming_a_commit_where_the_version_was_elsewhere_is_refused(
     first = git(release.repo, "rev-list", "--max-parents=0", "HEAD").strip()
     _refused(release, _restate(release, envelope(out), "carol", commit=first),
              "credit-pd@1.0.0 was not registered")
+
+
+def test_a_promotion_the_gate_would_have_refused_stops_attest_and_the_gate(release: Release):
+    """Bob promotes 2.0.0 to production with a patched mops whose gate lets anything through (a
+    well-formed promotion commit), and the sign-offs come afterwards: check passes at HEAD, but
+    the promotion replay of `mops verify` (which attest and verify-artifact run, as verify
+    does) names it, and neither attests nor deploys it."""
+    from mops.inventory.actions.governance import promote
+    from mops.inventory.names import parse_ref
+
+    act(release.monkeypatch, BOB)
+    other = release.tmp / "v2.bin"
+    other.write_bytes(b"weights v2")
+    release.mops("register", "credit-pd", "--version", "2.0.0", "--artifact", str(other))
+    evidence(release.mops, release.tmp, "credit-pd@2.0.0", "validation-report")
+    promote(release.repo, parse_ref("credit-pd@2.0.0"), to="production",
+            gate=lambda *_: ([], []))
+    act(release.monkeypatch, CAROL)
+    release.mops("approve", "credit-pd@2.0.0", "--role", "validator")
+    act(release.monkeypatch, DANA)
+    release.mops("approve", "credit-pd@2.0.0", "--role", "risk-officer")
+    release.mops("check", "credit-pd@2.0.0")  # passes: it reads no history
+    r, out = release.attest(ref="credit-pd@2.0.0", code=1)
+    assert "verify: models/credit-pd/versions/2.0.0/version.yaml" in r.stderr, r.stderr
+    assert not out.exists()
+    sha = hashlib.sha256(b"weights v2").hexdigest()
+    data = release.gate("--sha256", sha, code=1)
+    assert any(p.startswith("verify: models/credit-pd/versions/2.0.0/version.yaml")
+               for p in data["problems"]), data["problems"]
