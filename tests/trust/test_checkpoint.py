@@ -11,15 +11,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
 from mops.trust import checkpoint
 from tests.conftest import Mops, git, mops_executable
 from tests.policy.helpers import BOB, CAROL, DANA
 from tests.trust.helpers import VDIR, Team, commit, make_team
-from tests.trust.test_provenance_table import FORGERIES, as_mops, bob_commits, write
-
-MODEL = "models/credit-pd"
+from tests.trust.test_provenance_table import FORGERIES
 
 
 @pytest.fixture
@@ -40,17 +37,9 @@ def stored(team: Team) -> list[str]:
     return [e["commit"] for e in data["entries"]]
 
 
-def forge_exception(team: Team, rid: str = "W-0e0e0e") -> str:
+def forge_exception(team: Team) -> str:
     """Bob writes an exception a risk officer never granted, dressed as `mops waive`."""
-    rel = f"{MODEL}/findings/{rid}.yaml"
-    write(team, rel, yaml.safe_dump({
-        "id": rid, "kind": "exception", "model": "credit-pd", "version": None,
-        "rule": "BL-INDEPENDENT-SIGNOFF", "title": "Exception to BL-INDEPENDENT-SIGNOFF",
-        "reason": "urgent", "controls": None, "approved_by": DANA[1], "status": "open",
-        "opened_by": DANA[1], "opened_at": "2026-05-01T00:00:00Z", "expires": "2026-12-31"},
-        sort_keys=False))
-    bob_commits(team, as_mops("waive", f"Mops-Actor: {DANA[1]}\n"))
-    return rel
+    return FORGERIES["exception"](team)
 
 
 def honest_commit(team: Team) -> None:

@@ -45,8 +45,10 @@ def problems(mops: Mops) -> dict[str, list[str]]:
     return out
 
 
-def hand_commit(inventory: Path, rel: str, record: dict) -> None:
-    """The same record committed by hand, dressed as `mops drift --record` (by its `by`)."""
+def hand_commit(inventory: Path, monkeypatch: pytest.MonkeyPatch, rel: str, record: dict) -> None:
+    """The record committed by hand by the person it names, dressed as `mops drift --record`."""
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", record["by"])
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", record["by"])
     (inventory / rel).write_text(json.dumps(record, indent=2))
     commit(inventory, "drift: credit-pd@1.0.0\n\nMops-Action: drift\nMops-Model: credit-pd\n"
                       f"Mops-Version: 1.0.0\nMops-Actor: {record['by']}\n")
@@ -86,9 +88,7 @@ def test_a_record_without_its_digests_is_reported(inventory: Path, mops: Mops, l
     else:  # "not one file" needs a reason
         record["inputs"][0].update(sha256=None, unhashed="")
     forged = f"{VDIR}/monitoring/D-0f0f0f.json"
-    monkeypatch.setenv("GIT_AUTHOR_EMAIL", record["by"])
-    monkeypatch.setenv("GIT_COMMITTER_EMAIL", record["by"])
-    hand_commit(inventory, forged, record)
+    hand_commit(inventory, monkeypatch, forged, record)
     found = problems(mops)
     assert list(found) == [forged], found
     assert any("sha256" in p for p in found[forged])
@@ -104,9 +104,7 @@ def test_a_table_read_where_the_data_is_says_why_it_has_no_digest(inventory: Pat
     record["inputs"] = [{"path": "table:lake.scores_2026_09", "sha256": None, "size": None,
                          "unhashed": "a table or URI read by the engine where the data is",
                          "rows": 500}]
-    monkeypatch.setenv("GIT_AUTHOR_EMAIL", record["by"])
-    monkeypatch.setenv("GIT_COMMITTER_EMAIL", record["by"])
-    hand_commit(inventory, f"{VDIR}/monitoring/D-0a0a0a.json", record)
+    hand_commit(inventory, monkeypatch, f"{VDIR}/monitoring/D-0a0a0a.json", record)
     assert problems(mops) == {}
 
 
@@ -139,10 +137,8 @@ def test_a_record_by_someone_outside_monitoring_recorded_by_is_reported(
     assert problems(mops) == {}
     _, record = recorded(inventory)
     record.update(id="D-0b0b0b", by="bob@acme.test")
-    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "bob@acme.test")
-    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "bob@acme.test")
     forged = f"{VDIR}/monitoring/D-0b0b0b.json"
-    hand_commit(inventory, forged, record)
+    hand_commit(inventory, monkeypatch, forged, record)
     found = problems(mops)
     assert list(found) == [forged], found
     assert any("monitoring.recorded_by" in p for p in found[forged])
