@@ -1,6 +1,6 @@
 """``mops drift``: compare production prediction logs with the reference.
 
-One version (``MODEL[@V] --current PATH...``) or every version in a stage with a
+One version (``MODEL[@V] --current PATH``, repeatable) or every version in a stage with a
 monitoring plan (``--all``). Each output format is one function; the progress bar
 for large inputs lives here, on the presentation side.
 """
