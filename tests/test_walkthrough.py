@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,7 +63,7 @@ def run(script: list[str], folder: Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=600)
 
 
-def mops_json(inventory: Path, *args: str) -> object:
+def mops_json(inventory: Path, *args: str) -> Any:
     proc = subprocess.run([mops_executable(), *args], cwd=inventory, capture_output=True,
                           text=True, env={**os.environ, "GIT_CONFIG_NOSYSTEM": "1"})
     assert proc.returncode in (0, 1), proc.stderr
