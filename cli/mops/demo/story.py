@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mops import api, clock, git
+from mops.demo.outcomes import monitor_outcomes
 from mops.errors import PolicyError
 from mops.inventory.names import parse_ref
 
@@ -150,6 +151,7 @@ class Story:
         self.credit_pd_monitoring()
         # Further models join the story here: a chapter each, in a module of its own,
         # dated between 150 and 1 days ago.
+        monitor_outcomes(self)
         self.today()
 
     def card(self, name: str, reviewed_days_ago: int) -> Path:

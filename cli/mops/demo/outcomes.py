@@ -1,0 +1,194 @@
+"""The demo's outcome monitoring: a regression, a multiclass and a binary model with segments and
+a protected attribute, each with a reference set and a month of labelled production logs.
+
+* ``claims-severity`` 2.1 (the vendor's Gamma GLM): a regression of the claim cost; in the
+  latest month repair costs rose, so the errors drift and the plan's MAE limit is breached;
+* ``claims-triage`` 1.0: routes new claims to fast track, standard handling or investigation
+  (three classes);
+* ``card-approval`` 1.0: approves credit-card applications (binary), monitored per sales
+  channel (segments), per rating grade (calibration) and for demographic parity by sex (the
+  protected attribute), where the latest month shows a gap.
+
+Synthetic data with fixed seeds (the demo runs without scikit-learn), written to
+``data/<model>/reference.parquet`` (committed) and ``logs/<model>/`` (not kept in git).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mops import git
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mops.demo.story import Story
+
+CARDS = {
+    "claims-severity": None,  # the vendor card of mops/demo/cards, with the plan below added
+    "claims-triage": """---
+id: claims-triage
+name: Motor claims triage
+owner: henry@acme.test
+developers: [bob@acme.test]
+tier: 3
+intended_use: Routes each new motor claim to fast track, standard handling or investigation.
+out_of_scope: Settlement amounts; fraud decisions (investigation is done by people).
+limitations: [Trained on 2024-2025 claims]
+inputs: [claim_amount, vehicle_age, days_to_report, claim_type]
+outputs: One of fast_track, standard, investigate
+data_sources: [claims system]
+dependencies: [claims-severity]
+vendor: false
+review: {last: 2026-01-10}
+monitoring:
+  reference: data/claims-triage/reference.parquet
+  features: [claim_amount, vehicle_age, days_to_report, claim_type]
+  prediction: route
+  label: handled_as
+  task: multiclass
+  thresholds: {accuracy_drop: 0.05, macro_f1_drop: 0.05}
+---
+
+# Motor claims triage
+
+A gradient-boosted classifier; its route is reviewed by a claims handler.
+""",
+    "card-approval": """---
+id: card-approval
+name: Credit-card application approval
+owner: erin@acme.test
+developers: [bob@acme.test]
+tier: 1
+intended_use: Probability that a credit-card applicant defaults within 12 months; applications
+  scoring below the cut-off are approved.
+out_of_scope: Credit limits; existing customers.
+limitations: [No bureau data for applicants new to the country]
+inputs: [income, utilisation, age, channel]
+outputs: Probability of default in 12 months
+data_sources: [application system, credit bureau]
+dependencies: []
+vendor: false
+review: {last: 2026-02-01}
+monitoring:
+  reference: data/card-approval/reference.parquet
+  features: [income, utilisation, age, channel]
+  prediction: pd
+  label: defaulted
+  task: binary
+  decision_threshold: 0.12
+  grade: rating
+  segments: [channel]
+  protected: [sex]
+  min_segment_rows: 500
+  thresholds: {auc_drop: 0.05, hosmer_lemeshow_pvalue: 0.01, delong_pvalue: 0.05,
+               demographic_parity_ratio: 0.8}
+---
+
+# Credit-card application approval
+
+Logistic scorecard with seven rating grades. Sex is not an input; it is collected for
+fairness monitoring only.
+""",
+}
+
+SEVERITY_PLAN = """monitoring:
+  reference: data/claims-severity/reference.parquet
+  features: [vehicle_age, vehicle_group, claim_type, region]
+  prediction: expected_cost
+  label: paid_cost
+  task: regression
+  segments: [claim_type]
+  min_segment_rows: 300
+  thresholds: {mae_increase: 150, bias: 400}
+"""
+
+
+def severity_log(rows: int, *, seed: int, inflation: float = 1.0):
+    import numpy as np
+    import pyarrow as pa
+
+    rng = np.random.default_rng(seed)
+    vehicle_age = rng.integers(0, 20, rows).astype("float64")
+    vehicle_group = rng.choice(["A", "B", "C", "D"], rows, p=[0.3, 0.35, 0.25, 0.1])
+    claim_type = rng.choice(["collision", "glass", "theft"], rows, p=[0.6, 0.3, 0.1])
+    region = rng.choice(["north", "south", "east", "west", "capital"], rows)
+    mean = (np.where(claim_type == "glass", 600.0, np.where(claim_type == "theft", 9000.0, 3500.0))
+            * np.where(vehicle_group == "D", 1.6, 1.0) * np.exp(-0.03 * vehicle_age))
+    paid = rng.gamma(2.0, mean * inflation / 2.0)
+    return pa.table({"vehicle_age": vehicle_age, "vehicle_group": vehicle_group, "claim_type": claim_type,
+                     "region": region, "expected_cost": mean, "paid_cost": paid})
+
+
+def triage_log(rows: int, *, seed: int, shifted: bool = False):
+    import numpy as np
+    import pyarrow as pa
+
+    rng = np.random.default_rng(seed)
+    amount = rng.lognormal(7.5 + (0.3 if shifted else 0.0), 1.0, rows)
+    vehicle_age = rng.integers(0, 20, rows).astype("float64")
+    days = rng.gamma(1.5, 4.0, rows).round()
+    claim_type = rng.choice(["collision", "glass", "theft"], rows, p=[0.6, 0.3, 0.1])
+    risk = np.log(amount) / 3 + days / 20 + (claim_type == "theft") * 1.5 + rng.normal(0, 0.6, rows)
+    truth = np.where(risk < 2.7, "fast_track", np.where(risk < 3.9, "standard", "investigate"))
+    noisy = risk + rng.normal(0, 0.45 if shifted else 0.3, rows)
+    route = np.where(noisy < 2.7, "fast_track", np.where(noisy < 3.9, "standard", "investigate"))
+    return pa.table({"claim_amount": amount, "vehicle_age": vehicle_age, "days_to_report": days,
+                     "claim_type": claim_type, "route": route, "handled_as": truth})
+
+
+def approval_log(rows: int, *, seed: int, gap: float = 0.0):
+    import numpy as np
+    import pyarrow as pa
+
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["female", "male"], rows)
+    channel = rng.choice(["branch", "online", "partner"], rows, p=[0.3, 0.6, 0.1])
+    income = rng.lognormal(10.3 - np.where(sex == "female", gap, 0.0), 0.5, rows)
+    utilisation = rng.beta(2.0, 5.0, rows)
+    age = rng.integers(18, 80, rows).astype("float64")
+    logit = -2.6 - 0.8 * (np.log(income) - 10.3) + 3.0 * (utilisation - 0.3) - 0.01 * (age - 45)
+    pd = 1 / (1 + np.exp(-logit))
+    defaulted = (rng.random(rows) < pd).astype("int8")
+    rating = np.searchsorted([0.02, 0.04, 0.07, 0.11, 0.16, 0.25], pd) + 1
+    return pa.table({"income": income, "utilisation": utilisation, "age": age, "channel": channel,
+                     "sex": sex, "rating": rating.astype("int64"), "pd": pd, "defaulted": defaulted})
+
+
+def monitor_outcomes(story: Story) -> None:
+    """Three more models, registered two days ago and monitored yesterday on their latest month."""
+    import pyarrow.parquet as pq
+
+    from mops.demo.story import CARDS as DEMO_CARDS
+
+    p = story.path
+    plans = {
+        "claims-severity": (severity_log, {}, {"inflation": 1.18}, "2.1"),
+        "claims-triage": (triage_log, {}, {"shifted": True}, "1.0"),
+        "card-approval": (approval_log, {}, {"gap": 0.35}, "1.0"),
+    }
+    month = story.clock.month(1)
+    references = []
+    for seed, (model, (make, ref_kw, cur_kw, _)) in enumerate(plans.items(), start=40):
+        folder = p / "data" / model
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(make(20_000, seed=seed, **ref_kw), folder / "reference.parquet")
+        logs = p / "logs" / model
+        logs.mkdir(parents=True, exist_ok=True)
+        pq.write_table(make(30_000, seed=seed + 10, **cur_kw), logs / f"predictions-{month}.parquet")
+        references.append(f"data/{model}/reference.parquet")
+    git.commit_paths(p, references, "Reference samples for the claims and card-approval models",
+                     env=story.env("bob", 2))
+    for days, (model, (_, _, _, version)) in zip((2, 2, 2), plans.items(), strict=True):
+        text = CARDS[model]
+        if text is None:  # the vendor card, with a monitoring plan
+            text = (DEMO_CARDS / f"{model}.md").read_text().replace("\n---\n", f"\n{SEVERITY_PLAN}---\n", 1)
+        card = story.scratch / f"{model}.md"
+        card.write_text(text)
+        story.register("bob", days, model, version, card=card, sha256=f"{len(model):064d}")
+    verdicts = []
+    for days, (model, (_, _, _, version)) in zip((1, 1, 1), plans.items(), strict=True):
+        doc = story.drift("carol", days, f"{model}@{version}", p / "logs" / model / f"predictions-{month}.parquet",
+                          month)
+        verdicts.append(f"{model} ({doc['task']}): {len(doc['breaches'])} breach"
+                        f"{'' if len(doc['breaches']) == 1 else 'es'}")
+    story.step(f"outcome monitoring for {month}: " + "; ".join(verdicts))
+
