@@ -357,6 +357,8 @@ def test_all_engine_spark_reads_partitioned_directories_and_records(spark, lake:
     assert_agree(local_result["drift"], {k: v for k, v in spark_result["drift"].items() if k != "record"})
     record = json.loads((lake / spark_result["record"]).read_text())
     assert [(i["size"], i["rows"]) for i in record["inputs"]] == [(None, 0), (None, 2000)]
+    # A folder Spark reads has no one digest: the record says so rather than leave it out.
+    assert all(i["sha256"] is None and i["unhashed"] for i in record["inputs"])
     assert record["reference"]["rows"] == 3000 and len(record["reference"]["sha256"]) == 64
 
 
