@@ -240,3 +240,20 @@ def test_a_key_revoked_after_the_checkpoint_fails_its_old_signoffs(team: Team):
         data = team.verify(*args, code=1)
         assert rel in {p["path"] for p in data["problems"]}, data["problems"]
         assert data["checkpoint"] is None
+
+
+def test_another_ssh_keygen_checks_everything_again(team: Team, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch):
+    """An upgraded (here: another) ssh-keygen may judge old signatures otherwise."""
+    import os
+    import shutil
+
+    team.approve()
+    team.verify(code=0)
+    other = tmp_path / "other-bin"
+    other.mkdir()
+    (other / "ssh-keygen").symlink_to(shutil.which("ssh-keygen") or "/usr/bin/ssh-keygen")
+    monkeypatch.setenv("PATH", f"{other}{os.pathsep}{os.environ['PATH']}")
+    assert team.verify(code=0)["checkpoint"] is None
+    honest_commit(team)
+    assert team.verify(code=0)["checkpoint"] is not None  # and the new one is used again

@@ -15,9 +15,9 @@ A checkpoint is used only when every part of its key still holds:
   inventory folder, with promotions re-gated or not alike;
 - the trust anchor at that commit (its ``mops.yaml`` and allowed-signers blobs) is
   the one it was stored with, and so is what else git's verdict on a signature depends
-  on here: the ``gpg.*`` settings that change it and the content of
+  on here: the ``gpg.*`` settings that change it, the content of
   ``gpg.ssh.revocationFile`` (a key revoked since makes every commit signed with it
-  checked again);
+  checked again), and the git and ssh-keygen programs (an upgrade may change a verdict);
 - the file parses and each entry's own digest matches (a corrupt or truncated file is
   ignored, never trusted).
 
@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -104,8 +105,16 @@ SIGNATURE_SETTINGS = ("gpg.ssh.revocationFile", "gpg.minTrustLevel", "gpg.progra
 
 
 def signature_settings(inv: Inventory) -> dict[str, str]:
-    """The settings git checks signatures with here, and the revocation file's digest."""
+    """The settings git checks signatures with here, the revocation file's digest, and
+    which git and ssh-keygen check them (an upgrade may change a verdict)."""
     found = {name: git.config_get(inv.top, name) for name in SIGNATURE_SETTINGS}
+    for tool in ("git", "ssh-keygen"):
+        where = shutil.which(tool)
+        try:
+            st = os.stat(where) if where else None
+        except OSError:
+            st = None
+        found[tool] = f"{where}:{st.st_size}:{st.st_mtime_ns}" if st else "absent"
     revoked = found["gpg.ssh.revocationFile"]
     if revoked:
         path = Path(revoked).expanduser()
