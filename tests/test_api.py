@@ -58,10 +58,15 @@ def test_evaluation_writes_no_cache_and_the_api_saves_it(inventory: Path):
 
 def test_the_record_cache_belongs_to_the_inventory_and_is_saved_when_it_closes(inventory: Path):
     api.register(inventory, "credit-pd", "1.0.0", card=write_card(inventory / "card.md"))
-    pickle = inventory / ".git" / "mops" / "records.pickle"
-    pickle.unlink(missing_ok=True)
+    import shutil
+
+    from mops.inventory.yamlio import MISSING, blob_id
+
+    folder = inventory / ".git" / "mops" / "records"
+    shutil.rmtree(folder, ignore_errors=True)
     with api.opened(inventory) as inv:
         assert inv.record_cache is not None and inv.model("credit-pd").versions
-        assert not pickle.exists()
-    assert pickle.exists()
-    assert Inventory.open(inventory).record_cache.entries  # type: ignore[union-attr]
+        assert not folder.exists()
+    assert any(folder.iterdir())
+    record = (inventory / "models" / "credit-pd" / "versions" / "1.0.0" / "version.yaml").read_bytes()
+    assert Inventory.open(inventory).record_cache.get(blob_id(record)) is not MISSING  # type: ignore[union-attr]

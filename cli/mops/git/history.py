@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mops import clock
-from mops.git.run import run
+from mops.git.run import probe, run
 
 
 def log_records(top: Path, paths: Iterable[str], *, rev: str = "HEAD",
@@ -41,6 +42,44 @@ def log_records(top: Path, paths: Iterable[str], *, rev: str = "HEAD",
                 rec[key] = value.strip()
         records.append(rec)
     return records
+
+
+#: A history shorter than this is read fast enough without git's commit-graph.
+GRAPH_FROM = 1000
+
+
+def index_history(top: Path, gitdir: Path, head: str, state: Path) -> None:
+    """Have git's commit-graph, with changed-path Bloom filters, cover ``head``, so that a
+    log limited to one model's folder skips the commits that did not touch it without
+    reading their trees (its cost follows the model's history, not the repository's).
+
+    This is git's own index (``git commit-graph write``, as ``git maintenance`` does):
+    git checks it and ignores what it does not cover, so it never changes what a log
+    shows. ``state`` remembers the commit last covered (one file read when nothing
+    moved); only new commits are added (``--split``); a history shorter than
+    :data:`GRAPH_FROM` commits is left alone, and any failure (a read-only repository,
+    another writer holding the lock) only costs time.
+    """
+    try:
+        if state.read_text().strip() == head:
+            return
+    except OSError:
+        pass
+    info = gitdir / "objects" / "info"
+    if not (info / "commit-graph").exists() and not (info / "commit-graphs").is_dir():
+        count = run(top, "rev-list", "--count", f"--max-count={GRAPH_FROM}", head, check=False)
+        if int(count.strip() or 0) < GRAPH_FROM:
+            return
+    if probe(top, "commit-graph", "write", "--reachable", "--changed-paths", "--split",
+             "--no-progress") is None:
+        return
+    try:
+        state.parent.mkdir(exist_ok=True)
+        tmp = state.with_name(f".{state.name}.{os.getpid()}")
+        tmp.write_text(head + "\n")
+        os.replace(tmp, state)
+    except OSError:
+        pass
 
 
 def commit_time(top: Path, rev: str) -> str:

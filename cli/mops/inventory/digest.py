@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import re
 from pathlib import Path
 from typing import Any
 
 from mops import git
-from mops.inventory import layout
+from mops.inventory import layout, sealed
 from mops.inventory.store import CommitSource, Inventory, Version, WorktreeSource
 
 CHUNK = 1024 * 1024
 MISSING = "missing"
+_DIGEST_RE = re.compile(r"[0-9a-f]{64}")
 
 
 def sha256_file(path: Path | str) -> tuple[str, int]:
@@ -47,8 +48,9 @@ def canonical(value: Any) -> bytes:
 class DigestCache:
     """Remembers file digests by (size, mtime, ctime, inode), or by git blob id for history.
 
-    Kept in ``.git/mops/digests.json``: re-reading gigabytes of unchanged evidence on
-    every ``mops check`` is what would otherwise dominate. The one who makes a cache
+    Kept in ``.git/mops/digests.json``, sealed (:mod:`mops.inventory.sealed`: only this
+    user's mops is believed; a damaged or foreign file is ignored): re-reading gigabytes
+    of unchanged evidence on every ``mops check`` is what would otherwise dominate. The one who makes a cache
     saves it (:meth:`save`); code that is handed one (policy evaluation) never does.
     :meth:`in_memory` makes one that neither reads nor writes that file.
     """
@@ -59,13 +61,17 @@ class DigestCache:
             if persist and inv.top else None
         self.entries: dict[str, str] = {}
         self.dirty = False
-        if self.path and self.path.is_file():
+        self._secret = sealed.key() if self.path else None
+        payload = sealed.read(self.path, self._secret) if self.path else None
+        if payload is not None:
             try:
-                loaded = json.loads(self.path.read_text())
-                if isinstance(loaded, dict):
-                    self.entries = loaded
-            except (OSError, ValueError):
-                self.entries = {}
+                loaded = json.loads(payload)
+            except ValueError:
+                loaded = None
+            if isinstance(loaded, dict) and all(
+                    isinstance(k, str) and isinstance(v, str) and _DIGEST_RE.fullmatch(v)
+                    for k, v in loaded.items()):
+                self.entries = loaded
 
     @classmethod
     def in_memory(cls, inv: Inventory) -> DigestCache:
@@ -99,13 +105,8 @@ class DigestCache:
     def save(self) -> None:
         if not self.dirty or self.path is None:
             return
-        try:
-            self.path.parent.mkdir(exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.entries))
-            os.replace(tmp, self.path)
-        except OSError:
-            pass  # a cache that cannot be written only costs time
+        # Sealed: a digest another user (or a forger) wrote is never believed.
+        sealed.write(self.path, self._secret, json.dumps(self.entries).encode())
         self.dirty = False
 
 

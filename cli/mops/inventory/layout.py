@@ -100,6 +100,9 @@ EVIDENCE_FILE_RE = re.compile(rf"{MODELS_DIR}/[^/]+/{VERSIONS}/[^/]+/{EVIDENCE}/
 LOCK_FILE = "mops.lock"
 #: mops's caches, in the git directory (``.git/mops/``): each only saves time.
 CACHE_DIR = "mops"
-RECORD_CACHE = "records.pickle"
+#: Parsed records by blob id, in sealed shards (:class:`mops.inventory.yamlio.ParseCache`).
+RECORD_CACHE = "records"
 DIGEST_CACHE = "digests.json"
+#: The commit git's commit-graph was last brought up to (:func:`mops.git.index_history`).
+GRAPH_STATE = "commit-graph.head"
 TEMPLATE_CACHE = "templates"

@@ -117,7 +117,17 @@ def log_entries(inv: Inventory, model: str | None = None) -> list[dict[str, Any]
         paths = _inventory_paths(inv)
     if inv.head is None:
         return []
+    if model is not None:
+        index_history(inv)
     return [_entry(rec) for rec in git.log_records(inv.top, paths, rev=inv.head)]
+
+
+def index_history(inv: Inventory) -> None:
+    """Keep git's commit-graph (with changed-path filters) covering HEAD, so that reading
+    one model's history costs what that history costs (:func:`mops.git.index_history`)."""
+    if inv.head is not None:
+        gitdir = git.git_dir(inv.top)
+        git.index_history(inv.top, gitdir, inv.head, gitdir / layout.CACHE_DIR / layout.GRAPH_STATE)
 
 
 def commit_info(inv: Inventory) -> dict[str, str]:

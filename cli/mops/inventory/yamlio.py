@@ -7,8 +7,9 @@ the offending key, so the fast path stays fast.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-import os
+import io
 import pickle
 from collections.abc import Sequence
 from pathlib import Path
@@ -95,48 +96,128 @@ def _may_be_hostile(text: str) -> bool:
 
 
 class ParseCache:
-    """Parsed records by content hash, kept in ``path`` (``.git/mops/records.pickle``).
+    """Parsed records by the git blob id of their text, kept in ``folder`` (``.git/mops/records/``).
 
-    PyYAML builds Python objects in Python even with libyaml's parser; on an
-    inventory of thousands of records that is most of a command's time. Only
-    documents that parsed and validated are cached, so a cached value is exactly
-    what parsing would give. The unpickler admits only ``datetime`` types.
+    PyYAML builds Python objects in Python even with libyaml's parser; on an inventory
+    of thousands of records that is most of a command's time. The key is the id git
+    gives the text as a blob (a record's own blob id when the text is the whole file),
+    so a run re-parses only what changed. Only documents that parsed and validated are
+    cached, so a cached value is exactly what parsing would give.
+
+    Entries live in 256 shard files by the key's first byte, each loaded only when a key
+    in it is asked for: a command about one model reads a few small files, never the
+    cache of the whole inventory. Each shard is sealed (:mod:`mops.inventory.sealed`):
+    one this user's mops did not write, or a damaged one, is ignored. Each entry is kept
+    pickled and unpickled on every use (so a caller that changes what it got cannot
+    change the cache); the unpickler admits only ``datetime`` types, and an entry that is
+    not plain YAML data (mappings, lists, text, numbers, booleans, null, dates and
+    times) is dropped and the record parsed again.
 
     The ``Inventory`` holds one (``record_cache``) and passes it to the loaders; whoever
     opened the inventory saves it (``Inventory.close``). Nothing is cached unless a
-    cache is passed.
+    cache is passed; ``ParseCache()`` keeps entries in memory only.
     """
 
-    MAX_ENTRIES = 100_000
+    #: Entries per shard before the older half is dropped (256 shards: 256,000 records).
+    MAX_SHARD = 1000
+    FORMAT = "records-1"
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path
-        self.entries: dict[bytes, Any] = {}
-        self.dirty = False
-        if path is None:
-            return
+    def __init__(self, folder: Path | None = None) -> None:
+        from mops.inventory import sealed
+
+        self.folder = folder
+        self._secret = sealed.key() if folder is not None else None
+        self._prefix = f"{sealed.key_id(self._secret)}-" if self._secret else ""
+        self._shards: dict[int, dict[bytes, bytes]] = {}
+        self._dirty: set[int] = set()
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self._dirty)
+
+    def _shard(self, index: int) -> dict[bytes, bytes]:
+        shard = self._shards.get(index)
+        if shard is None:
+            shard = self._shards[index] = self._load(index)
+        return shard
+
+    def _file(self, index: int) -> Path:
+        assert self.folder is not None
+        return self.folder / f"{self._prefix}{index:02x}.{self.FORMAT}"
+
+    def _load(self, index: int) -> dict[bytes, bytes]:
+        from mops.inventory import sealed
+
+        if self._secret is None:
+            return {}
+        payload = sealed.read(self._file(index), self._secret)
+        if payload is None:
+            return {}
         try:
-            with open(path, "rb") as fh:
-                loaded = _SafeUnpickler(fh).load()
-            if isinstance(loaded, dict):
-                self.entries = loaded
-        except Exception:  # a missing or damaged cache only costs time
-            self.entries = {}
+            loaded = pickle.loads(payload)  # noqa: S301 - sealed by this user's key, and
+            # only bytes by bytes (checked below); entries go through _SafeUnpickler
+        except Exception:
+            return {}
+        if not isinstance(loaded, dict) or not all(
+                type(k) is bytes and type(v) is bytes for k, v in loaded.items()):
+            return {}
+        return loaded
+
+    def get(self, key: bytes) -> Any:
+        """The value cached for ``key``, or :data:`MISSING`."""
+        shard = self._shard(key[0])
+        blob = shard.get(key)
+        if blob is None:
+            return MISSING
+        try:
+            value = _SafeUnpickler(io.BytesIO(blob)).load()
+            if _plain(value, 0):
+                return value
+        except Exception:
+            pass
+        del shard[key]  # damaged: parse again, and forget it
+        self._dirty.add(key[0])
+        return MISSING
+
+    def put(self, key: bytes, value: Any) -> None:
+        shard = self._shard(key[0])
+        shard[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        self._dirty.add(key[0])
 
     def save(self) -> None:
-        if not self.dirty or self.path is None:
+        from mops.inventory import sealed
+
+        if self.folder is None or self._secret is None:
+            self._dirty.clear()
             return
-        if len(self.entries) > self.MAX_ENTRIES:
-            self.entries = dict(list(self.entries.items())[-self.MAX_ENTRIES // 2:])
-        try:
-            self.path.parent.mkdir(exist_ok=True)
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-            with open(tmp, "wb") as fh:
-                pickle.dump(self.entries, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.path)
-        except OSError:
-            pass
-        self.dirty = False
+        for index in sorted(self._dirty):
+            shard = self._shards[index]
+            if len(shard) > self.MAX_SHARD:
+                shard = self._shards[index] = dict(list(shard.items())[-self.MAX_SHARD // 2:])
+            sealed.write(self._file(index), self._secret,
+                         pickle.dumps(shard, protocol=pickle.HIGHEST_PROTOCOL))
+        self._dirty.clear()
+
+
+#: What :meth:`ParseCache.get` returns for a key it does not hold.
+MISSING: Any = object()
+
+
+def _plain(value: Any, depth: int) -> bool:
+    """Whether ``value`` is plain YAML data as the safe loader makes it."""
+    if depth > MAX_DEPTH + 1:
+        return False
+    kind = type(value)
+    if kind is dict:
+        return all(type(k) in _KEYS and _plain(v, depth + 1) for k, v in value.items())
+    if kind is list:
+        return all(_plain(v, depth + 1) for v in value)
+    if isinstance(value, dt.datetime):
+        return kind is dt.datetime and (value.tzinfo is None or type(value.tzinfo) is dt.timezone)
+    return kind in _KEYS
+
+
+_KEYS = {str, int, float, bool, type(None), dt.date, dt.datetime}
 
 
 class _SafeUnpickler(pickle.Unpickler):
@@ -147,6 +228,11 @@ class _SafeUnpickler(pickle.Unpickler):
         if (module, name) in self._ALLOWED:
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the record cache")
+
+
+def blob_id(data: bytes) -> bytes:
+    """The id git gives ``data`` as a blob (SHA-1 object format), as 20 bytes."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).digest()
 
 
 class _ImpossibleDate(yaml.MarkedYAMLError):
@@ -169,27 +255,16 @@ class _RecordLoader(_Loader):
 
 _RecordLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
-def _copy(value: Any) -> Any:
-    # Callers may mutate what they get; the cache must not change with them.
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
-
-
 def load_yaml(path: str, text: str, *, line_offset: int = 0,
               cache: ParseCache | None = None) -> Any:
     """Parse YAML text safely; errors name ``path:line:column``. ``cache`` saves time."""
-    key = None
-    if cache is not None:
-        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        if key in cache.entries:
-            return _copy(cache.entries[key])
-    value = _parse(path, text, line_offset)
-    if cache is not None and key is not None:
-        cache.entries[key] = _copy(value)
-        cache.dirty = True
+    if cache is None:
+        return _parse(path, text, line_offset)
+    key = blob_id(text.encode("utf-8", "surrogatepass"))
+    value = cache.get(key)
+    if value is MISSING:
+        value = _parse(path, text, line_offset)
+        cache.put(key, value)
     return value
 
 

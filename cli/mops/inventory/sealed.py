@@ -1,0 +1,121 @@
+"""mops's cache files in the git directory, sealed so that only this user's mops is believed.
+
+A cache only saves time, but two of mops's caches stand between a file and a verdict:
+parsed records (a record is what its cache entry says) and evidence digests (a file's
+sha256 is what its entry says). Anyone who can write ``.git/mops/`` could otherwise
+make ``mops check`` pass a tampered record: a colleague on a shared network folder, or
+whoever sent the repository as an archive. So every cache file carries a keyed BLAKE2b
+MAC over its name and contents, with a 32-byte key kept outside the repository, readable
+by this user only (``$XDG_CACHE_HOME/mops/cache-key``, else ``~/.cache/mops/cache-key``).
+A file whose MAC does not match — truncated, written by someone else, forged, or from
+another version of its format — is ignored as if it were not there, and rewritten.
+
+The trust boundary is the user's account: whoever can read that key can also run code as
+the user. A fresh clone (as CI makes) has no cache; ``MOPS_NO_CACHE=1`` ignores every
+cache and writes none. Writes go to a temporary file and are renamed into place, so
+concurrent runs never see half a file (the last writer wins; a lost entry costs time).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+MAGIC = b"mops-sealed-1\n"
+_MAC = 32
+
+
+def disabled() -> bool:
+    """Whether the user asked for no caches (``MOPS_NO_CACHE`` set and not ``0``)."""
+    return os.environ.get("MOPS_NO_CACHE", "0") not in ("", "0")
+
+
+def _key_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mops" / "cache-key"
+
+
+def key() -> bytes | None:
+    """This user's cache key (made on first use); None when it cannot be kept."""
+    if disabled():
+        return None
+    return _key_at(str(_key_path()))
+
+
+@functools.lru_cache(maxsize=8)
+def _key_at(where: str) -> bytes | None:
+    path = Path(where)
+    try:
+        data = path.read_bytes()
+        if len(data) == 32:
+            return data
+    except OSError:
+        pass
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(f".cache-key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(32))
+        try:
+            os.link(tmp, path)  # fails if another process made the key first: use theirs
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+        data = path.read_bytes()
+        return data if len(data) == 32 else None
+    except OSError:
+        return None
+
+
+def key_id(secret: bytes) -> str:
+    """A short public name for a key (cache files of different users do not collide)."""
+    return hashlib.blake2b(secret, digest_size=4, person=b"mops-key-id").hexdigest()
+
+
+def _mac(secret: bytes, name: str, payload: bytes) -> bytes:
+    h = hashlib.blake2b(key=secret, digest_size=_MAC, person=b"mops-cache")
+    h.update(name.encode("utf-8") + b"\0")
+    h.update(payload)
+    return h.digest()
+
+
+def read(path: Path, secret: bytes | None) -> bytes | None:
+    """The contents sealed in ``path`` by this user's mops; None when it is missing,
+    damaged, or not sealed with ``secret``."""
+    if secret is None:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    head = len(MAGIC) + _MAC
+    if len(data) < head or not data.startswith(MAGIC):
+        return None
+    payload = data[head:]
+    if not hmac.compare_digest(data[len(MAGIC):head], _mac(secret, path.name, payload)):
+        return None
+    return payload
+
+
+def write(path: Path, secret: bytes | None, payload: bytes) -> None:
+    """Seal ``payload`` into ``path`` atomically; a cache that cannot be written only
+    costs time, so errors are ignored."""
+    if secret is None:
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.write(MAGIC + _mac(secret, path.name, payload) + payload)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
