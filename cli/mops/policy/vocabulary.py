@@ -43,7 +43,7 @@ CARD_FIELDS: dict[str, str] = {
     "reviewer": "Who reviewed (validated) the model, as the inventory records it",
     "generative_ai": "true for generative or agentic AI (outside SR 26-2's scope, footnote 3)",
     "monitoring": "The monitoring plan `mops drift` reads (reference, features, prediction, label, "
-                  "thresholds)",
+                  "task, grade, segments, protected, thresholds)",
     "logging": "How events are logged over the lifetime (events, retention)",
     "human_oversight": "Human oversight: measures, and the people assigned",
 }
