@@ -58,7 +58,7 @@ def test_existing_inventory_gets_only_the_workflow_in_its_own_commit(tmp_path: P
     assert "already exists" in result.stderr
     assert snapshot(repo) == before
     result = Mops(repo)("init", "--github", "--name", "x", code=2)
-    assert "--name and --pack apply to a new inventory" in result.stderr
+    assert "--name, --pack and --role apply to a new inventory" in result.stderr
     assert snapshot(repo) == before
 
 
