@@ -15,7 +15,8 @@ Synthetic data with fixed seeds (the demo runs without scikit-learn), written to
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from mops import git
 
@@ -160,7 +161,7 @@ def monitor_outcomes(story: Story) -> None:
     from mops.demo.story import CARDS as DEMO_CARDS
 
     p = story.path
-    plans = {
+    plans: dict[str, tuple[Callable[..., Any], dict[str, Any], dict[str, Any], str]] = {
         "claims-severity": (severity_log, {}, {"inflation": 1.18}, "2.1"),
         "claims-triage": (triage_log, {}, {"shifted": True}, "1.0"),
         "card-approval": (approval_log, {}, {"gap": 0.35}, "1.0"),
