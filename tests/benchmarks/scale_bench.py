@@ -29,6 +29,7 @@ import datetime as dt
 import hashlib
 import heapq
 import json
+import os
 import random
 import subprocess
 import sys
@@ -74,7 +75,7 @@ def card(n: int) -> bytes:
             f"developers: [bob@acme.test]\ntier: {1 + n % 3}\nintended_use: Scoring\n"
             f"out_of_scope: Everything else\nlimitations: [none known]\ninputs: [feature]\n"
             f"outputs: score\ndata_sources: [warehouse]\ndependencies: []\nvendor: false\n"
-            f"review: {{last: 2026-05-01}}\nmonitoring: {{reference: monitoring/reference.csv, "
+            f"review: {{last: 2026-05-01}}\nmonitoring: {{reference: models/{mid}/monitoring/reference.csv, "
             f"features: [feature, score]}}\n---\n# Model {n}\n\nScores applications.\n").encode()
 
 
@@ -308,17 +309,18 @@ def build_history(root: Path, models: int, commits: int, env: dict[str, str],
 
 # ----------------------------------------------------------------------------- timing
 
-def peak_mb(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
-    """Seconds and the peak resident MB of one run of ``cmd`` (its own process tree)."""
+def measure(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system, git children included) and peak resident
+    MB of one run of ``cmd``, measured by a small parent process of its own."""
     script = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
               "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
-              "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
-              "p.returncode)")
+              "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+              "print(time.perf_counter() - t, u.ru_utime + u.ru_stime, u.ru_maxrss, p.returncode)")
     out = subprocess.run([sys.executable, "-c", script, *cmd], cwd=cwd, env=env,
                          capture_output=True, check=True).stdout.split()
-    if int(out[2]) not in (0, 1):
-        raise SystemExit(f"{' '.join(cmd)} in {cwd} exited {out[2]}")
-    return float(out[0]), int(out[1]) / 1024
+    if int(out[3]) not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} in {cwd} exited {out[3]}")
+    return float(out[0]), float(out[1]), int(out[2]) / 1024
 
 
 def commands(mops: str, tmp: Path) -> list[tuple[str, list[str] | None]]:
@@ -334,13 +336,26 @@ def commands(mops: str, tmp: Path) -> list[tuple[str, list[str] | None]]:
         ("`evidence add M@2.0.0`", [mops, "evidence", "add", "{m}@2.0.0", str(tmp / "report.md"),
                                     "--kind", "validation-report"]),
         ("`finding M`", [mops, "finding", "add", "{m}", "--severity", "low", "--title", "t"]),
-        ("`waive M@1.0.0`", [mops, "waive", "{m}@1.0.0", "--rule", "{rule}", "--reason", "r",
-                             "--expires", "2026-09-01"]),
+        ("`waive M@1.0.0`", [mops, "waive", "{m}@1.0.0", "--rule", "BL-LIMITATIONS", "--reason",
+                             "r", "--expires", "2026-09-01"]),
         ("`promote M@2.0.0`", [mops, "promote", "{m}@2.0.0", "--to", "validation"]),
         ("`drift M`", [mops, "drift", "{m}@1.0.0", "--current", str(tmp / "current.csv")]),
         ("`audit M`", [mops, "audit", "{m}", "--out", str(tmp / "one.html")]),
         ("`audit` (whole inventory)", [mops, "audit", "--out", str(tmp / "all.html")]),
     ]
+
+
+def _table(table: dict, names: list[str], cold: int, warm: int) -> None:
+    print(f"| command | {' | '.join(names)} |")
+    print("|---|" + "---|" * len(names))
+    for label, cells in table.items():
+        out = []
+        for k in names:
+            cell = f"{cells[k][cold]:.2f} / {min(cells[k][warm]):.2f}"
+            if "whole" in label:
+                cell += f", {cells[k][4]:.0f} MB"
+            out.append(cell)
+        print(f"| {label} | {' | '.join(out)} |")
 
 
 def main() -> None:
@@ -353,10 +368,13 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated row labels' words to keep")
     parser.add_argument("--keep", type=Path, help="build (or reuse) the inventories here")
     args = parser.parse_args()
-    mops, env = bench_env(MOPS_NOW="2026-06-01", GIT_COMMITTER_NAME="carol",
-                          GIT_COMMITTER_EMAIL="carol@acme.test", GIT_AUTHOR_NAME="carol",
-                          GIT_AUTHOR_EMAIL="carol@acme.test")
+    mops, env = bench_env(MOPS_NOW="2026-06-01")
+    # The validator acts (approve); exceptions are granted by the risk officer (waive).
+    env.update(GIT_AUTHOR_NAME="carol", GIT_AUTHOR_EMAIL=PEOPLE["carol"],
+               GIT_COMMITTER_NAME="carol", GIT_COMMITTER_EMAIL=PEOPLE["carol"])
     env.pop("NO_COLOR", None)
+    dana = dict(env, GIT_AUTHOR_NAME="dana", GIT_AUTHOR_EMAIL=PEOPLE["dana"],
+                GIT_COMMITTER_NAME="dana", GIT_COMMITTER_EMAIL=PEOPLE["dana"])
     sizes = [int(s) for s in args.sizes.split(",") if s]
     tmpdir = tempfile.TemporaryDirectory(prefix="mops-scale-")
     base = args.keep or Path(tmpdir.name)
@@ -392,37 +410,24 @@ def main() -> None:
     if args.only:
         keep = args.only.split(",")
         rows = [r for r in rows if any(k in r[0] for k in keep)]
-    rule = "BASE-MODEL-CARD"
-    table: dict[str, dict[str, tuple[float, list[float], float]]] = {}
+    # label -> inventory -> (cold wall, cold CPU, [warm walls], [warm CPUs], peak MB)
+    table: dict[str, dict[str, tuple[float, float, list[float], list[float], float]]] = {}
     for label, argv in rows:
-        assert argv is not None
-        cold: dict[str, float] = {}
-        warm: dict[str, list[float]] = {k: [] for k in inventories}
-        mem: dict[str, float] = {}
+        runs: dict[str, list[tuple[float, float, float]]] = {k: [] for k in inventories}
         for i in range(args.runs + 1):
             for name, inv in inventories.items():
-                cmd = [a.replace("{m}", model_id(1 + i)).replace("{rule}", rule) for a in argv]
-                secs, mb = peak_mb(cmd, inv, env)
-                if i == 0:
-                    cold[name] = secs
-                else:
-                    warm[name].append(secs)
-                mem[name] = max(mem.get(name, 0.0), mb)
-        table[label] = {k: (cold[k], warm[k], mem[k]) for k in inventories}
-        print(label, {k: f"{v[0]:.2f}/{min(v[1]):.2f}" for k, v in table[label].items()},
-              file=sys.stderr)
+                cmd = [a.replace("{m}", model_id(1 + i)) for a in argv]
+                runs[name].append(measure(cmd, inv, dana if "waive" in label else env))
+        table[label] = {k: (r[0][0], r[0][1], [x[0] for x in r[1:]], [x[1] for x in r[1:]],
+                            max(x[2] for x in r)) for k, r in runs.items()}
+        print(label, {k: f"{v[0]:.2f}/{min(v[2]):.2f} s, cpu {v[1]:.2f}/{min(v[3]):.2f}"
+                      for k, v in table[label].items()}, file=sys.stderr, flush=True)
     names = list(inventories)
-    print(f"| command (cold / warm, s) | {' | '.join(names)} |")
-    print("|---|" + "---|" * len(names))
-    for label, cells in table.items():
-        out = []
-        for k in names:
-            c, w, mb = cells[k]
-            cell = f"{c:.2f} / {min(w):.2f}"
-            if "whole" in label:
-                cell += f", {mb:.0f} MB"
-            out.append(cell)
-        print(f"| {label} | {' | '.join(out)} |")
+    load = os.getloadavg()[0]
+    print(f"\nWall seconds, cold / warm (best of {args.runs}); load average at the end {load:.1f}")
+    _table(table, names, 0, 2)
+    print("\nCPU seconds (user + system, git included), cold / warm")
+    _table(table, names, 1, 3)
     tmpdir.cleanup()
 
 
