@@ -407,3 +407,37 @@ def test_command_exits_1_on_a_regression_breach_and_records_it(inventory: Path, 
     record = next((inventory / "models" / "claims-severity").rglob("monitoring/*"))
     text = record.read_text()
     assert "mae_increase" in text and "error_drift" in text
+
+
+def test_integer_classes_with_task_multiclass(tmp_path: Path):
+    rng = np.random.default_rng(12)
+    truth = rng.integers(0, 4, 2000)
+    guess = np.where(rng.random(2000) < 0.6, truth, rng.integers(0, 4, 2000))
+    table = pa.table({"x": rng.normal(size=2000), "band_hat": guess, "band": truth})
+    plan = DriftPlan(features=["x"], prediction="band_hat", label="band", task="multiclass")
+    doc = run(tmp_path, table.slice(0, 1000), table.slice(1000), plan)
+    assert doc["multiclass"]["current"]["labels"] == ["0", "1", "2", "3"]
+    y, p = truth[1000:], guess[1000:]
+    assert close(doc["multiclass"]["current"]["macro_f1"], metrics.f1_score(y, p, average="macro"))
+    assert doc["multiclass"]["current"]["confusion"] == metrics.confusion_matrix(y, p).tolist()
+
+
+def test_a_segment_column_of_identifiers_is_refused_naming_the_file(tmp_path: Path):
+    rng = np.random.default_rng(13)
+    table = pa.table({"x": rng.normal(size=500), "score": rng.random(500), "y": rng.integers(0, 2, 500),
+                      "customer": [f"C{i}" for i in range(500)]})
+    plan = DriftPlan(features=["x"], prediction="score", label="y", segments=["customer"])
+    with pytest.raises(UsageError, match=r"(ref|cur1-0)\.parquet: column 'customer' has more than 200 distinct values"):
+        run(tmp_path, table, table, plan)
+
+
+def test_profiles_from_worker_processes_merge_to_the_same_document(tmp_path: Path, affairs):
+    reference, current = affairs
+    plan = DriftPlan(features=["age"], prediction="score", label="affair", segments=["religious"],
+                     protected=["religious"], min_segment_rows=50)
+    one = run(tmp_path, reference, current, plan, splits=1)
+    ref = write(reference, tmp_path / "ref.parquet")
+    cur = [write(current.slice(a, 700), tmp_path / f"part{a}.parquet") for a in range(0, current.num_rows, 700)]
+    r, c = local.profile_windows([ref], cur, plan, jobs=2)
+    with r, c:
+        assert json.dumps(compare(r, c, plan).to_json(), sort_keys=True) == json.dumps(one, sort_keys=True)
