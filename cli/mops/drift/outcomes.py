@@ -42,10 +42,6 @@ Z_975 = 1.959963984540054
 CONFIDENCE = 0.95
 
 
-def _nan() -> float:
-    return math.nan
-
-
 # -- regression -----------------------------------------------------------------------------
 
 
@@ -80,17 +76,9 @@ class Regression:
     zero_labels: int
 
 
-def regression_sums(labels: np.ndarray, predictions: np.ndarray) -> RegressionSums:
-    """The sums of aligned finite *labels* and *predictions* (summed in sorted order, so a
-    window's figures do not depend on the order its rows arrive in)."""
-    errors = np.sort(predictions - labels)
-    nonzero = labels != 0
-    ape = np.sort(np.abs(predictions[nonzero] - labels[nonzero]) / np.abs(labels[nonzero]))
-    return regression_sums_sorted(np.sort(labels), errors, ape)
-
-
 def regression_sums_sorted(labels: np.ndarray, errors: np.ndarray, ape: np.ndarray) -> RegressionSums:
-    """:func:`regression_sums` from the sorted labels, errors and absolute percentage errors."""
+    """The sums of one window from its sorted labels, errors and absolute percentage errors (summed
+    in sorted order, so the figures do not depend on the order the rows arrive in)."""
     n = int(labels.size)
     mean = float(np.mean(labels)) if n else math.nan
     return RegressionSums(
