@@ -103,3 +103,19 @@ def test_a_result_without_the_part_fails_and_says_what_the_plan_needs(lab: Lab):
 def test_malformed_parameters_are_refused(name: str, params: object):
     with pytest.raises(SpecError, match=name):
         REQUIREMENTS[name].parse(params)
+
+
+def test_a_figure_that_cannot_be_judged_fails(lab: Lab, tmp_path: Path):
+    lab.pack(one_rule("{fairness: {max_difference: 0.5}}"))
+    lab.version("m@1")
+    rng = np.random.default_rng(6)
+    one_group = log(rng, 3000)
+    one_group = one_group.set_column(3, "group", pa.array(["a"] * 3000))
+    record(lab, tmp_path, one_group)
+    r = lab.result("T-1")
+    assert r.status == "fail" and "1 group with labelled rows" in r.message
+    lab.pack(one_rule("{auc_change: {alpha: 0.05}}"))
+    single = log(rng, 3000).slice(0, 1)  # one row: no DeLong variance
+    record(lab, tmp_path, single, at="2026-05-31T00:00:00Z")
+    r = lab.result("T-1")
+    assert r.status == "fail" and "not computable" in r.message

@@ -684,7 +684,9 @@ def check_auc_change(s: Subject, spec: ResultSpec) -> Outcome:
         return _failed(f"{label}: the AUC change is not computable (a window without both classes)", latest.path)
     problems = []
     alpha = spec.limits.get("alpha")
-    if alpha is not None and change < 0 and pvalue is not None and pvalue < alpha:
+    if alpha is not None and pvalue is None:
+        problems.append("DeLong's test is not computable (a class with fewer than two rows)")
+    elif alpha is not None and change < 0 and pvalue is not None and pvalue < alpha:
         problems.append(f"the AUC fell by {-change:.4g}, significant by DeLong's test (p = {pvalue:.4g} < {alpha:g})")
     most = spec.limits.get("max_drop")
     if most is not None and -change >= most:
@@ -704,6 +706,11 @@ def check_fairness(s: Subject, spec: ResultSpec) -> Outcome:
     for entry in part:
         current = entry.get("current") or {}
         column = entry.get("column")
+        groups = current.get("groups") if isinstance(current.get("groups"), list) else []
+        if len(groups) < 2:
+            problems.append(f"{column}: {len(groups)} group{'' if len(groups) == 1 else 's'} with labelled rows "
+                            f"in the current window, so parity cannot be judged")
+            continue
         for key, figure, lower in (("min_ratio", "demographic_parity_ratio", True),
                                    ("max_difference", "demographic_parity_difference", False),
                                    ("max_equalized_odds", "equalized_odds_difference", False)):
