@@ -162,6 +162,10 @@ def _group_warnings(plan: DriftPlan, found: Detail) -> list[Notice]:
                                          f"{plan.min_segment_rows:,} rows on a side, reported but not tested: "
                                          f"{', '.join(small[:10])}{' ...' if len(small) > 10 else ''}"))
     for _ref, cur in found.fairness:
+        if len(cur.groups) < 2:
+            out.append(Notice(SMALL_SEGMENT, f"protected column {cur.column!r} has {len(cur.groups)} group"
+                                             f"{'' if len(cur.groups) == 1 else 's'} with labelled rows in the "
+                                             f"current data: parity cannot be judged", cur.column))
         few = [g.group for g in cur.groups if g.rows < plan.min_segment_rows]
         if few:
             out.append(Notice(SMALL_SEGMENT, f"protected column {cur.column!r}: group"
