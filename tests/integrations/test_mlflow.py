@@ -352,7 +352,7 @@ def _mlflow_version_3(server: Server) -> None:
 
     client = MlflowClient(server.uri)
     first = client.get_model_version("credit-pd", "1")
-    while int(client.get_latest_versions("credit-pd")[0].version) < 3:
+    while max(int(v.version) for v in client.search_model_versions("name='credit-pd'")) < 3:
         logged = first.source.removeprefix("models:/")  # MLflow 3: a logged model's id
         client.create_model_version("credit-pd", first.source, run_id=first.run_id,
                                     model_id=logged if logged != first.source else None)
