@@ -712,13 +712,24 @@ class Replay:
             self.problem(rel, sig)
         self._created_content(c, rel, r, value, before)
 
+    def _added_versions(self, c: LoggedCommit) -> dict[str, list[Change]]:
+        """The version records ``c`` adds, by model, in its order; worked out once per commit
+        (a commit that adds thousands of models would otherwise be scanned once per card)."""
+        cached: tuple[str, dict[str, list[Change]]] | None = getattr(self, "_versions_added", None)
+        if cached is None or cached[0] != c.sha:
+            found: dict[str, list[Change]] = {}
+            for ch in c.changes:
+                path = self.rel(ch.path)
+                if path is not None and ch.status == "A" \
+                        and table.rule_for(path) is table.rule("version"):
+                    found.setdefault(path.split("/")[1], []).append(ch)
+            cached = self._versions_added = (c.sha, found)
+        return cached[1]
+
     def _actor_of(self, c: LoggedCommit, rel: str, r: Provenance, value: Any) -> str | None:
         if r.id == "card":
             model = rel.split("/")[1]
-            version = [ch for ch in c.changes if self.rel(ch.path) is not None
-                       and table.rule_for(self.rel(ch.path) or "") is table.rule("version")
-                       and (self.rel(ch.path) or "").startswith(f"{MODELS_DIR}/{model}/")
-                       and ch.status == "A"]
+            version = self._added_versions(c).get(model, [])
             if not version:
                 self.problem(rel, f"the model card was changed in {_short(c.sha)} by "
                                   f"{c.author} without registering a version of {model}: a card "
