@@ -706,7 +706,8 @@ def check_fairness(s: Subject, spec: ResultSpec) -> Outcome:
     for entry in part:
         current = entry.get("current") or {}
         column = entry.get("column")
-        groups = current.get("groups") if isinstance(current.get("groups"), list) else []
+        listed = current.get("groups")
+        groups: list[Any] = listed if isinstance(listed, list) else []
         if len(groups) < 2:
             problems.append(f"{column}: {len(groups)} group{'' if len(groups) == 1 else 's'} with labelled rows "
                             f"in the current window, so parity cannot be judged")
