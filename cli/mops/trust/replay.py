@@ -712,6 +712,15 @@ class Replay:
             self.problem(rel, sig)
         self._created_content(c, rel, r, value, before)
 
+    def _added_paths(self, c: LoggedCommit) -> set[str]:
+        """The inventory paths ``c`` adds (worked out once per commit, as above)."""
+        cached: tuple[str, set[str]] | None = getattr(self, "_paths_added", None)
+        if cached is None or cached[0] != c.sha:
+            found = {path for ch in c.changes if ch.status == "A"
+                     and (path := self.rel(ch.path)) is not None}
+            cached = self._paths_added = (c.sha, found)
+        return cached[1]
+
     def _added_versions(self, c: LoggedCommit) -> dict[str, list[Change]]:
         """The version records ``c`` adds, by model, in its order; worked out once per commit
         (a commit that adds thousands of models would otherwise be scanned once per card)."""
@@ -786,7 +795,7 @@ class Replay:
         head, _, rest = rel.partition(f"/{layout.EVIDENCE}/files/")
         eid = rest.split("/", 1)[0]
         record = layout.evidence_path(head, eid)
-        if not any(self.rel(ch.path) == record and ch.status == "A" for ch in c.changes):
+        if record not in self._added_paths(c):
             self.problem(rel, f"the evidence file was added in {_short(c.sha)} by {c.author} "
                               f"without its evidence record ({record}): evidence comes only from "
                               f"`mops evidence add`")
