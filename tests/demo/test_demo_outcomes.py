@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Mops
+from tests.conftest import Mops, git
 from tests.report.helpers import parse
 
 MODELS = {"claims-severity@2.1": "regression", "claims-triage@1.0": "multiclass", "card-approval@1.0": "binary"}
@@ -55,3 +55,42 @@ def test_check_and_the_report_read_them(demo: Path):
     assert any(c.startswith("Fairness by sex") for c in captions)
     assert any(c.startswith("Multiclass metrics") for c in captions)
     assert any(c.startswith("Regression metrics") for c in captions)
+
+
+def test_the_in_house_pack_judges_calibration_auc_and_fairness(demo: Path):
+    """The demo's own pack (policies/acme-model-monitoring.yaml) makes `check` read the drift
+    records' calibration, AUC change and fairness: card-approval is calibrated and keeps its AUC,
+    and its intended parity gap by sex fails; the claims models' breaches fail the monitoring rule."""
+    check = Mops(demo).json("check", "--format", "json", code=1)
+    acme = {(r["model"], r["rule"]): r for r in check["results"] if r["pack"] == "acme-model-monitoring"}
+    status = {key: r["status"] for key, r in acme.items()}
+    assert status[("card-approval", "ACME-MON-CALIBRATION")] == "pass"
+    assert status[("card-approval", "ACME-MON-AUC")] == "pass"
+    fairness = acme[("card-approval", "ACME-MON-FAIRNESS")]
+    assert fairness["status"] == "fail" and "sex" in fairness["message"]
+    assert fairness["file"].startswith("models/card-approval/versions/1.0/monitoring/")
+    for model in ("claims-severity", "claims-triage", "card-approval"):
+        assert status[(model, "ACME-MON-RESULT")] == "fail"
+    for model in ("claims-severity", "claims-triage"):  # not binary, no protected column
+        assert {status[(model, r)] for r in ("ACME-MON-CALIBRATION", "ACME-MON-AUC", "ACME-MON-FAIRNESS")} == {"n/a"}
+    kinds = {b["demand"]: b["kind"] for b in fairness["basis"]}
+    assert kinds["examination for possible biases"] == "text"
+    assert kinds["approval-rate ratio between groups at least min_parity_ratio (0.8)"] == "practice"
+
+
+def test_the_in_house_pack_is_a_governed_change(demo: Path, tmp_path: Path):
+    """The risk officer adopted the pack in a governed commit: `verify --strict` is clean; the
+    forging twin - a developer loosening the parity limit by hand - is a problem."""
+    import shutil
+
+    assert Mops(demo)("verify", "--full", "--strict").exit_code == 0
+    copy = tmp_path / "inv"
+    shutil.copytree(demo, copy, symlinks=True)
+    pack = copy / "policies" / "acme-model-monitoring.yaml"
+    pack.write_text(pack.read_text().replace("    default: 0.8\n", "    default: 0.5\n"))
+    git(copy, "-c", "user.name=Bob Developer", "-c", "user.email=bob@acme.test",
+        "commit", "-q", "-m", "Parity limit", "--", "policies/acme-model-monitoring.yaml")
+    check = Mops(copy).json("check", "card-approval", "--format", "json", code=None)
+    assert {r["rule"]: r["status"] for r in check["results"]}["ACME-MON-FAIRNESS"] == "pass"
+    r = Mops(copy)("verify", "--full", "--strict", code=1)  # signing optional: only --strict refuses it
+    assert "policies/acme-model-monitoring.yaml" in r.stdout + r.stderr and "bob@acme.test" in r.stdout + r.stderr

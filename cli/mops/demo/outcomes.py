@@ -16,6 +16,7 @@ Synthetic data with fixed seeds (the demo runs without scikit-learn), written to
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mops import git
@@ -152,6 +153,84 @@ def approval_log(rows: int, *, seed: int, gap: float = 0.0):
     rating = np.searchsorted([0.02, 0.04, 0.07, 0.11, 0.16, 0.25], pd) + 1
     return pa.table({"income": income, "utilisation": utilisation, "age": age, "channel": channel,
                      "sex": sex, "rating": rating.astype("int64"), "pd": pd, "defaulted": defaulted})
+
+
+#: The bank's own monitoring standard, which the risk officer adopts when the inventory opens: it
+#: reads the latest drift record's calibration, AUC change and fairness figures (and, for every
+#: model with a task in its plan, a recent result without breach).
+MONITORING_PACK_PATH = "policies/acme-model-monitoring.yaml"
+MONITORING_PACK = """pack: acme-model-monitoring
+version: 1
+title: Acme model monitoring standard
+sources: ["Acme Model Monitoring Standard, 2026 edition (in-house)"]
+settings:
+  max_age_days: {default: 35, note: "Acme practice: a monthly result, with a few days' grace"}
+  min_pvalue: {default: 0.01, note: "Acme practice: tests at the 1% level; no text sets a figure"}
+  max_auc_drop: {default: 0.05, note: "Acme practice; no text sets a figure"}
+  min_parity_ratio:
+    default: 0.8
+    note: "The four-fifths rule: US employment-selection practice, not a credit or AI text's figure"
+rules:
+  - id: ACME-MON-RESULT
+    title: A recent monitoring result without breach for every model with a monitoring plan
+    cite: "OSFI E-23 P3.6 (monitoring thresholds); Acme Model Monitoring Standard"
+    basis:
+      - {demand: models in use monitored against thresholds, text: "OSFI E-23 P3.6"}
+      - {demand: "a result recorded within max_age_days (35 days by default), before production too",
+         practice: "Acme's schedule; P3.6 sets no frequency"}
+    severity: medium
+    when: {stage: [development, validation, production], monitoring.task: [binary, regression, multiclass]}
+    require:
+      monitoring: {within_days: $max_age_days}
+  - id: ACME-MON-CALIBRATION
+    title: Tier-1 binary models stay calibrated on their outcomes
+    cite: "SR 26-2 section V (outcomes analysis); Acme Model Monitoring Standard"
+    basis:
+      - {demand: model outputs compared with actual outcomes, text: "SR 26-2 section V (outcomes analysis)"}
+      - {demand: "Hosmer-Lemeshow p and every rating grade's Jeffreys p at least min_pvalue (0.01)",
+         practice: "common calibration tests for probability-of-default models; the limit is Acme's"}
+    severity: high
+    when: {stage: [development, validation, production], tier: 1, monitoring.task: binary}
+    require:
+      calibration: {min_pvalue: $min_pvalue, min_grade_pvalue: $min_pvalue, within_days: $max_age_days}
+  - id: ACME-MON-AUC
+    title: No significant fall in a tier-1 binary model's AUC
+    cite: "Acme Model Monitoring Standard"
+    basis:
+      - {demand: "no AUC fall significant by DeLong's test at 5%, nor larger than max_auc_drop (0.05)",
+         practice: "Acme's discrimination check; no text names a test or a figure"}
+    severity: high
+    when: {stage: [development, validation, production], tier: 1, monitoring.task: binary}
+    require:
+      auc_change: {alpha: 0.05, max_drop: $max_auc_drop, within_days: $max_age_days}
+  - id: ACME-MON-FAIRNESS
+    title: Outcomes fair across the protected groups the monitoring plan names
+    cite: "EU AI Act Art. 10(2)(f) and Annex IV point 3; NAIC AI model bulletin section 3 (bias analysis, insurers)"
+    basis:
+      - {demand: examination for possible biases, text: "EU AI Act Art. 10(2)(f); NAIC AI model bulletin section 3"}
+      - {demand: accuracy for specific groups documented, text: "EU AI Act Annex IV point 3"}
+      - {demand: "on each monitored month, per protected column",
+         practice: "Acme's schedule; the texts ask for examination, not a frequency"}
+      - {demand: "approval-rate ratio between groups at least min_parity_ratio (0.8)",
+         practice: "the four-fifths rule of US employment-selection practice"}
+    severity: high
+    when: {stage: [development, validation, production], monitoring.protected: {not: null}}
+    require:
+      fairness: {min_ratio: $min_parity_ratio, within_days: $max_age_days}
+"""
+
+
+def write_monitoring_pack(path: Path) -> str:
+    """Write the bank's monitoring pack into the inventory at ``path`` and name it in ``mops.yaml``
+    (the risk officer commits both with the roles, in the inventory's first governance change)."""
+    import re
+
+    (path / "policies").mkdir(exist_ok=True)
+    (path / MONITORING_PACK_PATH).write_text(MONITORING_PACK)
+    settings = path / "mops.yaml"
+    settings.write_text(re.sub(r"^(policies: \[[^\]]*)\]", rf"\1, {MONITORING_PACK_PATH}]",
+                               settings.read_text(), count=1, flags=re.M))
+    return MONITORING_PACK_PATH
 
 
 def monitor_outcomes(story: Story) -> None:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mops import api, clock, git
-from mops.demo.outcomes import monitor_outcomes
+from mops.demo.outcomes import monitor_outcomes, write_monitoring_pack
 from mops.errors import PolicyError
 from mops.inventory.names import parse_ref
 
@@ -187,9 +187,12 @@ class Story:
         (p / ".gitignore").write_text("# not kept in git: production prediction logs, local "
                                       "model artifacts, rendered reports\nlogs/\nartifacts/\n"
                                       "reports/\n")
-        git.commit_paths(p, ["mops.yaml", ".gitignore"], "Name the validator and the risk officer",
+        own_pack = write_monitoring_pack(p)
+        git.commit_paths(p, ["mops.yaml", ".gitignore", own_pack],
+                         "Name the validator and the risk officer; adopt the in-house monitoring pack",
                          env=dana)
-        self.step(f"created the inventory in {p} (packs: {', '.join(packs)})")
+        self.step(f"created the inventory in {p} (packs: {', '.join([*packs, own_pack])}; the "
+                  "in-house pack reads calibration, AUC change and fairness from drift records)")
 
         stable_month, drifted_month = c.month(2), c.month(1)
         logs = write_credit_logs(p / "data" / "credit-pd", months=(stable_month, drifted_month))
