@@ -234,7 +234,7 @@ class Inventory:
         #: Extra environment for the git processes that act on this inventory: who acts and
         #: when (``GIT_COMMITTER_*``, ``GIT_AUTHOR_*``); None means the process's own.
         self.git_env = git_env
-        #: Parsed records by content (``.git/mops/records.pickle``): it only saves time.
+        #: Parsed records by blob id (``.git/mops/records/``, sealed): it only saves time.
         #: The loaders get it from here; :meth:`close` saves it.
         self.record_cache = record_cache
         #: Records read from history, by (path, blob id): inventories of many commits that
