@@ -208,7 +208,8 @@ rules:
     cite: "EU AI Act Art. 10(2)(f) and Annex IV point 3; NAIC AI model bulletin section 3 (bias analysis, insurers)"
     basis:
       - {demand: examination for possible biases, text: "EU AI Act Art. 10(2)(f); NAIC AI model bulletin section 3"}
-      - {demand: accuracy for specific groups documented, text: "EU AI Act Annex IV point 3"}
+      - {demand: "results for specific groups of persons documented (the drift record's per-group rates)",
+         text: "EU AI Act Annex IV point 3"}
       - {demand: "on each monitored month, per protected column",
          practice: "Acme's schedule; the texts ask for examination, not a frequency"}
       - {demand: "approval-rate ratio between groups at least min_parity_ratio (0.8)",
