@@ -172,6 +172,8 @@ def run_measured(argv: list[str]) -> dict:
 
 def differences(expected, got, path="") -> list[str]:
     out = []
+    if type(expected) is not type(got) and not (isinstance(expected, float) and isinstance(got, float | int)):
+        return [f"{path}: {str(expected)[:200]} != {str(got)[:200]}"]
     if isinstance(expected, dict):
         for k in sorted(set(expected) | set(got)):
             out += differences(expected.get(k), got.get(k), f"{path}.{k}")
@@ -254,6 +256,11 @@ def main() -> None:
             problems = differences(local_doc, spark_doc)
             print("agreement: every value within 1e-9 and every verdict equal" if not problems
                   else "DISAGREEMENT:\n  " + "\n  ".join(problems[:20]))
+            if problems:  # keep both documents for whoever looks into it
+                keep = Path(args.dir or ".")
+                for name in ("local.json", "spark.json"):
+                    (keep / f"disagreement-{name}").write_bytes((root / name).read_bytes())
+                print(f"both documents kept in {keep}/disagreement-*.json")
             if local:
                 print(f"spark / local wall time: {spark['wall'] / local['wall']:.1f}x")
 
