@@ -9,13 +9,12 @@ The user's own index and working tree changes are never part of it.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from mops.errors import GitError
-from mops.git.objects import ObjectStore, TreeEntry, tree_entry
-from mops.git.run import ZERO, popen, run
+from mops.git.objects import BatchProcess, ObjectStore, TreeEntry, tree_entry
+from mops.git.run import ZERO, run
 
 
 def make_commit(top: Path, parent: str | None, blobs: Mapping[str, tuple[str, str]],
@@ -88,17 +87,14 @@ def _write_tree(store: ObjectStore, writer: _TreeWriter, base: str | None,
     return writer.write(entries) if entries else None
 
 
-class _TreeWriter:
+class _TreeWriter(BatchProcess):
     """One ``git mktree --batch -z``: a tree per request, its id in return."""
 
     def __init__(self, top: Path) -> None:
         self.top = top
-        self._proc: subprocess.Popen[bytes] | None = None
 
     def write(self, entries: Mapping[str, TreeEntry]) -> str:
-        if self._proc is None:
-            self._proc = popen(self.top, "mktree", "--batch", "-z", "--missing")
-        proc = self._proc
+        proc = self._process("mktree", "--batch", "-z", "--missing")
         assert proc.stdin is not None and proc.stdout is not None
         body = b"".join(f"{e.mode} {_KINDS.get(e.mode, 'blob')} {e.sha}\t".encode()
                         + name.encode("utf-8", "surrogateescape") + b"\0"
@@ -109,13 +105,6 @@ class _TreeWriter:
         if not oid:
             raise GitError("git mktree failed: it wrote no tree")
         return oid
-
-    def close(self) -> None:
-        if self._proc is not None:
-            if self._proc.stdin:
-                self._proc.stdin.close()
-            self._proc.wait()
-            self._proc = None
 
 
 TREE_MODE = "040000"

@@ -17,7 +17,27 @@ class TreeEntry:
     size: int
 
 
-class CommitReader:
+class BatchProcess:
+    """One long-lived git process (``cat-file --batch``, ``mktree --batch``) fed request
+    by request: started on first use, ended by :meth:`close`."""
+
+    top: Path
+    _proc: subprocess.Popen[bytes] | None = None
+
+    def _process(self, *args: str) -> subprocess.Popen[bytes]:
+        if self._proc is None:
+            self._proc = popen(self.top, *args)
+        return self._proc
+
+    def close(self) -> None:
+        if self._proc is not None:
+            if self._proc.stdin:
+                self._proc.stdin.close()
+            self._proc.wait()
+            self._proc = None
+
+
+class CommitReader(BatchProcess):
     """Reads files of one commit straight from git's object store (no checkout)."""
 
     def __init__(self, top: Path, commit: str, prefix: str = "") -> None:
@@ -45,13 +65,11 @@ class CommitReader:
             for i in range(len(parts)):
                 parent = "/".join(parts[:i])
                 dirs.setdefault(parent, set()).add(parts[i])
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc = None
         self._prefetched: dict[str, bytes] = {}
 
     def _batch(self) -> subprocess.Popen[bytes]:
-        if self._proc is None:
-            self._proc = popen(self.top, "cat-file", "--batch")
-        return self._proc
+        return self._process("cat-file", "--batch")
 
     def prefetch(self, paths: Iterable[str], *, max_size: int = 1024 * 1024) -> None:
         """Read many small files with one ``git cat-file --batch --buffer`` (instead of a
@@ -89,12 +107,6 @@ class CommitReader:
         entry = self.entries.get(path)
         return entry is not None and entry.mode == "120000"
 
-    def close(self) -> None:
-        if self._proc is not None:
-            if self._proc.stdin:
-                self._proc.stdin.close()
-            self._proc.wait()
-            self._proc = None
 
 
 def hash_blob(top: Path, data: bytes | None = None, *, path: Path | None = None) -> str:
@@ -169,7 +181,7 @@ def object_ids(top: Path, specs: Iterable[str]) -> dict[str, str | None]:
 # ----------------------------------------------------------------------------- lazy trees
 
 
-class ObjectStore:
+class ObjectStore(BatchProcess):
     """Objects by id (or ``rev:path``), read in batches or one by one, and kept.
 
     :meth:`prefetch` reads many objects with one ``git cat-file --batch`` (history
@@ -183,7 +195,6 @@ class ObjectStore:
 
     def __init__(self, top: Path) -> None:
         self.top = top
-        self._proc: subprocess.Popen[bytes] | None = None
         self._trees: dict[str, dict[str, TreeEntry]] = {}
         self._commit_trees: dict[str, str] = {}
         self._blobs: dict[str, bytes] = {}
@@ -200,9 +211,7 @@ class ObjectStore:
             self._commit_trees[oid] = data.split(b"\n", 1)[0].split()[1].decode()
 
     def _ask(self, name: str) -> tuple[str, str, bytes]:
-        if self._proc is None:
-            self._proc = popen(self.top, "cat-file", "--batch")
-        proc = self._proc
+        proc = self._process("cat-file", "--batch")
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
         proc.stdin.flush()
@@ -301,12 +310,6 @@ class ObjectStore:
             self.prefetch(oid for oid, _ in wanted)
             level = [(oid, path) for oid, path in wanted if oid in self._trees]
 
-    def close(self) -> None:
-        if self._proc is not None:
-            if self._proc.stdin:
-                self._proc.stdin.close()
-            self._proc.wait()
-            self._proc = None
 
 
 class _Entries(Mapping[str, TreeEntry]):
