@@ -25,7 +25,8 @@ import pytest
 
 from tests.conftest import missing_tool
 from tests.drift.helpers import write
-from tests.drift.test_spark import MIXED_PLAN, assert_agree, mixed_log
+from tests.drift.test_spark import CARD as SPARK_CARD
+from tests.drift.test_spark import assert_agree, mixed_log
 
 try:
     import grpc  # noqa: F401
@@ -90,24 +91,8 @@ def drift(inventory: Path, *args: str, remote: str | None = None) -> subprocess.
                           text=True, timeout=600)
 
 
-CARD = """---
-id: connect-pd
-name: PD scored through Spark Connect
-owner: alice@acme.test
-developers: [bob@acme.test]
-tier: 2
-intended_use: Test.
-out_of_scope: Nothing.
-limitations: [None]
-monitoring:
-  reference: data/reference.parquet
-  features: [{features}]
-  prediction: {prediction}
-  label: {label}
-  thresholds: {{psi: 0.2, auc_drop: 0.01}}
----
-Card.
-""".format(features=", ".join(MIXED_PLAN.features), prediction=MIXED_PLAN.prediction, label=MIXED_PLAN.label)
+#: test_spark's card for another model id, with an AUC threshold too.
+CARD = SPARK_CARD.replace("spark-pd", "connect-pd").replace("{psi: 0.2}", "{psi: 0.2, auc_drop: 0.01}")
 
 
 def test_drift_over_spark_connect_equals_the_local_engine(connect_server: str, inventory: Path, mops):
