@@ -11,13 +11,15 @@ import hashlib
 import json
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Mops, git, write_card
+from tests.conftest import AUTHOR, Mops, git, write_card
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}
@@ -323,3 +325,20 @@ def build_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *,
         "opened_by: dana@acme.test\nopened_at: '2026-05-20T09:00:00Z'\nexpires: 2026-09-30\n")
     return History(repo, commits)
 
+
+@contextmanager
+def isolated_git_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pytest.MonkeyPatch]:
+    """Git isolated like ``conftest.isolated_git``, for module-scoped fixtures: a home of
+    its own, no system config, the test author as author and committer."""
+    home = tmp_path_factory.mktemp("home")
+    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOME", str(home))
+        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+        for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "MOPS_NOW"):
+            mp.delenv(var, raising=False)
+        for role in ("AUTHOR", "COMMITTER"):
+            mp.setenv(f"GIT_{role}_NAME", AUTHOR["name"])
+            mp.setenv(f"GIT_{role}_EMAIL", AUTHOR["email"])
+        yield mp

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from tests.conftest import AUTHOR, Mops, git
+from tests.conftest import Mops, git
 from tests.report.helpers import (
     History,
     add_approval,
@@ -20,6 +20,7 @@ from tests.report.helpers import (
     build_history,
     commit_files,
     drift_record,
+    isolated_git_env,
     parse,
     section,
     squash,
@@ -52,17 +53,7 @@ AUC <!-- fill in --> 0.7
 def story(tmp_path_factory: pytest.TempPathFactory) -> History:
     """The report tests' history, then: credit-pd 1.1.0 signed off in validation and made
     stale by later evidence; churn registered from a card template and retired."""
-    home = tmp_path_factory.mktemp("home")
-    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HOME", str(home))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-        for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "MOPS_NOW"):
-            mp.delenv(var, raising=False)
-        for role in ("AUTHOR", "COMMITTER"):
-            mp.setenv(f"GIT_{role}_NAME", AUTHOR["name"])
-            mp.setenv(f"GIT_{role}_EMAIL", AUTHOR["email"])
+    with isolated_git_env(tmp_path_factory) as mp:
         tmp = tmp_path_factory.mktemp("story")
         h = build_history(tmp, mp)
         repo, mops = h.repo, Mops(h.repo)
