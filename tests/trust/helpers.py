@@ -118,3 +118,15 @@ def make_team(repo: Path, mops: Mops, tmp_path: Path, monkeypatch: pytest.Monkey
     register(mops, tmp_path)
     evidence(mops, tmp_path, team.ref, "validation-report")
     return team
+
+
+def evil_merge(team: Team) -> None:
+    """Two branches, merged with ``--no-commit``: what is staged next is the merge's own."""
+    team.act(BOB, None)
+    git(team.repo, "checkout", "-q", "-b", "side")
+    (team.repo / "side.txt").write_text("x\n")
+    commit(team.repo, "side work")
+    git(team.repo, "checkout", "-q", "main")
+    (team.repo / "main.txt").write_text("y\n")
+    commit(team.repo, "main work")
+    git(team.repo, "merge", "-q", "--no-commit", "--no-ff", "side")

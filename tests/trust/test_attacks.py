@@ -16,7 +16,7 @@ import yaml
 
 from tests.conftest import Mops, git
 from tests.policy.helpers import BOB, CAROL, DANA
-from tests.trust.helpers import MALLORY, VDIR, Team, commit, make_team
+from tests.trust.helpers import MALLORY, VDIR, Team, commit, evil_merge, make_team
 
 SIGNERS = ".mops/allowed_signers"
 FINDINGS = "models/credit-pd/findings"
@@ -331,14 +331,7 @@ def test_a_promotion_the_gate_would_have_refused_is_reported(team: Team):
 
 def test_merge_that_adds_a_record_itself_is_reported(team: Team):
     """An evil merge: the record is in neither side."""
-    team.act(BOB, None)
-    git(team.repo, "checkout", "-q", "-b", "side")
-    (team.repo / "side.txt").write_text("x\n")
-    commit(team.repo, "side work")
-    git(team.repo, "checkout", "-q", "main")
-    (team.repo / "main.txt").write_text("y\n")
-    commit(team.repo, "main work")
-    git(team.repo, "merge", "-q", "--no-commit", "--no-ff", "side")
+    evil_merge(team)
     rel = _exception(team)
     git(team.repo, "add", rel)
     git(team.repo, "commit", "-q", "--no-gpg-sign", "-m", "Merge branch 'side'")

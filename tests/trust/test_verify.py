@@ -12,7 +12,16 @@ import yaml
 
 from tests.conftest import Mops, git
 from tests.policy.helpers import BOB, CAROL, DANA, ERIN
-from tests.trust.helpers import MALLORY, VDIR, Team, commit, make_team, set_signing, write_signers
+from tests.trust.helpers import (
+    MALLORY,
+    VDIR,
+    Team,
+    commit,
+    evil_merge,
+    make_team,
+    set_signing,
+    write_signers,
+)
 
 
 @pytest.fixture
@@ -198,22 +207,10 @@ def test_deleted_signoff_is_reported(team: Team):
     assert problem.startswith(f"this sign-off record was deleted in {_head(team)} by bob@acme.test")
 
 
-def _evil_merge(team: Team) -> None:
-    """Two branches, merged with ``--no-commit``: what is staged next is the merge's own."""
-    team.act(BOB, None)
-    git(team.repo, "checkout", "-q", "-b", "side")
-    (team.repo / "side.txt").write_text("x\n")
-    commit(team.repo, "side work")
-    git(team.repo, "checkout", "-q", "main")
-    (team.repo / "main.txt").write_text("y\n")
-    commit(team.repo, "main work")
-    git(team.repo, "merge", "-q", "--no-commit", "--no-ff", "side")
-
-
 def test_signoff_and_signer_smuggled_in_by_a_merge_are_reported(team: Team):
     """An 'evil merge' adds what no branch had: it is held to the rules of any commit."""
     aid = team.approve()
-    _evil_merge(team)
+    evil_merge(team)
     path = forge(team, aid, "A-e0e0e0")
     signers = team.repo / ".mops" / "allowed_signers"
     signers.write_text(signers.read_text() + team.keys.line(CAROL[1], "mallory") + "\n")
