@@ -9,7 +9,7 @@ operations, not just the same formula, so the results are equal, not close.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -104,10 +104,15 @@ def arrow_labels(counts: Mapping[str, int], mark: str) -> dict[str, int]:
     marked = [k for k in counts if k.startswith(mark)]
     if not marked:
         return dict(counts)
-    import pyarrow as pa
-
-    spelled = pa.array([float(k[len(mark):]) for k in marked], pa.float64()).cast(pa.string()).to_pylist()
+    spelled = arrow_spellings(marked, mark)
     out = {k: n for k, n in counts.items() if not k.startswith(mark)}
     for key, text in zip(marked, spelled, strict=True):
         out[text] = out.get(text, 0) + counts[key]
     return out
+
+
+def arrow_spellings(marked: Sequence[str], mark: str) -> list[str]:
+    """Numbers read as text (each marked with *mark*), spelled as Arrow casts numbers to text."""
+    import pyarrow as pa
+
+    return pa.array([float(k[len(mark):]) for k in marked], pa.float64()).cast(pa.string()).to_pylist()

@@ -16,6 +16,7 @@ from typing import Any
 
 from mops.drift import outcomes
 from mops.drift.kinds import NUMERIC
+from mops.drift.spark import exact
 from mops.drift.spark.inputs import NUMBER_MARK, SIDE, Windows
 from mops.drift.spark.passes import col, finite
 from mops.drift.state import MISSING_GROUP
@@ -35,13 +36,10 @@ def group_value(windows: Windows, name: str) -> Any:
 def spell(values: Sequence[str | None]) -> dict[str | None, str]:
     """Each collected group value as the local engine names it (Arrow's spelling of numbers, nulls
     as :data:`~mops.drift.state.MISSING_GROUP`)."""
-    import pyarrow as pa
-
     out: dict[str | None, str] = {v: v for v in values if v is not None and not v.startswith(NUMBER_MARK)}
     marked = [v for v in values if v is not None and v.startswith(NUMBER_MARK)]
     if marked:
-        text = pa.array([float(v[len(NUMBER_MARK):]) for v in marked], pa.float64()).cast(pa.string()).to_pylist()
-        out.update(zip(marked, text, strict=True))
+        out.update(zip(marked, exact.arrow_spellings(marked, NUMBER_MARK), strict=True))
     if None in values:
         out[None] = MISSING_GROUP
     return out
