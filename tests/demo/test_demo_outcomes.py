@@ -94,3 +94,36 @@ def test_the_in_house_pack_is_a_governed_change(demo: Path, tmp_path: Path):
     assert {r["rule"]: r["status"] for r in check["results"]}["ACME-MON-FAIRNESS"] == "pass"
     r = Mops(copy)("verify", "--full", "--strict", code=1)  # signing optional: only --strict refuses it
     assert "policies/acme-model-monitoring.yaml" in r.stdout + r.stderr and "bob@acme.test" in r.stdout + r.stderr
+
+
+def test_a_fairness_figure_edited_by_hand_passes_check_but_not_verify(demo: Path, tmp_path: Path):
+    """Forging twin of the fairness rule: Bob raises card-approval's recorded parity ratio in
+    the monitoring record itself. `check` believes the record; `verify` reports it, strict or not."""
+    import shutil
+
+    copy = tmp_path / "inv"
+    shutil.copytree(demo, copy, symlinks=True)
+
+    def raise_ratio(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "demographic_parity_ratio":
+                    node[key] = 0.95
+                else:
+                    raise_ratio(value)
+        elif isinstance(node, list):
+            for item in node:
+                raise_ratio(item)
+
+    forged = []
+    for path in sorted((copy / "models" / "card-approval" / "versions" / "1.0" / "monitoring").glob("*.json")):
+        doc = json.loads(path.read_text())
+        raise_ratio(doc)
+        path.write_text(json.dumps(doc))
+        forged.append(str(path.relative_to(copy)))
+    git(copy, "-c", "user.name=Bob Developer", "-c", "user.email=bob@acme.test",
+        "commit", "-q", "-am", "Fairness figures")
+    check = Mops(copy).json("check", "card-approval", "--format", "json", code=None)
+    assert {r["rule"]: r["status"] for r in check["results"]}["ACME-MON-FAIRNESS"] == "pass"
+    r = Mops(copy)("verify", code=1)
+    assert any(rel in r.stdout + r.stderr for rel in forged)
