@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mops.inventory.actions.importing import Imported, ImportedVersion
     from mops.inventory.actions.register import Initialised, Registered, WorkflowAdded
     from mops.inventory.digest import DigestCache
+    from mops.inventory.memo import Memo
     from mops.inventory.store import Model, Version
     from mops.policy.results import Result
     from mops.policy.upgrade import PackUpgrade, Upgraded
@@ -278,11 +279,36 @@ def evaluate(inv: Inventory, refs: Sequence[ModelRef] | None = None, *,
     from mops.trust.signing import signature_check
 
     digests = DigestCache(inv)
+    memo = _memo(inv)
     try:
         return engine.evaluate(inv, now=now or clock.now(), refs=refs,
-                               is_signed=signature_check(inv), digests=digests)
+                               is_signed=signature_check(inv), digests=digests, memo=memo)
     finally:
         digests.save()
+        memo.save()
+
+
+def _memo(inv: Inventory) -> Memo:
+    """Each model's results and ``list`` rows kept by content (``.git/mops/``, sealed), so
+    that ``list`` and ``check`` evaluate only the models that changed since the last run."""
+    from mops.inventory.memo import Memo
+    from mops.inventory.views import model_rows
+    from mops.policy.engine import encode_results
+    from mops.report.table import inventory_row
+
+    evaluated = bool(inv.settings.policies)
+
+    def rows(model: Model, results: Sequence[Result]) -> list[dict[str, Any]]:
+        out = model_rows(model)
+        for r in out:
+            mine = [res for res in results if res.version == r["version"]]
+            words = inventory_row(r["model"], r["version"], r["stage"], r["tier"], r["owner"],
+                                  mine, evaluated=evaluated)
+            r["compliant"] = words["failing_rules"] == []
+            r.update((k, words[k]) for k in ("compliance", "failing_rules", "waived_rules"))
+        return out
+
+    return Memo(inv, {"results": encode_results, "rows": rows})
 
 
 @dataclass(frozen=True)
@@ -331,32 +357,20 @@ def list_versions(inv: Inventory, stage: str | None = None, *,
     """One row per version (in ``stage``): model, version, stage, tier, owner, compliant,
     and compliance in the report's words with the rules failing and waived."""
     from mops.inventory.digest import DigestCache
-    from mops.inventory.views import list_rows
+    from mops.inventory.views import check_stage
+    from mops.policy.engine import model_values
+    from mops.trust.signing import signature_check
 
-    rows = list_rows(inv, stage)
-    if rows:
-        from mops.policy.engine import evaluate
-        from mops.report.table import inventory_row
-        from mops.trust.signing import signature_check
-
-        refs = None if stage is None else [ModelRef(r["model"], r["version"]) for r in rows]
-        digests = DigestCache(inv)
-        try:
-            results = evaluate(inv, now=now or clock.now(), refs=refs,
-                               is_signed=signature_check(inv), digests=digests)
-        finally:
-            digests.save()
-        by_version: dict[tuple[str, str], list[Result]] = {}
-        for res in results:
-            by_version.setdefault((res.model, res.version), []).append(res)
-        evaluated = bool(inv.settings.policies)
-        for r in rows:
-            mine = by_version.get((r["model"], r["version"]), [])
-            words = inventory_row(r["model"], r["version"], r["stage"], r["tier"], r["owner"],
-                                  mine, evaluated=evaluated)
-            r["compliant"] = words["failing_rules"] == []
-            r.update((k, words[k]) for k in ("compliance", "failing_rules", "waived_rules"))
-    return rows
+    check_stage(inv, stage)
+    digests = DigestCache(inv)
+    memo = _memo(inv)
+    try:
+        per_model = model_values(inv, inv.model_ids(), "rows", now=now or clock.now(),
+                                 is_signed=signature_check(inv), digests=digests, memo=memo)
+    finally:
+        digests.save()
+        memo.save()
+    return [row for rows in per_model for row in rows if stage is None or row["stage"] == stage]
 
 
 def show(inv: Inventory, ref: ModelRef) -> dict[str, Any]:

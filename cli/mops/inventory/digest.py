@@ -61,6 +61,9 @@ class DigestCache:
             if persist and inv.top else None
         self.entries: dict[str, str] = {}
         self.dirty = False
+        #: When a dict, every file's digest handed out is noted in it (path -> sha256):
+        #: what a cached policy result depends on besides the records.
+        self.reads: dict[str, str] | None = None
         self._secret = sealed.key() if self.path else None
         payload = sealed.read(self.path, self._secret) if self.path else None
         if payload is not None:
@@ -79,6 +82,12 @@ class DigestCache:
         return cls(inv, persist=False)
 
     def file_sha256(self, rel: str) -> str:
+        digest = self._sha256(rel)
+        if self.reads is not None:
+            self.reads[rel] = digest
+        return digest
+
+    def _sha256(self, rel: str) -> str:
         source = self.inv.source
         if isinstance(source, CommitSource):
             entry = source.reader.entries.get(rel)

@@ -119,3 +119,87 @@ def write(path: Path, secret: bytes | None, payload: bytes) -> None:
             tmp.unlink()
         except OSError:
             pass
+
+
+class Shards:
+    """A sealed key -> bytes store in 256 shard files by the key's first byte, each read only
+    when a key in it is asked for (a command about one model opens a few small files).
+
+    Used by the caches keyed by content (parsed records, policy results). A shard this
+    user's mops did not seal, or a damaged one, reads as empty. Nothing is kept when
+    ``folder`` is None or caches are off (``MOPS_NO_CACHE``).
+    """
+
+    #: Entries per shard before the older half is dropped.
+    MAX_SHARD = 1000
+
+    def __init__(self, folder: Path | None, fmt: str) -> None:
+        self.folder = folder
+        self.format = fmt
+        self._secret = key() if folder is not None else None
+        self._prefix = f"{key_id(self._secret)}-" if self._secret else ""
+        self._shards: dict[int, dict[bytes, bytes]] = {}
+        self._dirty: set[int] = set()
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self._dirty)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether anything read or written can outlive this process."""
+        return self._secret is not None
+
+    def file(self, index: int) -> Path:
+        assert self.folder is not None
+        return self.folder / f"{self._prefix}{index:02x}.{self.format}"
+
+    def _shard(self, index: int) -> dict[bytes, bytes]:
+        shard = self._shards.get(index)
+        if shard is None:
+            shard = self._shards[index] = self._load(index)
+        return shard
+
+    def _load(self, index: int) -> dict[bytes, bytes]:
+        import pickle
+
+        if self._secret is None:
+            return {}
+        payload = read(self.file(index), self._secret)
+        if payload is None:
+            return {}
+        try:
+            loaded = pickle.loads(payload)  # noqa: S301 - sealed by this user's key, and
+            # only bytes by bytes (checked below)
+        except Exception:
+            return {}
+        if not isinstance(loaded, dict) or not all(
+                type(k) is bytes and type(v) is bytes for k, v in loaded.items()):
+            return {}
+        return loaded
+
+    def get(self, name: bytes) -> bytes | None:
+        return self._shard(name[0]).get(name)
+
+    def put(self, name: bytes, value: bytes) -> None:
+        self._shard(name[0])[name] = value
+        self._dirty.add(name[0])
+
+    def drop(self, name: bytes) -> None:
+        """Forget an entry found damaged."""
+        if self._shard(name[0]).pop(name, None) is not None:
+            self._dirty.add(name[0])
+
+    def save(self) -> None:
+        import pickle
+
+        if self.folder is None or self._secret is None:
+            self._dirty.clear()
+            return
+        for index in sorted(self._dirty):
+            shard = self._shards[index]
+            if len(shard) > self.MAX_SHARD:
+                shard = self._shards[index] = dict(list(shard.items())[-self.MAX_SHARD // 2:])
+            write(self.file(index), self._secret,
+                  pickle.dumps(shard, protocol=pickle.HIGHEST_PROTOCOL))
+        self._dirty.clear()

@@ -41,25 +41,51 @@ class WorktreeSource:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root = os.fspath(root) + os.sep
         self._real_root = os.path.realpath(root)
         self._checked: set[str] = {""}
         #: ``models/<id>`` -> its index (None: it holds a symlink, so every path is checked).
         self._units: dict[str, _TreeIndex | None] = {}
         self._indexed_link: bool | None = None
+        #: The folders of ``models/`` that are symbolic links, once ``models/`` was listed.
+        self._linked_units: set[str] | None = None
 
     def invalidate(self) -> None:
         """Forget what was listed (after mops wrote files)."""
         self._units = {}
+        self._linked_units = None
 
     def _tree(self, rel: str) -> _TreeIndex | None:
-        if not rel.startswith(self.INDEXED + "/"):
+        if not rel.startswith(self._PREFIX):
             return None
-        unit = "/".join(rel.split("/", 2)[:2])
-        if unit not in self._units:
-            if self._indexed_link is None:
-                self._indexed_link = os.path.islink(os.path.join(self.root, self.INDEXED))
-            self._units[unit] = None if self._indexed_link else _TreeIndex.scan(self.root, unit)
-        return self._units[unit]
+        end = rel.find("/", self._AFTER)
+        unit = rel if end < 0 else rel[:end]
+        try:
+            return self._units[unit]
+        except KeyError:
+            pass
+        if self._indexed_link is None:
+            self._indexed_link = os.path.islink(self._root + self.INDEXED)
+        linked = unit in self._linked_units if self._linked_units is not None else None
+        tree = None if self._indexed_link else _TreeIndex.scan(self._root, unit, linked)
+        self._units[unit] = tree
+        return tree
+
+    _PREFIX = INDEXED + "/"
+    _AFTER = len(_PREFIX)
+
+    def _list_indexed(self) -> list[str]:
+        """``models/``'s entries; which are symbolic links is noted on the way (free)."""
+        path = self._path(self.INDEXED)
+        try:
+            with os.scandir(path) as it:
+                entries = list(it)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        if os.path.islink(path):  # the folder itself: every path below is checked
+            return sorted(e.name for e in entries)
+        self._linked_units = {f"{self._PREFIX}{e.name}" for e in entries if e.is_symlink()}
+        return sorted(e.name for e in entries)
 
     def _path(self, rel: str) -> str:
         # Each path prefix is checked once (lstat), so large inventories stay fast.
@@ -78,7 +104,7 @@ class WorktreeSource:
 
     def read(self, rel: str) -> bytes:
         tree = self._tree(rel)
-        path = os.path.join(self.root, rel) if tree is not None else self._path(rel)
+        path = self._root + rel if tree is not None else self._path(rel)
         with open(path, "rb") as fh:
             return fh.read()
 
@@ -86,6 +112,8 @@ class WorktreeSource:
         tree = self._tree(rel)
         if tree is not None:
             return tree.dirs.get(rel, [])
+        if rel == self.INDEXED:
+            return self._list_indexed()
         try:
             return sorted(os.listdir(self._path(rel)))
         except (FileNotFoundError, NotADirectoryError):
@@ -105,7 +133,7 @@ class WorktreeSource:
 
     def stat(self, rel: str) -> os.stat_result:
         tree = self._tree(rel)
-        return os.stat(os.path.join(self.root, rel) if tree is not None else self._path(rel))
+        return os.stat(self._root + rel if tree is not None else self._path(rel))
 
 
 @dataclass
@@ -116,34 +144,40 @@ class _TreeIndex:
     files: set[str]
 
     @classmethod
-    def scan(cls, root: Path, top: str) -> _TreeIndex | None:
-        """The index, or None when the folder holds a symlink (then every path is checked)."""
+    def scan(cls, root: str, top: str, linked: bool | None = None) -> _TreeIndex | None:
+        """The index of ``root + top``, or None when the folder is or holds a symlink (then
+        every path is checked). ``linked``: whether ``top`` is one, when already known."""
         dirs: dict[str, list[str]] = {}
         files: set[str] = set()
+        if linked is None:
+            linked = os.path.islink(root + top)
+        if linked:
+            return None
         stack = [top]
         while stack:
             folder = stack.pop()
             try:
-                entries = list(os.scandir(os.path.join(root, folder)))
+                with os.scandir(root + folder) as it:
+                    entries = list(it)
             except NotADirectoryError:
                 if folder == top:
                     return None
                 continue
             except FileNotFoundError:
                 continue
-            if folder == top and os.path.islink(os.path.join(root, folder)):
-                return None
             names = []
+            prefix = folder + "/"
             for entry in entries:
-                rel = f"{folder}/{entry.name}"
                 if entry.is_symlink():
                     return None
-                names.append(entry.name)
+                name = entry.name
+                names.append(name)
                 if entry.is_dir(follow_symlinks=False):
-                    stack.append(rel)
+                    stack.append(prefix + name)
                 else:
-                    files.add(rel)
-            dirs[folder] = sorted(names)
+                    files.add(prefix + name)
+            names.sort()
+            dirs[folder] = names
         return cls(dirs, files)
 
 
@@ -205,6 +239,38 @@ class Model:
         raise NotFoundError(f"model {self.id!r} has no version {name!r} (versions: {known})")
 
 
+@dataclass
+class VersionFiles:
+    """One version's record files: (path, record id) for each kind."""
+
+    name: str
+    dir: str
+    record: str
+    evidence: list[tuple[str, str]]
+    approvals: list[tuple[str, str]]
+    monitoring: list[tuple[str, str]]
+
+
+@dataclass
+class ModelFiles:
+    """The record files of one model, as :meth:`Inventory.model_files` lists them."""
+
+    model: str
+    card: str
+    versions: list[VersionFiles]
+    findings: list[tuple[str, str]]
+
+    def paths(self) -> list[str]:
+        """Every record file's path, the card first."""
+        out = [self.card]
+        for v in self.versions:
+            out.append(v.record)
+            for kind in (v.evidence, v.approvals, v.monitoring):
+                out.extend(path for path, _ in kind)
+        out.extend(path for path, _ in self.findings)
+        return out
+
+
 def _bind(load: Callable[[str, bytes, str], Any], path: str, rid: str) -> Callable[[bytes], Any]:
     return lambda data: load(path, data, rid)
 
@@ -264,7 +330,7 @@ class Inventory:
     def at(self, rev: str) -> Inventory:
         """The same inventory as it stood at commit ``rev`` (read from git objects)."""
         commit = git.resolve(self.top, rev)
-        reader = git.CommitReader(self.top, commit, self.prefix)
+        reader = git.CommitReader(self.top, commit, self.prefix, lazy=MODELS_DIR)
         inv = Inventory(self.root, self.top, CommitSource(reader), commit, git_env=self.git_env,
                         record_cache=self.record_cache)
         if not inv.source.isfile(SETTINGS_FILE):
@@ -346,52 +412,58 @@ class Inventory:
             raise NotFoundError(f"model {model.id!r} has no versions yet")
         return model, model.latest
 
-    def _load_model(self, model_id: str) -> Model:
-        mdir = layout.model_dir(model_id)
-        card_path = layout.card_path(model_id)
-        card = self._parse(card_path, lambda data: records.load_card(
-            card_path, data, expected_id=model_id, cache=self.record_cache))
+    def model_files(self, model_id: str) -> ModelFiles:
+        """The record files that make up ``model_id`` (what :meth:`model` reads, in order):
+        names checked before they become paths."""
         versions = []
         for name in self.source.listdir(layout.versions_dir(model_id)):
             vdir = layout.version_dir(model_id, name)
             if self.source.isfile(f"{vdir}/{layout.VERSION_FILE}"):
-                versions.append(self._load_version(model_id, name, vdir))
-        versions.sort(key=lambda v: (v.record.registered_at, v.version))
-        findings = self._records(layout.findings_dir(model_id), ".yaml", "finding",
-                                 lambda p, data, rid: records.load_finding(
-                                     p, data, record_id=rid, model=model_id, cache=self.record_cache))
-        findings.sort(key=lambda f: (f.opened_at, f.id))
-        return Model(id=model_id, dir=mdir, card=card, versions=versions, findings=findings)
+                validate_version(name)
+                versions.append(VersionFiles(
+                    name, vdir, f"{vdir}/{layout.VERSION_FILE}",
+                    self._record_files(f"{vdir}/{layout.EVIDENCE}", ".yaml", "evidence"),
+                    self._record_files(f"{vdir}/{layout.APPROVALS}", ".yaml", "approval"),
+                    self._record_files(f"{vdir}/{layout.MONITORING}", ".json", "monitoring record")))
+        findings = self._record_files(layout.findings_dir(model_id), ".yaml", "finding")
+        return ModelFiles(model_id, layout.card_path(model_id), versions, findings)
 
-    def _load_version(self, model_id: str, name: str, vdir: str) -> Version:
-        validate_version(name)
-        path = f"{vdir}/{layout.VERSION_FILE}"
+    def _record_files(self, folder: str, suffix: str, kind: str) -> list[tuple[str, str]]:
+        """(path, id) of every ``<id><suffix>`` record in ``folder``, its id validated."""
+        return [(f"{folder}/{fname}", validate_record_id(fname[: -len(suffix)], kind))
+                for fname in self.source.listdir(folder) if fname.endswith(suffix)]
+
+    def _load_model(self, model_id: str) -> Model:
+        files = self.model_files(model_id)
+        card_path = files.card
+        card = self._parse(card_path, lambda data: records.load_card(
+            card_path, data, expected_id=model_id, cache=self.record_cache))
+        versions = [self._load_version(model_id, vf) for vf in files.versions]
+        versions.sort(key=lambda v: (v.record.registered_at, v.version))
+        findings = self._records(files.findings, lambda p, data, rid: records.load_finding(
+            p, data, record_id=rid, model=model_id, cache=self.record_cache))
+        findings.sort(key=lambda f: (f.opened_at, f.id))
+        return Model(id=model_id, dir=layout.model_dir(model_id), card=card, versions=versions,
+                     findings=findings)
+
+    def _load_version(self, model_id: str, files: VersionFiles) -> Version:
+        path, name = files.record, files.name
         record = self._parse(path, lambda data: records.load_version(
             path, data, model=model_id, version=name, cache=self.record_cache))
-        version = Version(model=model_id, version=name, dir=vdir, record=record)
-        version.evidence = self._records(
-            f"{vdir}/{layout.EVIDENCE}", ".yaml", "evidence",
-            lambda p, data, rid: records.load_evidence(p, data, record_id=rid, cache=self.record_cache))
+        version = Version(model=model_id, version=name, dir=files.dir, record=record)
+        version.evidence = self._records(files.evidence, lambda p, data, rid: records.load_evidence(
+            p, data, record_id=rid, cache=self.record_cache))
         version.evidence.sort(key=lambda e: (e.added_at, e.id))
-        version.approvals = self._records(
-            f"{vdir}/{layout.APPROVALS}", ".yaml", "approval",
-            lambda p, data, rid: records.load_approval(p, data, record_id=rid, cache=self.record_cache))
+        version.approvals = self._records(files.approvals, lambda p, data, rid: records.load_approval(
+            p, data, record_id=rid, cache=self.record_cache))
         version.approvals.sort(key=lambda a: (a.at, a.id))
-        version.monitoring = self._records(f"{vdir}/{layout.MONITORING}", ".json",
-                                           "monitoring record", records.load_monitoring)
+        version.monitoring = self._records(files.monitoring, records.load_monitoring)
         version.monitoring.sort(key=lambda m: (m.at, m.id))
         return version
 
-    def _records(self, folder: str, suffix: str, kind: str,
+    def _records(self, files: list[tuple[str, str]],
                  load: Callable[[str, bytes, str], Any]) -> list[Any]:
-        """Every ``<id><suffix>`` record in ``folder``, its id validated before it is read."""
-        out = []
-        for fname in self.source.listdir(folder):
-            if fname.endswith(suffix):
-                rid = validate_record_id(fname[: -len(suffix)], kind)
-                path = f"{folder}/{fname}"
-                out.append(self._parse(path, _bind(load, path, rid)))
-        return out
+        return [self._parse(path, _bind(load, path, rid)) for path, rid in files]
 
     def _parse(self, path: str, load: Callable[[bytes], Any]) -> Any:
         """``load(bytes of path)``, once per blob when reading history with ``parsed``."""

@@ -10,24 +10,30 @@ from mops.inventory.digest import DigestCache, combine, subject_parts, what_chan
 from mops.inventory.layout import INVENTORY_PATHS, MODELS_DIR
 from mops.inventory.names import ModelRef, validate_model
 from mops.inventory.records import Monitoring
-from mops.inventory.store import CommitSource, Inventory, Version
+from mops.inventory.store import CommitSource, Inventory, Model, Version
 
 
 def list_rows(inv: Inventory, stage: str | None = None) -> list[dict[str, Any]]:
     """One row per model version: model, version, stage, tier, owner (compliance added later)."""
+    check_stage(inv, stage)
+    return [row for model in inv.models() for row in model_rows(model)
+            if stage is None or row["stage"] == stage]
+
+
+def check_stage(inv: Inventory, stage: str | None) -> None:
+    """Refuse a ``--stage`` this inventory does not have."""
     if stage is not None and stage not in inv.settings.stages:
         from mops.errors import UsageError
 
         raise UsageError(f"--stage {stage!r}: stages of this inventory are "
                          f"{', '.join(inv.settings.stages)}")
-    rows = []
-    for model in inv.models():
-        for v in model.versions:
-            if stage is None or v.stage == stage:
-                rows.append({"model": model.id, "version": v.version, "stage": v.stage,
-                             "tier": model.card.tier, "owner": model.card.owner,
-                             "compliant": None, "registered_at": v.record.registered_at})
-    return rows
+
+
+def model_rows(model: Model) -> list[dict[str, Any]]:
+    """``list``'s rows of one model, one per version (compliance added later)."""
+    return [{"model": model.id, "version": v.version, "stage": v.stage, "tier": model.card.tier,
+             "owner": model.card.owner, "compliant": None,
+             "registered_at": v.record.registered_at} for v in model.versions]
 
 
 def approval_view(inv: Inventory, version: Version, cache: DigestCache) -> tuple[str, list[dict]]:

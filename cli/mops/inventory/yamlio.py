@@ -118,55 +118,21 @@ class ParseCache:
     cache is passed; ``ParseCache()`` keeps entries in memory only.
     """
 
-    #: Entries per shard before the older half is dropped (256 shards: 256,000 records).
-    MAX_SHARD = 1000
     FORMAT = "records-1"
 
     def __init__(self, folder: Path | None = None) -> None:
         from mops.inventory import sealed
 
         self.folder = folder
-        self._secret = sealed.key() if folder is not None else None
-        self._prefix = f"{sealed.key_id(self._secret)}-" if self._secret else ""
-        self._shards: dict[int, dict[bytes, bytes]] = {}
-        self._dirty: set[int] = set()
+        self._store = sealed.Shards(folder, self.FORMAT)
 
     @property
     def dirty(self) -> bool:
-        return bool(self._dirty)
-
-    def _shard(self, index: int) -> dict[bytes, bytes]:
-        shard = self._shards.get(index)
-        if shard is None:
-            shard = self._shards[index] = self._load(index)
-        return shard
-
-    def _file(self, index: int) -> Path:
-        assert self.folder is not None
-        return self.folder / f"{self._prefix}{index:02x}.{self.FORMAT}"
-
-    def _load(self, index: int) -> dict[bytes, bytes]:
-        from mops.inventory import sealed
-
-        if self._secret is None:
-            return {}
-        payload = sealed.read(self._file(index), self._secret)
-        if payload is None:
-            return {}
-        try:
-            loaded = pickle.loads(payload)  # noqa: S301 - sealed by this user's key, and
-            # only bytes by bytes (checked below); entries go through _SafeUnpickler
-        except Exception:
-            return {}
-        if not isinstance(loaded, dict) or not all(
-                type(k) is bytes and type(v) is bytes for k, v in loaded.items()):
-            return {}
-        return loaded
+        return self._store.dirty
 
     def get(self, key: bytes) -> Any:
         """The value cached for ``key``, or :data:`MISSING`."""
-        shard = self._shard(key[0])
-        blob = shard.get(key)
+        blob = self._store.get(key)
         if blob is None:
             return MISSING
         try:
@@ -175,28 +141,14 @@ class ParseCache:
                 return value
         except Exception:
             pass
-        del shard[key]  # damaged: parse again, and forget it
-        self._dirty.add(key[0])
+        self._store.drop(key)  # damaged: parse again, and forget it
         return MISSING
 
     def put(self, key: bytes, value: Any) -> None:
-        shard = self._shard(key[0])
-        shard[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        self._dirty.add(key[0])
+        self._store.put(key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
     def save(self) -> None:
-        from mops.inventory import sealed
-
-        if self.folder is None or self._secret is None:
-            self._dirty.clear()
-            return
-        for index in sorted(self._dirty):
-            shard = self._shards[index]
-            if len(shard) > self.MAX_SHARD:
-                shard = self._shards[index] = dict(list(shard.items())[-self.MAX_SHARD // 2:])
-            sealed.write(self._file(index), self._secret,
-                         pickle.dumps(shard, protocol=pickle.HIGHEST_PROTOCOL))
-        self._dirty.clear()
+        self._store.save()
 
 
 #: What :meth:`ParseCache.get` returns for a key it does not hold.

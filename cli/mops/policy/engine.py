@@ -22,13 +22,17 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from mops.inventory import authority
 from mops.inventory.changes import DeletedModel
 from mops.inventory.digest import DigestCache
+from mops.inventory.layout import SETTINGS_FILE
+from mops.inventory.memo import MISSING, Memo
 from mops.inventory.names import ModelRef
 from mops.inventory.records import RETIRED, Approval, Finding, Settings
 from mops.inventory.store import Inventory, Model, Version
+from mops.inventory.yamlio import blob_id
 from mops.policy.packs import Pack, Rule, all_rules, load_packs
 from mops.policy.requirements import REQUIREMENTS, Subject, conflicts, join_words
 from mops.policy.results import Basis, Result, Status
@@ -43,22 +47,113 @@ __all__ = ["Pack", "Result", "compliance", "evaluate", "evaluate_version", "inde
 
 def evaluate(inv: Inventory, *, now: dt.datetime, refs: Sequence[ModelRef] | None = None,
              is_signed: SignatureCheck | None = None,
-             digests: DigestCache | None = None) -> list[Result]:
+             digests: DigestCache | None = None, memo: Memo | None = None) -> list[Result]:
     """Every rule in force for every version in scope (all versions when ``refs`` is None).
 
     A ``ModelRef`` without a version stands for all of that model's versions.
     ``is_signed`` says whether a sign-off carries a verified signature (for rules
     with ``signed: true``); without it, no sign-off counts as signed. ``digests`` is
     the caller's file-digest cache (it fills it; the caller saves it); without one, an
-    in-memory cache is used. Evaluation writes nothing.
+    in-memory cache is used. ``memo`` keeps each model's results by content (it needs a
+    ``results`` kind made by :func:`encode_results`; the caller saves it). Evaluation
+    writes nothing.
     """
-    rules = all_rules(load_packs(inv))
+    packs = load_packs(inv)
+    rules = all_rules(packs)
     cache = digests if digests is not None else DigestCache.in_memory(inv)
-    results: list[Result] = []
-    for model, version in versions_in_scope(inv, refs):
-        results.extend(_evaluate(inv, model, version, rules, now=now, target=None, cache=cache,
-                                 is_signed=is_signed))
-    return results
+    if memo is None:
+        results: list[Result] = []
+        for model, version in versions_in_scope(inv, refs):
+            results.extend(_evaluate(inv, model, version, rules, now=now, target=None,
+                                     cache=cache, is_signed=is_signed))
+        return results
+    scope: list[tuple[str, str | None]] = [(r.model, r.version) for r in refs] \
+        if refs is not None else [(m, None) for m in inv.model_ids()]
+    ids = list(dict.fromkeys(m for m, _ in scope))
+    kept = dict(zip(ids, model_values(inv, ids, "results", now=now, is_signed=is_signed,
+                                      digests=cache, memo=memo, packs=packs), strict=True))
+    by_id = {rule.id: rule for rule in rules}
+    out: list[Result] = []
+    seen: set[tuple[str, str]] = set()
+    for model_id, name in scope:
+        value = kept[model_id]
+        names = value["versions"] if name is None else [name]
+        if name is not None and name not in value["versions"]:
+            inv.model(model_id).version(name)  # raises: no such version
+        for v in names:
+            if (model_id, v) not in seen:
+                seen.add((model_id, v))
+                out.extend(decode_result(model_id, item, by_id) for item in value["results"]
+                           if item[0] == v)
+    return out
+
+
+def model_values(inv: Inventory, model_ids: Sequence[str], kind: str, *, now: dt.datetime,
+                 is_signed: SignatureCheck | None, digests: DigestCache, memo: Memo,
+                 packs: Sequence[Pack] | None = None) -> list[Any]:
+    """``memo.derive[kind](model, results)`` for each model: every version against its own
+    stage. Kept in ``memo`` by content, and taken from it when the content, the settings,
+    the packs, the files read and the clock's answers are the same (see
+    :mod:`mops.inventory.memo`); never when a rule needs signed sign-offs (checked against
+    git history, which the key does not cover)."""
+    if packs is None:
+        packs = load_packs(inv)
+    rules = all_rules(packs)
+    memo.use(None if any(_reads_history(rule) for rule in rules) else _context(inv, packs))
+    out = []
+    for model_id in model_ids:
+        if not inv.has_model(model_id):
+            raise inv.unknown_models([model_id])
+        key = memo.model_key(model_id)
+        if key is not None:
+            value = memo.get(kind, key, now, digests)
+            if value is not MISSING:
+                out.append(value)
+                continue
+        model = inv.model(model_id)
+        window: list[dt.datetime | None] = [None, None]
+        reads: dict[str, str] = {}
+        digests.reads = reads
+        try:
+            results = [r for version in model.versions
+                       for r in _evaluate(inv, model, version, rules, now=now, target=None,
+                                          cache=digests, is_signed=is_signed, window=window)]
+        finally:
+            digests.reads = None
+        values = {k: derive(model, results) for k, derive in memo.derive.items()}
+        if key is not None:
+            for k, value in values.items():
+                memo.put(k, key, value, window, reads)
+        out.append(values[kind])
+    return out
+
+
+def _reads_history(rule: Rule) -> bool:
+    return rule.requirement == "approval" and bool(getattr(rule.params, "signed", False))
+
+
+def _context(inv: Inventory, packs: Sequence[Pack]) -> bytes:
+    """What every model's results depend on besides its own records: ``mops.yaml`` and the
+    packs in force (the code is added by the memo)."""
+    parts = [blob_id(inv.read(SETTINGS_FILE))]
+    parts += [f"{p.path}\0{p.name}@{p.version}\0".encode() + p.blob for p in packs]
+    return b"\0".join(parts)
+
+
+def encode_results(model: Model, results: Sequence[Result]) -> dict[str, Any]:
+    """A model's results as kept in the memo (a rule's own fields are taken from the rule)."""
+    return {"versions": [v.version for v in model.versions],
+            "results": [[r.version, r.rule, r.status.value, r.message, r.file, r.weight, r.waiver,
+                         list(r.related)] for r in results]}
+
+
+def decode_result(model: str, item: list[Any], rules: dict[str, Rule]) -> Result:
+    version, rule_id, status, message, file, weight, waiver, related = item
+    rule = rules[rule_id]
+    return Result(model=model, version=version, rule=rule_id, title=rule.title,
+                  status=Status(status), message=message, cite=rule.cite, file=file,
+                  pack=rule.pack, weight=weight, waiver=waiver, related=tuple(related),
+                  pack_version=rule.pack_version, basis=rule.basis)
 
 
 def evaluate_version(inv: Inventory, model: Model, version: Version, *, now: dt.datetime,
@@ -151,9 +246,13 @@ def _waiver(settings: Settings, model: Model, version: Version, rule: Rule,
 
 def _evaluate(inv: Inventory, model: Model, version: Version, rules: Sequence[Rule], *,
               now: dt.datetime, target: str | None, cache: DigestCache,
-              is_signed: SignatureCheck | None) -> list[Result]:
+              is_signed: SignatureCheck | None,
+              window: list[dt.datetime | None] | None = None) -> list[Result]:
+    """The version's results; ``window`` is narrowed to the instants they hold for."""
     stage = target or version.stage
-    subject = Subject(inv=inv, model=model, version=version, stage=stage, now=now, cache=cache)
+    subject = Subject(inv=inv, model=model, version=version, stage=stage, at=now, cache=cache)
+    if window is not None:
+        subject.window = window  # shared: each answer of the clock narrows the model's
     if is_signed is not None:
         subject.is_signed = is_signed
     out = []

@@ -185,6 +185,8 @@ class Pack:
     #: Card fields and evidence kinds the pack adds to the vocabulary, with their meaning.
     card_fields: Mapping[str, str] = field(default_factory=dict)
     evidence_kinds: Mapping[str, str] = field(default_factory=dict)
+    #: The git blob id of the pack's file (what cached results are keyed by).
+    blob: bytes = field(default=b"", compare=False)
 
     @property
     def ref(self) -> str:
@@ -249,7 +251,8 @@ def load_pack(path: str, data: bytes, *, stages: Sequence[str],
     return Pack(name=name, title=title.strip(), path=path, rules=tuple(rules), settings=settings,
                 description=description.strip(), builtin=builtin, version=version,
                 pinned="version" in raw, sources=sources, changelog=changelog,
-                card_fields=card_fields, evidence_kinds=evidence_kinds)
+                card_fields=card_fields, evidence_kinds=evidence_kinds,
+                blob=yamlio.blob_id(data))
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 Each requirement has a parser (pack YAML -> normalised parameters, raising
 ``SpecError`` with a sentence for the pack author) and a checker (one version
 in context -> pass or fail with a message and the file a person must change).
-Checkers only read: the inventory snapshot, the clock in ``Subject.now``.
+Checkers only read: the inventory snapshot, and the clock through ``Subject``'s methods
+(``today``, ``age_days``, ``in_future``), which note how long the answer holds
+(``Subject.window``) so that results can be kept until the clock moves past it.
 """
 
 from __future__ import annotations
@@ -142,15 +144,51 @@ class Subject:
     model: Model
     version: Version
     stage: str
-    now: dt.datetime
+    at: dt.datetime
     cache: DigestCache
     is_signed: Callable[[Version, Approval], bool] = field(default=lambda v, a: False)
     _parts: dict[str, str] | None = None
     _digest: str | None = None
+    #: The instants [from, until) over which every answer the clock gave stays the same
+    #: (None: unbounded); narrowed by each question asked of the clock.
+    window: list[dt.datetime | None] = field(default_factory=lambda: [None, None])
+
+    def _holds(self, since: dt.datetime | None, until: dt.datetime | None) -> None:
+        lo, hi = self.window
+        if since is not None and (lo is None or since > lo):
+            self.window[0] = since
+        if until is not None and (hi is None or until < hi):
+            self.window[1] = until
+
+    @property
+    def now(self) -> dt.datetime:
+        """The exact time; a checker that reads it makes its answer hold for this instant
+        only (prefer :attr:`today`, :meth:`age_days` and :meth:`in_future`)."""
+        self._holds(self.at, self.at + dt.timedelta(microseconds=1))
+        return self.at
 
     @property
     def today(self) -> dt.date:
-        return self.now.date()
+        day = self.at.date()
+        midnight = dt.datetime.combine(day, dt.time(), self.at.tzinfo or dt.UTC)
+        self._holds(midnight, midnight + dt.timedelta(days=1))
+        return day
+
+    def age_days(self, since: dt.datetime) -> int:
+        """Whole days from ``since`` to now (as ``(now - since).days``)."""
+        days = (self.at - since).days
+        start = since + dt.timedelta(days=days)
+        self._holds(start, start + dt.timedelta(days=1))
+        return days
+
+    def in_future(self, when: dt.datetime) -> bool:
+        """Whether ``when`` is later than now by more than the clocks' skew (FUTURE_SKEW)."""
+        edge = when - FUTURE_SKEW
+        if self.at < edge:
+            self._holds(None, edge)
+            return True
+        self._holds(edge, None)
+        return False
 
     @property
     def tier(self) -> int | None:
@@ -303,11 +341,11 @@ def check_evidence(s: Subject, spec: EvidenceSpec) -> Outcome:
                                f"after it was added")
                 continue
             added = clock.parse_timestamp(ev.added_at)
-            if added is not None and added > s.now + FUTURE_SKEW:
+            if added is not None and s.in_future(added):
                 reasons.append(f"{ev.id} is dated {ev.added_at}, in the future")
                 continue
-            if max_age is not None and added is not None and (s.now - added).days > max_age:
-                reasons.append(f"{ev.id} is {(s.now - added).days} days old (at most {max_age})")
+            if max_age is not None and added is not None and (age := s.age_days(added)) > max_age:
+                reasons.append(f"{ev.id} is {age} days old (at most {max_age})")
                 continue
             found.append(f"{kind} {ev.id} ({ev.added_at[:10]})")
             break
@@ -396,10 +434,10 @@ def signoff_problem(s: Subject, spec: ApprovalSpec, a: Approval, listed: tuple[s
             return f"{who} expired on {a.expires.isoformat()}"
         max_age = figure_for(spec.max_age_days, s.tier)
         at = clock.parse_timestamp(a.at)
-        if at is not None and at > s.now + FUTURE_SKEW:
+        if at is not None and s.in_future(at):
             return f"{who} does not count: it is dated {a.at}, in the future"
-        if max_age is not None and at is not None and (s.now - at).days > max_age:
-            return f"{who} is {(s.now - at).days} days old (at most {max_age})"
+        if max_age is not None and at is not None and (age := s.age_days(at)) > max_age:
+            return f"{who} is {age} days old (at most {max_age})"
         if spec.signed and not s.is_signed(s.version, a):
             return f"{who} is not signed (this rule needs SSH-signed sign-offs)"
     return None
@@ -561,7 +599,7 @@ def _latest_result(s: Subject, kind: str, within_days: Figure | None) -> Outcome
         return _failed(f"no {kind} result recorded for this version (record one with "
                        f"`mops drift {s.version.ref} --current LOG --record`)", s.version_path)
     at, latest = max(records, key=lambda r: (r[0], r[1].id))
-    age = (s.now - at).days
+    age = s.age_days(at)
     if days is not None and age > days:
         return _failed(f"the latest {kind} result ({latest.id}, {at.date().isoformat()}) is "
                        f"{age} days old; one is needed every {plural(days, 'day')}", latest.path)

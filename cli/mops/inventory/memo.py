@@ -1,0 +1,153 @@
+"""What was derived from one model's records (its policy results, its ``list`` rows), kept
+by the content it was derived from, so that a run evaluates only the models that changed.
+
+An entry's key is a keyed hash of everything its evaluation reads:
+
+- the git blob id of each of the model's record files (card, version records, evidence
+  and approval records, monitoring results, findings), with their paths, as the
+  working tree holds them now (committed or not);
+- the *context*: ``mops.yaml``'s blob id, each pack in force (its path and blob id) and
+  a fingerprint of mops's own code (every module's bytes, Python's and PyYAML's
+  versions), given by the caller;
+- the files read besides the records (evidence files, by their sha256), kept in the
+  entry with the digest each had, and checked again (through the digest cache) before
+  the entry is believed;
+- the clock: each entry holds the instants [from, until) over which every answer its
+  evaluation asked of the clock stays the same (the day, for a review date; the whole
+  day count, for an age); outside them it is evaluated again.
+
+Nothing else is read: a model's evaluation never looks at another model, at git history
+or at who committed what (the caller does not use this cache when a rule needs signed
+sign-offs, which are checked against history). Entries are sealed shards
+(:class:`mops.inventory.sealed.Shards`) in ``.git/mops/<kind>/``: damaged, foreign or
+forged files are ignored, ``MOPS_NO_CACHE=1`` sets them aside, and a fresh clone has none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from mops import git
+from mops.inventory import layout, sealed
+from mops.inventory.digest import DigestCache
+from mops.inventory.store import Inventory, WorktreeSource
+from mops.inventory.yamlio import blob_id
+
+#: What :meth:`Memo.get` returns for an entry it does not hold (or does not believe).
+MISSING: Any = object()
+FORMAT = 1
+
+
+def code_fingerprint() -> bytes:
+    """A hash of mops's modules (their bytes), and of the Python and PyYAML running them."""
+    import mops
+
+    return package_fingerprint(Path(mops.__file__).resolve().parent)
+
+
+@functools.cache
+def package_fingerprint(root: Path) -> bytes:
+    """A hash of every file below ``root`` (but ``__pycache__``), with the Python and PyYAML."""
+    import yaml
+
+    h = hashlib.blake2b(digest_size=32, person=b"mops-code")
+    h.update(f"{sys.version}\0{yaml.__version__}\0{FORMAT}\0".encode())
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            path = Path(folder) / name
+            h.update(path.relative_to(root).as_posix().encode() + b"\0")
+            h.update(blob_id(path.read_bytes()))
+    return h.digest()
+
+
+def _micros(when: dt.datetime | None) -> int | None:
+    return None if when is None else round(when.timestamp() * 1_000_000)
+
+
+class Memo:
+    """Entries of each kind in ``derive`` (e.g. ``results``, ``rows``) for the models of a
+    working tree: ``derive[kind](model, results)`` makes the value kept (JSON data).
+
+    The policy engine gives the context (:meth:`use`: the hash of the settings and packs
+    in force) and fills every kind when it evaluates a model. Not used for an inventory
+    read from a commit. The one who makes a memo saves it (:meth:`save`).
+    """
+
+    def __init__(self, inv: Inventory, derive: Mapping[str, Callable[..., Any]]) -> None:
+        self.inv = inv
+        self.derive = dict(derive)
+        folder = git.git_dir(inv.top) / layout.CACHE_DIR
+        self.stores = {kind: sealed.Shards(folder / kind, f"{kind}-{FORMAT}") for kind in derive}
+        self.usable = isinstance(inv.source, WorktreeSource) and inv.commit is None and \
+            all(store.enabled for store in self.stores.values())
+        self._context: bytes | None = None
+
+    def use(self, context: bytes | None) -> None:
+        """Key entries by ``context`` (None: keep nothing, e.g. a rule reads git history)."""
+        if context is None:
+            self._context = None
+            return
+        h = hashlib.blake2b(digest_size=32, person=b"mops-memo")
+        h.update(code_fingerprint())
+        h.update(context)
+        self._context = h.digest()
+
+    def model_key(self, model_id: str) -> bytes | None:
+        """The key of ``model_id``'s entries as its record files stand now (None: this model
+        is not kept, e.g. a record that cannot be read; it is evaluated, and fails there)."""
+        if not self.usable or self._context is None:
+            return None
+        h = hashlib.blake2b(self._context, digest_size=32, person=b"mops-memo-model")
+        h.update(model_id.encode() + b"\0")
+        try:
+            for path in self.inv.model_files(model_id).paths():
+                h.update(path.encode() + b"\0" + blob_id(self.inv.source.read(path)))
+        except Exception:  # a name or a file the loader will refuse, with its own message
+            return None
+        return h.digest()
+
+    def get(self, kind: str, key: bytes, now: dt.datetime, digests: DigestCache) -> Any:
+        """The value kept for ``key`` if it still holds at ``now`` and every file it read has
+        the digest it had; :data:`MISSING` otherwise."""
+        store = self.stores[kind]
+        raw = store.get(key)
+        if raw is None:
+            return MISSING
+        try:
+            entry = json.loads(raw)
+            lo, hi = entry["window"]
+            reads = entry["reads"]
+            value = entry["value"]
+            if not isinstance(reads, dict):
+                raise TypeError
+            at = _micros(now)
+            assert at is not None
+            if (lo is not None and at < lo) or (hi is not None and at >= hi):
+                return MISSING
+        except Exception:
+            store.drop(key)  # not what this version of mops writes: forget it
+            return MISSING
+        for rel, digest in reads.items():
+            if digests.file_sha256(rel) != digest:
+                return MISSING
+        return value
+
+    def put(self, kind: str, key: bytes, value: Any, window: list[dt.datetime | None],
+            reads: dict[str, str]) -> None:
+        entry = {"window": [_micros(window[0]), _micros(window[1])], "reads": reads,
+                 "value": value}
+        self.stores[kind].put(key, json.dumps(entry, separators=(",", ":"), default=str,
+                                              ensure_ascii=False).encode())
+
+    def save(self) -> None:
+        for store in self.stores.values():
+            store.save()

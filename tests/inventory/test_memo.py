@@ -1,0 +1,274 @@
+"""Policy results kept by content (.git/mops/results, .git/mops/rows): ``list`` and ``check``
+give, warm, exactly what they give with no cache; every input the key covers, changed,
+changes the verdict; damaged, foreign or forged entries are ignored."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mops.inventory import memo, sealed
+from tests.benchmarks import scale_bench
+from tests.conftest import Mops, git
+
+ENV = {"GIT_AUTHOR_NAME": "B", "GIT_AUTHOR_EMAIL": "b@acme.test", "GIT_COMMITTER_NAME": "B",
+       "GIT_COMMITTER_EMAIL": "b@acme.test"}
+M1 = "models/model-00001"
+CARD = f"{M1}/card.md"
+V1 = f"{M1}/versions/1.0.0"
+PACK = """pack: acme
+title: Acme
+rules:
+  - id: AC-REVIEW
+    title: Reviewed within a year
+    cite: "Acme policy 1"
+    require: {review_within: {months: 12}}
+  - id: AC-EVIDENCE
+    title: Fresh validation report
+    cite: "Acme policy 2"
+    require: {evidence: {kind: validation-report, max_age_days: 30}}
+"""
+
+
+@pytest.fixture
+def inv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MOPS_NOW", "2026-06-01")
+    monkeypatch.delenv("MOPS_NO_CACHE", raising=False)
+    root = tmp_path / "inv"
+    scale_bench.build_snapshot(root, 3, {**os.environ, **ENV})
+    return root
+
+
+def _run(root: Path) -> tuple[list, dict]:
+    return (Mops(root).json("list", "--json"),
+            Mops(root).json("check", "--format", "json", code=None))
+
+
+def _truth(root: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list, dict]:
+    with monkeypatch.context() as m:
+        m.setenv("MOPS_NO_CACHE", "1")
+        return _run(root)
+
+
+def _kept(root: Path) -> list[Path]:
+    return sorted(p for kind in ("results", "rows")
+                  for p in (root / ".git" / "mops" / kind).glob("*") if p.is_file())
+
+
+def _verdict(root: Path, model: str = "model-00001", version: str = "1.0.0") -> bool:
+    rows = Mops(root).json("list", "--json")
+    return next(r["compliant"] for r in rows if (r["model"], r["version"]) == (model, version))
+
+
+def _follows(root: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list, dict]:
+    """Warm answers after a change are those of a run with no cache at all."""
+    warm = _run(root)
+    assert warm == _truth(root, monkeypatch)
+    return warm
+
+
+def test_warm_answers_are_those_of_no_cache(inv: Path, monkeypatch: pytest.MonkeyPatch):
+    cold = _run(inv)
+    assert _kept(inv)
+    stamps = {p: p.stat().st_mtime_ns for p in _kept(inv)}
+    assert _run(inv) == cold == _truth(inv, monkeypatch)
+    assert {p: p.stat().st_mtime_ns for p in _kept(inv)} == stamps  # warm: nothing rewritten
+    # One model, one version, a stage: the same rows and results as the whole.
+    one = Mops(inv).json("check", "model-00001@2.0.0", "--format", "json", code=None)
+    assert one["results"] == [r for r in cold[1]["results"]
+                              if (r["model"], r["version"]) == ("model-00001", "2.0.0")]
+    staged = Mops(inv).json("list", "--stage", "production", "--json")
+    assert staged == [r for r in cold[0] if r["stage"] == "production"]
+
+
+def test_no_cache_keeps_nothing(inv: Path, monkeypatch: pytest.MonkeyPatch):
+    _truth(inv, monkeypatch)
+    assert _kept(inv) == []
+
+
+def test_damaged_entries_are_ignored_and_rewritten(inv: Path, monkeypatch: pytest.MonkeyPatch):
+    truth = _run(inv)
+    for i, f in enumerate(_kept(inv)):
+        data = f.read_bytes()
+        f.write_bytes(data[: len(data) // 2] if i % 2 else b"garbage")
+    assert _run(inv) == truth
+    secret = sealed.key()
+    assert all(sealed.read(f, secret) is not None for f in _kept(inv))
+
+
+def _pass_entry(root: Path, secret: bytes) -> None:
+    """Seal, with ``secret``, entries saying model-00001 passes every rule as its records
+    stand *now* (the key a real run computes), in the shards a run reads."""
+    from mops.inventory.store import Inventory
+    from mops.policy.engine import _context, load_packs
+
+    inv = Inventory.open(root)
+    keeper = memo.Memo(inv, {"results": None, "rows": None})
+    keeper.use(_context(inv, load_packs(inv)))
+    key = keeper.model_key("model-00001")
+    assert key is not None
+    rows = [{"model": "model-00001", "version": v, "stage": "production", "tier": 1,
+             "owner": "alice@acme.test", "compliant": True, "registered_at": "x",
+             "compliance": "compliant", "failing_rules": [], "waived_rules": []}
+            for v in ("1.0.0", "2.0.0")]
+    for kind, value in (("rows", rows), ("results", {"versions": ["1.0.0", "2.0.0"],
+                                                    "results": []})):
+        store = keeper.stores[kind]
+        entry = json.dumps({"window": [None, None], "reads": {}, "value": value}).encode()
+        import pickle
+
+        path = store.file(key[0])
+        old = sealed.read(path, sealed.key()) if path.exists() else None
+        shard = pickle.loads(old) if old else {}
+        shard[key] = entry
+        sealed.write(path, secret, pickle.dumps(shard))
+
+
+def _stale(root: Path) -> None:
+    """A hand edit of the card (not committed): model-00001's sign-off is stale."""
+    card = root / CARD
+    card.write_text(card.read_text().replace("Scores applications.", "Scores loans."))
+
+
+def test_a_forged_pass_is_not_believed(inv: Path, monkeypatch: pytest.MonkeyPatch):
+    _run(inv)
+    _stale(inv)
+    assert _verdict(inv) is False
+    for f in _kept(inv):  # an unsealed file in place of every shard: ignored
+        f.write_bytes(f.read_bytes()[len(sealed.MAGIC) + 32:])
+    assert _verdict(inv) is False
+    _pass_entry(inv, b"k" * 32)  # sealed with someone else's key: ignored
+    assert _verdict(inv) is False
+    assert _run(inv) == _truth(inv, monkeypatch)
+
+
+def test_forging_twin_an_entry_sealed_with_the_users_key_is_believed(
+        inv: Path, monkeypatch: pytest.MonkeyPatch):
+    """The trust boundary is the user's key: this twin shows the test above could fail;
+    MOPS_NO_CACHE=1 sets even this aside."""
+    _stale(inv)
+    _run(inv)
+    secret = sealed.key()
+    assert secret is not None
+    _pass_entry(inv, secret)
+    assert _verdict(inv) is True
+    monkeypatch.setenv("MOPS_NO_CACHE", "1")
+    assert _verdict(inv) is False
+
+
+def test_hand_edits_of_records_are_followed(inv: Path, monkeypatch: pytest.MonkeyPatch):
+    before = _run(inv)
+    _stale(inv)  # the card, uncommitted
+    after = _follows(inv, monkeypatch)
+    assert after != before and _verdict(inv) is False
+    (inv / CARD).write_bytes(git(inv, "show", f"HEAD:{CARD}").encode())  # put back
+    assert _follows(inv, monkeypatch) == before
+    approval = next((inv / V1 / "approvals").iterdir())
+    approval.unlink()  # a record removed
+    assert _follows(inv, monkeypatch) != before
+    git(inv, "checkout", "--", str(approval.relative_to(inv)))
+    finding = inv / M1 / "findings" / "F-000001.yaml"  # a record added, untracked
+    finding.parent.mkdir()
+    finding.write_text("id: F-000001\nmodel: model-00001\nkind: finding\nseverity: high\n"
+                       "title: Broken\nstatus: open\nopened_by: bob@acme.test\n"
+                       "opened_at: '2026-05-01T00:00:00Z'\n")
+    assert _follows(inv, monkeypatch) != before
+
+
+def test_evidence_files_are_followed(inv: Path, monkeypatch: pytest.MonkeyPatch):
+    """Not a record: the evidence file a sign-off is bound to, changed in place."""
+    before = _run(inv)
+    report = next((inv / V1 / "evidence" / "files").rglob("report.md"))
+    report.write_text("tampered\n")
+    assert _follows(inv, monkeypatch) != before and _verdict(inv) is False
+    report.unlink()
+    assert _verdict(inv) is False and _follows(inv, monkeypatch) != before
+
+
+def test_settings_and_packs_are_followed(inv: Path, monkeypatch: pytest.MonkeyPatch):
+    settings = inv / "mops.yaml"
+    before = _run(inv)
+    settings.write_text(settings.read_text().replace("validator: [carol@acme.test]",
+                                                     "validator: [erin@acme.test]"))
+    assert _follows(inv, monkeypatch) != before and _verdict(inv) is False
+    (inv / "policies").mkdir()
+    pack = inv / "policies" / "acme.yaml"
+    pack.write_text(PACK.replace("months: 12", "months: 240").replace("max_age_days: 30",
+                                                                       "max_age_days: 9000"))
+    settings.write_text(settings.read_text().replace("[baseline@2]", "[policies/acme.yaml]"))
+    assert _verdict(inv) is True and _follows(inv, monkeypatch)
+    pack.write_text(PACK)  # only the pack's file changes
+    assert _verdict(inv) is False and _follows(inv, monkeypatch)
+
+
+def _at(monkeypatch: pytest.MonkeyPatch, when: dt.datetime) -> None:
+    monkeypatch.setenv("MOPS_NOW", when.isoformat())
+
+
+def test_the_clock_is_followed_to_the_microsecond(inv: Path, monkeypatch: pytest.MonkeyPatch):
+    """Ages count whole days from a record's time: a result is kept only for the instants
+    every age it computed stays the same, and each day for dates (review due)."""
+    (inv / "policies").mkdir()
+    (inv / "policies" / "acme.yaml").write_text(PACK.replace("months: 12", "months: 240"))
+    settings = inv / "mops.yaml"
+    settings.write_text(settings.read_text().replace("[baseline@2]", "[policies/acme.yaml]"))
+    added = scale_bench.START + dt.timedelta(minutes=7)  # the evidence's added_at
+    edge = added + dt.timedelta(days=31)  # from here it is 31 days old: too old
+    seen = []
+    for when in (added, edge - dt.timedelta(microseconds=1), edge,
+                 edge - dt.timedelta(microseconds=1), edge + dt.timedelta(days=3650)):
+        _at(monkeypatch, when)
+        warm = _follows(inv, monkeypatch)
+        seen.append(_verdict(inv))
+        assert warm == _run(inv)
+    assert seen == [True, True, False, True, False]
+    # The review: last 2026-05-01, every 240 months: due by 2046-05-01, overdue the day after.
+    (inv / "policies" / "acme.yaml").write_text(
+        PACK.replace("months: 12", "months: 240").replace("max_age_days: 30", "max_age_days: 99999"))
+    seen = []
+    for day in ("2046-05-01T23:59:59.999999", "2046-05-02", "2046-05-01"):
+        monkeypatch.setenv("MOPS_NOW", day)
+        _follows(inv, monkeypatch)
+        seen.append(_verdict(inv))
+    assert seen == [True, False, True]
+
+
+def test_history_rewritten_under_the_results(inv: Path, monkeypatch: pytest.MonkeyPatch):
+    before = _run(inv)
+    _stale(inv)
+    git(inv, "commit", "-q", "-am", "card edited")
+    edited = _follows(inv, monkeypatch)
+    assert edited != before
+    git(inv, "reset", "-q", "--hard", "HEAD~1")
+    assert _follows(inv, monkeypatch) == before
+    git(inv, "reset", "-q", "--hard", "HEAD@{1}")
+    assert _follows(inv, monkeypatch) == edited
+
+
+def test_signed_rules_keep_nothing(inv: Path, monkeypatch: pytest.MonkeyPatch):
+    """A rule that needs signed sign-offs reads git history, which the key does not cover."""
+    (inv / "policies").mkdir()
+    (inv / "policies" / "acme.yaml").write_text(
+        "pack: acme\ntitle: Acme\nrules:\n  - id: AC-SIGNED\n    title: Signed\n    cite: c\n"
+        "    require: {approval: {role: validator, signed: true}}\n")
+    settings = inv / "mops.yaml"
+    settings.write_text(settings.read_text().replace("[baseline@2]", "[policies/acme.yaml]"))
+    assert _follows(inv, monkeypatch) and _kept(inv) == []
+
+
+def test_the_code_fingerprint_covers_every_module(tmp_path: Path):
+    pkg = tmp_path / "pkg"
+    shutil.copytree(Path(memo.__file__).parent, pkg / "inventory")
+    first = memo.package_fingerprint(pkg)
+    memo.package_fingerprint.cache_clear()
+    assert memo.package_fingerprint(pkg) == first
+    memo.package_fingerprint.cache_clear()
+    target = pkg / "inventory" / "digest.py"
+    target.write_text(target.read_text() + "\n# changed\n")
+    assert memo.package_fingerprint(pkg) != first
+    memo.package_fingerprint.cache_clear()
