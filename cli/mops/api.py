@@ -396,30 +396,37 @@ class Audited:
 
 def audit(inv: Inventory, models: Sequence[str] = (), *, out: Path | None = None,
           as_of: str | None = None, pdf: Path | None = None,
-          warn: Callable[[str], None] | None = None) -> Audited:
+          warn: Callable[[str], None] | None = None, verify_all: bool = False) -> Audited:
     """Render the audit report (HTML at ``out``, default ``mops-audit.html``; with ``pdf``
     also a PDF, and no HTML kept unless ``out`` is given).
 
+    The cover's ``mops verify`` covers the models reported and the rules (the whole
+    inventory when no model is named, or with ``verify_all``); see :func:`verify_at`.
     ``warn`` hears about uncommitted changes the report (of a commit) does not show.
     """
     import tempfile
 
-    from mops.inventory.views import uncommitted_paths
+    from mops.inventory.names import validate_model
     from mops.report import write_report
     from mops.report.pdf import print_pdf
 
+    scope = sorted({validate_model(m) for m in models}) if models and not verify_all else None
     if as_of is None and warn is not None:
-        dirty = uncommitted_paths(inv)
+        dirty = _uncommitted(inv, scope)
         if dirty:
             warn(f"{len(dirty)} uncommitted change(s) in the inventory (e.g. {dirty[0]}) are not "
                  f"in the report: it shows the last commit")
+
+    def verified(snapshot: Inventory) -> dict[str, Any]:
+        return verify_at(snapshot, models=scope)
+
     if pdf is not None and out is None:
         with tempfile.TemporaryDirectory(prefix="mops-audit-") as tmp:
             report = write_report(inv, Path(tmp) / DEFAULT_AUDIT, models, as_of=as_of,
-                                  verify=verify_at)
+                                  verify=verified)
             return Audited(report, [print_pdf(_written(report), pdf)])
     report = write_report(inv, out or Path(DEFAULT_AUDIT), models, as_of=as_of,
-                          verify=verify_at)
+                          verify=verified)
     written = [_written(report)]
     if pdf is not None:
         written.append(print_pdf(written[0], pdf))
@@ -429,38 +436,57 @@ def audit(inv: Inventory, models: Sequence[str] = (), *, out: Path | None = None
 DEFAULT_AUDIT = "mops-audit.html"
 
 
+def _uncommitted(inv: Inventory, models: Sequence[str] | None) -> list[str]:
+    """Inventory files with uncommitted changes: of the rules and ``models`` (all models
+    when None), so that one model's report never scans the others' folders."""
+    from mops import git
+    from mops.inventory import layout
+    from mops.inventory.views import uncommitted_paths
+
+    if models is None:
+        return uncommitted_paths(inv)
+    paths = [p for p in layout.INVENTORY_PATHS if p != layout.MODELS_DIR]
+    paths += [layout.model_dir(m) for m in models]
+    return git.dirty_paths(inv.top, [inv.git_path(p) for p in paths])
+
+
 def _written(report: Report) -> Path:
     assert report.path is not None  # write_report always sets it
     return report.path
 
 
 def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool = False,
-           strict: bool = False, full: bool = False) -> Verification:
+           strict: bool = False, full: bool = False,
+           models: Sequence[str] | None = None) -> Verification:
     """Replay history against the provenance rules (``mops verify``); promotions are
     re-gated by the policy engine with the rules then in force. Only the commits after
-    the last clean run's checkpoint are replayed, unless ``full``."""
+    the last clean run's checkpoint are replayed, unless ``full``; ``models`` limits it to
+    those models and the rules (all of their history)."""
     from mops.inventory.digest import DigestCache
     from mops.trust.verify import verify as run
 
     digests = DigestCache(inv)
     try:
         return run(inv, changed_since=changed_since, artifacts=artifacts, strict=strict,
-                   gate=replay_gate(digests), full=full)
+                   gate=replay_gate(digests), full=full, models=models)
     finally:
         digests.save()
 
 
-def verify_at(snapshot: Inventory) -> dict[str, Any]:
+def verify_at(snapshot: Inventory, models: Sequence[str] | None = None) -> dict[str, Any]:
     """``mops verify`` at the commit ``snapshot`` is opened at (for an audit report's
     cover), as its JSON; ``{"ok": None, "error": why}`` when it cannot run there.
 
     The whole history is replayed (``full``): a report must not depend on the
     checkpoints a machine happens to hold, or the same commit would not always render
-    the same bytes."""
+    the same bytes. ``models`` limits it to those models and the rules (``scope`` in
+    the JSON; the cover says so): one model's report then costs what that model's
+    history costs, not what the inventory's does."""
     try:
-        return verify(snapshot, full=True).to_json()
+        return verify(snapshot, full=True, models=models).to_json()
     except UsageError as exc:  # e.g. a shallow clone: history is not all there
-        return {"ok": None, "error": exc.message, "problems": [], "warnings": []}
+        return {"ok": None, "error": exc.message, "problems": [], "warnings": [],
+                "scope": None if models is None else sorted(set(models))}
 
 
 def replay_gate(digests: DigestCache | None = None) -> Gate:

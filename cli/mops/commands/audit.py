@@ -26,12 +26,19 @@ def audit(
         "--pdf", metavar="FILE",
         help="Also print the report to this PDF file with headless Chromium (must be "
              "installed).")] = None,
+    verify_all: Annotated[bool, typer.Option(
+        "--verify-all",
+        help="With MODELs: the cover's `mops verify` checks the whole inventory, not only "
+             "these models and the rules (its cost then follows the inventory's size and "
+             "history).")] = False,
 ) -> None:
     """Write the audit report: cards, evidence, sign-offs, policy results, drift and history.
 
     The report is one HTML file with inline CSS and SVG that opens offline; it is
     rendered from a commit (HEAD, or the one --as-of names), and the same commit
-    always gives the same bytes. Prints the path(s) written.
+    always gives the same bytes. Its cover holds `mops verify`'s verdict at that commit,
+    from a replay of all of history: of the whole inventory, or, when MODELs are named,
+    of those models and the rules (the cover says which). Prints the path(s) written.
     """
     from mops import api
     from mops.commands import cwd
@@ -39,7 +46,7 @@ def audit(
 
     with api.opened(cwd()) as inv:
         audited = api.audit(inv, models or (), out=out or (None if pdf else Path(DEFAULT_OUT)),
-                            as_of=as_of, pdf=pdf, warn=warn)
+                            as_of=as_of, pdf=pdf, warn=warn, verify_all=verify_all)
     for path in audited.files:
         echo(str(path))
 

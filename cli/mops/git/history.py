@@ -44,6 +44,17 @@ def log_records(top: Path, paths: Iterable[str], *, rev: str = "HEAD",
     return records
 
 
+def touching(top: Path, commits: Iterable[str], paths: Iterable[str]) -> set[str]:
+    """Of ``commits``, those that changed something under ``paths`` (as ``git log`` limited
+    to them would list them); one ``git log --no-walk`` over exactly these commits."""
+    commits = list(dict.fromkeys(commits))
+    if not commits:
+        return set()
+    out = run(top, "--literal-pathspecs", "log", "--no-walk=unsorted", "--stdin",
+              "--format=%H", "--", *paths, input="".join(f"{c}\n" for c in commits).encode())
+    return set(out.decode().split())
+
+
 #: A history shorter than this is read fast enough without git's commit-graph.
 GRAPH_FROM = 1000
 
@@ -84,13 +95,16 @@ def index_history(top: Path, gitdir: Path, head: str, state: Path) -> None:
 
 def commit_time(top: Path, rev: str) -> str:
     """When ``rev`` was committed (committer date), as ``YYYY-MM-DDTHH:MM:SSZ`` in UTC."""
-    out = run(top, "show", "-s", "--format=%ct", rev, "--").decode().strip()
+    # ``log``, not ``show -s``: show reads the commit's whole diff against its parent
+    # before discarding it (0.2 s for a commit that adds 10,000 models).
+    out = run(top, "log", "-1", "--no-walk", "--format=%ct", rev, "--").decode().strip()
     return clock.format_timestamp(clock.from_epoch(int(out)))
 
 
 def commit_subject(top: Path, rev: str) -> str:
     """The first line of ``rev``'s message (``top``: any folder of the repository)."""
-    return run(top, "show", "-s", "--format=%s", rev, "--").decode("utf-8", "replace").strip()
+    return run(top, "log", "-1", "--no-walk", "--format=%s", rev, "--").decode(
+        "utf-8", "replace").strip()
 
 
 def merge_base(top: Path, a: str, b: str) -> str | None:

@@ -6,6 +6,7 @@ import subprocess
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mops.git.run import popen, run
 
@@ -37,36 +38,155 @@ class BatchProcess:
             self._proc = None
 
 
-class CommitReader(BatchProcess):
-    """Reads files of one commit straight from git's object store (no checkout)."""
+class _Lazy(Mapping[str, Any]):
+    """A mapping of a :class:`CommitReader` that reads the folders a key needs first
+    (iterating it reads them all)."""
 
-    def __init__(self, top: Path, commit: str, prefix: str = "") -> None:
+    def __init__(self, reader: CommitReader, data: dict[str, Any]) -> None:
+        self._reader = reader
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        self._reader._need(key)
+        return self._data[key]
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        self._reader._need(key)
+        return key in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        self._reader._need_all()
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        self._reader._need_all()
+        return len(self._data)
+
+
+class CommitReader(BatchProcess):
+    """Reads files of one commit straight from git's object store (no checkout).
+
+    With ``lazy`` (a folder, inventory-relative), each folder directly in it (one model's)
+    is listed only when a path in it is first asked for, so that reading one model of a
+    large inventory never lists the others; after :data:`UNITS` such folders, the rest are
+    listed at once. ``entries`` and ``dirs`` are the same either way.
+    """
+
+    #: Folders below ``lazy`` listed one at a time before the rest are listed together.
+    UNITS = 16
+
+    def __init__(self, top: Path, commit: str, prefix: str = "", lazy: str | None = None) -> None:
         self.top = top
         self.commit = commit
         self.prefix = prefix
-        entries: dict[str, TreeEntry] = {}
-        dirs: dict[str, set[str]] = {"": set()}
+        self._entries: dict[str, TreeEntry] = {}
+        self._dirs: dict[str, set[str]] = {"": set()}
         #: Files (path -> entry) and folders (path -> names in it), inventory-relative.
-        self.entries: Mapping[str, TreeEntry] = entries
-        self.dirs: Mapping[str, set[str]] = dirs
-        out = run(top, "ls-tree", "-r", "-z", "--long", "--full-tree", commit)
-        for rec in out.split(b"\0"):
-            if not rec:
-                continue
-            meta, _, name = rec.partition(b"\t")
-            mode, _type, sha, size = meta.decode().split()
-            path = name.decode("utf-8", "surrogateescape")
-            if prefix:
-                if not path.startswith(prefix + "/"):
-                    continue
-                path = path[len(prefix) + 1:]
-            entries[path] = TreeEntry(mode, sha, int(size) if size != "-" else 0)
-            parts = path.split("/")
-            for i in range(len(parts)):
-                parent = "/".join(parts[:i])
-                dirs.setdefault(parent, set()).add(parts[i])
+        self.entries: Mapping[str, TreeEntry] = _Lazy(self, self._entries)
+        self.dirs: Mapping[str, set[str]] = _Lazy(self, self._dirs)
         self._proc = None
         self._prefetched: dict[str, bytes] = {}
+        self._lazy = lazy
+        #: Folders below ``lazy`` not listed yet, and how many were listed one by one.
+        self._pending: set[str] = set()
+        self._units = 0
+        if lazy is None:
+            self._list(["-r"], [self.prefix] if prefix else [])
+            return
+        base = self._git_path(lazy)
+        top_level = self._list([], [self._git_path("") + "/"] if prefix else [])
+        rest = [self._git_path(name) for name, kind in top_level if name != lazy]
+        if rest:
+            self._list(["-r"], rest)
+        self._list_lazy(base)
+
+    def _list_lazy(self, base: str) -> None:
+        """The folders directly in ``lazy`` (pending), and its own files: one ``ls-tree``,
+        parsed lightly (10,000 models are 10,000 lines)."""
+        out = run(self.top, "--literal-pathspecs", "ls-tree", "-z", "--long", "--full-tree",
+                  self.commit, "--", base + "/")
+        files = []
+        for rec in out.split(b"\0"):
+            meta, _, name = rec.partition(b"\t")
+            if meta[7:11] == b"tree":
+                self._pending.add(name.rpartition(b"/")[2].decode("utf-8", "surrogateescape"))
+            elif rec:
+                files.append(rec)
+        if self._pending and self._lazy is not None:
+            parts = self._lazy.split("/")
+            for i in range(len(parts)):
+                self._dirs.setdefault("/".join(parts[:i]), set()).add(parts[i])
+            self._dirs.setdefault(self._lazy, set()).update(self._pending)
+        for rec in files:  # e.g. models/.gitkeep
+            meta, _, name = rec.partition(b"\t")
+            self._add(meta, name)
+
+    def _git_path(self, rel: str) -> str:
+        return "/".join(p for p in (self.prefix, rel) if p)
+
+    def _list(self, flags: list[str], paths: list[str]) -> list[tuple[str, str]]:
+        """Run ``git ls-tree`` and add what it lists; returns (path, type) of each entry
+        (a folder, listed without ``-r``, is recorded in ``dirs`` only)."""
+        out = run(self.top, "--literal-pathspecs", "ls-tree", *flags, "-z", "--long",
+                  "--full-tree", self.commit, *(["--", *paths] if paths else []))
+        listed = []
+        for rec in out.split(b"\0"):
+            if rec:
+                meta, _, name = rec.partition(b"\t")
+                found = self._add(meta, name)
+                if found is not None:
+                    listed.append(found)
+        return listed
+
+    def _add(self, meta: bytes, name: bytes) -> tuple[str, str] | None:
+        """Record one ``ls-tree --long`` line; (inventory-relative path, type), or None when
+        it lies outside the prefix."""
+        mode, kind, sha, size = meta.decode().split()
+        path = name.decode("utf-8", "surrogateescape")
+        if self.prefix:
+            if not path.startswith(self.prefix + "/"):
+                return None
+            path = path[len(self.prefix) + 1:]
+        parts = path.split("/")
+        for i in range(len(parts)):
+            self._dirs.setdefault("/".join(parts[:i]), set()).add(parts[i])
+        if kind == "tree":
+            self._dirs.setdefault(path, set())
+        else:
+            self._entries[path] = TreeEntry(mode, sha, int(size) if size != "-" else 0)
+        return path, kind
+
+    def _need(self, path: str) -> None:
+        """List the folder below ``lazy`` that ``path`` lies in, if not yet."""
+        if not self._pending or self._lazy is None or not path.startswith(self._lazy + "/"):
+            return
+        unit = path[len(self._lazy) + 1:].split("/", 1)[0]
+        if unit not in self._pending:
+            return
+        if self._units >= self.UNITS:
+            self._need_all()
+            return
+        self._units += 1
+        self._pending.discard(unit)
+        self._list(["-r"], [self._git_path(f"{self._lazy}/{unit}") + "/"])
+
+    def _need_all(self) -> None:
+        if self._pending and self._lazy is not None:
+            self._pending.clear()
+            self._list(["-r"], [self._git_path(self._lazy) + "/"])
+
+    def under(self, folders: Iterable[str]) -> list[str]:
+        """The files below ``folders`` (inventory-relative), listing only those folders."""
+        prefixes = tuple(f"{f}/" for f in folders)
+        for f in prefixes:
+            if self._lazy is not None and f.startswith(self._lazy + "/") \
+                    and f != self._lazy + "/":
+                self._need(f)
+            else:
+                self._need_all()
+        return [p for p in self._entries if p.startswith(prefixes)]
 
     def _batch(self) -> subprocess.Popen[bytes]:
         return self._process("cat-file", "--batch")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from mops import git
@@ -157,28 +158,41 @@ def _entry(rec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def trail_by_model(inv: Inventory) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+def trail_by_model(inv: Inventory, models: Sequence[str] | None = None,
+                   ) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
     """The audit trail in one pass over history: per model, and the commits touching no model.
 
     A commit is attributed to every model whose folder it touched (hand edits too, since
     they carry no trailers). Each entry is a :func:`log_entries` entry plus ``paths``
-    (relative to the inventory), newest first.
+    (relative to the inventory), newest first. With ``models``, only their folders' history
+    is read (and the rules' for the commits touching no model), never the whole log.
     """
     if inv.head is None:
         return {}, []
-    paths = _inventory_paths(inv)
     cut = len(inv.prefix) + 1 if inv.prefix else 0
     by_model: dict[str, list[dict[str, Any]]] = {}
     other: list[dict[str, Any]] = []
-    for rec in git.log_records(inv.top, paths, rev=inv.head, with_paths=True):
-        rel = [p[cut:] for p in rec["paths"]]
-        entry = _entry(rec) | {"paths": rel}
-        models = sorted({p.split("/")[1] for p in rel
-                         if p.startswith(MODELS_DIR + "/") and p.count("/") >= 2})
-        for m in models:
-            by_model.setdefault(m, []).append(entry)
-        if not models:
-            other.append(entry)
+    if models is None:
+        logs = [git.log_records(inv.top, _inventory_paths(inv), rev=inv.head, with_paths=True)]
+    else:
+        rules = [inv.git_path(p) for p in INVENTORY_PATHS if p != MODELS_DIR]
+        logs = [git.log_records(inv.top, [inv.git_path(layout.model_dir(m))], rev=inv.head,
+                                with_paths=True) for m in models]
+        # Of the commits that changed the rules, those that touched no model's folder.
+        changed = git.log_records(inv.top, rules, rev=inv.head, with_paths=True)
+        touched = git.touching(inv.top, [rec["commit"] for rec in changed],
+                               [inv.git_path(MODELS_DIR)])
+        logs.append([rec for rec in changed if rec["commit"] not in touched])
+    for log in logs:
+        for rec in log:
+            rel = [p[cut:] for p in rec["paths"]]
+            entry = _entry(rec) | {"paths": rel}
+            named = sorted({p.split("/")[1] for p in rel
+                            if p.startswith(MODELS_DIR + "/") and p.count("/") >= 2})
+            for m in named:
+                by_model.setdefault(m, []).append(entry)
+            if not named:
+                other.append(entry)
     return by_model, other
 
 
@@ -196,7 +210,6 @@ def prefetch_records(inv: Inventory, models: list[str] | None = None) -> None:
     from git in one round trip, before they are parsed one by one."""
     if not isinstance(inv.source, CommitSource):
         return
-    prefixes = tuple(f"{MODELS_DIR}/{m}/" for m in models) if models else (f"{MODELS_DIR}/",)
     reader = inv.source.reader
-    reader.prefetch(p for p in reader.entries
-                    if p.startswith(prefixes) and p.endswith(RECORD_SUFFIXES))
+    folders = [layout.model_dir(m) for m in models] if models else [MODELS_DIR]
+    reader.prefetch(p for p in reader.under(folders) if p.endswith(RECORD_SUFFIXES))

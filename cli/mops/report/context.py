@@ -172,12 +172,26 @@ CHECKED = (("commits", "commit(s) replayed"), ("promotions", "promotion(s) re-ga
            ("signoffs", "sign-off(s)"), ("evidence_files", "evidence file(s) hashed"))
 
 
+def verify_scope(v: Mapping[str, Any] | None) -> str:
+    """What ``mops verify`` checked, in words: the whole inventory, or some models and
+    the rules (then the others were not checked, and the report says so)."""
+    scope = v.get("scope") if v is not None else None
+    if not isinstance(scope, list):
+        return "the whole inventory"
+    names = ", ".join(str(m) for m in scope)
+    return (f"{names} and the rules (mops.yaml, packs, allowed signers, report templates) "
+            f"only: the history of other models was not checked (`mops verify`, or "
+            f"`mops audit --verify-all`, checks the whole inventory)")
+
+
 def verify_summary(v: Mapping[str, Any] | None) -> dict[str, Any]:
     """``mops verify``'s verdict at the reported commit, for the cover and the exceptions."""
+    scope = verify_scope(v)
+    partial = v is not None and isinstance(v.get("scope"), list)
     if v is None:
         return {"status": status("not run", "muted", "this report was rendered without "
                                  "`mops verify`; run it on the commit"),
-                "problems": [], "warnings": 0}
+                "problems": [], "warnings": 0, "scope": scope, "partial": False}
     problems = [{"path": str(p.get("path", "")), "problem": str(p.get("problem", ""))}
                 for p in v.get("problems") or [] if isinstance(p, Mapping)]
     warnings = len(v.get("warnings") or [])
@@ -194,7 +208,11 @@ def verify_summary(v: Mapping[str, Any] | None) -> dict[str, Any]:
                            "no problems")
     if warnings:
         state["detail"] += f"; {warnings:,} warning(s)"
-    return {"status": state, "problems": problems, "warnings": warnings}
+    if partial:
+        state["detail"] = f"of {', '.join(str(m) for m in v['scope'])} and the rules only: " \
+                          + state["detail"]
+    return {"status": state, "problems": problems, "warnings": warnings, "scope": scope,
+            "partial": partial}
 
 
 # ----------------------------------------------------------------------------- exceptions
@@ -248,7 +266,8 @@ def exceptions(models: list[dict[str, Any]], verify: Mapping[str, Any]) -> list[
                 breaches.append(item(f"{v['anchor']}-drift", f"{ref}, check of {c['at']}",
                                      c["outcome"], c["outcome"]["detail"]))
     groups = [
-        ("verify", "mops verify at this commit", verified,
+        ("verify", "mops verify at this commit" + (" (these models and the rules only)"
+                                                    if verify.get("partial") else ""), verified,
          "none: the history, records and evidence files verify"),
         ("failing", "Versions not compliant at their stage", failing, "none"),
         ("signoffs", "Sign-offs stale or not verified", signoffs, "none"),

@@ -14,16 +14,18 @@ import datetime as dt
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from mops import __version__, clock
 from mops.errors import UsageError
-from mops.inventory.layout import MODELS_DIR
+from mops.inventory.layout import MODELS_DIR, model_dir
 from mops.inventory.records import Approval, Settings
 from mops.inventory.store import Inventory, Model, Version
 from mops.policy.results import Result
 
 if TYPE_CHECKING:
+    from mops.inventory.digest import DigestCache
     from mops.trust.history import History
 
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -133,8 +135,10 @@ def select_models(snapshot: Inventory, wanted: Sequence[str], label: str) -> lis
 
 
 def policy_engine(snapshot: Inventory, now: dt.datetime, models: Sequence[str] | None,
-                  is_signed: IsSigned) -> tuple[list[dict[str, Any]], list[Result]]:
-    """The packs in force and every rule's result, from the policy engine."""
+                  is_signed: IsSigned, digests: DigestCache | None = None,
+                  ) -> tuple[list[dict[str, Any]], list[Result]]:
+    """The packs in force and every rule's result, from the policy engine (``digests``:
+    the report's cache of file digests, saved by the caller)."""
     from mops.inventory.digest import DigestCache
     from mops.inventory.names import ModelRef
     from mops.policy import engine
@@ -144,10 +148,11 @@ def policy_engine(snapshot: Inventory, now: dt.datetime, models: Sequence[str] |
               "review_rules": [r.id for r in p.rules if r.requirement == "review_within"]}
              for p in engine.load_packs(snapshot)]
     refs = None if models is None else [ModelRef(m) for m in models]
-    digests = DigestCache(snapshot)  # evaluation fills it; the report saves it
+    cache = digests or DigestCache(snapshot)  # evaluation fills it; the report saves it
     results = list(engine.evaluate(snapshot, now=now, refs=refs, is_signed=is_signed,
-                                   digests=digests))
-    digests.save()
+                                   digests=cache))
+    if digests is None:
+        cache.save()
     return packs, results
 
 
@@ -170,8 +175,10 @@ class Signatures:
     """Sign-off and commit signatures of a snapshot, as ``mops verify`` and ``check`` see
     them (mops.trust): history is read once, on first use."""
 
-    def __init__(self, snapshot: Inventory) -> None:
+    def __init__(self, snapshot: Inventory, models: Sequence[str] | None = None) -> None:
         self.snapshot = snapshot
+        #: The folders whose history is read: the models asked for (None: all of them).
+        self.paths = [MODELS_DIR] if models is None else [model_dir(m) for m in models]
         self._hist: History | None = None
         self.verdicts: dict[str, str | None] = {}
 
@@ -179,7 +186,7 @@ class Signatures:
         from mops.trust.history import History
 
         if self._hist is None:
-            self._hist = History.scan(self.snapshot, [MODELS_DIR])
+            self._hist = History.scan(self.snapshot, self.paths)
         return self._hist
 
     def prime(self, approvals: Sequence[Approval]) -> None:
@@ -237,7 +244,8 @@ def next_stage(stages: Sequence[str], stage: str) -> str | None:
 
 
 def readiness(snapshot: Inventory, now: dt.datetime, models: Sequence[Model],
-              is_signed: IsSigned) -> dict[str, tuple[str, list[Result]]]:
+              is_signed: IsSigned, digests: DigestCache | None = None,
+              ) -> dict[str, tuple[str, list[Result]]]:
     """For each version with a next live stage: the rules as ``promote --to`` that stage
     would evaluate them now (so "compliant in validation" never hides "not ready for
     production")."""
@@ -248,7 +256,7 @@ def readiness(snapshot: Inventory, now: dt.datetime, models: Sequence[Model],
     rules = all_rules(engine.load_packs(snapshot))
     if not rules:
         return {}
-    cache = DigestCache(snapshot)
+    cache = digests or DigestCache(snapshot)
     out: dict[str, tuple[str, list[Result]]] = {}
     for model in models:
         for version in model.versions:
@@ -257,7 +265,8 @@ def readiness(snapshot: Inventory, now: dt.datetime, models: Sequence[Model],
                 out[version.ref] = (target, engine.evaluate_version(
                     snapshot, model, version, now=now, target=target, is_signed=is_signed,
                     rules=rules, digests=cache))
-    cache.save()
+    if digests is None:
+        cache.save()
     return out
 
 
@@ -277,7 +286,13 @@ def read_snapshot(snapshot: Inventory, as_of: AsOf, models: Sequence[str] = (), 
     """:func:`gather` for an inventory already opened at a commit; ``verify`` runs
     ``mops verify`` at it (the api passes its own, which re-gates promotions)."""
     from mops.inventory.digest import DigestCache
-    from mops.inventory.views import approval_view, commit_info, prefetch_records, trail_by_model
+    from mops.inventory.views import (
+        approval_view,
+        commit_info,
+        index_history,
+        prefetch_records,
+        trail_by_model,
+    )
 
     prefetch_records(snapshot, sorted(set(models)) or None)
     info = commit_info(snapshot)
@@ -293,26 +308,29 @@ def read_snapshot(snapshot: Inventory, as_of: AsOf, models: Sequence[str] = (), 
                 for f in ev.files:
                     rel = f"{version.dir}/{f.path}"
                     data.file_digests[rel] = cache.file_sha256(rel)
-    cache.save()
-    signatures = Signatures(snapshot)
+    scoped = sorted(wanted_ids) if (wanted_ids := {m.id for m in chosen}) and models else None
+    if scoped is not None:
+        index_history(snapshot)  # one model's history costs what that history costs
+    signatures = Signatures(snapshot, scoped)
     signatures.prime([a for m in chosen for v in m.versions for a in v.approvals])
     for model in chosen:
         for version in model.versions:
             for a in version.approvals:
                 data.signoffs[a.path] = signatures.verdict(a)
-    packs, results = (evaluate or policy_engine)(snapshot, data.evaluated_at,
-                                                 sorted(set(models)) or None, signatures)
+    packs, results = (evaluate or partial(policy_engine, digests=cache))(
+        snapshot, data.evaluated_at, sorted(set(models)) or None, signatures)
     wanted = {m.id for m in chosen}
     data.packs = sorted(packs, key=lambda p: str(p["name"]))
     data.review_rules = {r for p in packs for r in p.get("review_rules", ())}
     data.results = [r for r in results if r.model in wanted]
     if evaluate is None:
-        data.readiness = readiness(snapshot, data.evaluated_at, chosen, signatures)
+        data.readiness = readiness(snapshot, data.evaluated_at, chosen, signatures, cache)
+    cache.save()
     if verify is not None:
         data.verification = verify(snapshot)
     if not data.packs and not data.results:
         data.policy_note = "No policy packs are in force in this inventory."
-    by_model, other = trail_by_model(snapshot)
+    by_model, other = trail_by_model(snapshot, scoped)
     data.trail = {m: by_model.get(m, []) for m in sorted(wanted)}
     data.inventory_trail = other
     shown = sorted({e["commit"] for entries in [*data.trail.values(), other] for e in entries})

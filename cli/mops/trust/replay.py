@@ -528,8 +528,10 @@ class Replay:
                         self._head[inside] = ch.new
         if self._head is None:
             head = self.inv.head
-            listed = {} if head is None else \
-                git.tree_blobs(self.inv.top, head, [self.inv.git_path(MODELS_DIR)])
+            folders = [MODELS_DIR] if self.models is None else \
+                [layout.model_dir(m) for m in sorted(self.models)]
+            listed = {} if head is None or not folders else \
+                git.tree_blobs(self.inv.top, head, [self.inv.git_path(f) for f in folders])
             self._head = {inside: blob for path, blob in listed.items()
                           if (inside := self.rel(path)) is not None}
         blob = self._head.get(rel)

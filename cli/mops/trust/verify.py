@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,7 +102,8 @@ def _reason(exc: RecordError) -> str:
 
 
 def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool = False,
-           strict: bool = False, gate: Gate | None = None, full: bool = False) -> Verification:
+           strict: bool = False, gate: Gate | None = None, full: bool = False,
+           models: Sequence[str] | None = None) -> Verification:
     """Check the inventory against its history (see the module doc).
 
     ``gate`` replays promotions (the policy engine ``promote`` uses, passed in so that
@@ -110,13 +111,21 @@ def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool 
     opened at a commit (an audit report's): then that commit and its history are checked,
     evidence files as the commit holds them, and nothing of the working tree.
 
+    ``models`` limits the check to those models and the rules (``mops.yaml``, packs,
+    signers, templates): every commit that touched their folders or the rules is
+    replayed, from the first, and their records and evidence files are checked; other
+    models are not looked at (``scope`` of the result names what was). One model's
+    audit report verifies its model so, at a cost that follows that model's history.
+
     A run of the whole inventory replays only the commits after its checkpoint
     (:mod:`mops.trust.checkpoint`), unless ``full``; one that finds no problem stores a
     checkpoint at the commit it checked.
     """
     at_commit = inv.commit is not None
     if at_commit and (changed_since is not None or artifacts):
-        raise RuntimeError("verify at a commit checks the whole inventory and no artifacts")
+        raise RuntimeError("verify at a commit checks no working-tree change and no artifacts")
+    if models is not None and changed_since is not None:
+        raise RuntimeError("verify takes models or changed_since, not both")
     if git.is_shallow(inv.top):
         raise UsageError("this is a shallow clone: verify needs the whole history to know who "
                          "added each sign-off; run `git fetch --unshallow` (in GitHub Actions, "
@@ -127,7 +136,13 @@ def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool 
     except RecordError as exc:
         # Without it nothing says who may sign off or whether signing is required: never "ok".
         result.add(exc.path, _reason(exc))
-    models = _model_dirs(inv)
+    if models is not None:
+        for m in models:
+            validate_model(m)
+        result.scope = sorted(set(models))
+        present = [m for m in result.scope if inv.source.isdir(layout.model_dir(m))]
+    else:
+        present = _model_dirs(inv)
     if changed_since is not None:
         from mops.inventory.changes import changed_models, deleted_models
 
@@ -141,9 +156,9 @@ def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool 
                                f"with `mops retire`, which keeps every record")
         if changed is not None:
             names = changed | {g.model for g in gone}
-            models = sorted(set(models) & names)
-            result.scope = sorted(set(models) | {g.model for g in gone})
-    model_paths = [layout.model_dir(m) for m in models]
+            present = sorted(set(present) & names)
+            result.scope = sorted(set(present) | {g.model for g in gone})
+    model_paths = [layout.model_dir(m) for m in present]
     scanned = [layout.model_dir(m) for m in result.scope] if result.scope is not None \
         else [MODELS_DIR]
     rules_paths = [p for p in INVENTORY_PATHS if p != MODELS_DIR]
@@ -184,7 +199,7 @@ def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool 
                           governance_changes=c.governance_changes, commits=c.commits,
                           merges=c.merges, records=c.records, promotions=c.promotions)
     if artifacts:
-        _check_artifacts(inv, result, models)
+        _check_artifacts(inv, result, present)
     if whole and head and result.ok and replay.rules_readable:
         # Only a history that verified clean: a problem found once is found every time.
         checkpoint.store(inv, head, [(i.path, i.problem) for i in history if i.warning],
