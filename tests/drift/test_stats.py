@@ -539,3 +539,27 @@ def test_blockwise_scans_equal_scipy(monkeypatch, seed):
         assert close(stats._wasserstein_sorted(a, b), sps.wasserstein_distance(ref, cur))
         assert close(stats._ks_statistic_sorted(a, b), sps.ks_2samp(ref, cur).statistic)
         assert stats._n_unique_both(a, b) == np.unique(np.concatenate([ref, cur])).size
+
+
+@pytest.mark.filterwarnings("ignore:ks_2samp")
+@pytest.mark.parametrize("block", [7, 1 << 20])
+def test_score_ranks_equal_counts_by_hand(monkeypatch, block):
+    """Each score searched once in the other class, ties counted apart: the placements
+    DeLong needs and the KS gap, against pairwise comparisons and scipy."""
+    monkeypatch.setattr(stats, "_BLOCK", block)
+    r = rng(23)
+    for decimals in (None, 1, 0):
+        scores = r.random(300)
+        if decimals is not None:
+            scores = np.round(scores, decimals)
+        labels = r.random(300) < 0.4
+        pos, neg = np.sort(scores[labels]), np.sort(scores[~labels])
+        ranks = stats.score_ranks(pos, neg)
+        twice_below = 2 * (pos[:, None] > neg[None, :]).sum(1) + (pos[:, None] == neg[None, :]).sum(1)
+        twice_above = 2 * (neg[:, None] < pos[None, :]).sum(1) + (neg[:, None] == pos[None, :]).sum(1)
+        assert ranks.twice_u == twice_below.sum()
+        assert ranks.q10 == int(np.dot(twice_below, twice_below))
+        assert ranks.q01 == int(np.dot(twice_above, twice_above))
+        assert close(ranks.ks, sps.ks_2samp(pos, neg).statistic)
+        assert ranks.ks == stats._ks_statistic_sorted(pos, neg)  # what the Spark engine is held to
+    assert math.isnan(stats.score_ranks(np.array([]), np.array([0.5])).ks)

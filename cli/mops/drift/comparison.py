@@ -60,41 +60,41 @@ def compare(reference: Profile, current: Profile, plan: DriftPlan, *, jobs: int 
     plan.validate()
     columns = plan.columns()
     workers = max(1, min(int(jobs or os.cpu_count() or 1), len(columns)))
-    ref_outcome = cur_outcome = None
+    ref_outcome = cur_outcome = cuts = None
     if plan.label is not None and detail.is_binary(plan):
         ref_outcome, cur_outcome = _outcome(reference, plan.label), _outcome(current, plan.label)
+        predicted = reference.state.columns.get(plan.prediction) if plan.prediction is not None else None
+        if plan.grade is None and isinstance(predicted, NumericState) and predicted.count:
+            cuts = stats.decile_cuts(predicted.load())
 
-    def side(outcome: OutcomeState) -> stats.Performance:
-        return stats.performance(outcome.positives.load_sorted(), outcome.negatives.load_sorted(),
-                                 plan.decision_threshold)
+    def side(outcome: OutcomeState) -> detail.Scored:
+        return detail.score(outcome, plan.decision_threshold, cuts)
 
     if workers > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            # The largest work first: performance sorts every score of a side.
+            # The largest work first: a side sorts and ranks every labelled score.
             sides = [pool.submit(side, o) for o in (cur_outcome, ref_outcome) if o is not None]
             results = list(pool.map(lambda task: _compare_column(reference, current, plan, *task), columns))
-            performances = [f.result() for f in sides][::-1]
+            scored = [f.result() for f in sides][::-1]
     else:
         results = [_compare_column(reference, current, plan, *task) for task in columns]
-        performances = [side(o) for o in (ref_outcome, cur_outcome) if o is not None]
+        scored = [side(o) for o in (ref_outcome, cur_outcome) if o is not None]
     problems = column_problems(results)
 
     performance = None
     performance_dropped: dict[str, int] = {}
     if cur_outcome is not None:
-        performance = stats.compare_performance(performances[0], performances[1], plan.decision_threshold)
+        performance = stats.compare_performance(scored[0].performance, scored[1].performance,
+                                                plan.decision_threshold)
         performance_dropped = {
             "missing_label": cur_outcome.missing_label,
             "nonfinite_score": sum(s.nan + s.posinf + s.neginf for s in (cur_outcome.positives, cur_outcome.negatives)),
         }
 
-    ref_prediction = None
-    predicted = reference.state.columns.get(plan.prediction) if plan.prediction is not None else None
-    if isinstance(predicted, NumericState):
-        ref_prediction = predicted.load_sorted()
-    counts = detail.from_profiles(reference.state, current.state, plan, ref_prediction)
+    counts = detail.from_profiles(reference.state, current.state, plan,
+                                  (scored[0], scored[1]) if scored else None)
     segments = [_segment(reference, current, plan, name, value, jobs)
                 for name in plan.segments for value in _group_values(reference, current, name)]
     return finish(plan, results, [reference.rows, current.rows], performance, performance_dropped,

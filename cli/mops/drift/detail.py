@@ -77,10 +77,31 @@ def natural(value: str) -> tuple:
 # -- the local engine's states to counts -----------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Scored:
+    """One window's labelled scores of a binary model, worked out once: its performance
+    and the counts of the detail (DeLong's placements, the Brier numerator, the deciles)."""
+
+    performance: stats.Performance
+    placements: tuple[int, int, int, int, int]
+    brier_sum: float
+    #: The grades of :func:`decile_counts`, when the model is graded by the reference's deciles.
+    deciles: list[outcomes.GradeCounts] | None
+
+
+def score(outcome: OutcomeState, decision_threshold: float, cuts: np.ndarray | None) -> Scored:
+    """:class:`Scored` of one window: its scores sorted and ranked once."""
+    positives, negatives = _sorted_scores(outcome)
+    ranks = stats.score_ranks(positives, negatives)
+    return Scored(stats.performance_from_ranks(positives, negatives, ranks, decision_threshold),
+                  (int(positives.size), int(negatives.size), ranks.twice_u, ranks.q10, ranks.q01),
+                  brier_sum(positives, negatives),
+                  None if cuts is None else decile_counts(cuts, positives, negatives))
+
+
 def from_profiles(reference: ProfileState, current: ProfileState, plan: DriftPlan,
-                  ref_prediction: np.ndarray | None) -> Counts:
-    """The counts of both windows; *ref_prediction* the reference's sorted finite predictions
-    (their deciles grade a binary model without a grade column)."""
+                  scored: tuple[Scored, Scored] | None) -> Counts:
+    """The counts of both windows; *scored* the windows' :func:`score` for a binary model."""
     counts = Counts(task=plan.task if plan.label is not None else None)
     if plan.label is None:
         return counts
@@ -97,20 +118,18 @@ def from_profiles(reference: ProfileState, current: ProfileState, plan: DriftPla
         counts.confusion = (ref_c.counts, cur_c.counts)
         counts.confusion_dropped = {"missing_label": cur_c.missing_label,
                                     "missing_prediction": cur_c.missing_prediction}
-    elif reference.outcome is not None and current.outcome is not None:
-        sides = [_sorted_scores(reference.outcome), _sorted_scores(current.outcome)]
-        counts.placements = (_placements(*sides[0]), _placements(*sides[1]))
-        counts.brier_sums = (brier_sum(*sides[0]), brier_sum(*sides[1]))
+    elif scored is not None:
+        counts.placements = (scored[0].placements, scored[1].placements)
+        counts.brier_sums = (scored[0].brier_sum, scored[1].brier_sum)
         if plan.grade is not None:
             counts.grading = plan.grade
             names = sorted(set(reference.groups[plan.grade]) | set(current.groups[plan.grade]), key=natural)
             counts.grades = tuple(  # type: ignore[assignment]
                 [_grade_counts(name, state.groups[plan.grade].get(name)) for name in names]
                 for state in (reference, current))
-        elif ref_prediction is not None and ref_prediction.size:
-            cuts = np.unique(np.quantile(ref_prediction, stats.DECILES))
+        elif scored[0].deciles is not None and scored[1].deciles is not None:
             counts.grading = DECILE
-            counts.grades = (decile_counts(cuts, *sides[0]), decile_counts(cuts, *sides[1]))
+            counts.grades = (scored[0].deciles, scored[1].deciles)
         for name in plan.protected:
             values = sorted(set(reference.groups[name]) | set(current.groups[name]), key=natural)
             counts.fairness[name] = tuple(  # type: ignore[assignment]
@@ -132,10 +151,6 @@ def _regression_sums(task: RegressionState) -> outcomes.RegressionSums:
 
 def _sorted_scores(outcome: OutcomeState) -> tuple[np.ndarray, np.ndarray]:
     return outcome.positives.load_sorted(), outcome.negatives.load_sorted()
-
-
-def _placements(positives: np.ndarray, negatives: np.ndarray) -> tuple[int, int, int, int, int]:
-    return (int(positives.size), int(negatives.size), *outcomes.placement_sums(positives, negatives))
 
 
 def brier_sum(positives: np.ndarray, negatives: np.ndarray) -> float:

@@ -35,6 +35,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from mops.drift.stats import score_ranks
+
 BINARY, REGRESSION, MULTICLASS = "binary", "regression", "multiclass"
 TASKS = (BINARY, REGRESSION, MULTICLASS)
 #: Two-sided 95%: the normal quantile of 0.975.
@@ -316,21 +318,8 @@ def delong(positives: int, negatives: int, twice_u: int, q10: int, q01: int) -> 
 
 def placement_sums(positives: np.ndarray, negatives: np.ndarray) -> tuple[int, int, int]:
     """``(twice_u, q10, q01)`` of :func:`delong` from the sorted scores of each class."""
-    n1, n0 = int(positives.size), int(negatives.size)
-    if n1 == 0 or n0 == 0:
-        return 0, 0, 0
-    twice_below = (np.searchsorted(negatives, positives, side="left")
-                   + np.searchsorted(negatives, positives, side="right"))
-    twice_above = (2 * n1 - np.searchsorted(positives, negatives, side="left")
-                   - np.searchsorted(positives, negatives, side="right"))
-    return int(twice_below.sum()), _sum_of_squares(twice_below, 2 * n0), _sum_of_squares(twice_above, 2 * n1)
-
-
-def _sum_of_squares(values: np.ndarray, bound: int) -> int:
-    """The exact sum of squares of non-negative integers at most *bound*, in int64 chunks."""
-    step = max(1, (2**62) // max(1, bound * bound))
-    values = values.astype(np.int64, copy=False)
-    return sum(int(np.dot(values[a:a + step], values[a:a + step])) for a in range(0, values.size, step))
+    ranks = score_ranks(positives, negatives)
+    return ranks.twice_u, ranks.q10, ranks.q01
 
 
 def auc_change(reference: Discrimination, current: Discrimination) -> AucChange:

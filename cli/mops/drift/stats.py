@@ -240,10 +240,21 @@ def psi_numeric(reference: np.ndarray, current: np.ndarray) -> Psi:
     """
     if reference.size == 0 or current.size == 0:
         return Psi(math.nan, None, (), (), ())
-    cuts = np.unique(np.quantile(reference, DECILES))
+    cuts = decile_cuts(reference)
     ref_counts = _bin_counts(reference, cuts)
     cur_counts = _bin_counts(current, cuts)
     return _psi(ref_counts, cur_counts, tuple(float(c) for c in cuts))
+
+
+def decile_cuts(values: np.ndarray) -> np.ndarray:
+    """``np.unique(np.quantile(values, DECILES))`` of finite values in any order (np.unique
+    would import numpy.ma, 0.03 s, to ask whether nine numbers are masked)."""
+    return _distinct_sorted(np.sort(np.quantile(values, DECILES)))
+
+
+def _distinct_sorted(values: np.ndarray) -> np.ndarray:
+    """The distinct values of a sorted array (without NaN), in order."""
+    return values[np.concatenate(([True], values[1:] != values[:-1]))] if values.size else values
 
 
 # -- categorical columns and counts ---------------------------------------------
@@ -352,20 +363,85 @@ def performance(positives: np.ndarray, negatives: np.ndarray, decision_threshold
     (ties count one half), Gini = 2 AUC - 1, KS the largest gap between the two
     classes' score CDFs. A score >= *decision_threshold* predicts 1.
     """
+    return performance_from_ranks(positives, negatives, score_ranks(positives, negatives), decision_threshold)
+
+
+@dataclass(frozen=True)
+class ScoreRanks:
+    """Where each class's scores lie among the other's: what AUC, KS and DeLong need.
+
+    With, for a positive, b = negatives below it and t = negatives tied with it, and
+    for a negative, a = positives above it and t' = positives tied with it:
+    ``twice_u`` = Σ (2b + t) over positives (twice the Mann-Whitney U), ``q10`` = Σ (2b + t)²,
+    ``q01`` = Σ (2a + t')² over negatives; ``ks`` the largest gap between the classes'
+    right-continuous score CDFs (NaN when a class is empty).
+    """
+
+    twice_u: int
+    q10: int
+    q01: int
+    ks: float
+
+
+def score_ranks(positives: np.ndarray, negatives: np.ndarray) -> ScoreRanks:
+    """:class:`ScoreRanks` of the sorted finite scores of each class, in one pass over each.
+
+    Each score is searched for once in the other class; the scores it is tied with
+    (none, for a continuous score) are counted by a second search of those alone.
+    """
     n1, n0 = int(positives.size), int(negatives.size)
-    twice_u, ks = 0, math.nan
-    if n1 and n0:
-        for a in range(0, n1, _BLOCK):
-            block = positives[a : a + _BLOCK]
-            below = np.searchsorted(negatives, block, side="left")
-            at_or_below = np.searchsorted(negatives, block, side="right")
-            twice_u += 2 * int(below.sum()) + int((at_or_below - below).sum())
-        ks = _ks_statistic_sorted(positives, negatives)
+    if n1 == 0 or n0 == 0:
+        return ScoreRanks(0, 0, 0, math.nan)
+    twice_u = q10 = q01 = 0
+    ks = 0.0
+    for own, other, n_own, n_other in ((positives, negatives, n1, n0), (negatives, positives, n0, n1)):
+        for a in range(0, n_own, _BLOCK):
+            block = own[a : a + _BLOCK]
+            below, at_or_below = _below_and_at_or_below(other, block)
+            # KS: at the last of each run of equal values, the own CDF is its index.
+            ends = np.flatnonzero(_run_end_flags(own, a, a + block.size))
+            if ends.size:
+                gap = np.abs((a + ends + 1) / n_own - at_or_below[ends] / n_other)
+                ks = max(ks, float(np.max(gap)))
+            if own is positives:
+                twice = below + at_or_below
+                twice_u += int(twice.sum())
+                q10 += _sum_of_squares(twice, 2 * n0)
+            else:
+                twice = (2 * n1) - below - at_or_below
+                q01 += _sum_of_squares(twice, 2 * n1)
+    return ScoreRanks(twice_u, q10, q01, ks)
+
+
+def performance_from_ranks(positives: np.ndarray, negatives: np.ndarray, ranks: ScoreRanks,
+                           decision_threshold: float = 0.5) -> Performance:
+    """:func:`performance` of sorted finite scores whose :class:`ScoreRanks` are known."""
+    n1, n0 = int(positives.size), int(negatives.size)
     return performance_from_counts(
-        positives=n1, negatives=n0, twice_u=twice_u, ks=ks,
+        positives=n1, negatives=n0, twice_u=ranks.twice_u, ks=ranks.ks,
         true_positive=n1 - int(np.searchsorted(positives, decision_threshold, side="left")),
         false_positive=n0 - int(np.searchsorted(negatives, decision_threshold, side="left")),
         score_sum=float(positives.sum()) + float(negatives.sum()))
+
+
+def _below_and_at_or_below(sorted_values: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``searchsorted`` of sorted *keys* on the left and on the right; the right one
+    searched again only for the keys that *sorted_values* holds."""
+    below = np.searchsorted(sorted_values, keys, side="left")
+    at = np.minimum(below, sorted_values.size - 1)
+    tied = np.flatnonzero(sorted_values[at] == keys)
+    if not tied.size:
+        return below, below
+    at_or_below = below.copy()
+    at_or_below[tied] = np.searchsorted(sorted_values, keys[tied], side="right")
+    return below, at_or_below
+
+
+def _sum_of_squares(values: np.ndarray, bound: int) -> int:
+    """The exact sum of squares of non-negative integers at most *bound*, in int64 chunks."""
+    step = max(1, (2**62) // max(1, bound * bound))
+    values = values.astype(np.int64, copy=False)
+    return sum(int(np.dot(values[a:a + step], values[a:a + step])) for a in range(0, values.size, step))
 
 
 def performance_from_counts(*, positives: int, negatives: int, twice_u: int, ks: float,
@@ -482,10 +558,15 @@ def _run_ends(sorted_values: np.ndarray) -> Iterator[np.ndarray]:
     n = sorted_values.size
     for a in range(0, n, _BLOCK):
         b = min(a + _BLOCK, n)
-        is_end = np.empty(b - a, dtype=bool)
-        np.not_equal(sorted_values[a + 1 : b], sorted_values[a : b - 1], out=is_end[:-1])
-        is_end[-1] = b == n or sorted_values[b - 1] != sorted_values[b]
-        yield a + np.flatnonzero(is_end)
+        yield a + np.flatnonzero(_run_end_flags(sorted_values, a, b))
+
+
+def _run_end_flags(sorted_values: np.ndarray, a: int, b: int) -> np.ndarray:
+    """For each of ``sorted_values[a:b]``: whether it is the last of its run of equal values."""
+    is_end = np.empty(b - a, dtype=bool)
+    np.not_equal(sorted_values[a + 1 : b], sorted_values[a : b - 1], out=is_end[:-1])
+    is_end[-1] = b == sorted_values.size or sorted_values[b - 1] != sorted_values[b]
+    return is_end
 
 
 def _n_unique_both(u: np.ndarray, v: np.ndarray) -> int:
@@ -504,7 +585,7 @@ def _aligned_counts(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """The distinct values of two sorted arrays together, and how often each side holds them."""
     u_keys, u_counts = value_counts(u)
     v_keys, v_counts = value_counts(v)
-    keys = np.union1d(u_keys, v_keys)
+    keys = _distinct_sorted(np.sort(np.concatenate((u_keys, v_keys))))  # np.union1d, without numpy.ma
     u_aligned = np.zeros(keys.size, dtype=np.int64)
     v_aligned = np.zeros(keys.size, dtype=np.int64)
     u_aligned[np.searchsorted(keys, u_keys)] = u_counts
