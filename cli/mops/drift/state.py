@@ -18,17 +18,21 @@ partition and its result is a plain picklable :class:`ProfileState`.
 
 from __future__ import annotations
 
+import math
 import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from mops.errors import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from numpy.typing import DTypeLike
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -514,13 +518,32 @@ def _as_float(array: pa.Array) -> np.ndarray:
     return _view(array, np.float64)
 
 
-def _view(array: pa.Array, dtype: type[np.generic]) -> np.ndarray:
+def _view(array: pa.Array, dtype: DTypeLike) -> np.ndarray:
     """A numpy view of a primitive Arrow array without nulls.
 
     Array.to_numpy would do the same, but imports pandas first (0.2 s a process).
     """
     itemsize = np.dtype(dtype).itemsize
     return np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * itemsize)
+
+
+def _int64_array(values: np.ndarray) -> pa.Array:
+    """An Arrow int64 array of *values* (pa.array would look for pandas first: 0.2 s of imports)."""
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+
+
+def _code_counts(array: pa.DictionaryArray) -> tuple[pa.Array, pa.Array]:
+    """The dictionary entries a dictionary array without nulls uses, and how often (int64)."""
+    indices, dictionary = array.indices, array.dictionary
+    if len(dictionary) > 4 * len(indices) + 1024:  # a large dictionary: hash the few codes used
+        tallies = pc.value_counts(indices)
+        return dictionary.take(tallies.field("values")), tallies.field("counts")
+    kind = "i" if pa.types.is_signed_integer(indices.type) else "u"
+    codes = _view(indices, np.dtype(f"{kind}{indices.type.bit_width // 8}"))
+    counts = np.bincount(codes, minlength=len(dictionary))
+    used = np.flatnonzero(counts)
+    return dictionary.take(_int64_array(used)), _int64_array(counts[used])
 
 
 class _NumericBuffer:
@@ -531,12 +554,16 @@ class _NumericBuffer:
         self.nan = self.posinf = self.neginf = 0
 
     def add(self, values: np.ndarray) -> None:
-        finite = np.isfinite(values)
-        n_finite = int(np.count_nonzero(finite))
-        if n_finite == values.size:
-            # Copy: a view would pin the whole Arrow batch in memory.
+        # A NaN or an infinity makes the sum NaN or infinite: a finite sum means every value is
+        # finite (an infinite one, from finite values too large, takes the long way).
+        with np.errstate(invalid="ignore", over="ignore"):
+            total = np.sum(values)
+        if math.isfinite(total):
+            # Copy: Arrow reuses the batch's memory for the next one. Views would keep every
+            # batch, and fresh memory from Arrow's pool costs far more page faults.
             kept = np.array(values, dtype=np.float64, copy=True)
         else:
+            finite = np.isfinite(values)
             self.posinf += int(np.count_nonzero(values == np.inf))
             self.neginf += int(np.count_nonzero(values == -np.inf))
             self.nan += int(np.count_nonzero(np.isnan(values)))
@@ -571,9 +598,7 @@ class _Tally:
         present = array.drop_null() if array.null_count else array
         if pa.types.is_dictionary(array.type):
             # Count the codes, then name them: far cheaper than hashing every string.
-            tallies = pc.value_counts(present.indices)
-            values = present.dictionary.take(tallies.field("values"))
-            counts = tallies.field("counts")
+            values, counts = _code_counts(present)
             if values.null_count:  # null entries in the dictionary itself
                 self.missing += int(pc.sum(pc.filter(counts, values.is_null())).as_py())
                 keep = values.is_valid()
@@ -583,7 +608,7 @@ class _Tally:
             values, counts = tallies.field("values"), tallies.field("counts")
         self.values.append(values)
         self.counts.append(counts)
-        self.pending += len(tallies)
+        self.pending += len(values)
         if self.pending > _TALLY_COMPACT_ROWS and len(self.values) > 1:
             self._compact()
 
@@ -596,7 +621,7 @@ class _Tally:
         sums = np.bincount(_view(indices, np.int64), weights=counts, minlength=len(encoded.dictionary))
         self.values = [encoded.dictionary]
         # Whole counts stay exact as float64 weights below 2**53.
-        self.counts = [pa.Array.from_buffers(pa.int64(), len(sums), [None, pa.py_buffer(sums.astype(np.int64))])]
+        self.counts = [_int64_array(sums)]
         self.pending = len(sums)
 
     def state(self) -> CategoricalState:
