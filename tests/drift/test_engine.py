@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 
 import numpy as np
 import pyarrow as pa
@@ -17,6 +18,7 @@ import pytest
 from scipy import stats as sps
 
 from mops.drift import DriftPlan, compare, merge_profiles, profile_files, state
+from mops.drift.engines import local
 from mops.errors import UsageError
 
 from .helpers import write
@@ -523,3 +525,56 @@ def test_plan_from_monitoring_mapping():
 def test_plan_from_monitoring_rejects_bad_keys(mapping, message):
     with pytest.raises(UsageError, match=message):
         DriftPlan.from_monitoring(mapping)
+
+
+# -- reading ahead ----------------------------------------------------------------------------
+
+
+def _read_ahead_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "mops-drift-read-ahead"]
+
+
+def test_read_ahead_yields_every_batch_in_order_and_raises_the_readers_error():
+    closed = []
+
+    def source(fail: bool):
+        try:
+            yield from range(50)
+            if fail:
+                raise UsageError("bad block")
+        finally:
+            closed.append(fail)
+
+    assert list(local.read_ahead(source(False), depth=3)) == list(range(50))
+    got = []
+    with pytest.raises(UsageError, match="bad block"):
+        for item in local.read_ahead(source(True), depth=3):
+            got.append(item)
+    assert got == list(range(50)) and closed == [False, True]
+    assert not _read_ahead_threads()
+
+
+def test_read_ahead_stops_and_closes_the_reader_when_the_caller_stops():
+    closed = []
+
+    def source():
+        try:
+            yield from range(10_000)
+        finally:
+            closed.append(True)
+
+    batches = local.read_ahead(source(), depth=2)
+    assert [next(batches) for _ in range(3)] == [0, 1, 2]
+    batches.close()
+    assert closed == [True] and not _read_ahead_threads()
+
+
+def test_a_bad_label_late_in_a_large_file_is_refused_and_reading_stops(tmp_path):
+    ref = make_log(2000, seed=31)
+    cur = make_log(200_000, seed=32)
+    labels = cur.column("label").to_numpy().astype(float)
+    labels[-5] = 3.0
+    cur = cur.set_column(cur.column_names.index("label"), "label", pa.array(labels))
+    with pytest.raises(UsageError, match="label column 'label' must hold 0/1"):
+        run(tmp_path, ref, cur)
+    assert not _read_ahead_threads()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import queue
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -305,7 +306,7 @@ def profile_partition(
     while True:
         builder = PartitionBuilder(spec, spill_dir)
         try:
-            for batch in readers.iter_batches(info, targets, progress=report):
+            for batch in read_ahead(readers.iter_batches(info, targets, progress=report)):
                 builder.add(batch)
         except readers.BlockTooSmall as exc:
             builder.abandon()
@@ -321,3 +322,55 @@ def profile_partition(
     return result
 
 
+
+
+#: Batches decoded ahead of the one being folded in.
+READ_AHEAD = 2
+
+
+def read_ahead(batches: Iterator[pa.RecordBatch], depth: int = READ_AHEAD) -> Iterator[pa.RecordBatch]:
+    """The batches of *batches*, decoded in a thread of their own *depth* batches ahead.
+
+    Arrow decodes without the GIL, so the next batches are read while this thread folds
+    one into the state: on two cores, reading and profiling overlap. An error in the
+    reader is raised here; when the caller stops early, the reader stops and is closed.
+    """
+    ready: queue.Queue[tuple[str, Any]] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def offer(kind: str, item: Any) -> bool:
+        """Queue *item* unless the consumer has stopped; whether it was queued."""
+        while not stop.is_set():
+            try:
+                ready.put((kind, item), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not offer("batch", batch):
+                    return
+            offer("end", None)
+        except BaseException as exc:  # raised in the consuming thread
+            offer("error", exc)
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="mops-drift-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, item = ready.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
