@@ -16,12 +16,15 @@ Modes:
 * scaling: current rows x numeric columns.
 * floor: one thread reading both anchor files with pyarrow (every column) and
   sorting every numeric column, measured beside mops in the same run: the least
-  any exact method has to do. mops runs what ``mops drift`` runs (both windows
-  profiled by the local engine, then compared in one thread per CPU).
+  any exact method has to do. Beside it, interleaved: the library (both windows
+  profiled by the local engine, then compared in one thread per CPU, in a child of
+  this script) and the command itself, ``mops drift MODEL --current FILE --json``,
+  on an inventory made here whose card plans the same columns.
 
-Each measurement runs in a fresh child process; its peak RSS comes from
-``os.wait4`` (the child's own maximum resident set), and the child reports the
-peak of its worker processes (``RUSAGE_CHILDREN``) when it used any.
+Each measurement runs in a fresh child process and is timed whole: interpreter
+start-up and imports count on every side (the floor's numpy and pyarrow too). Its
+peak RSS comes from ``os.wait4`` (the child's own maximum resident set), and the
+child reports the peak of its worker processes (``RUSAGE_CHILDREN``) when it used any.
 """
 
 from __future__ import annotations
@@ -228,6 +231,62 @@ def measure(reference: list[str], current: list[str], *, jobs=1, numeric=N_NUMER
     return figures
 
 
+CARD = """---
+id: bench-model
+name: Drift benchmark model
+owner: bench@example.test
+tier: 2
+monitoring:
+  reference: data/reference.parquet
+  features: [{features}]
+  prediction: score
+  label: label
+  thresholds: {{psi: 0.25, auc_drop: 0.05}}
+---
+# Drift benchmark model
+"""
+
+
+def cli_inventory(tmp: str, reference: str) -> tuple[str, dict[str, str]]:
+    """An inventory whose model's card plans drift on the anchor's columns, for ``mops drift``."""
+    import shutil
+
+    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.test",
+           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.test",
+           "GIT_CONFIG_NOSYSTEM": "1", "HOME": tmp}
+    root = os.path.join(tmp, "inventory")
+    mops = mops_command()
+    subprocess.run([*mops, "init", root, "--name", "bench"], env=env, check=True, capture_output=True)
+    os.makedirs(os.path.join(root, "data"))
+    shutil.copy(reference, os.path.join(root, "data", "reference.parquet"))
+    with open(os.path.join(root, "card.md"), "w") as fh:
+        fh.write(CARD.format(features=", ".join(features())))
+    for cmd in (["git", "add", "data", "card.md"], ["git", "commit", "-qm", "benchmark data"],
+                [*mops, "register", "bench-model", "--version", "1.0.0", "--card", "card.md",
+                 "--sha256", "c" * 64]):
+        subprocess.run(cmd, cwd=root, env=env, check=True, capture_output=True)
+    return root, env
+
+
+def mops_command() -> list[str]:
+    """The installed ``mops`` console script, run by this interpreter."""
+    return [sys.executable, os.path.join(os.path.dirname(sys.executable), "mops")]
+
+
+def measure_cli(root: str, env: dict[str, str], current: str, jobs: int) -> dict:
+    """``mops drift bench-model --current CURRENT --json`` as a user runs it: the whole process."""
+    cmd = [*mops_command(), "-C", root, "drift", "bench-model", "--current", current, "--json", "--jobs", str(jobs)]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(f"measurement failed: {' '.join(cmd)}")
+    doc = json.loads(out)
+    return {"wall_process": time.perf_counter() - start, "cpu_process": usage.ru_utime + usage.ru_stime,
+            "peak_mb": usage.ru_maxrss / 1024, "drifted_share": doc["drifted_share"]}
+
+
 def mb(path: str) -> float:
     return os.path.getsize(path) / 1e6
 
@@ -276,37 +335,54 @@ def main() -> None:
             )
             print("|---|---|---|---|---|---|---|---|")
             runs: dict[int, dict] = {}
+            clis: dict[int, dict] = {}
             floors = []
-            # Interleaved, best of --runs: the machine's other work hits both alike.
+            root, env = cli_inventory(tmp, ref)
+            loads = []
+            # Interleaved, best of --runs: the machine's other work hits every one alike.
             for _ in range(args.runs):
                 floors.append(measure_cmd([sys.executable, __file__, "--floor", ref, cur]))
                 for jobs in (1, 2):
                     f = measure([ref], [cur], jobs=jobs)
                     if jobs not in runs or f["wall_process"] < runs[jobs]["wall_process"]:
                         runs[jobs] = f
+                    c = measure_cli(root, env, cur, jobs)
+                    if jobs not in clis or c["wall_process"] < clis[jobs]["wall_process"]:
+                        clis[jobs] = c
+                loads.append(os.getloadavg()[0])
             floor = min(floors, key=lambda f: f["wall_process"])
             for jobs, f in runs.items():
                 print(
-                    f"| mops jobs={jobs} | {f['profile']:.2f} | {f['compare']:.2f} | {f['total']:.2f} | "
+                    f"| mops library, jobs={jobs} | {f['profile']:.2f} | {f['compare']:.2f} | {f['total']:.2f} | "
                     f"{f['wall_process']:.2f} | {f['cpu_process']:.2f} | {f['peak_mb']:.0f} | "
                     f"{f['worker_peak_mb']:.0f} |"
                 )
+            for jobs, c in clis.items():
+                print(f"| `mops drift --json --jobs {jobs}` | | | | {c['wall_process']:.2f} | "
+                      f"{c['cpu_process']:.2f} | {c['peak_mb']:.0f} | |")
             print(f"| floor: one thread, pyarrow read + numpy sort | | | {floor['total']:.2f} | "
                   f"{floor['wall_process']:.2f} | {floor['cpu_process']:.2f} | {floor['peak_mb']:.0f} | |")
-            print(f"\nload average during the runs: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-            for jobs, f in runs.items():
-                print(f"\nmops jobs={jobs}: {f['wall_process'] / floor['wall_process']:.2f}x the floor's "
-                      f"wall time, {f['cpu_process'] / floor['cpu_process']:.2f}x its CPU time (best of "
-                      f"{args.runs}, whole processes).")
+            print(f"\nload average after each round: {', '.join(f'{x:.1f}' for x in loads)} on "
+                  f"{os.cpu_count()} CPUs")
+            print("\nEvery figure is a whole process: interpreter start-up and imports included (the "
+                  "floor's numpy and pyarrow, mops's own). The library runs profile_windows and compare "
+                  "in this script; `mops drift` is the command a user runs, on an inventory whose card "
+                  "plans the same columns (it also opens the inventory, reads the card, prints the JSON).")
+            for name, measured in (("library", runs), ("mops drift", clis)):
+                for jobs, f in measured.items():
+                    print(f"\n{name} jobs={jobs}: {f['wall_process'] / floor['wall_process']:.2f}x the floor's "
+                          f"wall time, {f['cpu_process'] / floor['cpu_process']:.2f}x its CPU time (best of "
+                          f"{args.runs}).")
             if args.evidently:
                 ev = measure_cmd([args.evidently, os.path.join(HERE, "evidently_child.py"), ref, cur,
                                   ",".join(NUMERIC_COLUMNS), ",".join(CATEGORIES)])
                 print(f"| Evidently 0.7.23, measured here | | | {ev['total']:.2f} | "
                       f"{ev['wall_process']:.2f} | {ev['cpu_process']:.2f} | {ev['peak_mb']:.0f} | |")
-                for jobs, run in runs.items():
-                    print(f"\nmops jobs={jobs}: {ev['wall_process'] / run['wall_process']:.1f}x less "
-                          f"wall time, {run['peak_mb'] / ev['peak_mb']:.2f}x the peak memory of "
-                          f"Evidently (whole processes, imports included).")
+                for name, measured in (("library", runs), ("mops drift", clis)):
+                    for jobs, run in measured.items():
+                        print(f"\n{name} jobs={jobs}: {ev['wall_process'] / run['wall_process']:.1f}x less "
+                              f"wall time, {run['peak_mb'] / ev['peak_mb']:.2f}x the peak memory of "
+                              f"Evidently (whole processes, imports included).")
                 print_agreement(ref, cur, ev)
             print("| Evidently 0.7.23 (drift.md's anchor) | | | | 59 | | 1500 | |")
             if args.evidently:
@@ -322,7 +398,8 @@ def main() -> None:
                                       scur, ",".join(NUMERIC_COLUMNS), ",".join(CATEGORIES)])
                     print(f"\n## Agreement with Evidently: {label} rows, shift {shift}")
                     print_agreement(sref, scur, ev)
-            print(f"\nmethods used: {', '.join(f['methods'])}; drifted share {f['drifted_share']:.3f}\n")
+            print(f"\nmethods used: {', '.join(runs[1]['methods'])}; drifted share "
+                  f"{runs[1]['drifted_share']:.3f} (`mops drift`: {clis[1]['drifted_share']:.3f})\n")
 
             if not args.no_scaling:
                 print("## Scaling (Parquet, reference 200,000 rows, jobs=1)\n")
