@@ -19,6 +19,7 @@ from mops.inventory.store import Inventory
 from tests.conftest import Mops, git
 from tests.policy.helpers import BOB, evidence, register
 from tests.report.helpers import Node, parse, squash
+from tests.trust import test_attacks, test_verify
 from tests.trust.helpers import Team, make_team
 from tests.trust.test_provenance_table import FORGERIES
 
@@ -152,3 +153,29 @@ def test_the_report_never_depends_on_a_checkpoint(team: Team, tmp_path: Path):
         team.mops("audit", *args, "--out", str(second))
         assert first.read_bytes() == second.read_bytes()
         assert forged in squash(parse(second.read_text()).by_id("exceptions-verify").text())
+
+
+#: Attacks through merges (each a test of its own there, against the full replay), and
+#: an honest merge: run here again, after honest work on another model, to compare.
+MERGES = {
+    "orphan-signers": test_attacks.test_signers_replaced_through_a_merge_of_an_orphan_branch,
+    "evil-merge-record": test_attacks.test_merge_that_adds_a_record_itself_is_reported,
+    "evil-merge-signoff": test_verify.test_signoff_and_signer_smuggled_in_by_a_merge_are_reported,
+    "honest-merge": test_verify.test_a_clean_merge_of_signed_work_verifies_clean,
+}
+
+
+@pytest.mark.parametrize("name", sorted(MERGES))
+def test_the_scoped_replay_finds_what_the_full_replay_finds_through_merges(
+        team: Team, tmp_path: Path, name: str):
+    """Each model's folder is logged on its own (git's changed-path filters): a merge that
+    brings a model's record or a rule file from one side is still replayed."""
+    honest_work_elsewhere(team, tmp_path)
+    MERGES[name](team)
+    full = verified(team.repo, None)
+    assert full["ok"] is (name == "honest-merge"), full["problems"]
+    for model in (MODEL, OTHER):
+        scoped = verified(team.repo, [model])
+        assert problems(scoped) == {p for p in problems(full) if in_scope(p[0], model)}
+        if model == MODEL:
+            assert scoped["ok"] is full["ok"]

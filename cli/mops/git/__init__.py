@@ -27,6 +27,7 @@ from mops.git.history import (
     Event,
     LoggedCommit,
     changes_log,
+    changes_log_of,
     commit_subject,
     commit_time,
     diff_names,
@@ -61,7 +62,8 @@ from mops.git.status import dirty_paths, uncommitted, untracked_files
 __all__ = [
     "ZERO", "Change", "CommitInfo", "CommitReader", "Event", "Identity", "LoggedCommit", "MappedReader",
     "ObjectStore", "Signature", "TreeEntry", "TreeReader", "advance_head", "cat_blobs",
-    "changes_log", "commit_before", "commit_paths", "commit_subject", "commit_time", "config_get", "delete_head",
+    "changes_log", "changes_log_of", "commit_before", "commit_paths", "commit_subject",
+    "commit_time", "config_get", "delete_head",
     "diff_names", "dirty_paths", "index_history", "git_dir", "hash_blob", "head", "identity", "init", "is_shallow",
     "log_records", "make_commit", "merge_base", "merge_changes", "object_ids", "parents_of", "path_history",
     "read_blob", "touching", "tree_blobs",

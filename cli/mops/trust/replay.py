@@ -380,15 +380,16 @@ class Replay:
             else:
                 self._graph, self._range = graph, set(graph)
                 rev = f"{self.since}..{head}"
-        paths = [self.inv.git_path(p) for p in INVENTORY_PATHS
+        rules = [self.inv.git_path(p) for p in INVENTORY_PATHS
                  if self.models is None or p != MODELS_DIR]
-        if self.models is not None:  # only the models in scope, and the rules
-            paths += [self.inv.git_path(layout.model_dir(m)) for m in sorted(self.models)]
-        log = git.changes_log(self.inv.top, rev, paths)
+        folders = [] if self.models is None else \
+            [self.inv.git_path(layout.model_dir(m)) for m in sorted(self.models)]
+        log = self._log(rev, rules, folders)
         extra = self._extra_pack_paths(log)
         if extra:
-            paths += [self.inv.git_path(p) for p in extra]
-            log = git.changes_log(self.inv.top, rev, paths)
+            rules += [self.inv.git_path(p) for p in extra]
+            log = self._log(rev, rules, folders)
+        paths = rules + folders
         self.commits = {c.sha: c for c in log}
         pairs = [(c.sha, p) for c in log if c.is_merge for p in c.parents]
         self.merge_diffs = git.merge_changes(self.inv.top, pairs, paths)
@@ -409,6 +410,17 @@ class Replay:
         self._replay_promotions()
         self.store.close()
         return self.issues
+
+    #: Up to this many models in scope, each model's folder is logged on its own.
+    FOLDERS_APART = 8
+
+    def _log(self, rev: str, rules: list[str], folders: list[str]) -> list[LoggedCommit]:
+        """Every commit touching the rules or ``folders``: a few models' folders each in a
+        log of their own, where git's changed-path filters skip the commits that did not
+        touch them (a replay of one model costs what its history costs)."""
+        if not folders or len(folders) > self.FOLDERS_APART:
+            return git.changes_log(self.inv.top, rev, rules + folders)
+        return git.changes_log_of(self.inv.top, rev, [rules, *([f] for f in folders)])
 
     def _extra_pack_paths(self, log: list[LoggedCommit]) -> set[str]:
         """Pack files named in any mops.yaml of history that lie outside the folders read."""
@@ -1162,6 +1174,11 @@ class Replay:
                 break
             if c in self.commits:
                 parents = self.commits[c].parents
+            elif self.models is not None:
+                # A replay of a few models logs few commits: the model's files as of an
+                # unlogged commit are read from its tree, not found by walking all of history.
+                found = None
+                break
             else:  # not logged: what it has of the inventory is its first parent's
                 if self._graph is None:
                     self._graph = git.parents_of(self.inv.top, self.inv.head or "HEAD")
