@@ -364,6 +364,7 @@ def list_versions(inv: Inventory, stage: str | None = None, *,
     check_stage(inv, stage)
     digests = DigestCache(inv)
     memo = _memo(inv)
+    memo.whole = True
     try:
         per_model = model_values(inv, inv.model_ids(), "rows", now=now or clock.now(),
                                  is_signed=signature_check(inv), digests=digests, memo=memo)

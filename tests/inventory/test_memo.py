@@ -272,3 +272,26 @@ def test_the_code_fingerprint_covers_every_module(tmp_path: Path):
     target.write_text(target.read_text() + "\n# changed\n")
     assert memo.package_fingerprint(pkg) != first
     memo.package_fingerprint.cache_clear()
+
+
+def _entries(root: Path, kind: str) -> int:
+    import pickle
+
+    secret = sealed.key()
+    return sum(len(pickle.loads(sealed.read(f, secret) or pickle.dumps({})))
+               for f in (root / ".git" / "mops" / kind).glob("*"))
+
+
+def test_entries_of_content_that_is_gone_are_dropped(inv: Path):
+    """A whole-inventory run keeps one entry per model: those of older content (a record,
+    the settings, the code) would otherwise pile up in the shards every run reads."""
+    _run(inv)
+    assert _entries(inv, "rows") == _entries(inv, "results") == 3
+    for text in ("Scores loans.", "Scores cards.", "Scores cars."):
+        card = inv / CARD
+        card.write_text(card.read_text().rsplit("\n\n", 1)[0] + f"\n\n{text}\n")
+        _run(inv)
+    assert _entries(inv, "rows") == _entries(inv, "results") == 3
+    # One model asked for: nothing is dropped (the others' entries are still live).
+    Mops(inv).json("check", "model-00002", "--format", "json", code=None)
+    assert _entries(inv, "results") == 3

@@ -90,6 +90,11 @@ class Memo:
         self.usable = isinstance(inv.source, WorktreeSource) and inv.commit is None and \
             all(store.enabled for store in self.stores.values())
         self._context: bytes | None = None
+        #: Set when every model of the inventory was asked for: then :meth:`save` drops the
+        #: entries of content that is gone (another version of a record, of the settings,
+        #: of mops), which would otherwise pile up in the shards every run reads.
+        self.whole = False
+        self._asked: set[str] = set()
 
     def use(self, context: bytes | None) -> None:
         """Key entries by ``context`` (None: keep nothing, e.g. a rule reads git history)."""
@@ -119,6 +124,7 @@ class Memo:
         """The value kept for ``key`` if it still holds at ``now`` and every file it read has
         the digest it had; :data:`MISSING` otherwise."""
         store = self.stores[kind]
+        self._asked.add(kind)
         raw = store.get(key)
         if raw is None:
             return MISSING
@@ -149,5 +155,5 @@ class Memo:
                                               ensure_ascii=False).encode())
 
     def save(self) -> None:
-        for store in self.stores.values():
-            store.save()
+        for kind, store in self.stores.items():
+            store.save(prune=self.whole and kind in self._asked)

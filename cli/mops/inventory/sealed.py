@@ -18,6 +18,7 @@ concurrent runs never see half a file (the last writer wins; a lost entry costs 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -140,6 +141,8 @@ class Shards:
         self._prefix = f"{key_id(self._secret)}-" if self._secret else ""
         self._shards: dict[int, dict[bytes, bytes]] = {}
         self._dirty: set[int] = set()
+        #: The keys read or written by this process (see :meth:`save`'s ``prune``).
+        self._touched: set[bytes] = set()
 
     @property
     def dirty(self) -> bool:
@@ -179,23 +182,40 @@ class Shards:
         return loaded
 
     def get(self, name: bytes) -> bytes | None:
-        return self._shard(name[0]).get(name)
+        value = self._shard(name[0]).get(name)
+        if value is not None:
+            self._touched.add(name)
+        return value
 
     def put(self, name: bytes, value: bytes) -> None:
         self._shard(name[0])[name] = value
         self._dirty.add(name[0])
+        self._touched.add(name)
 
     def drop(self, name: bytes) -> None:
         """Forget an entry found damaged."""
         if self._shard(name[0]).pop(name, None) is not None:
             self._dirty.add(name[0])
 
-    def save(self) -> None:
+    def save(self, *, prune: bool = False) -> None:
+        """Write the shards changed; with ``prune``, first drop from every shard read the
+        entries this process did not use (for a run that asked for every live key: what
+        is left is of content that is gone, and would only make every shard larger)."""
         import pickle
 
         if self.folder is None or self._secret is None:
             self._dirty.clear()
             return
+        if prune:
+            for path in self.folder.glob(f"{self._prefix}??.{self.format}"):
+                with contextlib.suppress(ValueError):
+                    self._shard(int(path.name[len(self._prefix):len(self._prefix) + 2], 16))
+            for index, shard in self._shards.items():
+                stale = [k for k in shard if k not in self._touched]
+                for k in stale:
+                    del shard[k]
+                if stale:
+                    self._dirty.add(index)
         for index in sorted(self._dirty):
             shard = self._shards[index]
             if len(shard) > self.MAX_SHARD:

@@ -69,6 +69,7 @@ def evaluate(inv: Inventory, *, now: dt.datetime, refs: Sequence[ModelRef] | Non
         return results
     scope: list[tuple[str, str | None]] = [(r.model, r.version) for r in refs] \
         if refs is not None else [(m, None) for m in inv.model_ids()]
+    memo.whole = refs is None
     ids = list(dict.fromkeys(m for m, _ in scope))
     kept = dict(zip(ids, model_values(inv, ids, "results", now=now, is_signed=is_signed,
                                       digests=cache, memo=memo, packs=packs), strict=True))
@@ -96,6 +97,8 @@ def model_values(inv: Inventory, model_ids: Sequence[str], kind: str, *, now: dt
     the packs, the files read and the clock's answers are the same (see
     :mod:`mops.inventory.memo`); never when a rule needs signed sign-offs (checked against
     git history, which the key does not cover)."""
+    if not model_ids:
+        return []
     if packs is None:
         packs = load_packs(inv)
     rules = all_rules(packs)
@@ -147,11 +150,14 @@ def encode_results(model: Model, results: Sequence[Result]) -> dict[str, Any]:
                          list(r.related)] for r in results]}
 
 
+_STATUSES = {s.value: s for s in Status}
+
+
 def decode_result(model: str, item: list[Any], rules: dict[str, Rule]) -> Result:
     version, rule_id, status, message, file, weight, waiver, related = item
     rule = rules[rule_id]
     return Result(model=model, version=version, rule=rule_id, title=rule.title,
-                  status=Status(status), message=message, cite=rule.cite, file=file,
+                  status=_STATUSES[status], message=message, cite=rule.cite, file=file,
                   pack=rule.pack, weight=weight, waiver=waiver, related=tuple(related),
                   pack_version=rule.pack_version, basis=rule.basis)
 

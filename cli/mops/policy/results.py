@@ -120,10 +120,12 @@ class Result:
         if type(self.status) is not Status:  # a plain string, e.g. from a test or a caller
             object.__setattr__(self, "status", Status(self.status))
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, basis: bool = True) -> dict[str, Any]:
+        """The result as JSON data; without its basis (always the last key) if not ``basis``."""
         # Every field but basis is a plain value: no deep copy needed (asdict is ~10x slower).
         out = {name: getattr(self, name) for name in _FIELDS}
-        out["basis"] = [b.to_json() for b in self.basis]
+        if basis:
+            out["basis"] = [b.to_json() for b in self.basis]
         return out
 
 
