@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,22 @@ def test_list_compliant_column(lab: Lab, mops: Mops):
 def test_check_empty_inventory_passes(inventory: Path, mops: Mops):
     data = mops.json("check", "--format", "json")
     assert data == {"ok": True, "summary": {"fail": 0, "waived": 0, "pass": 0, "n/a": 0}, "results": []}
+
+
+@pytest.mark.parametrize("n", [0, 1, 2000, 2001, 4003])
+def test_json_document_written_in_pieces_is_one_document(n: int, capsys: pytest.CaptureFixture[str]):
+    """``check --format json`` writes a large document in pieces: it is still one document,
+    each result with its rule's basis (written once per rule, and put in place)."""
+    from mops.commands.check import print_json, summary
+    from mops.policy.results import Basis, Result
+
+    bases = [(Basis("d", "text", "x"),), (Basis("e \u00e9", "practice", 'say "why"'),)]
+    results = [Result(model="m", version=str(i), rule=f"R-{i % 3}", title="t",
+                      status="fail" if i % 7 == 0 else "pass", message=f"line {i}\nnext",
+                      cite="c", file="f", basis=bases[i % 2]) for i in range(n)]
+    print_json(results)
+    out = capsys.readouterr().out
+    assert json.loads(out) == {"ok": not any(r.status == "fail" for r in results),
+                               "summary": summary(results),
+                               "results": [r.to_json() for r in results]}
+    assert out.count("\n") == n + 6 + (0 if n else -1)

@@ -48,9 +48,14 @@ def print_json(results: list[Result]) -> None:
             basis = bases[id(r.basis)] = dumps([b.to_json() for b in r.basis])
         return f"    {dumps(r.to_json(basis=False))[:-1]}, \"basis\": {basis}}}"
 
-    lines = ",\n".join(line(r) for r in results)
+    # Written in pieces: the whole document of a large inventory is 100 MB.
     typer.echo(f'{{\n  "ok": {dumps(ok)},\n  "summary": {dumps(summary(results))},\n'
-               f'  "results": [' + (f"\n{lines}\n  ]" if results else "]") + "\n}")
+               f'  "results": [' + ("\n" if results else ""), nl=False)
+    step = 2000
+    for start in range(0, len(results), step):
+        chunk = ",\n".join(line(r) for r in results[start:start + step])
+        typer.echo(chunk + (",\n" if start + step < len(results) else ""), nl=False)
+    typer.echo(("\n  ]" if results else "]") + "\n}")
 
 
 def print_text(results: list[Result]) -> None:
