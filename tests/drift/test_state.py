@@ -65,3 +65,29 @@ def test_numeric_values_whose_sum_overflows_are_kept_and_non_finite_ones_counted
     values = np.concatenate((huge, odd))
     assert sorted(state.load()) == sorted(values[np.isfinite(values)])
     assert (state.nan, state.posinf, state.neginf) == (1, 2, 1)
+
+
+def test_a_column_of_known_rows_is_held_in_one_array_and_sorted_where_it_is():
+    rng = np.random.default_rng(4)
+    values = rng.standard_t(1, 3000)
+    values[::97] = np.nan
+    batches = [pa.record_batch({"x": values[a:a + 512]}) for a in range(0, 3000, 512)]
+    builder = PartitionBuilder(PartitionSpec(source="t.parquet", kinds={"x": NUMERIC}), rows=3000)
+    for batch in batches:
+        builder.add(batch)
+    state = builder.finish().columns["x"]
+    assert len(state.segments) == 1
+    copy = state.load()
+    first = state.load_sorted()
+    assert np.array_equal(first, np.sort(values[np.isfinite(values)]))
+    assert state.load_sorted() is first and not np.shares_memory(copy, first)
+
+
+def test_more_rows_than_announced_are_kept_too():
+    values = np.arange(100, dtype=np.float64)[::-1].copy()
+    builder = PartitionBuilder(PartitionSpec(source="t.parquet", kinds={"x": NUMERIC}), rows=30)
+    for a in range(0, 100, 20):
+        builder.add(pa.record_batch({"x": values[a:a + 20]}))
+    state = builder.finish().columns["x"]
+    assert state.count == 100 and len(state.segments) > 1
+    assert np.array_equal(state.load_sorted(), np.arange(100.0))

@@ -73,6 +73,8 @@ class FileInfo:
     all_columns: tuple[str, ...] = ()
     #: Read block size for CSV and JSON Lines: large enough for the header and first rows.
     block_size: int = CSV_BLOCK_BYTES
+    #: Rows of the file when its metadata says (Parquet), else None.
+    rows: int | None = None
 
 
 class BlockTooSmall(UsageError):
@@ -135,7 +137,8 @@ def inspect_file(path: str, columns: Sequence[str]) -> FileInfo:
                              f"mops cannot tell which one to read: rename or drop the others")
     if rows == 0:
         raise UsageError(f"{path}: has a header but no rows")
-    return FileInfo(path, fmt, compression, size, {c: types[c] for c in columns}, tuple(names), block)
+    return FileInfo(path, fmt, compression, size, {c: types[c] for c in columns}, tuple(names), block,
+                    rows if fmt == PARQUET else None)
 
 
 def iter_batches(

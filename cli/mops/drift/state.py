@@ -98,7 +98,18 @@ class NumericState:
         return out
 
     def load_sorted(self) -> np.ndarray:
-        """All finite values, sorted ascending."""
+        """All finite values, sorted ascending.
+
+        Values held in one array in memory (a Parquet file's column, see
+        :class:`PartitionBuilder`) are sorted where they are, not copied: their order is no
+        part of the state, and a copy of every column would be as many fresh pages again.
+        The array returned is then the state's own: read it, do not write to it.
+        """
+        if len(self.segments) == 1:
+            held = self.segments[0].values
+            if held is not None and held.flags.writeable:
+                held.sort()
+                return held
         values = self.load()
         values.sort()
         return values
@@ -317,7 +328,9 @@ class PartitionBuilder:
     """Accumulates record batches of one partition into a :class:`ProfileState`.
 
     Batches hold numeric columns (and the label) as float64 and categorical
-    columns as string, as :func:`mops.drift.readers.iter_batches` yields them.
+    columns as string, as :func:`mops.drift.readers.iter_batches` yields them. With
+    *rows*, the partition's row count when it is known beforehand (a Parquet file),
+    each numeric column's values go into one array of that size.
     """
 
     def __init__(
@@ -327,6 +340,7 @@ class PartitionBuilder:
         *,
         budget_bytes: int | None = None,
         writer: _SpillWriter | None = None,
+        rows: int | None = None,
     ) -> None:
         self.spec = spec
         self.rows = 0
@@ -334,7 +348,7 @@ class PartitionBuilder:
         self._child = writer is not None
         self._writer = writer if writer is not None else _SpillWriter(spill_dir) if spill_dir else None
         self._spilled = False
-        self._numeric = {n: _NumericBuffer() for n, k in spec.kinds.items() if k == NUMERIC}
+        self._numeric = {n: _NumericBuffer(rows) for n, k in spec.kinds.items() if k == NUMERIC}
         self._categorical = {n: _Tally() for n, k in spec.kinds.items() if k == CATEGORICAL}
         self._outcome: tuple[_NumericBuffer, _NumericBuffer] | None = None
         self._missing_label = 0
@@ -348,7 +362,8 @@ class PartitionBuilder:
             elif spec.task == "multiclass":
                 self._confusion = {}
             else:
-                self._outcome = (_NumericBuffer(), _NumericBuffer())
+                # Either class may hold every row: room for all (pages untouched cost nothing).
+                self._outcome = (_NumericBuffer(rows), _NumericBuffer(rows))
         self._groups: dict[str, dict[str, PartitionBuilder]] = {name: {} for name in spec.groups}
 
     def add(self, batch: pa.RecordBatch) -> None:
@@ -547,40 +562,60 @@ def _code_counts(array: pa.DictionaryArray) -> tuple[pa.Array, pa.Array]:
 
 
 class _NumericBuffer:
-    def __init__(self) -> None:
+    """A numeric column's finite values, and counts of the others, as batches come in.
+
+    With a *capacity* (the rows of the partition, when known), values are copied into
+    one array of that size, which the comparison sorts in place; past it, or without
+    one, each batch's values are kept as an array of their own.
+    """
+
+    def __init__(self, capacity: int | None = None) -> None:
         self.pending: list[np.ndarray] = []
         self.nbytes = 0
         self.segments: list[Segment] = []
         self.nan = self.posinf = self.neginf = 0
+        self._held = np.empty(capacity, dtype=np.float64) if capacity else None
+        self._filled = 0
 
     def add(self, values: np.ndarray) -> None:
         # A NaN or an infinity makes the sum NaN or infinite: a finite sum means every value is
         # finite (an infinite one, from finite values too large, takes the long way).
         with np.errstate(invalid="ignore", over="ignore"):
             total = np.sum(values)
-        if math.isfinite(total):
-            # Copy: Arrow reuses the batch's memory for the next one. Views would keep every
-            # batch, and fresh memory from Arrow's pool costs far more page faults.
-            kept = np.array(values, dtype=np.float64, copy=True)
-        else:
+        if not math.isfinite(total):
             finite = np.isfinite(values)
             self.posinf += int(np.count_nonzero(values == np.inf))
             self.neginf += int(np.count_nonzero(values == -np.inf))
             self.nan += int(np.count_nonzero(np.isnan(values)))
-            kept = values[finite]
-        if kept.size:
-            self.pending.append(kept)
-            self.nbytes += kept.nbytes
+            values = values[finite]
+        if not values.size:
+            return
+        held, at = self._held, self._filled
+        if held is not None and at + values.size <= held.size:
+            held[at : at + values.size] = values
+            self._filled += values.size
+        else:
+            # Copy: Arrow reuses the batch's memory for the next one. Views would keep every
+            # batch, and fresh memory from Arrow's pool costs far more page faults.
+            self.pending.append(np.array(values, dtype=np.float64, copy=True))
+        self.nbytes += values.nbytes
+
+    def _runs(self) -> list[np.ndarray]:
+        held = [] if self._held is None or not self._filled else [self._held[: self._filled]]
+        return held + self.pending
 
     def flush(self, writer: _SpillWriter, key: str) -> None:
-        if self.pending:
-            self.segments.append(writer.write(key, self.pending))
-            self.pending = []
-            self.nbytes = 0
+        runs = self._runs()
+        if runs:
+            self.segments.append(writer.write(key, runs))
+        self.pending = []
+        self._held = None
+        self._filled = 0
+        self.nbytes = 0
 
     def state(self) -> NumericState:
-        # One segment per batch: concatenating them here would hold every value twice.
-        segments = self.segments + [Segment(count=v.size, values=v) for v in self.pending]
+        # One segment per run: concatenating them here would hold every value twice.
+        segments = self.segments + [Segment(count=v.size, values=v) for v in self._runs()]
         return NumericState(tuple(segments), self.nan, self.posinf, self.neginf)
 
 

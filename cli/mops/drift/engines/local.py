@@ -304,7 +304,7 @@ def profile_partition(
             progress(done, size)
 
     while True:
-        builder = PartitionBuilder(spec, spill_dir)
+        builder = PartitionBuilder(spec, spill_dir, rows=info.rows)
         try:
             for batch in read_ahead(readers.iter_batches(info, targets, progress=report)):
                 builder.add(batch)
