@@ -18,7 +18,9 @@ Every command runs as a subprocess of the installed ``mops`` (start-up included)
 inventory *in the same run*, one size after the other for each repetition, so that load
 from other work on the machine falls on all sizes alike. "cold" is the first run on a
 fresh clone of the inventory (no ``.git/mops`` caches); "warm" is the best of RUNS after
-it. A command that writes (approve, evidence add, ...) acts on a different model each run.
+it (each command's cold run starts with ``.git/mops`` removed, so no command inherits the
+caches an earlier row filled). A command that writes (approve, evidence add, ...) acts on a
+different model each run.
 Peak memory is the child's maximum resident set (``ru_maxrss``).
 """
 
@@ -31,6 +33,7 @@ import heapq
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -414,6 +417,8 @@ def main() -> None:
     table: dict[str, dict[str, tuple[float, float, list[float], list[float], float]]] = {}
     for label, argv in rows:
         runs: dict[str, list[tuple[float, float, float]]] = {k: [] for k in inventories}
+        for inv in inventories.values():  # each command's first run is cold: no caches at all
+            shutil.rmtree(inv / ".git" / "mops", ignore_errors=True)
         for i in range(args.runs + 1):
             for name, inv in inventories.items():
                 cmd = [a.replace("{m}", model_id(1 + i)) for a in argv]
