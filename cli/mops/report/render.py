@@ -19,6 +19,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -123,8 +124,10 @@ TICKS_RE = re.compile(r"`([^`\n]+)`")
 
 def ticks(value: Any) -> Markup:
     """Text with its `backtick` spans as ``<code>`` (escaped first: nothing else becomes HTML)."""
-    escaped = str(escape(value))
-    return Markup(TICKS_RE.sub(lambda m: f"<code>{m.group(1)}</code>", escaped))
+    escaped = escape(value)
+    if "`" not in escaped:
+        return escaped
+    return Markup(TICKS_RE.sub(lambda m: f"<code>{m.group(1)}</code>", str(escaped)))
 
 
 def render_html(context: dict[str, Any], env: Environment,
@@ -149,7 +152,9 @@ def _template_errors() -> Iterator[None]:
                          f"{exc.message}") from None
 
 
-#: Rendered text is written in pieces of about this many characters.
+#: Rendered pieces (a few characters each) joined at a time, then checked and written
+#: in parts of at most CHUNK characters.
+PIECES = 4096
 CHUNK = 1 << 16
 
 
@@ -181,15 +186,14 @@ def _stream(context: dict[str, Any], env: Environment, template: str, fh: Binary
     check = guard.Stream(listed)
     sealer = _Sealer(fh)
     with _template_errors():
-        pieces: list[str] = []
-        size = 0
-        for piece in env.get_template(template).generate(context):
-            pieces.append(piece)
-            size += len(piece)
-            if size >= CHUNK:
-                sealer.write(check.feed("".join(pieces)))
-                pieces, size = [], 0
-        sealer.write(check.feed("".join(pieces)))
+        generated = env.get_template(template).generate(context)
+        while True:
+            # Joined in C, PIECES at a time (a report is millions of small pieces).
+            text = "".join(islice(generated, PIECES))
+            if not text:
+                break
+            for at in range(0, len(text), CHUNK):
+                sealer.write(check.feed(text[at:at + CHUNK]))
     sealer.write(check.close())
     if check.recheck or sealer.irregular:  # rare: read it whole, as render_html does
         fh.seek(0)
