@@ -295,3 +295,25 @@ def test_entries_of_content_that_is_gone_are_dropped(inv: Path):
     # One model asked for: nothing is dropped (the others' entries are still live).
     Mops(inv).json("check", "model-00002", "--format", "json", code=None)
     assert _entries(inv, "results") == 3
+
+
+def test_a_record_changed_while_it_is_read_is_not_kept_under_the_old_key(
+        inv: Path, monkeypatch: pytest.MonkeyPatch):
+    """The card changes after its blob id went into the key and before the model is read:
+    what is kept under that key is the evaluation of the bytes the key was made of."""
+    card = inv / CARD
+    original = card.read_text()
+    real = memo.Memo.model_key
+
+    def then_edited(self: memo.Memo, model_id: str) -> bytes | None:
+        key = real(self, model_id)
+        if model_id == "model-00001":
+            card.write_text(original.replace("Scores applications.", "Scores loans."))
+        return key
+
+    with monkeypatch.context() as m:
+        m.setattr(memo.Memo, "model_key", then_edited)
+        _run(inv)
+    card.write_text(original)
+    assert _verdict(inv) is True  # the keyed (original) content: the sign-off holds
+    assert _run(inv) == _truth(inv, monkeypatch)

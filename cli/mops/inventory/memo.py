@@ -38,7 +38,7 @@ from typing import Any
 from mops import git
 from mops.inventory import layout, sealed
 from mops.inventory.digest import DigestCache
-from mops.inventory.store import Inventory, WorktreeSource
+from mops.inventory.store import Inventory, ModelFiles, WorktreeSource
 from mops.inventory.yamlio import blob_id
 
 #: What :meth:`Memo.get` returns for an entry it does not hold (or does not believe).
@@ -90,6 +90,9 @@ class Memo:
         self.usable = isinstance(inv.source, WorktreeSource) and inv.commit is None and \
             all(store.enabled for store in self.stores.values())
         self._context: bytes | None = None
+        #: The record files and bytes the last key (:meth:`model_key`) was made of.
+        self.files: ModelFiles | None = None
+        self.data: dict[str, bytes] = {}
         #: Set when every model of the inventory was asked for: then :meth:`save` drops the
         #: entries of content that is gone (another version of a record, of the settings,
         #: of mops), which would otherwise pile up in the shards every run reads.
@@ -114,10 +117,15 @@ class Memo:
         h = hashlib.blake2b(self._context, digest_size=32, person=b"mops-memo-model")
         h.update(model_id.encode() + b"\0")
         try:
-            for path in self.inv.model_files(model_id).paths():
-                h.update(path.encode() + b"\0" + blob_id(self.inv.source.read(path)))
+            files = self.inv.model_files(model_id)
+            data = {path: self.inv.source.read(path) for path in files.paths()}
         except Exception:  # a name or a file the loader will refuse, with its own message
             return None
+        for path, content in data.items():
+            h.update(path.encode() + b"\0" + blob_id(content))
+        # A model evaluated for this key is made of exactly these (Inventory.pinned),
+        # never of a file changed since.
+        self.files, self.data = files, data
         return h.digest()
 
     def get(self, kind: str, key: bytes, now: dt.datetime, digests: DigestCache) -> Any:

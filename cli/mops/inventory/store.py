@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -307,6 +308,8 @@ class Inventory:
         #: share it (history replay) read each blob once. Only for a commit's inventory.
         self.parsed = parsed
         self._models: dict[str, Model] = {}
+        #: Bytes to read instead of the files' (see :meth:`pinned`).
+        self._pinned: dict[str, bytes] = {}
 
     # --------------------------------------------------------------- opening
 
@@ -361,6 +364,9 @@ class Inventory:
     # --------------------------------------------------------------- records
 
     def read(self, rel: str) -> bytes:
+        pinned = self._pinned.get(rel)
+        if pinned is not None:
+            return pinned
         try:
             return self.source.read(rel)
         except FileNotFoundError:
@@ -433,8 +439,20 @@ class Inventory:
         return [(f"{folder}/{fname}", validate_record_id(fname[: -len(suffix)], kind))
                 for fname in self.source.listdir(folder) if fname.endswith(suffix)]
 
-    def _load_model(self, model_id: str) -> Model:
-        files = self.model_files(model_id)
+    @contextlib.contextmanager
+    def pinned(self, files: ModelFiles, data: Mapping[str, bytes]) -> Iterator[Model]:
+        """The model made of exactly ``files`` with exactly ``data`` (what a key was computed
+        from), and, inside the block, those bytes for every read of those paths: a file
+        changed meanwhile cannot slip into what is kept under the key of the old one."""
+        self._pinned = dict(data)
+        try:
+            yield self._load_model(files.model, files)
+        finally:
+            self._pinned = {}
+
+    def _load_model(self, model_id: str, files: ModelFiles | None = None) -> Model:
+        if files is None:
+            files = self.model_files(model_id)
         card_path = files.card
         card = self._parse(card_path, lambda data: records.load_card(
             card_path, data, expected_id=model_id, cache=self.record_cache))

@@ -19,6 +19,7 @@ nothing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
@@ -113,17 +114,18 @@ def model_values(inv: Inventory, model_ids: Sequence[str], kind: str, *, now: dt
             if value is not MISSING:
                 out.append(value)
                 continue
-        model = inv.model(model_id)
         window: list[dt.datetime | None] = [None, None]
         reads: dict[str, str] = {}
         digests.reads = reads
         try:
-            results = [r for version in model.versions
-                       for r in _evaluate(inv, model, version, rules, now=now, target=None,
-                                          cache=digests, is_signed=is_signed, window=window)]
+            with inv.pinned(memo.files, memo.data) if key is not None and memo.files \
+                    else contextlib.nullcontext(inv.model(model_id)) as model:
+                results = [r for version in model.versions
+                           for r in _evaluate(inv, model, version, rules, now=now, target=None,
+                                              cache=digests, is_signed=is_signed, window=window)]
+                values = {k: derive(model, results) for k, derive in memo.derive.items()}
         finally:
             digests.reads = None
-        values = {k: derive(model, results) for k, derive in memo.derive.items()}
         if key is not None:
             for k, value in values.items():
                 memo.put(k, key, value, window, reads)
