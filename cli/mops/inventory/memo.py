@@ -69,8 +69,17 @@ def package_fingerprint(root: Path) -> bytes:
     return h.digest()
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
 def _micros(when: dt.datetime | None) -> int | None:
-    return None if when is None else round(when.timestamp() * 1_000_000)
+    """Microseconds since the epoch, exactly (a float timestamp could round across an edge)."""
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return (when - _EPOCH) // _MICROSECOND
 
 
 class Memo:
