@@ -37,7 +37,7 @@ from mops.git.history import (
     merge_changes,
     parents_of,
     path_history,
-    touching,
+    touched_paths,
     worktree_diff_names,
 )
 from mops.git.identity import Identity, identity
@@ -66,7 +66,7 @@ __all__ = [
     "commit_time", "config_get", "delete_head",
     "diff_names", "dirty_paths", "index_history", "git_dir", "hash_blob", "head", "identity", "init", "is_shallow",
     "log_records", "make_commit", "merge_base", "merge_changes", "object_ids", "parents_of", "path_history",
-    "read_blob", "touching", "tree_blobs",
+    "read_blob", "touched_paths", "tree_blobs",
     "build_tree", "stage_written", "resolve", "restore_index", "symbolic_ref", "toplevel", "uncommitted",
     "untracked_files", "update_index", "verify_commits", "worktree_diff_names",
 ]

@@ -44,15 +44,21 @@ def log_records(top: Path, paths: Iterable[str], *, rev: str = "HEAD",
     return records
 
 
-def touching(top: Path, commits: Iterable[str], paths: Iterable[str]) -> set[str]:
-    """Of ``commits``, those that changed something under ``paths`` (as ``git log`` limited
-    to them would list them); one ``git log --no-walk`` over exactly these commits."""
+def touched_paths(top: Path, commits: Iterable[str], paths: Iterable[str]) -> dict[str, list[str]]:
+    """Of ``commits``, those that changed something under ``paths``, each with the files it
+    changed there (as ``git log --name-only`` limited to them lists them); one ``git log
+    --no-walk`` over exactly these commits."""
     commits = list(dict.fromkeys(commits))
     if not commits:
-        return set()
-    out = run(top, "--literal-pathspecs", "log", "--no-walk=unsorted", "--stdin",
-              "--format=%H", "--", *paths, input="".join(f"{c}\n" for c in commits).encode())
-    return set(out.decode().split())
+        return {}
+    out = run(top, "--literal-pathspecs", "-c", "core.quotePath=false", "log",
+              "--no-walk=unsorted", "--stdin", "--name-only", "--format=%x1e%H", "--", *paths,
+              input="".join(f"{c}\n" for c in commits).encode())
+    found: dict[str, list[str]] = {}
+    for chunk in out.decode("utf-8", "replace").split("\x1e")[1:]:
+        sha, *names = chunk.split("\n")
+        found[sha.strip()] = [n for n in names if n]
+    return found
 
 
 #: A history shorter than this is read fast enough without git's commit-graph.

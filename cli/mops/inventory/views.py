@@ -180,9 +180,10 @@ def trail_by_model(inv: Inventory, models: Sequence[str] | None = None,
                                 with_paths=True) for m in models]
         # Of the commits that changed the rules, those that touched no model's folder.
         changed = git.log_records(inv.top, rules, rev=inv.head, with_paths=True)
-        touched = git.touching(inv.top, [rec["commit"] for rec in changed],
-                               [inv.git_path(MODELS_DIR)])
-        logs.append([rec for rec in changed if rec["commit"] not in touched])
+        touched = git.touched_paths(inv.top, [rec["commit"] for rec in changed],
+                                    [inv.git_path(MODELS_DIR)])
+        logs.append([rec for rec in changed
+                     if not any(p[cut:].count("/") >= 2 for p in touched.get(rec["commit"], ()))])
     for log in logs:
         for rec in log:
             rel = [p[cut:] for p in rec["paths"]]
