@@ -317,3 +317,13 @@ def test_a_record_changed_while_it_is_read_is_not_kept_under_the_old_key(
     card.write_text(original)
     assert _verdict(inv) is True  # the keyed (original) content: the sign-off holds
     assert _run(inv) == _truth(inv, monkeypatch)
+
+
+def test_a_run_that_fails_half_way_drops_nothing(inv: Path):
+    """A record that cannot be read stops the run: the entries of the models it did not
+    reach are kept (dropping them is for a run that answered for every model)."""
+    _run(inv)
+    assert _entries(inv, "rows") == 3
+    (inv / "models" / "model-00000" / "card.md").write_text("---\nid: [unclosed\n---\n")
+    Mops(inv)("list", "--json", code=2)
+    assert _entries(inv, "rows") == 3

@@ -106,6 +106,9 @@ class Memo:
         #: entries of content that is gone (another version of a record, of the settings,
         #: of mops), which would otherwise pile up in the shards every run reads.
         self.whole = False
+        #: Set by the engine when every model asked for was answered (an error half-way
+        #: must not drop the entries of the models it did not reach).
+        self.done = False
         self._asked: set[str] = set()
 
     def use(self, context: bytes | None) -> None:
@@ -173,4 +176,4 @@ class Memo:
 
     def save(self) -> None:
         for kind, store in self.stores.items():
-            store.save(prune=self.whole and kind in self._asked)
+            store.save(prune=self.whole and self.done and kind in self._asked)

@@ -130,6 +130,7 @@ def model_values(inv: Inventory, model_ids: Sequence[str], kind: str, *, now: dt
             for k, value in values.items():
                 memo.put(k, key, value, window, reads)
         out.append(values[kind])
+    memo.done = True
     return out
 
 
