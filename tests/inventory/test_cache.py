@@ -155,6 +155,14 @@ def test_concurrent_runs_leave_every_cache_file_whole(inv: Path):
     outs = [p.communicate()[0] for p in procs]
     assert all(p.returncode == 0 for p in procs) and len(set(outs)) == 1
     secret = sealed.key()
-    files = list(_records(inv).iterdir()) + [inv / ".git" / "mops" / "digests.json"]
-    assert files and all(sealed.read(f, secret) is not None for f in files)
-    assert not [f for f in _records(inv).iterdir() if f.name.startswith(".")]  # no temp files left
+    kept = [inv / ".git" / "mops" / kind for kind in ("records", "results", "rows")]
+    files = [f for folder in kept for f in folder.iterdir()]
+    assert all(any(folder.iterdir()) for folder in kept)
+    files.append(inv / ".git" / "mops" / "digests.json")
+    assert all(sealed.read(f, secret) is not None for f in files)
+    assert not [f for f in files if f.name.startswith(".")]  # no temp files left
+    # ... and what they hold is what a run with no cache says.
+    again = subprocess.run([mops, "list", "--json"], cwd=inv, env=env, capture_output=True)
+    truth = subprocess.run([mops, "list", "--json"], cwd=inv, env={**env, "MOPS_NO_CACHE": "1"},
+                           capture_output=True)
+    assert again.stdout == truth.stdout == outs[0]
