@@ -179,3 +179,21 @@ def test_the_scoped_replay_finds_what_the_full_replay_finds_through_merges(
         assert problems(scoped) == {p for p in problems(full) if in_scope(p[0], model)}
         if model == MODEL:
             assert scoped["ok"] is full["ok"]
+
+
+@pytest.mark.parametrize("graph", ["before", "after"])
+def test_a_forgery_is_found_with_the_commit_graph(team: Team, tmp_path: Path, graph: str):
+    """The scoped replay's walk of the model's folder leans on git's changed-path filters:
+    a forgery is found whether the graph covers its commit (the filter says "maybe") or
+    was written before it (git reads the trees of the commits it does not cover)."""
+    honest_work_elsewhere(team, tmp_path)
+    git(team.repo, "commit-graph", "write", "--reachable", "--changed-paths")
+    forged = FORGERIES["signoff"](team)
+    team.act(BOB, "bob")  # honest work after the forgery
+    evidence(team.mops, tmp_path, f"{OTHER}@1.0.0", "validation-report", "a second report\n")
+    if graph == "after":
+        git(team.repo, "commit-graph", "write", "--reachable", "--changed-paths", "--split")
+    full = verified(team.repo, None)
+    scoped = verified(team.repo, [MODEL])
+    assert forged in {p["path"] for p in scoped["problems"]}
+    assert problems(scoped) == {p for p in problems(full) if in_scope(p[0], MODEL)}
