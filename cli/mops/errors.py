@@ -11,6 +11,8 @@ EXIT_POLICY = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
+#: The reader of the output closed it (`mops check | head`), as a program killed by SIGPIPE.
+EXIT_BROKEN_PIPE = 141
 
 
 class MopsError(Exception):

@@ -14,7 +14,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperCommand
@@ -36,7 +36,7 @@ from mops.commands import (
     verify,
 )
 from mops.commands.options import Command
-from mops.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, MopsError
+from mops.errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, MopsError
 
 app = typer.Typer(
     name="mops",
@@ -102,6 +102,8 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except typer.Exit:
             raise
+        except BrokenPipeError:
+            _reader_gone()
         except Exception as exc:  # a bug in mops, not the user's fault
             if _state["traceback"]:
                 traceback.print_exc()
@@ -111,6 +113,17 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(EXIT_INTERNAL) from None
 
     return wrapper
+
+
+def _reader_gone() -> NoReturn:
+    """The reader of the output went away (`mops check | head`): nothing more can be said,
+    and it is not a bug. Exit as a program killed by SIGPIPE does, after pointing stdout
+    at /dev/null so that Python's last flush does not fail again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's runner)
+        pass
+    raise SystemExit(EXIT_BROKEN_PIPE)
 
 
 def _guard_all(typer_app: typer.Typer) -> None:
@@ -148,3 +161,10 @@ def run() -> None:
     except Interrupted:
         sys.stderr.write("error: interrupted\n")
         sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        _reader_gone()
+    finally:
+        try:  # what is still buffered, while a closed pipe can still be told apart
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _reader_gone()

@@ -292,3 +292,20 @@ def test_role_is_for_a_new_inventory(inventory: Path, mops: Mops):
     r = mops("init", "--github", "--role", "validator=eve@acme.test", code=2)
     assert "--role" in r.stderr
     assert snapshot(inventory) == before
+
+
+# ---------------------------------------------------------------- a reader that goes away
+
+
+@pytest.mark.parametrize("args", [["list", "--json"], ["check", "--format", "json"], ["show", "credit-pd"]])
+def test_a_reader_that_closes_the_pipe_is_not_an_internal_error(inventory: Path, registered: Mops,
+                                                                 args: list[str]):
+    """`mops check | head`: the reader closes the pipe before mops writes; mops exits as a
+    program killed by SIGPIPE (141) with nothing on stderr, not "internal error" (3)."""
+    proc = subprocess.Popen([mops_executable(), *args], cwd=inventory, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the only reader: every write mops makes now fails with EPIPE
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141
+    assert err == b""
