@@ -216,7 +216,7 @@ def _compare_column(reference: Profile, current: Profile, plan: DriftPlan, name:
             kind = infer_kind(cls, n_values=n_cur, n_unique=n_unique)
         if kind == TEXT:
             return ColumnResult(name, role, TEXT, ColumnStatus.NOT_TESTED, None, dropped, dropped_ref,
-                                n_ref, n_cur, n_unique, (Notice(TEXT_COLUMN, _text_message(name, n_unique, n_cur),
+                                n_ref, n_cur, n_unique, (Notice(TEXT_COLUMN, text_message(name, n_unique, n_cur),
                                                                 name),))
         if method in stats.NUMERIC_ONLY_METHODS:
             raise UsageError(f"column {name!r}: method {method!r} needs a numeric column")
@@ -225,7 +225,7 @@ def _compare_column(reference: Profile, current: Profile, plan: DriftPlan, name:
         raise TypeError(f"column {name!r}: {type(ref_state).__name__} and {type(cur_state).__name__}")
     status = ColumnStatus.DRIFT if drift.drifted else ColumnStatus.OK
     return ColumnResult(name, role, kind, status, drift, dropped, dropped_ref, n_ref, n_cur, drift.n_unique,
-                        _column_warnings(name, drift, method))
+                        column_warnings(name, drift, method))
 
 
 def _states(reference: Profile, current: Profile, name: str) -> tuple[ColumnState, ColumnState]:
@@ -262,10 +262,11 @@ def _empty_like(empty: ColumnState, other: ColumnState) -> ColumnState:
 def _labelled_counts(sorted_values: np.ndarray) -> dict[str, int]:
     """Value -> count of a numeric column compared as categories; whole numbers as integers."""
     keys, counts = stats.value_counts(sorted_values)
-    return {_label(float(k)): int(n) for k, n in zip(keys, counts, strict=True)}
+    return {value_label(float(k)): int(n) for k, n in zip(keys, counts, strict=True)}
 
 
-def _label(value: float) -> str:
+def value_label(value: float) -> str:
+    """A numeric value as a category's label (whole numbers without '.0'); both engines."""
     return str(int(value)) if value.is_integer() else repr(value)
 
 
@@ -303,12 +304,14 @@ def _dropped_text(dropped: Dropped) -> str:
     return "all " + ", ".join(parts) if parts else "no rows"
 
 
-def _text_message(name: str, n_unique: int, n_values: int) -> str:
+def text_message(name: str, n_unique: int, n_values: int) -> str:
+    """The warning for a column inferred as text (not tested); both engines."""
     return (f"column {name!r} looks like text or identifiers ({n_unique:,} distinct of {n_values:,} values "
             f"in the current data): not tested; declare its kind in monitoring.columns to test it")
 
 
-def _column_warnings(name: str, drift: stats.ColumnDrift, method: str | None) -> tuple[Notice, ...]:
+def column_warnings(name: str, drift: stats.ColumnDrift, method: str | None) -> tuple[Notice, ...]:
+    """A tested column's warnings: a small sample on either side; both engines."""
     out = []
     for side, n in (("current data", drift.n_current), ("reference", drift.n_reference)):
         if n < MIN_VALUES:

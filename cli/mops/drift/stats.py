@@ -190,7 +190,7 @@ def numeric_drift(
     if n_ref == 0 or n_cur == 0:
         u = _n_unique(reference if n_ref else current)
         chosen = method or select_method(NUMERIC, n_ref, u)
-        return _verdict(NUMERIC, chosen, math.nan, threshold, n_ref, n_cur, u, psi)
+        return column_verdict(NUMERIC, chosen, math.nan, threshold, n_ref, n_cur, u, psi)
 
     u = _n_unique_both(reference, current)
     chosen = method or select_method(NUMERIC, n_ref, u)
@@ -205,8 +205,8 @@ def numeric_drift(
         statistic = jensenshannon_distance(ref_counts, cur_counts)
     else:
         _, ref_counts, cur_counts = _aligned_counts(reference, current)
-        statistic = _count_statistic(chosen, ref_counts, cur_counts)
-    return _verdict(NUMERIC, chosen, statistic, threshold, n_ref, n_cur, u, psi)
+        statistic = count_statistic(chosen, ref_counts, cur_counts)
+    return column_verdict(NUMERIC, chosen, statistic, threshold, n_ref, n_cur, u, psi)
 
 
 def value_counts(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -282,8 +282,8 @@ def categorical_drift(
     elif chosen == PSI:
         statistic = psi.value
     else:
-        statistic = _count_statistic(chosen, ref_counts, cur_counts)
-    return _verdict(CATEGORICAL, chosen, statistic, threshold, n_ref, n_cur, u, psi)
+        statistic = count_statistic(chosen, ref_counts, cur_counts)
+    return column_verdict(CATEGORICAL, chosen, statistic, threshold, n_ref, n_cur, u, psi)
 
 
 def chisquare_pvalue(reference_counts, current_counts) -> float:
@@ -495,7 +495,8 @@ def compare_performance(
 # -- internals ------------------------------------------------------------------
 
 
-def _verdict(kind, method, statistic, threshold, n_ref, n_cur, u, psi) -> ColumnDrift:
+def column_verdict(kind, method, statistic, threshold, n_ref, n_cur, u, psi) -> ColumnDrift:
+    """A column's verdict from its statistic and the method's threshold (both engines end here)."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}")
     limit = DEFAULT_THRESHOLDS[method] if threshold is None else float(threshold)
@@ -513,7 +514,8 @@ def _verdict(kind, method, statistic, threshold, n_ref, n_cur, u, psi) -> Column
     )
 
 
-def _count_statistic(method: str, ref_counts, cur_counts) -> float:
+def count_statistic(method: str, ref_counts, cur_counts) -> float:
+    """Chi-square p-value, z p-value or Jensen-Shannon distance from per-value counts."""
     if method == CHISQUARE:
         return chisquare_pvalue(ref_counts, cur_counts)
     if method == Z:

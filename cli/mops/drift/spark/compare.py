@@ -263,14 +263,14 @@ def _numeric_result(p: _Numeric, scan: passes.Scan, cdfs: Mapping[int, passes.Ke
     ref, cur = scan.columns[p.name]
     if p.kind == CATEGORICAL:
         assert p.counts is not None
-        ref_counts = {comparison._label(v): r for v, r, _ in p.counts if r}
-        cur_counts = {comparison._label(v): c for v, _, c in p.counts if c}
+        ref_counts = {comparison.value_label(v): r for v, r, _ in p.counts if r}
+        cur_counts = {comparison.value_label(v): c for v, _, c in p.counts if c}
         drift = stats.categorical_drift(ref_counts, cur_counts, method=p.method, threshold=p.threshold)
     else:
         drift = _numeric_drift(p, ref, cdfs[p.key])
     status = ColumnStatus.DRIFT if drift.drifted else ColumnStatus.OK
     return ColumnResult(p.name, p.role, p.kind, status, drift, _dropped(cur), _dropped(ref), p.n_ref, p.n_cur,
-                        drift.n_unique, comparison._column_warnings(p.name, drift, p.method))
+                        drift.n_unique, comparison.column_warnings(p.name, drift, p.method))
 
 
 def _numeric_drift(p: _Numeric, ref: passes.SideScan, cdf: passes.KeyCdf) -> stats.ColumnDrift:
@@ -294,8 +294,8 @@ def _numeric_drift(p: _Numeric, ref: passes.SideScan, cdf: passes.KeyCdf) -> sta
         assert p.counts is not None
         ref_counts = np.array([r for _, r, _ in p.counts], dtype=np.int64)
         cur_counts = np.array([c for _, _, c in p.counts], dtype=np.int64)
-        statistic = stats._count_statistic(chosen, ref_counts, cur_counts)
-    return stats._verdict(NUMERIC, chosen, statistic, p.threshold, p.n_ref, p.n_cur, u, psi)
+        statistic = stats.count_statistic(chosen, ref_counts, cur_counts)
+    return stats.column_verdict(NUMERIC, chosen, statistic, p.threshold, p.n_ref, p.n_cur, u, psi)
 
 
 # -- categorical columns ------------------------------------------------------------------
@@ -333,7 +333,7 @@ def _categorical_columns(plan: DriftPlan, windows: Windows, scan: passes.Scan, c
                 columns[name] = ColumnResult(
                     name, role, TEXT, ColumnStatus.NOT_TESTED, None, _dropped(cur), _dropped(ref), ref.count,
                     cur.count, n_unique,
-                    (Notice(comparison.TEXT_COLUMN, comparison._text_message(name, n_unique, cur.count), name),))
+                    (Notice(comparison.TEXT_COLUMN, comparison.text_message(name, n_unique, cur.count), name),))
                 continue
             if method in stats.NUMERIC_ONLY_METHODS:
                 raise UsageError(f"column {name!r}: method {method!r} needs a numeric column")
@@ -350,7 +350,7 @@ def _categorical_columns(plan: DriftPlan, windows: Windows, scan: passes.Scan, c
         status = ColumnStatus.DRIFT if drift.drifted else ColumnStatus.OK
         columns[name] = ColumnResult(name, roles[name], kind, status, drift, _dropped(cur), _dropped(ref),
                                      ref.count, cur.count, drift.n_unique,
-                                     comparison._column_warnings(name, drift, method))
+                                     comparison.column_warnings(name, drift, method))
     return columns
 
 
