@@ -102,7 +102,7 @@ def test_the_scoped_replay_finds_what_the_full_replay_finds(team: Team, tmp_path
         assert forged in squash(doc.by_id("exceptions-verify").text())
     else:  # another model's forgery: passed, for this model and the rules only
         assert "passed" in text and "FAILED" not in text
-        assert f"of {OTHER} and the rules only" in text
+        assert f"for {OTHER} and the rules only" in text
         assert "the history of other models was not checked" in text
         assert forged not in doc.text()
     text, doc = cover(team, tmp_path, OTHER, "--verify-all")
@@ -126,7 +126,7 @@ def test_an_honest_inventory_passes_in_scope_and_whole(team: Team, tmp_path: Pat
         assert scoped["ok"] is True and scoped["problems"] == []
         assert scoped["checked"]["commits"] < verified(team.repo, None)["checked"]["commits"]
     text, _ = cover(team, tmp_path, MODEL)
-    assert "passed" in text and f"of {MODEL} and the rules only" in text
+    assert "passed" in text and f"for {MODEL} and the rules only" in text
 
 
 def test_the_report_never_depends_on_a_checkpoint(team: Team, tmp_path: Path):

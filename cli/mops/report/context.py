@@ -209,7 +209,7 @@ def verify_summary(v: Mapping[str, Any] | None) -> dict[str, Any]:
     if warnings:
         state["detail"] += f"; {warnings:,} warning(s)"
     if partial:
-        state["detail"] = f"of {', '.join(str(m) for m in v['scope'])} and the rules only: " \
+        state["detail"] = f"for {', '.join(str(m) for m in v['scope'])} and the rules only: " \
                           + state["detail"]
     return {"status": state, "problems": problems, "warnings": warnings, "scope": scope,
             "partial": partial}
