@@ -44,14 +44,8 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from common import bench_env  # noqa: E402
+from common import PEOPLE, SETTINGS, bench_env, fast_import_commit  # noqa: E402
 
-PEOPLE = {"alice": "alice@acme.test", "bob": "bob@acme.test", "carol": "carol@acme.test",
-          "dana": "dana@acme.test", "bot": "monitoring-bot@acme.test"}
-SETTINGS = ("inventory: Benchmark\npolicies: [baseline@2]\n"
-            "stages: [development, validation, production, retired]\n"
-            "roles:\n  validator: [carol@acme.test]\n  risk-officer: [dana@acme.test]\n"
-            "  monitoring: [monitoring-bot@acme.test]\nsigning: optional\n")
 START = dt.datetime(2016, 6, 1, tzinfo=dt.UTC)
 REFERENCE = "feature,score\n" + "".join(f"{i % 17},{(i * 7) % 100 / 100}\n" for i in range(400))
 CURRENT = "feature,score\n" + "".join(f"{(i + 3) % 17},{(i * 11) % 100 / 100}\n" for i in range(400))
@@ -155,20 +149,10 @@ class Stream:
 
     def commit(self, who: str, action: str, files: dict[str, bytes], *, model: str | None = None,
                version: str | None = None, extra: dict[str, str] | None = None) -> None:
-        email = PEOPLE[who]
-        when = int(self.clock.timestamp())
-        trailers = {"Mops-Action": action, **({"Mops-Model": model} if model else {}),
-                    **({"Mops-Version": version} if version else {}), "Mops-Actor": email,
-                    **(extra or {})}
-        message = (f"{action}: {model or ''} {version or ''}".strip() + "\n\n"
-                   + "".join(f"{k}: {v}\n" for k, v in trailers.items())).encode()
-        out = [f"commit refs/heads/main\nauthor {who} <{email}> {when} +0000\n"
-               f"committer {who} <{email}> {when} +0000\ndata {len(message)}\n".encode(), message,
-               b"\n"]
-        for path, data in files.items():
-            out += [f"M 100644 inline {path}\ndata {len(data)}\n".encode(), data, b"\n"]
         assert self.proc.stdin is not None
-        self.proc.stdin.write(b"".join(out) + b"\n")
+        self.proc.stdin.write(fast_import_commit(
+            who, int(self.clock.timestamp()), f"{action}: {model or ''} {version or ''}".strip(),
+            files, action=action, model=model, version=version, extra=extra))
         self.count += 1
 
     def done(self) -> int:

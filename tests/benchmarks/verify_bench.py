@@ -26,14 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import bench_env
-
-PEOPLE = {"alice": "alice@acme.test", "bob": "bob@acme.test", "carol": "carol@acme.test",
-          "dana": "dana@acme.test", "bot": "monitoring-bot@acme.test"}
-SETTINGS = ("inventory: Benchmark\npolicies: [baseline@2]\n"
-            "stages: [development, validation, production, retired]\n"
-            "roles:\n  validator: [carol@acme.test]\n  risk-officer: [dana@acme.test]\n"
-            "  monitoring: [monitoring-bot@acme.test]\nsigning: optional\n")
+from common import PEOPLE, SETTINGS, bench_env, fast_import_commit
 
 
 def timed(cmd: list[str], cwd: Path, env: dict, ok: tuple[int, ...] = (0, 1)) -> tuple[float, str]:
@@ -59,24 +52,9 @@ class Stream:
 
     def commit(self, who: str, action: str, files: dict[str, bytes], *, model: str | None = None,
                version: str | None = None, extra: dict[str, str] | None = None) -> None:
-        email = PEOPLE[who]
-        when = int(self.clock.timestamp())
-        trailers = {"Mops-Action": action}
-        if model:
-            trailers["Mops-Model"] = model
-        if version:
-            trailers["Mops-Version"] = version
-        trailers["Mops-Actor"] = email
-        trailers.update(extra or {})
-        message = (f"{action}: {model or ''}\n\n" + "".join(f"{k}: {v}\n" for k, v in
-                                                          trailers.items())).encode()
-        out = [f"commit refs/heads/main\nauthor {who} <{email}> {when} +0000\n"
-               f"committer {who} <{email}> {when} +0000\ndata {len(message)}\n".encode(), message,
-               b"\n"]
-        for path, data in files.items():
-            out.append(f"M 100644 inline {path}\ndata {len(data)}\n".encode())
-            out.append(data + b"\n")
-        self.parts.append(b"".join(out) + b"\n")
+        self.parts.append(fast_import_commit(
+            who, int(self.clock.timestamp()), f"{action}: {model or ''}", files, action=action,
+            model=model, version=version, extra=extra))
         self.count += 1
 
 
