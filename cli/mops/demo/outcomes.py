@@ -9,8 +9,9 @@ a protected attribute, each with a reference set and a month of labelled product
   channel (segments), per rating grade (calibration) and for demographic parity by sex (the
   protected attribute), where the latest month shows a gap.
 
-Synthetic data with fixed seeds (the demo runs without scikit-learn), written to
-``data/<model>/reference.parquet`` (committed) and ``logs/<model>/`` (not kept in git).
+Their cards are in ``cards/``. Synthetic data with fixed seeds (the demo runs without
+scikit-learn), written to ``data/<model>/reference.parquet`` (committed) and ``logs/<model>/``
+(not kept in git).
 """
 
 from __future__ import annotations
@@ -23,74 +24,6 @@ from mops import git
 
 if TYPE_CHECKING:  # pragma: no cover
     from mops.demo.story import Story
-
-CARDS = {
-    "claims-severity": None,  # the vendor card of mops/demo/cards, with the plan below added
-    "claims-triage": """---
-id: claims-triage
-name: Motor claims triage
-owner: henry@acme.test
-developers: [bob@acme.test]
-tier: 3
-intended_use: Routes each new motor claim to fast track, standard handling or investigation.
-out_of_scope: Settlement amounts; fraud decisions (investigation is done by people).
-limitations: [Trained on 2024-2025 claims]
-inputs: [claim_amount, vehicle_age, days_to_report, claim_type]
-outputs: One of fast_track, standard, investigate
-data_sources: [claims system]
-dependencies: [claims-severity]
-vendor: false
-review: {last: 2026-01-10}
-monitoring:
-  reference: data/claims-triage/reference.parquet
-  features: [claim_amount, vehicle_age, days_to_report, claim_type]
-  prediction: route
-  label: handled_as
-  task: multiclass
-  thresholds: {accuracy_drop: 0.05, macro_f1_drop: 0.05}
----
-
-# Motor claims triage
-
-A gradient-boosted classifier; its route is reviewed by a claims handler.
-""",
-    "card-approval": """---
-id: card-approval
-name: Credit-card application approval
-owner: erin@acme.test
-developers: [bob@acme.test]
-tier: 1
-intended_use: Probability that a credit-card applicant defaults within 12 months; applications
-  scoring below the cut-off are approved.
-out_of_scope: Credit limits; existing customers.
-limitations: [No bureau data for applicants new to the country]
-inputs: [income, utilisation, age, channel]
-outputs: Probability of default in 12 months
-data_sources: [application system, credit bureau]
-dependencies: []
-vendor: false
-review: {last: 2026-02-01}
-monitoring:
-  reference: data/card-approval/reference.parquet
-  features: [income, utilisation, age, channel]
-  prediction: pd
-  label: defaulted
-  task: binary
-  decision_threshold: 0.12
-  grade: rating
-  segments: [channel]
-  protected: [sex]
-  min_segment_rows: 500
-  thresholds: {auc_drop: 0.05, hosmer_lemeshow_pvalue: 0.01, delong_pvalue: 0.05,
-               demographic_parity_ratio: 0.8}
----
-
-# Credit-card application approval
-
-Logistic scorecard with seven rating grades. Sex is not an input; it is collected for
-fairness monitoring only.
-""",
-}
 
 SEVERITY_PLAN = """monitoring:
   reference: data/claims-severity/reference.parquet
@@ -238,38 +171,37 @@ def monitor_outcomes(story: Story) -> None:
     """Three more models, registered two days ago and monitored yesterday on their latest month."""
     import pyarrow.parquet as pq
 
-    from mops.demo.story import CARDS as DEMO_CARDS
+    from mops.demo.story import CARDS
 
     p = story.path
-    plans: dict[str, tuple[Callable[..., Any], dict[str, Any], dict[str, Any], str]] = {
-        "claims-severity": (severity_log, {}, {"inflation": 1.18}, "2.1"),
-        "claims-triage": (triage_log, {}, {"shifted": True}, "1.0"),
-        "card-approval": (approval_log, {}, {"gap": 0.35}, "1.0"),
+    plans: dict[str, tuple[Callable[..., Any], dict[str, Any], str]] = {
+        "claims-severity": (severity_log, {"inflation": 1.18}, "2.1"),
+        "claims-triage": (triage_log, {"shifted": True}, "1.0"),
+        "card-approval": (approval_log, {"gap": 0.35}, "1.0"),
     }
     month = story.clock.month(1)
     references = []
-    for seed, (model, (make, ref_kw, cur_kw, _)) in enumerate(plans.items(), start=40):
+    for seed, (model, (make, current, _)) in enumerate(plans.items(), start=40):
         folder = p / "data" / model
         folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(make(20_000, seed=seed, **ref_kw), folder / "reference.parquet")
+        pq.write_table(make(20_000, seed=seed), folder / "reference.parquet")
         logs = p / "logs" / model
         logs.mkdir(parents=True, exist_ok=True)
-        pq.write_table(make(30_000, seed=seed + 10, **cur_kw), logs / f"predictions-{month}.parquet")
+        pq.write_table(make(30_000, seed=seed + 10, **current), logs / f"predictions-{month}.parquet")
         references.append(f"data/{model}/reference.parquet")
     git.commit_paths(p, references, "Reference samples for the claims and card-approval models",
                      env=story.env("bob", 2))
-    for days, (model, (_, _, _, version)) in zip((2, 2, 2), plans.items(), strict=True):
-        text = CARDS[model]
-        if text is None:  # the vendor card, with a monitoring plan
-            text = (DEMO_CARDS / f"{model}.md").read_text().replace("\n---\n", f"\n{SEVERITY_PLAN}---\n", 1)
+    for model, (_, _, version) in plans.items():
+        text = (CARDS / f"{model}.md").read_text()
+        if model == "claims-severity":  # the vendor card of the earlier chapters, with a monitoring plan
+            text = text.replace("\n---\n", f"\n{SEVERITY_PLAN}---\n", 1)
         card = story.scratch / f"{model}.md"
         card.write_text(text)
-        story.register("bob", days, model, version, card=card, sha256=f"{len(model):064d}")
+        story.register("bob", 2, model, version, card=card, sha256=f"{len(model):064d}")
     verdicts = []
-    for days, (model, (_, _, _, version)) in zip((1, 1, 1), plans.items(), strict=True):
-        doc = story.drift("carol", days, f"{model}@{version}", p / "logs" / model / f"predictions-{month}.parquet",
+    for model, (_, _, version) in plans.items():
+        doc = story.drift("carol", 1, f"{model}@{version}", p / "logs" / model / f"predictions-{month}.parquet",
                           month)
         verdicts.append(f"{model} ({doc['task']}): {len(doc['breaches'])} breach"
                         f"{'' if len(doc['breaches']) == 1 else 'es'}")
     story.step(f"outcome monitoring for {month}: " + "; ".join(verdicts))
-
