@@ -145,10 +145,6 @@ class Shards:
         self._touched: set[bytes] = set()
 
     @property
-    def dirty(self) -> bool:
-        return bool(self._dirty)
-
-    @property
     def enabled(self) -> bool:
         """Whether anything read or written can outlive this process."""
         return self._secret is not None

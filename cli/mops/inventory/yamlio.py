@@ -123,12 +123,7 @@ class ParseCache:
     def __init__(self, folder: Path | None = None) -> None:
         from mops.inventory import sealed
 
-        self.folder = folder
         self._store = sealed.Shards(folder, self.FORMAT)
-
-    @property
-    def dirty(self) -> bool:
-        return self._store.dirty
 
     def get(self, key: bytes) -> Any:
         """The value cached for ``key``, or :data:`MISSING`."""
