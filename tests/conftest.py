@@ -140,3 +140,18 @@ def write_card(path: Path, model: str = "credit-pd", tier: int = 1, extra: str =
         text = text.replace("license: apache-2.0\n", f"license: apache-2.0\n{extra}")
     path.write_text(text)
     return path
+
+
+def use_pack(root: Path, text: str, name: str = "custom.yaml", *, keep: bool = False) -> Path:
+    """Write ``policies/<name>`` and put it in force in mops.yaml, by hand (nothing committed):
+    alone, or with ``keep`` before the packs already there. Returns the pack's path."""
+    pack = root / "policies" / name
+    pack.parent.mkdir(exist_ok=True)
+    pack.write_text(text)
+    settings = root / "mops.yaml"
+    lines = settings.read_text().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.startswith("policies: ["))
+    rest = lines[at][len("policies: ["):]
+    lines[at] = f"policies: [policies/{name}" + (f", {rest}" if keep else rest[rest.index("]"):])
+    settings.write_text("".join(lines))
+    return pack

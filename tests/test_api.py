@@ -10,7 +10,7 @@ from mops import api
 from mops.inventory.names import parse_ref
 from mops.inventory.store import Inventory
 from mops.policy import engine
-from tests.conftest import git, write_card
+from tests.conftest import git, use_pack, write_card
 
 CAROL = {"GIT_AUTHOR_NAME": "Carol Validator", "GIT_AUTHOR_EMAIL": "carol@acme.test",
          "GIT_COMMITTER_NAME": "Carol Validator", "GIT_COMMITTER_EMAIL": "carol@acme.test",
@@ -38,12 +38,9 @@ def test_evaluation_writes_no_cache_and_the_api_saves_it(inventory: Path):
     doc = inventory / "report.md"
     doc.write_text("# Validation\n")
     api.add_evidence(inventory, parse_ref("credit-pd@1.0.0"), [doc], kind="validation-report")
-    (inventory / "policies").mkdir()
-    (inventory / "policies" / "t.yaml").write_text(
-        "pack: t\ntitle: T\nrules:\n  - id: T-EV\n    title: Evidence\n    cite: test\n"
-        "    require: {evidence: {kind: validation-report}}\n")
-    settings = inventory / "mops.yaml"
-    settings.write_text(settings.read_text().replace("policies: [baseline@", "policies: [policies/t.yaml, baseline@"))
+    use_pack(inventory, "pack: t\ntitle: T\nrules:\n  - id: T-EV\n    title: Evidence\n"
+             "    cite: test\n    require: {evidence: {kind: validation-report}}\n", "t.yaml",
+             keep=True)
     cache = inventory / ".git" / "mops" / "digests.json"
     cache.unlink(missing_ok=True)
     now = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)

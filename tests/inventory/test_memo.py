@@ -14,7 +14,7 @@ import pytest
 
 from mops.inventory import memo, sealed
 from tests.benchmarks import scale_bench
-from tests.conftest import Mops, git
+from tests.conftest import Mops, git, use_pack
 
 ENV = {"GIT_AUTHOR_NAME": "B", "GIT_AUTHOR_EMAIL": "b@acme.test", "GIT_COMMITTER_NAME": "B",
        "GIT_COMMITTER_EMAIL": "b@acme.test"}
@@ -196,11 +196,8 @@ def test_settings_and_packs_are_followed(inv: Path, monkeypatch: pytest.MonkeyPa
     settings.write_text(settings.read_text().replace("validator: [carol@acme.test]",
                                                      "validator: [erin@acme.test]"))
     assert _follows(inv, monkeypatch) != before and _verdict(inv) is False
-    (inv / "policies").mkdir()
-    pack = inv / "policies" / "acme.yaml"
-    pack.write_text(PACK.replace("months: 12", "months: 240").replace("max_age_days: 30",
-                                                                       "max_age_days: 9000"))
-    settings.write_text(settings.read_text().replace("[baseline@2]", "[policies/acme.yaml]"))
+    pack = use_pack(inv, PACK.replace("months: 12", "months: 240").replace(
+        "max_age_days: 30", "max_age_days: 9000"), "acme.yaml")
     assert _verdict(inv) is True and _follows(inv, monkeypatch)
     pack.write_text(PACK)  # only the pack's file changes
     assert _verdict(inv) is False and _follows(inv, monkeypatch)
@@ -213,10 +210,7 @@ def _at(monkeypatch: pytest.MonkeyPatch, when: dt.datetime) -> None:
 def test_the_clock_is_followed_to_the_microsecond(inv: Path, monkeypatch: pytest.MonkeyPatch):
     """Ages count whole days from a record's time: a result is kept only for the instants
     every age it computed stays the same, and each day for dates (review due)."""
-    (inv / "policies").mkdir()
-    (inv / "policies" / "acme.yaml").write_text(PACK.replace("months: 12", "months: 240"))
-    settings = inv / "mops.yaml"
-    settings.write_text(settings.read_text().replace("[baseline@2]", "[policies/acme.yaml]"))
+    use_pack(inv, PACK.replace("months: 12", "months: 240"), "acme.yaml")
     added = scale_bench.START + dt.timedelta(minutes=7)  # the evidence's added_at
     edge = added + dt.timedelta(days=31)  # from here it is 31 days old: too old
     seen = []
@@ -252,12 +246,8 @@ def test_history_rewritten_under_the_results(inv: Path, monkeypatch: pytest.Monk
 
 def test_signed_rules_keep_nothing(inv: Path, monkeypatch: pytest.MonkeyPatch):
     """A rule that needs signed sign-offs reads git history, which the key does not cover."""
-    (inv / "policies").mkdir()
-    (inv / "policies" / "acme.yaml").write_text(
-        "pack: acme\ntitle: Acme\nrules:\n  - id: AC-SIGNED\n    title: Signed\n    cite: c\n"
-        "    require: {approval: {role: validator, signed: true}}\n")
-    settings = inv / "mops.yaml"
-    settings.write_text(settings.read_text().replace("[baseline@2]", "[policies/acme.yaml]"))
+    use_pack(inv, "pack: acme\ntitle: Acme\nrules:\n  - id: AC-SIGNED\n    title: Signed\n"
+             "    cite: c\n    require: {approval: {role: validator, signed: true}}\n", "acme.yaml")
     assert _follows(inv, monkeypatch) and _kept(inv) == []
 
 
