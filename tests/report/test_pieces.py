@@ -283,3 +283,18 @@ def test_markdown_drops_comments_keeps_other_html_as_text():
     assert "write here" not in out and "<!--" not in out and "y -->" not in out
     assert "<h5>A</h5>\n<p class=\"muted\">(This section is empty.)</p>" in out
     assert "&lt;b&gt;z&lt;/b&gt;" in out and "&lt;div&gt;kept&lt;/div&gt;" in out
+
+
+def test_a_long_run_of_empty_pieces_is_streamed_whole(tmp_path):
+    """A template loop that prints nothing for thousands of items yields thousands of
+    empty pieces in a row: the streamed file still holds the whole report."""
+    from mops.report.render import render_to
+
+    source = DictSource({"report_templates/_summary.html":
+                         '{% for i in range(10000) %}{{ "" }}{% endfor %}'
+                         '{% include "default:_summary.html" %}'})
+    context = build_context(_input(_model(), []))
+    html = render_html(context, environment(source))
+    render_to(context, environment(source), tmp_path / "r.html")
+    assert (tmp_path / "r.html").read_text(encoding="utf-8") == html
+    assert parse(html).by_id("summary")

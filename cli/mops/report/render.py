@@ -187,11 +187,11 @@ def _stream(context: dict[str, Any], env: Environment, template: str, fh: Binary
     sealer = _Sealer(fh)
     with _template_errors():
         generated = env.get_template(template).generate(context)
-        while True:
-            # Joined in C, PIECES at a time (a report is millions of small pieces).
-            text = "".join(islice(generated, PIECES))
-            if not text:
-                break
+        # Joined in C, PIECES at a time (a report is millions of small pieces); until the
+        # template is done, not until a join is empty (a loop may print nothing for
+        # thousands of items).
+        while batch := list(islice(generated, PIECES)):
+            text = "".join(batch)
             for at in range(0, len(text), CHUNK):
                 sealer.write(check.feed(text[at:at + CHUNK]))
     sealer.write(check.close())
