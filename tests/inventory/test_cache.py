@@ -17,17 +17,7 @@ from mops.inventory.yamlio import ParseCache, blob_id
 from tests.benchmarks import scale_bench
 from tests.conftest import Mops, git
 
-ENV = {"GIT_AUTHOR_NAME": "B", "GIT_AUTHOR_EMAIL": "b@acme.test", "GIT_COMMITTER_NAME": "B",
-       "GIT_COMMITTER_EMAIL": "b@acme.test"}
 APPROVAL = "models/model-00001/versions/1.0.0/approvals/A-000001.yaml"
-
-
-@pytest.fixture
-def inv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("MOPS_NOW", "2026-06-01")
-    root = tmp_path / "inv"
-    scale_bench.build_snapshot(root, 3, {**os.environ, **ENV})
-    return root
 
 
 def _records(root: Path) -> Path:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -16,8 +15,6 @@ from mops.inventory import memo, sealed
 from tests.benchmarks import scale_bench
 from tests.conftest import Mops, git, use_pack
 
-ENV = {"GIT_AUTHOR_NAME": "B", "GIT_AUTHOR_EMAIL": "b@acme.test", "GIT_COMMITTER_NAME": "B",
-       "GIT_COMMITTER_EMAIL": "b@acme.test"}
 M1 = "models/model-00001"
 CARD = f"{M1}/card.md"
 V1 = f"{M1}/versions/1.0.0"
@@ -33,15 +30,6 @@ rules:
     cite: "Acme policy 2"
     require: {evidence: {kind: validation-report, max_age_days: 30}}
 """
-
-
-@pytest.fixture
-def inv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("MOPS_NOW", "2026-06-01")
-    monkeypatch.delenv("MOPS_NO_CACHE", raising=False)
-    root = tmp_path / "inv"
-    scale_bench.build_snapshot(root, 3, {**os.environ, **ENV})
-    return root
 
 
 def _run(root: Path) -> tuple[list, dict]:
