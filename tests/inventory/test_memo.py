@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -175,6 +176,20 @@ def test_evidence_files_are_followed(inv: Path, monkeypatch: pytest.MonkeyPatch)
     report.write_text("tampered\n")
     assert _follows(inv, monkeypatch) != before and _verdict(inv) is False
     report.unlink()
+    assert _verdict(inv) is False and _follows(inv, monkeypatch) != before
+
+
+def test_an_evidence_file_rewritten_with_its_size_and_mtime_kept_is_followed(
+        inv: Path, monkeypatch: pytest.MonkeyPatch):
+    """The same size and modification time put back by hand: the kept result is still not
+    believed (the digest cache's key has the change time and inode, which cannot be set)."""
+    before = _run(inv)
+    report = next((inv / V1 / "evidence" / "files").rglob("report.md"))
+    st = report.stat()
+    data = report.read_bytes()
+    report.write_bytes(data.swapcase())
+    os.utime(report, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert report.stat().st_size == st.st_size and report.stat().st_mtime_ns == st.st_mtime_ns
     assert _verdict(inv) is False and _follows(inv, monkeypatch) != before
 
 
