@@ -274,15 +274,23 @@ def evaluate(inv: Inventory, refs: Sequence[ModelRef] | None = None, *,
              now: dt.datetime | None = None) -> list[Result]:
     """Every rule in force for every version in scope, sign-offs' signatures verified,
     file digests cached in the repository."""
-    from mops.inventory.digest import DigestCache
     from mops.policy import engine
     from mops.trust.signing import signature_check
+
+    with _caches(inv) as (digests, memo):
+        return engine.evaluate(inv, now=now or clock.now(), refs=refs,
+                               is_signed=signature_check(inv), digests=digests, memo=memo)
+
+
+@contextlib.contextmanager
+def _caches(inv: Inventory) -> Iterator[tuple[DigestCache, Memo]]:
+    """The file-digest cache and the memo of an evaluation, saved when it ends."""
+    from mops.inventory.digest import DigestCache
 
     digests = DigestCache(inv)
     memo = _memo(inv)
     try:
-        return engine.evaluate(inv, now=now or clock.now(), refs=refs,
-                               is_signed=signature_check(inv), digests=digests, memo=memo)
+        yield digests, memo
     finally:
         digests.save()
         memo.save()
@@ -356,21 +364,15 @@ def list_versions(inv: Inventory, stage: str | None = None, *,
                   now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """One row per version (in ``stage``): model, version, stage, tier, owner, compliant,
     and compliance in the report's words with the rules failing and waived."""
-    from mops.inventory.digest import DigestCache
     from mops.inventory.views import check_stage
     from mops.policy.engine import model_values
     from mops.trust.signing import signature_check
 
     check_stage(inv, stage)
-    digests = DigestCache(inv)
-    memo = _memo(inv)
-    memo.whole = True
-    try:
+    with _caches(inv) as (digests, memo):
+        memo.whole = True
         per_model = model_values(inv, inv.model_ids(), "rows", now=now or clock.now(),
                                  is_signed=signature_check(inv), digests=digests, memo=memo)
-    finally:
-        digests.save()
-        memo.save()
     return [row for rows in per_model for row in rows if stage is None or row["stage"] == stage]
 
 
