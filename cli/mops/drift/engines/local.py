@@ -322,8 +322,6 @@ def profile_partition(
     return result
 
 
-
-
 #: Batches decoded ahead of the one being folded in.
 READ_AHEAD = 2
 

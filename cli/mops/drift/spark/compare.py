@@ -411,22 +411,18 @@ def _counts(spark: Any, windows: Windows, plan: DriftPlan, scan: passes.Scan, cd
             cdf = cdfs.get(key, passes.KeyCdf())
             sides.append((o.positives, o.negatives, 2 * cdf.below + cdf.ties, cdf.q_b, cdf.q_a))
     threshold = plan.decision_threshold
-    by_grade: tuple[list[outcomes.GradeCounts], list[outcomes.GradeCounts]] | None = None
-    brier = (0.0, 0.0)
-    if cuts is not None:
-        by_grade, brier = jobs.decile_grades(frame, windows, label, prediction, [float(c) for c in cuts], threshold)
-    else:  # no prediction values in the reference: the Brier sums alone
-        _, brier = jobs.decile_grades(frame, windows, label, prediction, [], threshold)
+    # With no prediction values in the reference (no cuts), the job gives the Brier sums alone.
+    by_decile, counts.brier_sums = jobs.decile_grades(frame, windows, label, prediction,
+                                                      [] if cuts is None else [float(c) for c in cuts], threshold)
     if plan.grade is not None:
         groups = jobs.column_groups(frame, windows, plan.grade, label, prediction, threshold)
         names = sorted(groups, key=detail.natural)
-        by_grade = ([outcomes.GradeCounts(n, groups[n][0][0] + groups[n][0][1], groups[n][0][0], groups[n][0][4])
-                     for n in names],
-                    [outcomes.GradeCounts(n, groups[n][1][0] + groups[n][1][1], groups[n][1][0], groups[n][1][4])
-                     for n in names])
-    if by_grade is not None:
-        counts.grading, counts.grades = plan.grade or detail.DECILE, by_grade
-    counts.brier_sums = brier
+        counts.grading = plan.grade
+        counts.grades = tuple(  # type: ignore[assignment]
+            [outcomes.GradeCounts(n, groups[n][side][0] + groups[n][side][1], groups[n][side][0],
+                                  groups[n][side][4]) for n in names] for side in (0, 1))
+    elif cuts is not None:
+        counts.grading, counts.grades = detail.DECILE, by_decile
     if len(sides) == 2:
         counts.placements = (sides[0], sides[1])
     for name in plan.protected:

@@ -166,6 +166,8 @@ def resolve_task(plan: DriftPlan, reference: Sequence[Read]) -> None:
     (:func:`mops.drift.engines.local.resolve_task`), with one aggregate per input."""
     from pyspark.sql import functions as F
 
+    from mops.drift.spark.passes import finite
+
     if plan.label is None or plan.task is not None or plan.prediction is None:
         return
     label_class = _combined([type_class(r.types[plan.label]) for r in reference])
@@ -173,11 +175,9 @@ def resolve_task(plan: DriftPlan, reference: Sequence[Read]) -> None:
     values, binary, whole, prediction_whole, unit = 0, True, True, True, True
     if label_class in (INTEGER, FLOAT) and prediction_class in (INTEGER, FLOAT, NULL):
         for read in reference:
-            csv = read.format == CSV
-            y, p = ((_csv_value(n) if csv else _col(n)).try_cast("double") if csv else _col(n).cast("double")
+            y, p = (_csv_value(n).try_cast("double") if read.format == CSV else _col(n).cast("double")
                     for n in (plan.label, plan.prediction))
-            y_ok = y.isNotNull() & ~F.isnan(y) & (F.abs(y) != F.lit(float("inf")))
-            p_ok = p.isNotNull() & ~F.isnan(p) & (F.abs(p) != F.lit(float("inf")))
+            y_ok, p_ok = finite(y), finite(p)
             row = read.frame.agg(
                 F.count(F.when(y_ok, 1)).alias("n"),
                 F.count(F.when(y_ok & (y != 0) & (y != 1), 1)).alias("other"),
