@@ -235,6 +235,25 @@ def test_the_clock_is_followed_to_the_microsecond(inv: Path, monkeypatch: pytest
     assert seen == [True, False, True]
 
 
+def test_an_exception_written_by_hand_is_followed_to_its_expiry(
+        inv: Path, monkeypatch: pytest.MonkeyPatch):
+    """A waiver is believed through its last day and not the day after, warm as cold."""
+    use_pack(inv, PACK.replace("months: 12", "months: 240"), "acme.yaml")
+    assert _verdict(inv) is False  # the validation report is ten years old
+    exception = inv / M1 / "findings" / "X-000001.yaml"
+    exception.parent.mkdir()
+    exception.write_text("id: X-000001\nmodel: model-00001\nkind: exception\nrule: AC-EVIDENCE\n"
+                         "title: Report due\nreason: Revalidation under way\ncontrols: Monthly "
+                         "monitoring\nstatus: open\nopened_by: dana@acme.test\n"
+                         "opened_at: '2026-05-20T00:00:00Z'\nexpires: 2026-06-10\n")
+    seen = []
+    for day in ("2026-06-10T23:59:59", "2026-06-11", "2026-06-10"):
+        monkeypatch.setenv("MOPS_NOW", day)
+        _follows(inv, monkeypatch)
+        seen.append(_verdict(inv))
+    assert seen == [True, False, True]
+
+
 def test_history_rewritten_under_the_results(inv: Path, monkeypatch: pytest.MonkeyPatch):
     before = _run(inv)
     _stale(inv)
