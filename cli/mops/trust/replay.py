@@ -339,6 +339,8 @@ class Replay:
         #: first added records older than it, when a promotion's replay asks.
         self._range: set[str] | None = None
         self._before: dict[str, LoggedCommit | None] = {}
+        #: What the commit last asked about adds (see _added).
+        self._added_by: tuple[str, set[str], dict[str, list[Change]]] | None = None
 
     @property
     def rules_readable(self) -> bool:
@@ -726,33 +728,25 @@ class Replay:
             self.problem(rel, sig)
         self._created_content(c, rel, r, value, before)
 
-    def _added_paths(self, c: LoggedCommit) -> set[str]:
-        """The inventory paths ``c`` adds (worked out once per commit, as above)."""
-        cached: tuple[str, set[str]] | None = getattr(self, "_paths_added", None)
-        if cached is None or cached[0] != c.sha:
-            found = {path for ch in c.changes if ch.status == "A"
-                     and (path := self.rel(ch.path)) is not None}
-            cached = self._paths_added = (c.sha, found)
-        return cached[1]
-
-    def _added_versions(self, c: LoggedCommit) -> dict[str, list[Change]]:
-        """The version records ``c`` adds, by model, in its order; worked out once per commit
-        (a commit that adds thousands of models would otherwise be scanned once per card)."""
-        cached: tuple[str, dict[str, list[Change]]] | None = getattr(self, "_versions_added", None)
-        if cached is None or cached[0] != c.sha:
-            found: dict[str, list[Change]] = {}
+    def _added(self, c: LoggedCommit) -> tuple[set[str], dict[str, list[Change]]]:
+        """The inventory paths ``c`` adds, and the version records among them by model (in
+        its order): worked out once per commit (a commit that adds thousands of models
+        would otherwise be scanned once per card and per evidence file)."""
+        if self._added_by is None or self._added_by[0] != c.sha:
+            paths: set[str] = set()
+            versions: dict[str, list[Change]] = {}
             for ch in c.changes:
-                path = self.rel(ch.path)
-                if path is not None and ch.status == "A" \
-                        and table.rule_for(path) is table.rule("version"):
-                    found.setdefault(path.split("/")[1], []).append(ch)
-            cached = self._versions_added = (c.sha, found)
-        return cached[1]
+                if ch.status == "A" and (path := self.rel(ch.path)) is not None:
+                    paths.add(path)
+                    if table.rule_for(path) is table.rule("version"):
+                        versions.setdefault(path.split("/")[1], []).append(ch)
+            self._added_by = (c.sha, paths, versions)
+        return self._added_by[1], self._added_by[2]
 
     def _actor_of(self, c: LoggedCommit, rel: str, r: Provenance, value: Any) -> str | None:
         if r.id == "card":
             model = rel.split("/")[1]
-            version = self._added_versions(c).get(model, [])
+            version = self._added(c)[1].get(model, [])
             if not version:
                 self.problem(rel, f"the model card was changed in {_short(c.sha)} by "
                                   f"{c.author} without registering a version of {model}: a card "
@@ -809,7 +803,7 @@ class Replay:
         head, _, rest = rel.partition(f"/{layout.EVIDENCE}/files/")
         eid = rest.split("/", 1)[0]
         record = layout.evidence_path(head, eid)
-        if record not in self._added_paths(c):
+        if record not in self._added(c)[0]:
             self.problem(rel, f"the evidence file was added in {_short(c.sha)} by {c.author} "
                               f"without its evidence record ({record}): evidence comes only from "
                               f"`mops evidence add`")
