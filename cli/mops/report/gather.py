@@ -308,7 +308,8 @@ def read_snapshot(snapshot: Inventory, as_of: AsOf, models: Sequence[str] = (), 
                 for f in ev.files:
                     rel = f"{version.dir}/{f.path}"
                     data.file_digests[rel] = cache.file_sha256(rel)
-    scoped = sorted(wanted_ids) if (wanted_ids := {m.id for m in chosen}) and models else None
+    wanted = {m.id for m in chosen}
+    scoped = sorted(wanted) if wanted and models else None
     if scoped is not None:
         index_history(snapshot)  # one model's history costs what that history costs
     signatures = Signatures(snapshot, scoped)
@@ -319,7 +320,6 @@ def read_snapshot(snapshot: Inventory, as_of: AsOf, models: Sequence[str] = (), 
                 data.signoffs[a.path] = signatures.verdict(a)
     packs, results = (evaluate or partial(policy_engine, digests=cache))(
         snapshot, data.evaluated_at, sorted(set(models)) or None, signatures)
-    wanted = {m.id for m in chosen}
     data.packs = sorted(packs, key=lambda p: str(p["name"]))
     data.review_rules = {r for p in packs for r in p.get("review_rules", ())}
     data.results = [r for r in results if r.model in wanted]
