@@ -86,7 +86,6 @@ class CommitReader(BatchProcess):
         #: Files (path -> entry) and folders (path -> names in it), inventory-relative.
         self.entries: Mapping[str, TreeEntry] = _Lazy(self, self._entries)
         self.dirs: Mapping[str, set[str]] = _Lazy(self, self._dirs)
-        self._proc = None
         self._prefetched: dict[str, bytes] = {}
         self._lazy = lazy
         #: Folders below ``lazy`` not listed yet, and how many were listed one by one.
@@ -226,7 +225,6 @@ class CommitReader(BatchProcess):
     def is_symlink(self, path: str) -> bool:
         entry = self.entries.get(path)
         return entry is not None and entry.mode == "120000"
-
 
 
 def hash_blob(top: Path, data: bytes | None = None, *, path: Path | None = None) -> str:
@@ -429,7 +427,6 @@ class ObjectStore(BatchProcess):
                         wanted.append((entry.sha, child))
             self.prefetch(oid for oid, _ in wanted)
             level = [(oid, path) for oid, path in wanted if oid in self._trees]
-
 
 
 class _Entries(Mapping[str, TreeEntry]):
