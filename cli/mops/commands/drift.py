@@ -8,6 +8,7 @@ for large inputs lives here, on the presentation side.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -224,8 +225,10 @@ def _one_json(outcome: DriftOutcome, record: bool) -> int:
     return _one_epilogue(outcome, record)
 
 
+@functools.cache
 def _made(sha: str) -> Any:
-    """The commit a recording made (:class:`mops.api.Commit`)."""
+    """The commit a recording made (:class:`mops.api.Commit`), its subject read once: the
+    result and the epilogue both name it (a sha names one commit, so the cache is safe)."""
     from mops import api
     from mops.commands import cwd
 
