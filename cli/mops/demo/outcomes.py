@@ -25,6 +25,9 @@ from mops import git
 if TYPE_CHECKING:  # pragma: no cover
     from mops.demo.story import Story
 
+#: How long ago each card's last review was, as the demo tells it (a year's cycle).
+REVIEWED_DAYS_AGO = {"claims-severity": 220, "claims-triage": 320, "card-approval": 300}
+
 SEVERITY_PLAN = """monitoring:
   reference: data/claims-severity/reference.parquet
   features: [vehicle_age, vehicle_group, claim_type, region]
@@ -171,8 +174,6 @@ def monitor_outcomes(story: Story) -> None:
     """Three more models, registered two days ago and monitored yesterday on their latest month."""
     import pyarrow.parquet as pq
 
-    from mops.demo.story import CARDS
-
     p = story.path
     plans: dict[str, tuple[Callable[..., Any], dict[str, Any], str]] = {
         "claims-severity": (severity_log, {"inflation": 1.18}, "2.1"),
@@ -192,11 +193,9 @@ def monitor_outcomes(story: Story) -> None:
     git.commit_paths(p, references, "Reference samples for the claims and card-approval models",
                      env=story.env("bob", 2))
     for model, (_, _, version) in plans.items():
-        text = (CARDS / f"{model}.md").read_text()
+        card = story.card(model, REVIEWED_DAYS_AGO[model])  # dated from today: the same story any day
         if model == "claims-severity":  # the vendor card of the earlier chapters, with a monitoring plan
-            text = text.replace("\n---\n", f"\n{SEVERITY_PLAN}---\n", 1)
-        card = story.scratch / f"{model}.md"
-        card.write_text(text)
+            card.write_text(card.read_text().replace("\n---\n", f"\n{SEVERITY_PLAN}---\n", 1))
         story.register("bob", 2, model, version, card=card, sha256=f"{len(model):064d}")
     verdicts = []
     for model, (_, _, version) in plans.items():
