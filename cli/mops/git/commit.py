@@ -70,7 +70,12 @@ def _write_tree(store: ObjectStore, writer: _TreeWriter, base: str | None,
                 changes: _Changes) -> str | None:
     """The new id of the folder ``base`` (None: a new folder) with ``changes``; None when
     nothing is left in it (git keeps no empty folders)."""
-    entries = dict(store.tree(base)) if base else {}
+    raw = store.raw_tree(base) if base else b""
+    if len(raw) >= SPLICE_BYTES:
+        places = _places(raw, 32 if len(base or "") == 64 else 20, changes)
+        if places is not None:
+            return _splice(store, writer, raw, places, changes)
+    entries = ObjectStore.parse_tree(base, raw) if base else {}
     for name, change in changes.items():
         if isinstance(change, dict):
             old = entries.get(name)
@@ -85,6 +90,58 @@ def _write_tree(store: ObjectStore, writer: _TreeWriter, base: str | None,
         else:
             entries[name] = TreeEntry(change[0], change[1], -1)
     return writer.write(entries) if entries else None
+
+
+#: A folder whose tree object is this large or larger (about 400 entries: ``models/`` in a
+#: large inventory) is edited in place when every change replaces or removes an entry of
+#: the same kind, without parsing the thousands of entries that stay, and stored with
+#: ``git hash-object -t tree`` (which checks its format); smaller folders, and any that
+#: gain an entry (whose place in git's order mktree finds), go through ``git mktree``.
+SPLICE_BYTES = 16 * 1024
+
+#: Where a changed entry lies in a tree object: (start, end, its id's bytes).
+_Place = tuple[int, int, bytes]
+
+
+def _places(raw: bytes, width: int, changes: _Changes) -> dict[str, _Place] | None:
+    """Each changed name's entry in ``raw``, or None when one is new or changes kind
+    (a file becoming a folder moves in git's order)."""
+    wanted = {name.encode("utf-8", "surrogateescape"): name for name in changes}
+    found: dict[str, _Place] = {}
+    pos, size, index = 0, len(raw), raw.index
+    while pos < size and len(found) < len(wanted):
+        nul = index(b"\0", pos)
+        space = index(b" ", pos, nul)
+        end = nul + 1 + width
+        name = wanted.get(raw[space + 1:nul])
+        if name is not None:
+            change = changes[name]
+            if change is not None and isinstance(change, dict) != (raw[pos:space] == _TREE):
+                return None
+            found[name] = (pos, end, raw[nul + 1:end])
+        pos = end
+    return found if len(found) == len(wanted) else None
+
+
+def _splice(store: ObjectStore, writer: _TreeWriter, raw: bytes, places: dict[str, _Place],
+            changes: _Changes) -> str | None:
+    """``raw`` with each changed entry written again in its place, or left out."""
+    pieces, pos = [], 0
+    for name, (start, end, oid) in sorted(places.items(), key=lambda item: item[1][0]):
+        change = changes[name]
+        pieces.append(raw[pos:start])
+        pos = end
+        if isinstance(change, dict):
+            sub = _write_tree(store, writer, oid.hex(), change)
+            entry = None if sub is None else (_TREE, sub)
+        else:
+            entry = None if change is None else (change[0].lstrip("0").encode(), change[1])
+        if entry is not None:
+            pieces.append(entry[0] + b" " + name.encode("utf-8", "surrogateescape") + b"\0"
+                          + bytes.fromhex(entry[1]))
+    pieces.append(raw[pos:])
+    data = b"".join(pieces)
+    return writer.write_raw(data) if data else None
 
 
 class _TreeWriter(BatchProcess):
@@ -106,8 +163,14 @@ class _TreeWriter(BatchProcess):
             raise GitError("git mktree failed: it wrote no tree")
         return oid
 
+    def write_raw(self, data: bytes) -> str:
+        """Store a tree object given as git's own bytes."""
+        return run(self.top, "hash-object", "-w", "-t", "tree", "--stdin",
+                   input=data).decode().strip()
+
 
 TREE_MODE = "040000"
+_TREE = b"40000"  # a folder's mode as a tree object spells it
 _KINDS = {TREE_MODE: "tree", "160000": "commit"}
 
 

@@ -322,13 +322,13 @@ class ObjectStore(BatchProcess):
     def _keep(self, name: str, oid: str, kind: str, data: bytes) -> None:
         self._names[name] = oid
         if kind == "tree" and oid not in self._trees:
-            self._trees[oid] = self._parse_tree(oid, data)
+            self._trees[oid] = self.parse_tree(oid, data)
         elif kind == "blob" and len(data) <= self.KEEP:
             self._blobs[oid] = data
         elif kind == "commit":
             self._commit_trees[oid] = data.split(b"\n", 1)[0].split()[1].decode()
 
-    def _ask(self, name: str) -> tuple[str, str, bytes]:
+    def _ask(self, name: str, *, keep: bool = True) -> tuple[str, str, bytes]:
         proc = self._process("cat-file", "--batch")
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
@@ -341,7 +341,8 @@ class ObjectStore(BatchProcess):
         data = proc.stdout.read(size)
         proc.stdout.read(1)
         oid, kind = header[0].decode(), header[1].decode()
-        self._keep(name, oid, kind, data)
+        if keep:
+            self._keep(name, oid, kind, data)
         return oid, kind, data
 
     def prefetch(self, names: Iterable[str]) -> None:
@@ -392,11 +393,18 @@ class ObjectStore(BatchProcess):
                 raise FileNotFoundError(oid)
         return self._trees[oid]
 
+    def raw_tree(self, oid: str) -> bytes:
+        """A tree's bytes as git stores it, neither parsed nor kept."""
+        _, kind, data = self._ask(oid, keep=False)
+        if kind != "tree":
+            raise FileNotFoundError(oid)
+        return data
+
     def cached_tree(self, oid: str) -> dict[str, TreeEntry] | None:
         return self._trees.get(oid)
 
     @staticmethod
-    def _parse_tree(oid: str, data: bytes) -> dict[str, TreeEntry]:
+    def parse_tree(oid: str, data: bytes) -> dict[str, TreeEntry]:
         entries: dict[str, TreeEntry] = {}
         width = 32 if len(oid) == 64 else 20
         pos = 0
