@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from mops.git.run import run
 def dirty_paths(top: Path, paths: Iterable[str]) -> list[str]:
     """Of ``paths``, those with uncommitted (staged, unstaged or untracked) changes."""
     paths = list(paths)
-    if not paths:
+    if not paths or _all_new(top, paths):
         return []
     # --no-optional-locks: status must not take index.lock to refresh stat data.
     out = run(top, "--no-optional-locks", "status", "--porcelain=v1", "-z",
@@ -21,6 +22,42 @@ def dirty_paths(top: Path, paths: Iterable[str]) -> list[str]:
         if len(rec) > 3 and rec[2:3] == b" ":
             dirty.append(rec[3:].decode("utf-8", "surrogateescape"))
     return dirty
+
+
+def _all_new(top: Path, paths: list[str]) -> bool:
+    """Whether no path of ``paths`` is in the working tree, in the index or in HEAD.
+
+    Then ``git status`` has nothing to say of them (the files of a new record), and is not
+    asked: it reads the whole index, 11 MB and 0.06 s at 10,000 models. An index entry holds
+    its path whole, followed by a NUL, in index versions 2 and 3, so a path whose bytes are
+    nowhere in the index file is not in it. Anything else (a path that exists, is not
+    ASCII or is in HEAD; index version 4, whose paths are compressed; a split index, whose
+    entries are in another file) answers False, and ``git status`` decides.
+    """
+    for path in paths:
+        if not path.isascii():
+            return False
+        try:
+            os.lstat(top / path)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return False
+        return False
+    index = top / run(top, "rev-parse", "--git-path", "index").decode().strip()
+    try:
+        with open(index, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        data = b""  # no index yet: nothing is staged
+    if data and (data[:8] not in (b"DIRC\0\0\0\x02", b"DIRC\0\0\0\x03")
+                 or any(index.parent.glob("sharedindex.*"))):
+        return False
+    if any(path.encode() + b"\0" in data for path in paths):
+        return False
+    out = run(top, "cat-file", "--batch-check",
+              input="".join(f"HEAD:{path}\n" for path in paths).encode())
+    return all(line.endswith(b" missing") for line in out.splitlines())
 
 
 def uncommitted(top: Path, paths: Iterable[str]) -> dict[str, str]:
