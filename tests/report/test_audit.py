@@ -134,6 +134,18 @@ def test_model_section_shows_card_versions_evidence_signoffs(head_html: str):
     assert "not signed" in rows[1][7]
 
 
+def test_signoff_names_the_commit_that_added_its_file(history: History, head_html: str):
+    folder = history.repo / "models/credit-pd/versions/1.0.0/approvals"
+    files = sorted(folder.glob("*.yaml"))
+    assert files
+    table = next(t for t in section(parse(head_html), "credit-pd").by_id("model-credit-pd-v-1.0.0")
+                 .find_all("table") if "Sign-offs of" in t.find("caption").text())
+    for path, row in zip(files, table.rows()[1:], strict=True):
+        rel = path.relative_to(history.repo).as_posix()
+        added = git(history.repo, "log", "--diff-filter=A", "--format=%H", "--", rel).split()
+        assert len(added) == 1 and added[0] in row[7]
+
+
 def test_policy_results_carry_citations(head_html: str):
     credit = section(parse(head_html), "credit-pd")
     tables = [t for t in credit.find_all("table") if "The rules that apply" in t.text()]

@@ -31,6 +31,7 @@ from jinja2 import (
     FileSystemLoader,
     PrefixLoader,
     StrictUndefined,
+    Template,
     TemplateError,
     TemplateNotFound,
     TemplateSyntaxError,
@@ -42,7 +43,7 @@ from markupsafe import Markup, escape
 from mops.errors import UsageError
 from mops.inventory.store import Source
 from mops.report import guard
-from mops.report.context import DIGEST_PLACEHOLDER
+from mops.report.context import DIGEST_PLACEHOLDER, settled_heap
 
 OVERRIDES_DIR = "report_templates"
 DEFAULT_TEMPLATE = "inventory.html"
@@ -112,11 +113,76 @@ def environment(source: Source | None = None,
             cache = FileSystemBytecodeCache(str(cache_dir))
         except OSError:
             cache = None  # a cache that cannot be written only costs time
-    env = SandboxedEnvironment(loader=ChoiceLoader(loaders), autoescape=True,
-                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                               keep_trailing_newline=True, bytecode_cache=cache)
+    # auto_reload off: the templates of one commit cannot change while it is rendered (on,
+    # every include and import would look at the file again, thousands of times a report).
+    env = ReportEnvironment(loader=ChoiceLoader(loaders), autoescape=True,
+                            undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                            keep_trailing_newline=True, bytecode_cache=cache, auto_reload=False)
     env.filters["ticks"] = ticks
     return env
+
+
+try:  # what markupsafe's escape does to a str, without wrapping the result in Markup
+    from markupsafe._speedups import _escape_inner
+except ImportError:  # pragma: no cover - markupsafe without its C extension, or renamed
+    def _escape_inner(s: str, /) -> str:
+        return str(escape(s))
+
+
+def _escape_output(value: Any) -> str:
+    """``escape`` for what a template prints: the same text, as a plain str for a str.
+
+    Compiled templates call ``escape`` on every ``{{ ... }}`` they print (millions in a
+    whole-inventory report), only to put the result in the output, where it is joined
+    with the rest: there a str is as good as markupsafe's Markup, which costs ten times
+    as much to make. Markup (a macro's output, a filter's) is printed as it is, as
+    ``escape`` prints it; anything else goes to ``escape`` itself.
+    """
+    kind = type(value)
+    if kind is str:
+        return _escape_inner(value)
+    if kind is Markup:
+        return value
+    return escape(value)
+
+
+class ReportTemplate(Template):
+    """A template whose printed values are escaped by :func:`_escape_output`."""
+
+    @classmethod
+    def from_code(cls, environment: Environment, code: Any, globals: Any,
+                  uptodate: Callable[[], bool] | None = None) -> Template:
+        template = super().from_code(environment, code, globals, uptodate)
+        # The name the compiled module prints through (in no other place does it call it).
+        namespace = template.root_render_func.__globals__
+        if namespace.get("escape") is escape:
+            namespace["escape"] = _escape_output
+        return template
+
+
+class ReportEnvironment(SandboxedEnvironment):
+    """The sandbox, answering ``mapping.key`` on a plain dict (all of a report's context)
+    without the detour it takes otherwise: an attribute lookup that fails, then the item;
+    and printing through :class:`ReportTemplate`.
+
+    The answer is the sandbox's own: a name that is an attribute of ``dict`` (``items``,
+    ``__class__``) still goes through :meth:`SandboxedEnvironment.getattr` and its checks;
+    any other name of a dict is its item or undefined, as the sandbox would give it.
+    """
+
+    template_class = ReportTemplate
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
+#: Every name ``getattr`` finds on a dict (what the sandbox looks at before the items).
+_DICT_ATTRIBUTES = frozenset(name for name in dir({}) if hasattr({}, name))
 
 
 TICKS_RE = re.compile(r"`([^`\n]+)`")
@@ -185,7 +251,7 @@ def _stream(context: dict[str, Any], env: Environment, template: str, fh: Binary
     listed = overrides(env)
     check = guard.Stream(listed)
     sealer = _Sealer(fh)
-    with _template_errors():
+    with _template_errors(), settled_heap():
         generated = env.get_template(template).generate(context)
         # Joined in C, PIECES at a time (a report is millions of small pieces); until the
         # template is done, not until a join is empty (a loop may print nothing for
