@@ -162,3 +162,36 @@ def test_the_guard_on_its_own():
     assert "more than one content-security policy" in guard.check(
         ok.replace("<title>", CSP_META + "<title>"))[0]
     assert "no <body>" in guard.check(ok.replace('<body class="x"\n  data-a="1">', ""))[0]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 10, 11, 64, 65, 200])
+def test_the_streamed_search_is_the_whole_search_at_any_piece_size(size: int):
+    """The stream's search, in any pieces, flags whatever the whole-document search
+    flags (then the report is checked whole), and passes a clean report."""
+    ok = ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+          f'{CSP_META}\n<title>t</title>\n</head>\n<body>\n<p>hi</p>\n'
+          '<p class="on">Version: condition; JSON onward</p></body></html>')
+    bads = ['<p onclick="x()">', '<p\nONCLICK =x>', "<SCRIPT>x</SCRIPT>", "<iframe>",
+            '<a href="JavaScript:x">', "<a href=vbscript:x>", "<form></form>",
+            '<meta http-equiv="refresh" content="0">', '<p data-x="1"onload=x>',
+            "<noembed>", "<object data=x>"]
+    harmless = ["<scripts>", "<formula>", "button=", "vbscript", "javascript", "xon=1",
+                "http-equi", "<p>on =</p>", "Version one = two"]
+
+    def streamed(html: str) -> bool:
+        stream = guard.Stream([])
+        for start in range(0, len(html), size):
+            stream.feed(html[start:start + size])
+        try:
+            stream.close()
+        except Exception:
+            return True
+        return stream.recheck
+
+    assert not guard._suspect(ok) and not streamed(ok)
+    for text in bads:
+        html = ok.replace("<p>hi</p>", text)
+        assert guard._suspect(html) and streamed(html), text
+    for text in harmless:  # (a piece may end in the middle of a word: then it is flagged)
+        html = ok.replace("<p>hi</p>", text)
+        assert streamed(html) == guard._suspect(html) or size < 16, text
