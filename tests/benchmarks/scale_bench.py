@@ -20,7 +20,8 @@ from other work on the machine falls on all sizes alike. "cold" is the first run
 fresh clone of the inventory (no ``.git/mops`` caches); "warm" is the best of RUNS after
 it (each command's cold run starts with ``.git/mops`` removed, so no command inherits the
 caches an earlier row filled). A command that writes (approve, evidence add, ...) acts on a
-different model each run.
+different model each run; so do the others, unless ``--same-model`` (then ``show``, ``log``
+and ``audit M`` ask about one model every run, and what they keep of its history is warm).
 Peak memory is the child's maximum resident set (``ru_maxrss``).
 """
 
@@ -354,6 +355,9 @@ def main() -> None:
     parser.add_argument("--no-history", action="store_true")
     parser.add_argument("--only", default="", help="comma-separated row labels' words to keep")
     parser.add_argument("--keep", type=Path, help="build (or reuse) the inventories here")
+    parser.add_argument("--same-model", action="store_true",
+                        help="rows that only read (show, log, audit M) ask about one model every "
+                             "run, as a user coming back to it does (default: another each run)")
     args = parser.parse_args()
     mops, env = bench_env(MOPS_NOW="2026-06-01")
     # The validator acts (approve); exceptions are granted by the risk officer (waive).
@@ -405,7 +409,8 @@ def main() -> None:
             shutil.rmtree(inv / ".git" / "mops", ignore_errors=True)
         for i in range(args.runs + 1):
             for name, inv in inventories.items():
-                cmd = [a.replace("{m}", model_id(1 + i)) for a in argv]
+                same = args.same_model and label.startswith(("`show", "`log", "`audit M"))
+                cmd = [a.replace("{m}", model_id(1 if same else 1 + i)) for a in argv]
                 runs[name].append(measure(cmd, inv, dana if "waive" in label else env))
         table[label] = {k: (r[0][0], r[0][1], [x[0] for x in r[1:]], [x[1] for x in r[1:]],
                             max(x[2] for x in r)) for k, r in runs.items()}

@@ -197,3 +197,51 @@ def test_a_forgery_is_found_with_the_commit_graph(team: Team, tmp_path: Path, gr
     scoped = verified(team.repo, [MODEL])
     assert forged in {p["path"] for p in scoped["problems"]}
     assert problems(scoped) == {p for p in problems(full) if in_scope(p[0], MODEL)}
+
+
+@pytest.mark.parametrize("sealed_by", ["someone else", "this user"])
+def test_a_forged_kept_walk_does_not_hide_a_forgery(team: Team, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     sealed_by: str):
+    """The scoped replay's walks of history are kept in ``.git/mops/walks`` (sealed): each
+    rewritten without the forging commit, sealed by someone else, is ignored, and the
+    report is the one rendered without any cache. The forging twin, sealed with the
+    user's own key (the trust boundary, as for every cache), hides the forgery: so the
+    rewritten walks are a forgery that would work if they were believed."""
+    from mops.git import history
+    from mops.inventory import sealed
+
+    forged = FORGERIES["signoff"](team)
+    forging = git(team.repo, "log", "-1", "--format=%H", "--", forged).strip()
+    honest_work_elsewhere(team, tmp_path)
+    first = tmp_path / "first.html"
+    team.mops("audit", MODEL, "--out", str(first))
+    folder = team.repo / ".git" / "mops" / "walks"
+    changed = 0
+    key = sealed.key() if sealed_by == "this user" else b"k" * 32
+    for path in folder.iterdir():
+        data = sealed.read(path, sealed.key())
+        assert data is not None
+        mark = b"\x1e" if b"\x1e" in data else b"\n"  # a log's records, or rev-list's lines
+        records = data.split(mark)
+        kept = [r for r in records if not r.startswith(forging.encode())]
+        if len(kept) != len(records):
+            changed += 1
+            sealed.write(path, key, mark.join(kept))
+    assert changed
+    history._WALKS.clear()  # what this test process read so far
+    scoped = verified(team.repo, [MODEL])
+    found = forged in {p["path"] for p in scoped["problems"]}
+    assert found is (sealed_by == "someone else")
+    if sealed_by == "this user":
+        return
+    history._WALKS.clear()
+    second = tmp_path / "second.html"
+    team.mops("audit", MODEL, "--out", str(second))
+    assert second.read_bytes() == first.read_bytes()
+    monkeypatch.setenv("MOPS_NO_CACHE", "1")
+    history._WALKS.clear()
+    third = tmp_path / "third.html"
+    team.mops("audit", MODEL, "--out", str(third))
+    assert third.read_bytes() == first.read_bytes()
+    assert forged in squash(parse(third.read_text()).by_id("exceptions-verify").text())

@@ -26,6 +26,7 @@ from mops.git.history import (
     CommitInfo,
     Event,
     LoggedCommit,
+    WalkStore,
     changes_log,
     changes_log_of,
     commit_subject,
@@ -37,7 +38,9 @@ from mops.git.history import (
     merge_changes,
     parents_of,
     path_history,
+    signature_marks,
     touched_paths,
+    walk,
     worktree_diff_names,
 )
 from mops.git.identity import Identity, identity
@@ -68,5 +71,6 @@ __all__ = [
     "log_records", "make_commit", "merge_base", "merge_changes", "object_ids", "parents_of", "path_history",
     "read_blob", "touched_paths", "tree_blobs",
     "build_tree", "stage_written", "resolve", "restore_index", "symbolic_ref", "toplevel", "uncommitted",
-    "untracked_files", "update_index", "verify_commits", "worktree_diff_names",
+    "untracked_files", "update_index", "verify_commits", "walk", "WalkStore", "signature_marks",
+    "worktree_diff_names",
 ]

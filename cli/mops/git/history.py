@@ -2,30 +2,120 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from mops import clock
 from mops.git.run import probe, run
 
+# ----------------------------------------------------------------------------- walks kept
+
+
+class WalkStore(Protocol):
+    """Where the output of history walks is kept between runs (name -> bytes); the caller
+    makes sure that what it gives back is what it was given (a sealed file)."""
+
+    def get(self, name: str) -> bytes | None: ...
+
+    def put(self, name: str, value: bytes) -> None: ...
+
+
+_COMMIT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+#: Walks read by this process: (repository, walk, commit) -> output; a commit's history
+#: never changes, so an entry is never stale.
+_WALKS: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
+_WALKS_KEPT = 64
+
+
+def _line_between(top: Path, tip: str, rev: str) -> bool:
+    """Whether ``rev`` is ``tip`` followed by a line of commits of one parent each."""
+    out = run(top, "rev-list", "--parents", f"{tip}..{rev}", "--", check=False).decode()
+    lines = [line.split() for line in out.splitlines()]
+    if not lines or lines[0][0] != rev or any(len(line) != 2 for line in lines):
+        return False
+    return all(a[1] == b[0] for a, b in zip(lines, lines[1:], strict=False)) \
+        and lines[-1][1] == tip
+
+
+def walk(top: Path, args: Iterable[str], rev: str, paths: Iterable[str],
+         store: WalkStore | None = None) -> bytes:
+    """git's output of ``git ARGS REV -- PATHS`` (a log, newest first), kept in ``store``.
+
+    A walk of history costs what the whole history costs, even when git's changed-path
+    filters skip most of it; its output for a commit never changes. So it is kept, under
+    the commit it was read at: the next walk at the same commit reads it back, and a walk
+    at a commit that follows it by a line of ordinary commits (no merge) walks only those
+    and puts their output before what was kept -- the bytes git gives for the whole walk
+    (for a line above the old tip, git lists its commits first, then exactly what it
+    listed from the old tip). Anything else (a merge since, history rewritten so that the
+    old tip is no longer below, ``rev`` not a full commit id, nothing kept) walks all of
+    history again. ``args`` must give one record per commit, each starting with the
+    same mark, as the formats here do.
+    """
+    args, paths = list(args), list(paths)
+    if store is None or not _COMMIT_ID.fullmatch(rev):
+        return run(top, *args, rev, "--", *paths)
+    name = hashlib.sha256("\0".join([*args, "--", *paths]).encode(
+        "utf-8", "surrogateescape")).hexdigest()[:40]
+    memo = (str(top), name, rev)
+    if memo in _WALKS:
+        _WALKS.move_to_end(memo)
+        return _WALKS[memo]
+    kept = store.get(name)
+    tip, sep, before = (kept or b"").partition(b"\n")
+    since = tip.decode("ascii", "replace") if sep else ""
+    if since == rev:
+        out = before
+    elif _COMMIT_ID.fullmatch(since) and _line_between(top, since, rev):
+        out = run(top, *args, f"{since}..{rev}", "--", *paths) + before
+    else:
+        out = run(top, *args, rev, "--", *paths)
+    if since != rev:
+        store.put(name, rev.encode() + b"\n" + out)
+    _WALKS[memo] = out
+    if len(_WALKS) > _WALKS_KEPT:
+        _WALKS.popitem(last=False)
+    return out
+
 
 def log_records(top: Path, paths: Iterable[str], *, rev: str = "HEAD",
-                with_paths: bool = False) -> list[dict[str, Any]]:
+                with_paths: bool = False, store: WalkStore | None = None,
+                shared: bool = False) -> list[dict[str, Any]]:
     """Commits touching ``paths``, newest first, with their ``Mops-*`` trailers.
 
     ``with_paths`` also lists, per commit, the files it touched (``paths``): one
     ``git log --name-only`` instead of one ``git log`` per model keeps a report of
     hundreds of models fast, and lets the caller attribute commits.
+
+    ``store``: the walk is kept (:func:`walk`; each commit's signature is then asked of
+    git apart: it depends on the signers git is told of, not on the commit alone).
+    ``shared``: in a history without merges, git's log of a path lists the commits its
+    ``--full-history`` log lists (each that changed the path from its one parent), so the
+    commits are taken from :func:`changes_log`'s walk, kept and shared with a replay or
+    signature scan of the same paths in this process, and only they are read; with
+    merges, git's simplification of history decides, and this log is walked itself.
     """
     fmt = "%x1e%H%x1f%cI%x1f%an%x1f%ae%x1f%s%x1f%G?%x1f%(trailers:only,unfold)%x1f"
     args = ["-c", "core.quotePath=false", "log", f"--format={fmt}"]
     if with_paths:
         args.append("--name-only")
-    out = run(top, *args, rev, "--", *paths, check=False)
+    paths = list(paths)
+    apart = False  # each commit's signature asked of git apart
+    if store is None:
+        out = run(top, *args, rev, "--", *paths, check=False)
+    elif shared and not _has_merges(top, rev, store):
+        listed = [c.sha for c in reversed(changes_log(top, rev, paths, store))]
+        out = run(top, *args, "--no-walk=unsorted", "--stdin", "--", *paths,
+                  input="".join(f"{c}\n" for c in listed).encode()) if listed else b""
+    else:
+        apart = True
+        out = walk(top, [a.replace("%G?", "") for a in args], rev, paths, store)
     records: list[dict[str, Any]] = []
     for chunk in out.decode("utf-8", "replace").split("\x1e"):
         fields = chunk.split("\x1f")
@@ -41,7 +131,25 @@ def log_records(top: Path, paths: Iterable[str], *, rev: str = "HEAD",
             if sep and key.startswith("Mops-"):
                 rec[key] = value.strip()
         records.append(rec)
+    if apart and records:
+        marks = signature_marks(top, [rec["commit"] for rec in records])
+        for rec in records:
+            rec["signature"] = marks.get(rec["commit"], "E")
     return records
+
+
+def _has_merges(top: Path, rev: str, store: WalkStore) -> bool:
+    """Whether ``rev``'s history has a merge (the answer kept as :func:`walk` keeps a walk)."""
+    return bool(walk(top, ["rev-list", "--min-parents=2", "--max-count=1"], rev, [],
+                     store).strip())
+
+
+def signature_marks(top: Path, commits: Iterable[str]) -> dict[str, str]:
+    """Each commit's ``%G?`` (git's one-letter verdict on its signature, as configured)."""
+    out = run(top, "log", "--no-walk=unsorted", "--stdin", "--format=%H%x1f%G?",
+              input="".join(f"{c}\n" for c in dict.fromkeys(commits)).encode())
+    return dict(line.split("\x1f", 1) for line in out.decode("utf-8", "replace").splitlines()
+                if "\x1f" in line)
 
 
 def touched_paths(top: Path, commits: Iterable[str], paths: Iterable[str]) -> dict[str, list[str]]:
@@ -154,10 +262,17 @@ class Event:
 _HEADER_RE = re.compile(r"\x1e[0-9a-f]{40,64}\x1f")
 
 
-def path_history(top: Path, rev: str, paths: Iterable[str]
+def path_history(top: Path, rev: str, paths: Iterable[str], store: WalkStore | None = None,
                  ) -> tuple[dict[str, CommitInfo], dict[str, list[Event]]]:
     """Every commit in ``rev``'s history touching ``paths``, and per path its events,
-    oldest first; one ``git log --name-status`` pass."""
+    oldest first; one ``git log --name-status`` pass.
+
+    With ``store``, the same from :func:`changes_log`'s walk, kept there (:func:`walk`)
+    and shared with a replay of the same paths in this process: the same commits, and the
+    same events per path, a merge's found with one ``diff-tree`` against each parent.
+    """
+    if store is not None:
+        return _events(top, changes_log(top, rev, paths, store), list(paths))
     fmt = "%x1e%H%x1f%P%x1f%ct%x1f%ae%x1f%ce"
     # --cc: a merge lists the paths it leaves different from *every* parent — what the
     # merge itself changed (an "evil merge"), never what a side branch brought.
@@ -189,6 +304,28 @@ def path_history(top: Path, rev: str, paths: Iterable[str]
             events.setdefault(path, []).append(Event(status, current))
     for evs in events.values():
         evs.reverse()
+    return commits, events
+
+
+def _events(top: Path, log: list[LoggedCommit], paths: list[str],
+            ) -> tuple[dict[str, CommitInfo], dict[str, list[Event]]]:
+    """:func:`path_history` from a :func:`changes_log` (parents first)."""
+    diffs = merge_changes(top, [(c.sha, p) for c in log if c.is_merge for p in c.parents],
+                          paths)
+    commits: dict[str, CommitInfo] = {}
+    events: dict[str, list[Event]] = {}
+    for c in log:
+        commits[c.sha] = CommitInfo(c.sha, c.parents, c.time, c.author, c.committer)
+        if not c.is_merge:
+            for ch in c.changes:
+                events.setdefault(ch.path, []).append(Event(ch.status, c.sha))
+            continue
+        # As --cc lists them: the paths the merge leaves different from every parent.
+        per_parent = [{ch.path: ch.status for ch in diffs[(c.sha, p)]} for p in c.parents]
+        for path in sorted(set(per_parent[0]).intersection(*per_parent[1:])):
+            letters = {d[path] for d in per_parent}
+            status = "A" if letters == {"A"} else "D" if letters == {"D"} else "M"
+            events.setdefault(path, []).append(Event(status, c.sha))
     return commits, events
 
 
@@ -247,19 +384,20 @@ def _raw_changes(tokens: list[str], i: int, out: list[Change]) -> int:
     return i
 
 
-def changes_log(top: Path, rev: str, paths: Iterable[str]) -> list[LoggedCommit]:
+def changes_log(top: Path, rev: str, paths: Iterable[str], store: WalkStore | None = None,
+                ) -> list[LoggedCommit]:
     """Every commit in ``rev``'s history touching ``paths``, parents before children, in
-    one pass.
+    one pass (``store``: see :func:`walk`).
 
     Merges are listed whenever they differ from a parent under ``paths``
     (``--full-history``), without changes; a commit not listed changes nothing there
     (a merge not listed is the same there as each of its parents).
     """
     fmt = "%x1e%H%x1f%P%x1f%ct%x1f%ae%x1f%ce%x1f%(trailers:only,unfold)%x1d"
-    out = run(top, "--literal-pathspecs", "-c", "log.showSignature=false",
-              "-c", "core.quotePath=false", "log", "-z", "--raw", "--no-renames", "--no-abbrev",
-              "--full-history", "--topo-order", "--no-color", f"--format={fmt}", rev, "--",
-              *paths)
+    out = walk(top, ["--literal-pathspecs", "-c", "log.showSignature=false",
+                     "-c", "core.quotePath=false", "log", "-z", "--raw", "--no-renames",
+                     "--no-abbrev", "--full-history", "--topo-order", "--no-color",
+                     f"--format={fmt}"], rev, paths, store)
     commits: list[LoggedCommit] = []
     for chunk in out.decode("utf-8", "surrogateescape").split("\x1e")[1:]:
         header, _, rest = chunk.partition("\x1d")
@@ -279,7 +417,8 @@ def changes_log(top: Path, rev: str, paths: Iterable[str]) -> list[LoggedCommit]
     return commits
 
 
-def changes_log_of(top: Path, rev: str, groups: list[list[str]]) -> list[LoggedCommit]:
+def changes_log_of(top: Path, rev: str, groups: list[list[str]],
+                   store: WalkStore | None = None) -> list[LoggedCommit]:
     """:func:`changes_log` of all the paths of ``groups``, read one group at a time: the
     same commits (a commit, merges included, is listed when it changes something under
     any of them), with the changes of each, parents first (in ``rev-list --topo-order``'s
@@ -287,14 +426,15 @@ def changes_log_of(top: Path, rev: str, groups: list[list[str]]) -> list[LoggedC
 
     git (before 2.45) uses its commit-graph's changed-path filters only for a log of one
     path, so one model's folder, logged alone, costs what that model's history costs;
-    the same walk with four more paths reads every commit's trees.
+    the same walk with four more paths reads every commit's trees. ``store``: see
+    :func:`walk` (the order of all of history is kept too).
     """
     groups = [g for g in groups if g]
     if len(groups) <= 1:
-        return changes_log(top, rev, groups[0]) if groups else []
+        return changes_log(top, rev, groups[0], store) if groups else []
     found: dict[str, LoggedCommit] = {}
     for group in groups:
-        for c in changes_log(top, rev, group):
+        for c in changes_log(top, rev, group, store):
             seen = found.get(c.sha)
             if seen is not None:
                 c = replace(seen, changes=tuple(sorted(
@@ -303,7 +443,8 @@ def changes_log_of(top: Path, rev: str, groups: list[list[str]]) -> list[LoggedC
             found[c.sha] = c
     if len(found) <= 1:
         return list(found.values())
-    order = run(top, "rev-list", "--topo-order", "--reverse", rev, "--").decode().split()
+    order = walk(top, ["rev-list", "--topo-order"], rev, [], store).decode().split()
+    order.reverse()
     return [found[sha] for sha in order if sha in found]
 
 

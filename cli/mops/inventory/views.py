@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mops import git
-from mops.inventory import layout
+from mops.inventory import layout, walks
 from mops.inventory.digest import DigestCache, combine, subject_parts, what_changed
 from mops.inventory.layout import INVENTORY_PATHS, MODELS_DIR
 from mops.inventory.names import ModelRef, validate_model
@@ -124,9 +124,11 @@ def log_entries(inv: Inventory, model: str | None = None) -> list[dict[str, Any]
         paths = _inventory_paths(inv)
     if inv.head is None:
         return []
-    if model is not None:
-        index_history(inv)
-    return [_entry(rec) for rec in git.log_records(inv.top, paths, rev=inv.head)]
+    if model is None:
+        return [_entry(rec) for rec in git.log_records(inv.top, paths, rev=inv.head)]
+    index_history(inv)
+    return [_entry(rec) for rec in git.log_records(inv.top, paths, rev=inv.head,
+                                                   store=walks.store(inv.top))]
 
 
 def index_history(inv: Inventory) -> None:
@@ -176,10 +178,13 @@ def trail_by_model(inv: Inventory, models: Sequence[str] | None = None,
         logs = [git.log_records(inv.top, _inventory_paths(inv), rev=inv.head, with_paths=True)]
     else:
         rules = [inv.git_path(p) for p in INVENTORY_PATHS if p != MODELS_DIR]
+        kept = walks.store(inv.top)  # each walk kept under HEAD (mops.inventory.walks)
+        # The walks of these folders and of the rules are the cover's verify replay's.
         logs = [git.log_records(inv.top, [inv.git_path(layout.model_dir(m))], rev=inv.head,
-                                with_paths=True) for m in models]
+                                with_paths=True, store=kept, shared=True) for m in models]
         # Of the commits that changed the rules, those that touched no model's folder.
-        changed = git.log_records(inv.top, rules, rev=inv.head, with_paths=True)
+        changed = git.log_records(inv.top, rules, rev=inv.head, with_paths=True, store=kept,
+                                  shared=True)
         touched = git.touched_paths(inv.top, [rec["commit"] for rec in changed],
                                     [inv.git_path(MODELS_DIR)])
         logs.append([rec for rec in changed

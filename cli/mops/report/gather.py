@@ -186,7 +186,7 @@ class Signatures:
         from mops.trust.history import History
 
         if self._hist is None:
-            self._hist = History.scan(self.snapshot, self.paths)
+            self._hist = History.scan(self.snapshot, self.paths, keep=self.paths != [MODELS_DIR])
         return self._hist
 
     def prime(self, approvals: Sequence[Approval]) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from mops import git
 from mops.errors import RecordError, UsageError
 from mops.git import CommitInfo, Event, Signature
-from mops.inventory import records
+from mops.inventory import records, walks
 from mops.inventory.layout import ALLOWED_SIGNERS, GOVERNED_PATHS, MODELS_DIR, SETTINGS_FILE
 from mops.inventory.store import Inventory
 
@@ -38,15 +38,18 @@ class History:
     _parent_blobs: dict[tuple[str, str], bytes | None] = field(default_factory=dict)
 
     @classmethod
-    def scan(cls, inv: Inventory, paths: Iterable[str] | None = None) -> History:
-        """Read history of ``paths`` (inventory-relative; default: models, settings, signers)."""
+    def scan(cls, inv: Inventory, paths: Iterable[str] | None = None, *,
+             keep: bool = False) -> History:
+        """Read history of ``paths`` (inventory-relative; default: models, settings, signers);
+        ``keep``: the walk is kept between runs (a few models' folders, see
+        :mod:`mops.inventory.walks`)."""
         rev = inv.commit or git.head(inv.top)
         hist = cls(inv, rev)
         if rev is None:
             return hist
         wanted = list(paths) if paths is not None else list(GOVERNED_PATHS)
-        hist.commits, hist.events = git.path_history(inv.top, rev,
-                                                     [inv.git_path(p) for p in wanted])
+        hist.commits, hist.events = git.path_history(
+            inv.top, rev, [inv.git_path(p) for p in wanted], walks.store(inv.top) if keep else None)
         return hist
 
     # --------------------------------------------------------------- blobs of parents
