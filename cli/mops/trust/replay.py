@@ -50,7 +50,7 @@ from typing import Any
 from mops import git
 from mops.errors import MopsError, RecordError, UsageError
 from mops.git import Change, LoggedCommit, Signature
-from mops.inventory import authority, layout, records, yamlio
+from mops.inventory import authority, layout, records, walks, yamlio
 from mops.inventory.layout import ALLOWED_SIGNERS, INVENTORY_PATHS, MODELS_DIR, SETTINGS_FILE
 from mops.inventory.names import validate_model, validate_record_id, validate_version
 from mops.inventory.store import CommitSource, Inventory, Model, Version
@@ -424,7 +424,10 @@ class Replay:
         touch them (a replay of one model costs what its history costs)."""
         if not folders or len(folders) > self.FOLDERS_APART:
             return git.changes_log(self.inv.top, rev, rules + folders)
-        return git.changes_log_of(self.inv.top, rev, [rules, *([f] for f in folders)])
+        # Each walk is kept (sealed) under the commit it was read at: the next replay of
+        # these models reads it back, or walks only the commits since (mops.inventory.walks).
+        return git.changes_log_of(self.inv.top, rev, [rules, *([f] for f in folders)],
+                                  walks.store(self.inv.top))
 
     def _extra_pack_paths(self, log: list[LoggedCommit]) -> set[str]:
         """Pack files named in any mops.yaml of history that lie outside the folders read."""
