@@ -122,9 +122,17 @@ def approval(aid: str, mid: str, version: str, role: str, who: str, at: str,
 
 
 def drift_record(rid: str, mid: str, version: str, at: str) -> bytes:
+    """A monitoring result as `mops drift --record` writes it, with the digests of the data
+    it was computed from (without them, verify reports every result)."""
+    ref, logs = REFERENCE.encode(), CURRENT.encode()
     return (json.dumps({"id": rid, "kind": "drift", "at": at, "by": PEOPLE["bot"], "model": mid,
-                        "version": version, "verdict": {"dataset_drift": False,
-                                                        "drifted_share": 0.0, "breaches": []}},
+                        "version": version,
+                        "reference": {"path": f"models/{mid}/monitoring/reference.csv",
+                                      "sha256": _sha(ref), "size": len(ref), "rows": 400},
+                        "inputs": [{"path": f"logs/{mid}/{rid}.csv", "sha256": _sha(logs),
+                                    "size": len(logs), "rows": 400}],
+                        "verdict": {"dataset_drift": False,
+                                    "drifted_share": 0.0, "breaches": []}},
                        indent=2) + "\n").encode()
 
 
