@@ -306,14 +306,19 @@ def _memo(inv: Inventory) -> Memo:
 
     evaluated = bool(inv.settings.policies)
 
-    def rows(model: Model, results: Sequence[Result]) -> list[dict[str, Any]]:
-        out = model_rows(model)
-        for r in out:
+    def rows(model: Model, results: Sequence[Result]) -> list[tuple[str, str]]:
+        """(stage, the row's JSON as an element of ``list --json``'s indented array)."""
+        import json
+
+        out = []
+        for r in model_rows(model):
             mine = [res for res in results if res.version == r["version"]]
             words = inventory_row(r["model"], r["version"], r["stage"], r["tier"], r["owner"],
                                   mine, evaluated=evaluated)
             r["compliant"] = words["failing_rules"] == []
             r.update((k, words[k]) for k in ("compliance", "failing_rules", "waived_rules"))
+            text = json.dumps(r, indent=2, ensure_ascii=False, default=str)
+            out.append((r["stage"], "  " + text.replace("\n", "\n  ")))
         return out
 
     return Memo(inv, {"results": encode_results, "rows": rows})
@@ -364,6 +369,20 @@ def list_versions(inv: Inventory, stage: str | None = None, *,
                   now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """One row per version (in ``stage``): model, version, stage, tier, owner, compliant,
     and compliance in the report's words with the rules failing and waived."""
+    import json
+
+    return [json.loads(text) for text in _row_texts(inv, stage, now)]
+
+
+def list_json(inv: Inventory, stage: str | None = None, *, now: dt.datetime | None = None) -> str:
+    """``list --json``: the rows of :func:`list_versions` as ``json.dumps(rows, indent=2,
+    ensure_ascii=False)`` writes them, put together from each row's text as it was kept
+    (no row is encoded again)."""
+    texts = _row_texts(inv, stage, now)
+    return "[\n" + ",\n".join(texts) + "\n]" if texts else "[]"
+
+
+def _row_texts(inv: Inventory, stage: str | None, now: dt.datetime | None) -> list[str]:
     from mops.inventory.views import check_stage
     from mops.policy.engine import model_values
     from mops.trust.signing import signature_check
@@ -373,7 +392,8 @@ def list_versions(inv: Inventory, stage: str | None = None, *,
         memo.whole = True
         per_model = model_values(inv, inv.model_ids(), "rows", now=now or clock.now(),
                                  is_signed=signature_check(inv), digests=digests, memo=memo)
-    return [row for rows in per_model for row in rows if stage is None or row["stage"] == stage]
+    return [text for rows in per_model for row_stage, text in rows
+            if stage is None or row_stage == stage]
 
 
 def show(inv: Inventory, ref: ModelRef) -> dict[str, Any]:

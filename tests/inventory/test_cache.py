@@ -8,11 +8,12 @@ import os
 import pickle
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from mops.inventory import sealed
+from mops.inventory import sealed, stamps
 from mops.inventory.yamlio import ParseCache, blob_id
 from tests.benchmarks import scale_bench
 from tests.conftest import Mops, git
@@ -55,6 +56,7 @@ def test_a_warm_cache_gives_the_same_answers(inv: Path):
 
 
 def test_truncated_and_garbage_cache_files_are_ignored(inv: Path):
+    time.sleep(stamps.RACY_NS / 1e9)  # evidence digests are remembered once settled
     truth = _show(inv)
     files = sorted(_records(inv).iterdir()) + [inv / ".git" / "mops" / "digests.json"]
     for i, f in enumerate(files):
@@ -138,6 +140,7 @@ def test_history_rewritten_under_the_cache(inv: Path):
 
 
 def test_concurrent_runs_leave_every_cache_file_whole(inv: Path):
+    time.sleep(stamps.RACY_NS / 1e9)  # stamps and digests are remembered once settled
     env = {**os.environ, "MOPS_NOW": "2026-06-01"}
     mops = str(Path(sys.executable).parent / "mops")
     procs = [subprocess.Popen([mops, "list", "--json"], cwd=inv, env=env, stdout=subprocess.PIPE)
@@ -145,7 +148,7 @@ def test_concurrent_runs_leave_every_cache_file_whole(inv: Path):
     outs = [p.communicate()[0] for p in procs]
     assert all(p.returncode == 0 for p in procs) and len(set(outs)) == 1
     secret = sealed.key()
-    kept = [inv / ".git" / "mops" / kind for kind in ("records", "results", "rows")]
+    kept = [inv / ".git" / "mops" / kind for kind in ("records", "results", "rows", stamps.FOLDER)]
     files = [f for folder in kept for f in folder.iterdir()]
     assert all(any(folder.iterdir()) for folder in kept)
     files.append(inv / ".git" / "mops" / "digests.json")

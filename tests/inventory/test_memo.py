@@ -101,10 +101,11 @@ def _pass_entry(root: Path, secret: bytes) -> None:
     keeper.use(_context(inv, load_packs(inv)))
     key = keeper.model_key("model-00001")
     assert key is not None
-    rows = [{"model": "model-00001", "version": v, "stage": "production", "tier": 1,
-             "owner": "alice@acme.test", "compliant": True, "registered_at": "x",
-             "compliance": "compliant", "failing_rules": [], "waived_rules": []}
-            for v in ("1.0.0", "2.0.0")]
+    rows = [["production", "  " + json.dumps(
+        {"model": "model-00001", "version": v, "stage": "production", "tier": 1,
+         "owner": "alice@acme.test", "compliant": True, "registered_at": "x",
+         "compliance": "compliant", "failing_rules": [], "waived_rules": []},
+        indent=2).replace("\n", "\n  ")] for v in ("1.0.0", "2.0.0")]
     for kind, value in (("rows", rows), ("results", {"versions": ["1.0.0", "2.0.0"],
                                                     "results": []})):
         store = keeper.stores[kind]

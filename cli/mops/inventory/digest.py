@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 from mops import git
-from mops.inventory import layout, sealed
+from mops.inventory import layout, sealed, stamps
 from mops.inventory.store import CommitSource, Inventory, Version, WorktreeSource
 
 CHUNK = 1024 * 1024
 MISSING = "missing"
-_DIGEST_RE = re.compile(r"[0-9a-f]{64}")
+_HEXES_RE = re.compile(r"[0-9a-f]*")
 
 
 def sha256_file(path: Path | str) -> tuple[str, int]:
@@ -46,7 +47,8 @@ def canonical(value: Any) -> bytes:
 
 
 class DigestCache:
-    """Remembers file digests by (size, mtime, ctime, inode), or by git blob id for history.
+    """Remembers file digests by their stamp (device, inode, size, mtime, ctime, once
+    settled: :mod:`mops.inventory.stamps`), or by git blob id for history.
 
     Kept in ``.git/mops/digests.json``, sealed (:mod:`mops.inventory.sealed`: only this
     user's mops is believed; a damaged or foreign file is ignored): re-reading gigabytes
@@ -71,9 +73,10 @@ class DigestCache:
                 loaded = json.loads(payload)
             except ValueError:
                 loaded = None
+            # Keys of a JSON object are strings; every value a sha256 (checked all at once).
             if isinstance(loaded, dict) and all(
-                    isinstance(k, str) and isinstance(v, str) and _DIGEST_RE.fullmatch(v)
-                    for k, v in loaded.items()):
+                    type(v) is str and len(v) == 64 for v in loaded.values()) and \
+                    _HEXES_RE.fullmatch("".join(loaded.values())):
                 self.entries = loaded
 
     @classmethod
@@ -103,13 +106,18 @@ class DigestCache:
             st = source.stat(rel)
         except (FileNotFoundError, NotADirectoryError):
             return MISSING
-        # ctime changes on every write, even one that puts the old mtime back
-        # (`touch -d`), so a swapped file of the same size is always hashed again.
-        key = f"file:{rel}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
-        if key not in self.entries:
-            self.entries[key] = sha256_file(source.root / rel)[0]
+        # Known by its stamp (mops.inventory.stamps): ctime changes on every write, even
+        # one that puts the old mtime back (`touch -d`), and a digest is remembered only
+        # once its stamp has settled, so a write in the same tick as the hashing is seen.
+        kept = self.entries.get(_stamp_key(rel, stamps.stamp(st)))
+        if kept is not None:
+            return kept
+        digest, seen = stamps.observe(os.path.join(source.root, rel),
+                                      lambda path: sha256_file(path)[0])
+        if seen is not None:
+            self.entries[_stamp_key(rel, seen)] = digest
             self.dirty = True
-        return self.entries[key]
+        return digest
 
     def save(self) -> None:
         if not self.dirty or self.path is None:
@@ -117,6 +125,10 @@ class DigestCache:
         # Sealed: a digest another user (or a forger) wrote is never believed.
         sealed.write(self.path, self._secret, json.dumps(self.entries).encode())
         self.dirty = False
+
+
+def _stamp_key(rel: str, seen: stamps.Stamp) -> str:
+    return f"file:{rel}:{seen.hex()}"
 
 
 def subject_parts(inv: Inventory, version: Version, cache: DigestCache) -> dict[str, str]:

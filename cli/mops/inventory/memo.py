@@ -99,9 +99,14 @@ class Memo:
         self.usable = isinstance(inv.source, WorktreeSource) and inv.commit is None and \
             all(store.enabled for store in self.stores.values())
         self._context: bytes | None = None
-        #: The record files and bytes the last key (:meth:`model_key`) was made of.
+        #: The record files the last key (:meth:`model_key`) was made of, and their blob ids.
         self.files: ModelFiles | None = None
-        self.data: dict[str, bytes] = {}
+        self._ids: dict[str, bytes] = {}
+        self._key: bytes | None = None
+        self._data: dict[str, bytes] | None = None
+        #: A key whose files were found changed when read (:attr:`data`): nothing is kept
+        #: under it.
+        self._unkept: bytes | None = None
         #: Set when every model of the inventory was asked for: then :meth:`save` drops the
         #: entries of content that is gone (another version of a record, of the settings,
         #: of mops), which would otherwise pile up in the shards every run reads.
@@ -128,17 +133,33 @@ class Memo:
             return None
         h = hashlib.blake2b(self._context, digest_size=32, person=b"mops-memo-model")
         h.update(model_id.encode() + b"\0")
+        source = self.inv.source
+        assert isinstance(source, WorktreeSource)
         try:
             files = self.inv.model_files(model_id)
-            data = {path: self.inv.source.read(path) for path in files.paths()}
+            # Known by stamp when the file is as it was when last read (mops.inventory.stamps)
+            paths = files.paths()
+            ids = dict(zip(paths, source.blob_ids(paths), strict=True))
         except Exception:  # a name or a file the loader will refuse, with its own message
             return None
-        for path, content in data.items():
-            h.update(path.encode() + b"\0" + blob_id(content))
-        # A model evaluated for this key is made of exactly these (Inventory.pinned),
-        # never of a file changed since.
-        self.files, self.data = files, data
-        return h.digest()
+        for path, blob in ids.items():
+            h.update(path.encode() + b"\0" + blob)
+        self.files, self._ids, self._data = files, ids, None
+        self._key = h.digest()
+        return self._key
+
+    @property
+    def data(self) -> dict[str, bytes]:
+        """The bytes of the last key's record files, read now, for a model evaluated under
+        that key (:meth:`Inventory.pinned`): if one is no longer what the key was made of,
+        what is evaluated is still what was read, and nothing is kept under the key."""
+        if self._data is None:
+            assert self.files is not None
+            self._data = {path: self.inv.read(path) for path in self.files.paths()}
+            if any(blob_id(content) != self._ids.get(path)
+                   for path, content in self._data.items()):
+                self._unkept = self._key
+        return self._data
 
     def get(self, kind: str, key: bytes, now: dt.datetime, digests: DigestCache) -> Any:
         """The value kept for ``key`` if it still holds at ``now`` and every file it read has
@@ -169,6 +190,8 @@ class Memo:
 
     def put(self, kind: str, key: bytes, value: Any, window: list[dt.datetime | None],
             reads: dict[str, str]) -> None:
+        if key == self._unkept:
+            return
         entry = {"window": [_micros(window[0]), _micros(window[1])], "reads": reads,
                  "value": value}
         self.stores[kind].put(key, json.dumps(entry, separators=(",", ":"), default=str,

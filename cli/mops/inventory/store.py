@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from mops import clock, git
 from mops.errors import NotAnInventoryError, NotFoundError, RecordError, UsageError
-from mops.inventory import layout, records, yamlio
+from mops.inventory import layout, records, stamps, yamlio
 from mops.inventory.layout import MODELS_DIR, SETTINGS_FILE
 from mops.inventory.names import (
     ModelRef,
@@ -22,6 +22,7 @@ from mops.inventory.names import (
     validate_record_id,
     validate_version,
 )
+from mops.inventory.stamps import StampCache
 
 
 class Source(Protocol):
@@ -40,8 +41,11 @@ class WorktreeSource:
     #: scandir per directory, so that reading one model never lists another's files.
     INDEXED = MODELS_DIR
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, stamps: StampCache | None = None) -> None:
         self.root = root
+        #: What was remembered of each model folder (its folders' listings, its files' blob
+        #: ids) by stamp; None: nothing is (every folder is listed, every file read).
+        self.stamps = stamps
         self._root = os.fspath(root) + os.sep
         self._real_root = os.path.realpath(root)
         self._checked: set[str] = {""}
@@ -50,17 +54,20 @@ class WorktreeSource:
         self._indexed_link: bool | None = None
         #: The folders of ``models/`` that are symbolic links, once ``models/`` was listed.
         self._linked_units: set[str] | None = None
+        #: ``models/``'s entries, once listed, and those that are files.
+        self._listed: list[str] | None = None
+        self._file_units: set[str] = set()
 
     def invalidate(self) -> None:
         """Forget what was listed (after mops wrote files)."""
         self._units = {}
         self._linked_units = None
+        self._file_units = set()
 
     def _tree(self, rel: str) -> _TreeIndex | None:
         if not rel.startswith(self._PREFIX):
             return None
-        end = rel.find("/", self._AFTER)
-        unit = rel if end < 0 else rel[:end]
+        unit = self._unit(rel)
         try:
             return self._units[unit]
         except KeyError:
@@ -68,7 +75,11 @@ class WorktreeSource:
         if self._indexed_link is None:
             self._indexed_link = os.path.islink(self._root + self.INDEXED)
         linked = unit in self._linked_units if self._linked_units is not None else None
-        tree = None if self._indexed_link else _TreeIndex.scan(self._root, unit, linked)
+        if unit in self._file_units:  # not a folder (as listed): no index, as scan finds
+            self._units[unit] = None
+            return None
+        known = self.stamps.unit(unit) if self.stamps is not None else None
+        tree = None if self._indexed_link else _TreeIndex.scan(self._root, unit, linked, known)
         self._units[unit] = tree
         return tree
 
@@ -86,7 +97,10 @@ class WorktreeSource:
         if os.path.islink(path):  # the folder itself: every path below is checked
             return sorted(e.name for e in entries)
         self._linked_units = {f"{self._PREFIX}{e.name}" for e in entries if e.is_symlink()}
-        return sorted(e.name for e in entries)
+        self._file_units = {f"{self._PREFIX}{e.name}" for e in entries
+                            if not e.is_symlink() and not e.is_dir(follow_symlinks=False)}
+        self._listed = sorted(e.name for e in entries)
+        return list(self._listed)
 
     def _path(self, rel: str) -> str:
         # Each path prefix is checked once (lstat), so large inventories stay fast.
@@ -108,6 +122,52 @@ class WorktreeSource:
         path = self._root + rel if tree is not None else self._path(rel)
         with open(path, "rb") as fh:
             return fh.read()
+
+    def blob_ids(self, rels: Sequence[str]) -> list[bytes]:
+        """The git blob id of each file of ``rels``: remembered by its stamp in a model's
+        folder (:mod:`mops.inventory.stamps`), else read and hashed (and remembered once
+        settled)."""
+        out = []
+        unit = prefix = ""
+        known = None
+        for rel in rels:
+            if not prefix or not rel.startswith(prefix):
+                tree = self._tree(rel)
+                unit = self._unit(rel)
+                prefix = unit + "/"
+                known = self.stamps.unit(unit) if tree is not None and self.stamps else None
+            if known is None:
+                out.append(yamlio.blob_id(self.read(rel)))
+                continue
+            path = self._root + rel
+            name = rel[len(unit):]
+            kept = known.blobs.get(name)
+            if kept is not None and kept[:-20] == stamps.stamp(os.stat(path)):
+                out.append(kept[-20:])
+                continue
+            data, seen = stamps.observe(path, stamps.read_bytes)
+            blob = yamlio.blob_id(data)
+            if seen is not None:
+                known.blobs[name] = seen + blob
+                known.dirty = True
+            elif kept is not None:
+                del known.blobs[name]
+                known.dirty = True
+            out.append(blob)
+        return out
+
+    def _unit(self, rel: str) -> str:
+        end = rel.find("/", self._AFTER)
+        return rel if end < 0 else rel[:end]
+
+    def save(self) -> None:
+        """Keep what was learnt of the model folders' stamps (dropping the folders that are
+        gone, when every folder of ``models/`` was read)."""
+        if self.stamps is None:
+            return
+        listed = self._listed
+        self.stamps.save(prune=listed is not None and all(
+            f"{self._PREFIX}{name}" in self._units for name in listed))
 
     def listdir(self, rel: str) -> list[str]:
         tree = self._tree(rel)
@@ -145,26 +205,39 @@ class _TreeIndex:
     files: set[str]
 
     @classmethod
-    def scan(cls, root: str, top: str, linked: bool | None = None) -> _TreeIndex | None:
+    def scan(cls, root: str, top: str, linked: bool | None = None,
+             known: stamps.Unit | None = None) -> _TreeIndex | None:
         """The index of ``root + top``, or None when the folder is or holds a symlink (then
-        every path is checked). ``linked``: whether ``top`` is one, when already known."""
+        every path is checked). ``linked``: whether ``top`` is one, when already known.
+        ``known``: what was remembered of it; a folder whose stamp is the one remembered is
+        not listed again, and ``known`` is brought up to date."""
         dirs: dict[str, list[str]] = {}
         files: set[str] = set()
         if linked is None:
             linked = os.path.islink(root + top)
         if linked:
             return None
+        if known is not None and known.unchanged(root):
+            return cls(known.dirs, set(known.files))
+        seen: dict[str, stamps.Stamp | None] = {}
         stack = [top]
         while stack:
             folder = stack.pop()
+            path = root + folder
             try:
-                with os.scandir(root + folder) as it:
-                    entries = list(it)
+                if known is None:
+                    with os.scandir(path) as it:
+                        entries = list(it)
+                else:
+                    entries, seen[folder] = stamps.observe(path, _listing, stat=os.lstat)
             except NotADirectoryError:
                 if folder == top:
                     return None
+                seen[folder] = None  # changed while it was listed: not remembered
                 continue
             except FileNotFoundError:
+                if folder != top:
+                    seen[folder] = None
                 continue
             names = []
             prefix = folder + "/"
@@ -179,7 +252,14 @@ class _TreeIndex:
                     files.add(prefix + name)
             names.sort()
             dirs[folder] = names
+        if known is not None:
+            known.remember(top, seen, dirs, files)
         return cls(dirs, files)
+
+
+def _listing(path: str) -> list[os.DirEntry[str]]:
+    with os.scandir(path) as it:
+        return list(it)
 
 
 class CommitSource:
@@ -276,6 +356,14 @@ def _bind(load: Callable[[str, bytes, str], Any], path: str, rid: str) -> Callab
     return lambda data: load(path, data, rid)
 
 
+def _record_files(listdir: Callable[[str], list[str]], folder: str, suffix: str,
+                  kind: str) -> list[tuple[str, str]]:
+    """(path, id) of every ``<id><suffix>`` record in ``folder``, its id validated."""
+    cut = -len(suffix)
+    return [(f"{folder}/{fname}", validate_record_id(fname[:cut], kind))
+            for fname in listdir(folder) if fname.endswith(suffix)]
+
+
 def find_root(start: Path) -> Path:
     """The nearest directory at or above ``start`` holding ``mops.yaml``, like git finds .git."""
     start = start.resolve()
@@ -326,9 +414,11 @@ class Inventory:
             raise NotAnInventoryError(f"{root / SETTINGS_FILE} is not in a git repository: run "
                                       f"`git init` there, or `mops init` in a new folder")
         top = top.resolve()
+        cache = git.git_dir(top) / layout.CACHE_DIR
         if record_cache is None:
-            record_cache = yamlio.ParseCache(git.git_dir(top) / layout.CACHE_DIR / layout.RECORD_CACHE)
-        return cls(root, top, WorktreeSource(root), None, git_env=git_env, record_cache=record_cache)
+            record_cache = yamlio.ParseCache(cache / layout.RECORD_CACHE)
+        source = WorktreeSource(root, StampCache(cache / stamps.FOLDER))
+        return cls(root, top, source, None, git_env=git_env, record_cache=record_cache)
 
     def at(self, rev: str) -> Inventory:
         """The same inventory as it stood at commit ``rev`` (read from git objects)."""
@@ -421,23 +511,31 @@ class Inventory:
     def model_files(self, model_id: str) -> ModelFiles:
         """The record files that make up ``model_id`` (what :meth:`model` reads, in order):
         names checked before they become paths."""
+        listdir: Callable[[str], list[str]] = self.source.listdir
+        isfile: Callable[[str], bool] = self.source.isfile
+        if isinstance(self.source, WorktreeSource):  # the model's folder, indexed: read it
+            tree = self.source._tree(layout.model_dir(model_id))  # without a lookup per path
+            if tree is not None:
+                dirs, files = tree.dirs, tree.files
+
+                def listdir(rel: str) -> list[str]:
+                    return dirs.get(rel, [])
+
+                def isfile(rel: str) -> bool:
+                    return rel in files
         versions = []
-        for name in self.source.listdir(layout.versions_dir(model_id)):
+        for name in listdir(layout.versions_dir(model_id)):
             vdir = layout.version_dir(model_id, name)
-            if self.source.isfile(f"{vdir}/{layout.VERSION_FILE}"):
+            if isfile(f"{vdir}/{layout.VERSION_FILE}"):
                 validate_version(name)
                 versions.append(VersionFiles(
                     name, vdir, f"{vdir}/{layout.VERSION_FILE}",
-                    self._record_files(f"{vdir}/{layout.EVIDENCE}", ".yaml", "evidence"),
-                    self._record_files(f"{vdir}/{layout.APPROVALS}", ".yaml", "approval"),
-                    self._record_files(f"{vdir}/{layout.MONITORING}", ".json", "monitoring record")))
-        findings = self._record_files(layout.findings_dir(model_id), ".yaml", "finding")
+                    _record_files(listdir, f"{vdir}/{layout.EVIDENCE}", ".yaml", "evidence"),
+                    _record_files(listdir, f"{vdir}/{layout.APPROVALS}", ".yaml", "approval"),
+                    _record_files(listdir, f"{vdir}/{layout.MONITORING}", ".json",
+                                  "monitoring record")))
+        findings = _record_files(listdir, layout.findings_dir(model_id), ".yaml", "finding")
         return ModelFiles(model_id, layout.card_path(model_id), versions, findings)
-
-    def _record_files(self, folder: str, suffix: str, kind: str) -> list[tuple[str, str]]:
-        """(path, id) of every ``<id><suffix>`` record in ``folder``, its id validated."""
-        return [(f"{folder}/{fname}", validate_record_id(fname[: -len(suffix)], kind))
-                for fname in self.source.listdir(folder) if fname.endswith(suffix)]
 
     @contextlib.contextmanager
     def pinned(self, files: ModelFiles, data: Mapping[str, bytes]) -> Iterator[Model]:
@@ -498,6 +596,8 @@ class Inventory:
         """Stop the git reader of a commit, and save the record cache."""
         if isinstance(self.source, CommitSource):
             self.source.reader.close()
+        elif isinstance(self.source, WorktreeSource):
+            self.source.save()
         if self.record_cache is not None:
             self.record_cache.save()
 
