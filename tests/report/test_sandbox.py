@@ -44,6 +44,14 @@ SAME = [
     "{{ d.missing is defined }}", "{{ d.name ~ d.m }}", "{{ d.name | upper }}",
     "{% set x %}{{ d.name }}{{ d.m }}{% endset %}{{ x }}",
     "{% macro b(v) %}<span>{{ v }}</span>{% endmacro %}{{ b(d.name) }}{{ b(d.m) }}",
+    # Macros (called without the checks for other callables): arguments, defaults,
+    # varargs, kwargs, caller, in loops and blocks, and what is not a macro.
+    "{% macro m(a, b=2) %}{{ a }}{{ b }}{{ varargs }}{{ kwargs }}{% endmacro %}"
+    "{{ m(1) }}|{{ m(1, 3, 4, x=d.name) }}|{{ m(b=5, a=d.m) }}",
+    "{% macro m() %}[{{ caller() }}]{% endmacro %}{% call m() %}{{ d.name }}{% endcall %}",
+    "{% macro m(v) %}({{ v }}){% endmacro %}{% for i in d.nested.list %}{% set x = i %}"
+    "{{ m(x) }}{% endfor %}{% set y %}{{ m(d.name) }}{% endset %}{{ y }}",
+    "{{ range(3) | list }} {{ d.nested.list.index(1) }} {{ dict(a=1) }}",
 ]
 
 
@@ -62,6 +70,7 @@ REFUSED = [
     "{{ d.nested.__class__ }}",
     "{{ d.__dir__() }}",
     "{{ s.__class__.__base__.__subclasses__() }}",
+    "{% macro m() %}{% endmacro %}{{ m._func.__globals__ }}",
 ]
 
 
