@@ -245,3 +245,22 @@ def test_a_damaged_kept_walk_is_walked_again(repo: Path):
 def test_no_cache_keeps_nothing(repo: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("MOPS_NO_CACHE", "1")
     assert walks.store(repo) is None
+
+
+def test_a_kept_order_that_misses_a_commit_never_drops_it(repo: Path):
+    """The scoped replay sorts what it read by the kept order of all of history: a commit
+    missing there (a kept file believed but wrong) is not dropped; git is asked again."""
+    head = _head(repo)
+    truth = mgit.changes_log_of(repo, head, [RULES, [FOLDER]])
+    store = Kept()
+    history._WALKS.clear()
+    assert mgit.changes_log_of(repo, head, [RULES, [FOLDER]], store) == truth
+    hide = truth[1].sha.encode()
+    changed = 0
+    for name, value in store.files.items():
+        if b"\x1e" not in value:  # rev-list's lines, not a log's records
+            store.files[name] = b"\n".join(line for line in value.split(b"\n") if line != hide)
+            changed += 1
+    assert changed == 1
+    history._WALKS.clear()
+    assert mgit.changes_log_of(repo, head, [RULES, [FOLDER]], store) == truth

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mops import clock
+from mops.errors import GitError
 from mops.git.run import probe, run
 
 # ----------------------------------------------------------------------------- walks kept
@@ -445,7 +446,14 @@ def changes_log_of(top: Path, rev: str, groups: list[list[str]],
         return list(found.values())
     order = walk(top, ["rev-list", "--topo-order"], rev, [], store).decode().split()
     order.reverse()
-    return [found[sha] for sha in order if sha in found]
+    listed = [found[sha] for sha in order if sha in found]
+    if len(listed) != len(found):  # never drop a commit for want of its place: ask git
+        order = run(top, "rev-list", "--topo-order", "--reverse", rev, "--").decode().split()
+        listed = [found[sha] for sha in order if sha in found]
+        if len(listed) != len(found):
+            raise GitError(f"git rev-list {rev} does not list every commit its log of "
+                           f"these paths lists")
+    return listed
 
 
 def merge_changes(top: Path, pairs: Iterable[tuple[str, str]], paths: Iterable[str]
