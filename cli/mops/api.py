@@ -300,15 +300,17 @@ def _memo(inv: Inventory) -> Memo:
     """Each model's results and ``list`` rows kept by content (``.git/mops/``, sealed), so
     that ``list`` and ``check`` evaluate only the models that changed since the last run."""
     from mops.inventory.memo import Memo
-    from mops.inventory.views import model_rows
     from mops.policy.engine import encode_results
-    from mops.report.table import inventory_row
 
     evaluated = bool(inv.settings.policies)
 
     def rows(model: Model, results: Sequence[Result]) -> list[tuple[str, str]]:
         """(stage, the row's JSON as an element of ``list --json``'s indented array)."""
         import json
+
+        from mops.inventory.views import model_rows
+        from mops.report.table import inventory_row  # only for a model evaluated: the
+        # report package (Jinja, Markdown) stays out of a warm run
 
         out = []
         for r in model_rows(model):
