@@ -298,3 +298,24 @@ def test_a_long_run_of_empty_pieces_is_streamed_whole(tmp_path):
     render_to(context, environment(source), tmp_path / "r.html")
     assert (tmp_path / "r.html").read_text(encoding="utf-8") == html
     assert parse(html).by_id("summary")
+
+
+def test_no_full_collection_while_a_report_is_made_and_the_thresholds_come_back():
+    import gc
+
+    from mops.report.context import NEVER, young_collections_only
+
+    before = gc.get_threshold()
+    seen = []
+    with young_collections_only():
+        seen.append(gc.get_threshold())
+        with young_collections_only():  # nested: as write_report around build_context
+            pass
+        seen.append(gc.get_threshold())
+    assert seen == [(before[0], before[1], NEVER)] * 2
+    assert gc.get_threshold() == before
+    with pytest.raises(ZeroDivisionError), young_collections_only():
+        1 / 0  # noqa: B018
+    assert gc.get_threshold() == before
+    build_context(_input(_model(), []))
+    assert gc.get_threshold() == before

@@ -99,24 +99,30 @@ def count(value: Any) -> str:
 
 
 @contextlib.contextmanager
-def settled_heap() -> Iterator[None]:
-    """What is already in memory set aside from the garbage collector while a report is
-    built or rendered (:func:`gc.freeze`), then handed back: these make millions of small
-    objects, and every full collection would walk each record read before them again (a
-    fifth of the time at 10,000 models). A freeze someone else made is left alone."""
-    if gc.get_freeze_count():
-        yield
-        return
-    gc.freeze()
+def young_collections_only() -> Iterator[None]:
+    """No full garbage collection while a report is gathered, built and rendered; the
+    young generations are collected as before, and the thresholds put back at the end.
+
+    A report makes millions of objects that live until it is written, and each full
+    collection walks every one of them again: at 10,000 models, 17 full collections took
+    4.5 s of 29 and freed nothing. Short-lived cycles (Jinja's contexts, say) die young
+    and are still freed; anything older is left to the first full collection after.
+    """
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(young, middle, NEVER)
     try:
         yield
     finally:
-        gc.unfreeze()
+        gc.set_threshold(young, middle, old)
+
+
+#: A threshold no count of collections reaches.
+NEVER = 2**31 - 1
 
 
 def build_context(data: ReportInput) -> dict[str, Any]:
     """The whole template context: cover, summary, one section per model, trails."""
-    with settled_heap():
+    with young_collections_only():
         return _build_context(data)
 
 
