@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Literal
 
 BasisKind = Literal["text", "practice", "unspecified"]
@@ -123,10 +123,10 @@ class Result:
     def to_json(self, *, basis: bool = True) -> dict[str, Any]:
         """The result as JSON data; without its basis (always the last key) if not ``basis``."""
         # Every field but basis is a plain value: no deep copy needed (asdict is ~10x slower).
-        out = {name: getattr(self, name) for name in _FIELDS}
+        # The instance's own dict holds the fields in their order (basis last).
+        out = self.__dict__.copy()
+        del out["basis"]
         if basis:
             out["basis"] = [b.to_json() for b in self.basis]
         return out
 
-
-_FIELDS = tuple(f.name for f in fields(Result) if f.name != "basis")
