@@ -159,10 +159,10 @@ _STATUSES = {s.value: s for s in Status}
 def decode_result(model: str, item: list[Any], rules: dict[str, Rule]) -> Result:
     version, rule_id, status, message, file, weight, waiver, related = item
     rule = rules[rule_id]
-    return Result(model=model, version=version, rule=rule_id, title=rule.title,
-                  status=_STATUSES[status], message=message, cite=rule.cite, file=file,
-                  pack=rule.pack, weight=weight, waiver=waiver, related=tuple(related),
-                  pack_version=rule.pack_version, basis=rule.basis)
+    return Result.decoded(model=model, version=version, rule=rule_id, title=rule.title,
+                          status=_STATUSES[status], message=message, cite=rule.cite, file=file,
+                          pack=rule.pack, weight=weight, waiver=waiver, related=tuple(related),
+                          pack_version=rule.pack_version, basis=rule.basis)
 
 
 def evaluate_version(inv: Inventory, model: Model, version: Version, *, now: dt.datetime,
