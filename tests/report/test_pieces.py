@@ -303,7 +303,7 @@ def test_a_long_run_of_empty_pieces_is_streamed_whole(tmp_path):
 def test_no_full_collection_while_a_report_is_made_and_the_thresholds_come_back():
     import gc
 
-    from mops.report.context import NEVER, young_collections_only
+    from mops.heap import NEVER, young_collections_only
 
     before = gc.get_threshold()
     seen = []

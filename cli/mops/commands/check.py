@@ -112,18 +112,18 @@ def check(
         "working tree); every model when mops.yaml or a policy pack changed.")] = None,
 ) -> None:
     """Evaluate every policy rule for every version in scope; exit 1 if any fails."""
-    import gc
+    from mops.heap import young_collections_only
 
-    gc.disable()  # a short process that frees little (as `list`): at 10,000 models the
-    # collector walked the kept results again and again for a fifth of a warm run
-    if fmt == Format.github:
-        from mops.output.github import errors_annotated
+    with young_collections_only():
+        if fmt == Format.github:
+            from mops.output.github import errors_annotated
 
-        # An error (a bad REF, a malformed mops.yaml) is also an annotation, not only a log line.
-        with errors_annotated("mops check") as where:
-            _check(refs, fmt, changed_since, where)
-    else:
-        _check(refs, fmt, changed_since)
+            # An error (a bad REF, a malformed mops.yaml) is also an annotation, not only
+            # a log line.
+            with errors_annotated("mops check") as where:
+                _check(refs, fmt, changed_since, where)
+        else:
+            _check(refs, fmt, changed_since)
 
 
 def _check(refs: list[str] | None, fmt: Format, changed_since: str | None,

@@ -19,8 +19,9 @@ from typing import Any
 
 from jinja2 import Environment
 
+from mops.heap import young_collections_only
 from mops.inventory.store import Inventory
-from mops.report.context import build_context, young_collections_only
+from mops.report.context import build_context
 from mops.report.gather import (
     Evaluator,
     ReportInput,
@@ -78,7 +79,7 @@ def _prepared(inv: Inventory, models: Sequence[str], as_of: str | None,
     stays open while they are used: templates are read from it)."""
     snapshot, resolved = open_snapshot(inv, as_of)
     try:
-        with young_collections_only():  # until the report is rendered (see there)
+        with young_collections_only():  # gathered, built and rendered (mops.heap)
             data = read_snapshot(snapshot, resolved, models, evaluate=evaluate, verify=verify)
             yield data, build_context(data), environment(snapshot.source, _cache_dir(inv))
     finally:

@@ -8,11 +8,9 @@ sorted; every status carries a word (``word``) beside its style class
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mops import clock
@@ -98,35 +96,8 @@ def count(value: Any) -> str:
 # ----------------------------------------------------------------------------- the report
 
 
-@contextlib.contextmanager
-def young_collections_only() -> Iterator[None]:
-    """No full garbage collection while a report is gathered, built and rendered; the
-    young generations are collected as before, and the thresholds put back at the end.
-
-    A report makes millions of objects that live until it is written, and each full
-    collection walks every one of them again: at 10,000 models, 17 full collections took
-    4.5 s of 29 and freed nothing. Short-lived cycles (Jinja's contexts, say) die young
-    and are still freed; anything older is left to the first full collection after.
-    """
-    young, middle, old = gc.get_threshold()
-    gc.set_threshold(young, middle, NEVER)
-    try:
-        yield
-    finally:
-        gc.set_threshold(young, middle, old)
-
-
-#: A threshold no count of collections reaches.
-NEVER = 2**31 - 1
-
-
 def build_context(data: ReportInput) -> dict[str, Any]:
     """The whole template context: cover, summary, one section per model, trails."""
-    with young_collections_only():
-        return _build_context(data)
-
-
-def _build_context(data: ReportInput) -> dict[str, Any]:
     today = data.evaluated_at.date()
     results: dict[str, list[Result]] = {}
     for r in sorted(data.results, key=lambda r: (r.model, r.version, r.pack, r.rule)):

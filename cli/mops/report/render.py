@@ -44,7 +44,7 @@ from markupsafe import Markup, escape
 from mops.errors import UsageError
 from mops.inventory.store import Source
 from mops.report import guard
-from mops.report.context import DIGEST_PLACEHOLDER, young_collections_only
+from mops.report.context import DIGEST_PLACEHOLDER
 
 OVERRIDES_DIR = "report_templates"
 DEFAULT_TEMPLATE = "inventory.html"
@@ -267,7 +267,7 @@ def _stream(context: dict[str, Any], env: Environment, template: str, fh: Binary
     listed = overrides(env)
     check = guard.Stream(listed)
     sealer = _Sealer(fh)
-    with _template_errors(), young_collections_only():
+    with _template_errors():
         generated = env.get_template(template).generate(context)
         # Joined in C, PIECES at a time (a report is millions of small pieces); until the
         # template is done, not until a join is empty (a loop may print nothing for
