@@ -42,6 +42,7 @@ import dataclasses
 import datetime as dt
 import os
 import shutil
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -1139,10 +1140,7 @@ class Replay:
         carry = self.CARRY and self._range is None and self.models is None
         anchors = self._anchors(log) if carry else {}
         #: Per logged commit, how many later commits start from its files.
-        waiting: dict[str, int] = {}
-        for a in anchors.values():
-            if a is not None:
-                waiting[a] = waiting.get(a, 0) + 1
+        waiting = Counter(a for a in anchors.values() if a is not None)
         carried: dict[str, dict[str, dict[str, tuple[str, str]]]] = {}
         for c in log:  # parents first
             base = c.parents[0] if c.parents else None
@@ -1179,7 +1177,7 @@ class Replay:
                     files.pop(rel, None)
                 else:
                     files[rel] = (ch.mode, ch.new)
-            if state is not None and waiting.get(c.sha):
+            if state is not None and waiting[c.sha]:
                 state.update((k, v) for k, v in delta.items() if v is not None)
                 carried[c.sha] = state
             self._deltas[c.sha] = delta
