@@ -17,6 +17,7 @@ from mops.inventory import sealed, stamps
 from mops.inventory.yamlio import ParseCache, blob_id
 from tests.benchmarks import scale_bench
 from tests.conftest import Mops, git
+from tests.inventory.conftest import all_sealed, damage
 
 APPROVAL = "models/model-00001/versions/1.0.0/approvals/A-000001.yaml"
 
@@ -59,13 +60,10 @@ def test_truncated_and_garbage_cache_files_are_ignored(inv: Path):
     time.sleep(stamps.RACY_NS / 1e9)  # evidence digests are remembered once settled
     truth = _show(inv)
     files = sorted(_records(inv).iterdir()) + [inv / ".git" / "mops" / "digests.json"]
-    for i, f in enumerate(files):
-        data = f.read_bytes()
-        f.write_bytes(data[: len(data) // 2] if i % 2 else b"\x80\x04garbage")
+    damage(files, b"\x80\x04garbage")
     assert _show(inv) == truth
     # ... and rewritten whole: every file is sealed again.
-    secret = sealed.key()
-    assert all(sealed.read(f, secret) is not None for f in _records(inv).iterdir())
+    assert all_sealed(_records(inv).iterdir())
 
 
 def test_an_entry_that_is_not_plain_data_is_dropped_and_parsed_again(inv: Path):

@@ -15,6 +15,7 @@ import pytest
 from mops.inventory import memo, sealed
 from tests.benchmarks import scale_bench
 from tests.conftest import Mops, git, use_pack
+from tests.inventory.conftest import all_sealed, damage
 
 M1 = "models/model-00001"
 CARD = f"{M1}/card.md"
@@ -82,12 +83,9 @@ def test_no_cache_keeps_nothing(inv: Path, monkeypatch: pytest.MonkeyPatch):
 
 def test_damaged_entries_are_ignored_and_rewritten(inv: Path, monkeypatch: pytest.MonkeyPatch):
     truth = _run(inv)
-    for i, f in enumerate(_kept(inv)):
-        data = f.read_bytes()
-        f.write_bytes(data[: len(data) // 2] if i % 2 else b"garbage")
+    damage(_kept(inv))
     assert _run(inv) == truth
-    secret = sealed.key()
-    assert all(sealed.read(f, secret) is not None for f in _kept(inv))
+    assert all_sealed(_kept(inv))
 
 
 def _pass_entry(root: Path, secret: bytes) -> None:
@@ -211,6 +209,17 @@ def _at(monkeypatch: pytest.MonkeyPatch, when: dt.datetime) -> None:
     monkeypatch.setenv("MOPS_NOW", when.isoformat())
 
 
+def _verdicts_on(inv: Path, monkeypatch: pytest.MonkeyPatch, days: tuple[str, ...]
+                 ) -> list[bool]:
+    """The verdict on each day in turn (``MOPS_NOW``), each warm run checked against no cache."""
+    seen = []
+    for day in days:
+        monkeypatch.setenv("MOPS_NOW", day)
+        _follows(inv, monkeypatch)
+        seen.append(_verdict(inv))
+    return seen
+
+
 def test_the_clock_is_followed_to_the_microsecond(inv: Path, monkeypatch: pytest.MonkeyPatch):
     """Ages count whole days from a record's time: a result is kept only for the instants
     every age it computed stays the same, and each day for dates (review due)."""
@@ -228,12 +237,8 @@ def test_the_clock_is_followed_to_the_microsecond(inv: Path, monkeypatch: pytest
     # The review: last 2026-05-01, every 240 months: due by 2046-05-01, overdue the day after.
     (inv / "policies" / "acme.yaml").write_text(
         PACK.replace("months: 12", "months: 240").replace("max_age_days: 30", "max_age_days: 99999"))
-    seen = []
-    for day in ("2046-05-01T23:59:59.999999", "2046-05-02", "2046-05-01"):
-        monkeypatch.setenv("MOPS_NOW", day)
-        _follows(inv, monkeypatch)
-        seen.append(_verdict(inv))
-    assert seen == [True, False, True]
+    assert _verdicts_on(inv, monkeypatch, ("2046-05-01T23:59:59.999999", "2046-05-02",
+                                           "2046-05-01")) == [True, False, True]
 
 
 def test_an_exception_written_by_hand_is_followed_to_its_expiry(
@@ -247,12 +252,8 @@ def test_an_exception_written_by_hand_is_followed_to_its_expiry(
                          "title: Report due\nreason: Revalidation under way\ncontrols: Monthly "
                          "monitoring\nstatus: open\nopened_by: dana@acme.test\n"
                          "opened_at: '2026-05-20T00:00:00Z'\nexpires: 2026-06-10\n")
-    seen = []
-    for day in ("2026-06-10T23:59:59", "2026-06-11", "2026-06-10"):
-        monkeypatch.setenv("MOPS_NOW", day)
-        _follows(inv, monkeypatch)
-        seen.append(_verdict(inv))
-    assert seen == [True, False, True]
+    assert _verdicts_on(inv, monkeypatch, ("2026-06-10T23:59:59", "2026-06-11",
+                                           "2026-06-10")) == [True, False, True]
 
 
 def test_history_rewritten_under_the_results(inv: Path, monkeypatch: pytest.MonkeyPatch):

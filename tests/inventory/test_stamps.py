@@ -15,6 +15,7 @@ import pytest
 from mops.inventory import sealed, stamps
 from mops.inventory.yamlio import blob_id
 from tests.conftest import Mops, git
+from tests.inventory.conftest import all_sealed, damage
 from tests.inventory.test_memo import CARD, M1, V1, _follows, _run, _stale, _truth, _verdict
 from tests.inventory.test_scale import _reads
 
@@ -185,12 +186,9 @@ def test_damaged_stamp_files_are_ignored_and_rewritten(
         settled: Path, monkeypatch: pytest.MonkeyPatch):
     truth = _truth(settled, monkeypatch)
     assert _units(settled)
-    for i, f in enumerate(_units(settled)):
-        data = f.read_bytes()
-        f.write_bytes(data[: len(data) // 2] if i % 2 else b"garbage")
+    damage(_units(settled))
     assert _run(settled) == truth
-    secret = sealed.key()
-    assert all(sealed.read(f, secret) is not None for f in _units(settled))
+    assert all_sealed(_units(settled))
 
 
 def _forge(root: Path, secret: bytes, original: bytes) -> None:
