@@ -95,3 +95,33 @@ def test_json_document_written_in_pieces_is_one_document(n: int, capsys: pytest.
                                "summary": summary(results),
                                "results": json.loads(json.dumps([r.to_json() for r in results]))}
     assert out.count("\n") == n + 6 + (0 if n else -1)
+
+
+def test_json_lines_are_what_json_dumps_writes(capsys: pytest.CaptureFixture[str]):
+    """``check --format json`` puts each result's line together from its parts: each is
+    still exactly ``json.dumps(result.to_json(), ensure_ascii=False, default=str)``, for
+    fields of every type a result can hold (and for one a caller put in by hand)."""
+    import datetime as dt
+
+    from mops.commands.check import print_json
+    from mops.policy.results import Basis, Result
+
+    basis = (Basis('a "quoted" demand', "text", "x\ty"), Basis("é", "practice", "\u2028"))
+    results = [
+        Result(model="m\u00e9", version="1.0", rule="R-1", title='t "q"', status="fail",
+               message="a\nb\\c \U0001f600", cite="c", file="models/m/card.md", pack="p",
+               weight=3, waiver=None, related=("x", 'y"z'), pack_version=2, basis=basis),
+        Result(model="m", version="2.0", rule="R-1", title='t "q"', status="waived",
+               message="", cite="c", file="f", pack="p", weight=1.5, waiver="W-1",
+               related=(), pack_version=None, basis=()),
+        Result(model="m", version="2.0", rule="R-2", title="other", status="pass",
+               message="m", cite="c2", file="f", weight=True, waiver="",  # type: ignore[arg-type]
+               related=["l"], basis=basis),  # type: ignore[arg-type]
+        Result(model="m", version="3", rule="R-2", title="other", status="n/a",
+               message=dt.date(2026, 1, 2), cite="c2", file="f",  # type: ignore[arg-type]
+               weight=-7, waiver=None, basis=basis),
+    ]
+    print_json(results)
+    lines = capsys.readouterr().out.split("\n")[4:-3]
+    assert [line.rstrip(",") for line in lines] == [
+        "    " + json.dumps(r.to_json(), ensure_ascii=False, default=str) for r in results]
