@@ -201,8 +201,7 @@ def _forge(root: Path, secret: bytes, original: bytes) -> None:
     unit.blobs[name] = stamps.stamp(os.stat(root / CARD)) + blob_id(original)
     path = store.store.file(store._name(M1)[0])
     shard = pickle.loads(sealed.read(path, sealed.key()) or pickle.dumps({}))
-    shard[store._name(M1)] = marshal.dumps((M1, unit.folders, unit.stamps, unit.dirs,
-                                            unit.files, unit.blobs))
+    shard[store._name(M1)] = store.encoded(M1, unit)
     sealed.write(path, secret, pickle.dumps(shard))
 
 
@@ -256,3 +255,48 @@ def test_a_model_folder_gone_is_dropped(settled: Path):
     git(settled, "rm", "-q", "-r", "models/model-00002")
     Mops(settled).json("list", "--json")
     assert units() == {f"models/model-0000{i}" for i in range(2)}
+
+
+def _unit(root: Path) -> stamps.Unit:
+    unit = stamps.StampCache(root / ".git" / "mops" / stamps.FOLDER).unit(M1)
+    assert unit is not None
+    return unit
+
+
+def _forge_paths(root: Path, derived: tuple[bytes, tuple[str, ...]]) -> None:
+    """Seal, with the user's key, the model folder's record paths as ``derived`` says."""
+    store = stamps.StampCache(root / ".git" / "mops" / stamps.FOLDER)
+    unit = store.unit(M1)
+    assert unit is not None and unit.folders
+    unit.derived = derived
+    unit.dirty = True
+    store.save()
+
+
+def test_record_paths_are_remembered_with_the_listing_and_the_code(
+        settled: Path, monkeypatch: pytest.MonkeyPatch):
+    """A model's record paths are derived from its folders' listing by mops's code: kept
+    with the listing (forgotten when it changes) and under the code's fingerprint. Paths
+    kept under other code are not used. Wrong paths kept under this code (only the user's
+    key can seal them) make a key nothing is kept under: the model is evaluated from its
+    files as listed now (the right answer), and the paths are derived again."""
+    from mops.inventory.memo import code_fingerprint
+
+    truth = _truth(settled, monkeypatch)
+    approval = next((settled / V1 / "approvals").iterdir()).relative_to(settled).as_posix()
+    tag, paths = _unit(settled).derived or (b"", ())
+    assert tag == code_fingerprint() and CARD in paths and approval in paths
+    wrong = tuple(p for p in paths if p != approval)
+    _forge_paths(settled, (b"other code".ljust(32), wrong))
+    rows, seen = _spied_list(settled, monkeypatch)
+    assert rows == truth[0] and seen == set()  # derived again, no record read
+    assert _unit(settled).derived == (tag, paths)
+    _forge_paths(settled, (tag, wrong))  # the twin: under this code, they are used
+    rows, seen = _spied_list(settled, monkeypatch)
+    assert rows == truth[0] and CARD in seen and approval in seen
+    assert _unit(settled).derived == (tag, paths)
+    _run(settled)  # (kept again: that run kept nothing under the wrong key, nor the right)
+    assert _spied_list(settled, monkeypatch)[1] == set()
+    (settled / V1 / "approvals" / "note.txt").write_text("x")  # the listing changes
+    _stale(settled)
+    assert _follows(settled, monkeypatch) != truth and _verdict(settled) is False

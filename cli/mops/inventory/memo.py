@@ -31,13 +31,14 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from mops import git
 from mops.inventory import layout, sealed
 from mops.inventory.digest import DigestCache
+from mops.inventory.stamps import Unit
 from mops.inventory.store import Inventory, ModelFiles, WorktreeSource
 from mops.inventory.yamlio import blob_id
 
@@ -99,9 +100,13 @@ class Memo:
         self.usable = isinstance(inv.source, WorktreeSource) and inv.commit is None and \
             all(store.enabled for store in self.stores.values())
         self._context: bytes | None = None
-        #: The record files the last key (:meth:`model_key`) was made of, and their blob ids.
-        self.files: ModelFiles | None = None
+        #: The model of the last key (:meth:`model_key`), its record files when listed (see
+        #: :attr:`files`), and the blob ids of the record files the key was made of.
+        self._model: str | None = None
+        self._files: ModelFiles | None = None
         self._ids: dict[str, bytes] = {}
+        self._code: bytes | None = None
+        self._unit: Unit | None = None
         self._key: bytes | None = None
         self._data: dict[str, bytes] | None = None
         #: A key whose files were found changed when read (:attr:`data`): nothing is kept
@@ -135,18 +140,49 @@ class Memo:
         h.update(model_id.encode() + b"\0")
         source = self.inv.source
         assert isinstance(source, WorktreeSource)
+        self._files, self._data, self._ids, self._key, self._unit = None, None, {}, None, None
+        self._model = model_id
+        code = self._code = self._code or code_fingerprint()
         try:
-            files = self.inv.model_files(model_id)
+            # The record files' paths: derived from the model folder's listing (by this
+            # code), so remembered with it while every folder keeps its stamp.
+            tree = source._tree(layout.model_dir(model_id))
+            unit = self._unit = tree.unit if tree is not None else None
+            derived = unit.derived if unit is not None else None
+            if derived is not None and derived[0] == code:
+                paths: Sequence[str] = derived[1]
+            else:
+                self._files = self.inv.model_files(model_id)
+                paths = self._files.paths()
+                if unit is not None:
+                    unit.derive(code, tuple(paths))
             # Known by stamp when the file is as it was when last read (mops.inventory.stamps)
-            paths = files.paths()
             ids = dict(zip(paths, source.blob_ids(paths), strict=True))
         except Exception:  # a name or a file the loader will refuse, with its own message
             return None
         for path, blob in ids.items():
             h.update(path.encode() + b"\0" + blob)
-        self.files, self._ids, self._data = files, ids, None
+        self._ids = ids
         self._key = h.digest()
         return self._key
+
+    @property
+    def files(self) -> ModelFiles | None:
+        """The record files the last key (:meth:`model_key`) was made of, listed now: if
+        they are not the ones the key was made of, nothing is kept under it (None: they
+        cannot be listed; then the model is read as it stands, and nothing is kept)."""
+        if self._files is None and self._model is not None:
+            try:
+                self._files = self.inv.model_files(self._model)
+            except Exception:  # the loader says why, when it reads the model
+                self._unkept = self._key
+                return None
+            paths = self._files.paths()
+            if paths != list(self._ids):
+                self._unkept = self._key
+                if self._unit is not None and self._code is not None:  # not what the
+                    self._unit.derive(self._code, tuple(paths))  # listing gives: derived again
+        return self._files
 
     @property
     def data(self) -> dict[str, bytes]:
@@ -154,10 +190,8 @@ class Memo:
         that key (:meth:`Inventory.pinned`): if one is no longer what the key was made of,
         what is evaluated is still what was read, and nothing is kept under the key."""
         if self._data is None:
-            assert self.files is not None
-            self._data = {path: self.inv.read(path) for path in self.files.paths()}
-            if any(blob_id(content) != self._ids.get(path)
-                   for path, content in self._data.items()):
+            self._data = {path: self.inv.read(path) for path in self._ids}
+            if any(blob_id(content) != self._ids[path] for path, content in self._data.items()):
                 self._unkept = self._key
         return self._data
 

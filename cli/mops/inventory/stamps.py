@@ -77,19 +77,31 @@ class Unit:
     """What is remembered of one folder tree (a model's folder): every folder in it with
     its stamp, the tree they make (each folder's sorted entries, the files), and each
     file's stamp followed by its git blob id. The tree is believed only while *every*
-    folder has its stamp (an entry added, removed or renamed changes its folder's)."""
+    folder has its stamp (an entry added, removed or renamed changes its folder's).
 
-    __slots__ = ("folders", "stamps", "dirs", "files", "blobs", "dirty")
+    ``derived``: something its reader derived from the tree alone (the model's record
+    files), with the tag it was derived under (the code's fingerprint); forgotten whenever
+    the tree is listed anew."""
+
+    __slots__ = ("folders", "stamps", "dirs", "files", "blobs", "derived", "dirty")
 
     def __init__(self, folders: tuple[str, ...] = (), stamps: tuple[Stamp, ...] = (),
                  dirs: dict[str, list[str]] | None = None, files: tuple[str, ...] = (),
-                 blobs: dict[str, bytes] | None = None) -> None:
+                 blobs: dict[str, bytes] | None = None,
+                 derived: tuple[bytes, tuple[str, ...]] | None = None) -> None:
         self.folders = folders
         self.stamps = stamps
         self.dirs: dict[str, list[str]] = dirs if dirs is not None else {}
         self.files = files
         self.blobs: dict[str, bytes] = blobs if blobs is not None else {}
+        self.derived = derived if folders else None
         self.dirty = False
+
+    def derive(self, tag: bytes, value: tuple[str, ...]) -> None:
+        """Remember ``value``, derived from this tree (as listed) under ``tag``."""
+        if self.folders and self.derived != (tag, value):
+            self.derived = (tag, value)
+            self.dirty = True
 
     def unchanged(self, root: str) -> bool:
         """Whether every folder remembered is still as it was (none: nothing is known)."""
@@ -120,6 +132,7 @@ class Unit:
             folders, stamps, dirs, sorted_files = (), (), {}, ()
         if (folders, stamps) != (self.folders, self.stamps):
             self.folders, self.stamps, self.dirs, self.files = folders, stamps, dirs, sorted_files
+            self.derived = None
             self.dirty = True
 
 
@@ -151,22 +164,29 @@ class StampCache:
         if raw is None:
             return Unit()
         try:
-            name, folders, seen, dirs, files, blobs = marshal.loads(raw)
+            name, folders, seen, dirs, files, blobs, derived = marshal.loads(raw)
             if name != unit or not all(type(x) is tuple for x in (folders, seen, files)) \
-                    or not all(type(x) is dict for x in (dirs, blobs)):
+                    or not all(type(x) is dict for x in (dirs, blobs)) or not (
+                        derived is None or type(derived) is tuple and len(derived) == 2
+                        and type(derived[0]) is bytes and type(derived[1]) is tuple):
                 raise TypeError
-            unit_ = Unit(folders, seen, dirs, files, blobs)
+            unit_ = Unit(folders, seen, dirs, files, blobs, derived)
         except Exception:  # not what this version writes: forget it
             self.store.drop(self._name(unit))
             return Unit()
         return unit_
+
+    @staticmethod
+    def encoded(unit: str, data: Unit) -> bytes:
+        """What is kept of ``unit``, as :meth:`unit` reads it back."""
+        return marshal.dumps((unit, data.folders, data.stamps, data.dirs, data.files, data.blobs,
+                              data.derived))
 
     def save(self, *, prune: bool = False) -> None:
         """Write the units that changed; with ``prune``, drop those this process did not
         ask for (a run that asked for every folder there is)."""
         for unit, data in self._units.items():
             if data.dirty:
-                self.store.put(self._name(unit), marshal.dumps((unit, data.folders, data.stamps, data.dirs,
-                                                               data.files, data.blobs)))
+                self.store.put(self._name(unit), self.encoded(unit, data))
                 data.dirty = False
         self.store.save(prune=prune)

@@ -203,6 +203,8 @@ class _TreeIndex:
 
     dirs: dict[str, list[str]]
     files: set[str]
+    #: What the stamp cache remembers of the folder, when it is exactly this tree.
+    unit: stamps.Unit | None = None
 
     @classmethod
     def scan(cls, root: str, top: str, linked: bool | None = None,
@@ -218,7 +220,7 @@ class _TreeIndex:
         if linked:
             return None
         if known is not None and known.unchanged(root):
-            return cls(known.dirs, set(known.files))
+            return cls(known.dirs, set(known.files), known)
         seen: dict[str, stamps.Stamp | None] = {}
         stack = [top]
         while stack:
@@ -254,6 +256,8 @@ class _TreeIndex:
             dirs[folder] = names
         if known is not None:
             known.remember(top, seen, dirs, files)
+            if known.folders:  # remembered as listed now
+                return cls(dirs, files, known)
         return cls(dirs, files)
 
 
