@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -60,11 +61,28 @@ def _all_new(top: Path, paths: list[str]) -> bool:
     return all(line.endswith(b" missing") for line in out.splitlines())
 
 
-def uncommitted(top: Path, paths: Iterable[str]) -> dict[str, str]:
+#: Settings under which ``git status`` compares every tracked file's stat data in full
+#: (its change time included, which no user can set) and takes no other program's or
+#: cache's word for a file or a folder: a user's ``core.trustctime=false``,
+#: ``core.checkStat=minimal``, fsmonitor hook or untracked cache cannot make a changed or
+#: an added file look clean. (Entries marked assume-unchanged or skip-worktree are not
+#: compared at all: see :func:`unchecked_entries`.)
+STRICT_STATUS = ("-c", "core.fsmonitor=false", "-c", "core.trustctime=true",
+                 "-c", "core.checkStat=default", "-c", "core.ignoreStat=false",
+                 "-c", "core.untrackedCache=false")
+
+
+def uncommitted(top: Path, paths: Iterable[str], *, untracked: bool = True) -> dict[str, str]:
     """Paths under ``paths`` (literal pathspecs) with uncommitted changes -> git's two-letter
-    status, ignored files included (``!!``) and renames as a deletion and an addition."""
-    out = run(top, "--literal-pathspecs", "--no-optional-locks", "status", "--porcelain=v1",
-              "-z", "--untracked-files=all", "--ignored=matching", "--no-renames", "--", *paths)
+    status, ignored files included (``!!``) and renames as a deletion and an addition;
+    ``untracked=False``: changes to tracked files only (no folder is listed)."""
+    paths = list(paths)
+    if not paths:
+        return {}
+    which = ("--untracked-files=all", "--ignored=matching") if untracked else \
+        ("--untracked-files=no",)
+    out = run(top, "--literal-pathspecs", *STRICT_STATUS, "--no-optional-locks", "status",
+              "--porcelain=v1", "-z", *which, "--no-renames", "--", *paths)
     found = {}
     for rec in out.decode("utf-8", "surrogateescape").split("\0"):
         if len(rec) > 3 and rec[2] == " ":
@@ -76,3 +94,18 @@ def untracked_files(top: Path, under: str = ".") -> list[str]:
     """Files git does not track below ``under`` (not ignored ones), named from the top."""
     out = run(top, "ls-files", "-z", "--others", "--exclude-standard", "--full-name", "--", under)
     return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+
+
+def unchecked_entries(top: Path, paths: Iterable[str]) -> list[str]:
+    """Index entries under ``paths`` that ``git status`` never compares with the working
+    tree: marked assume-unchanged (``update-index --assume-unchanged``, or added under
+    ``core.ignoreStat``) or skip-worktree. What the file holds must be checked otherwise."""
+    paths = list(paths)
+    if not paths:
+        return []
+    out = run(top, "--literal-pathspecs", "ls-files", "-z", "-v", "--", *paths)
+    # Each entry is "<tag> <path>\0": a lowercase tag is assume-unchanged, S skip-worktree.
+    return [m.decode("utf-8", "surrogateescape") for m in _UNCHECKED_RE.findall(out)]
+
+
+_UNCHECKED_RE = re.compile(rb"(?:^|\0)(?:[a-z]|S) ([^\0]+)")

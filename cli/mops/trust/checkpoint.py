@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from mops import git
+from mops.git.run import run
 from mops.inventory.layout import ALLOWED_SIGNERS, CACHE_DIR, SETTINGS_FILE
 from mops.inventory.store import Inventory
 
@@ -107,7 +108,7 @@ SIGNATURE_SETTINGS = ("gpg.ssh.revocationFile", "gpg.minTrustLevel", "gpg.progra
 def signature_settings(inv: Inventory) -> dict[str, str]:
     """The settings git checks signatures with here, the revocation file's digest, and
     which git and ssh-keygen check them (an upgrade may change a verdict)."""
-    found = {name: git.config_get(inv.top, name) for name in SIGNATURE_SETTINGS}
+    found = _gpg_settings(inv.top)
     for tool in ("git", "ssh-keygen"):
         where = shutil.which(tool)
         try:
@@ -124,6 +125,25 @@ def signature_settings(inv: Inventory) -> dict[str, str]:
         except OSError as exc:
             found["revoked"] = f"unreadable: {exc.strerror}"
     return found
+
+
+def _gpg_settings(top: Path) -> dict[str, str]:
+    """:data:`SIGNATURE_SETTINGS` as ``git config --get`` gives each (the last value; ""
+    when unset), read in one git process. git names a setting by its section and key in
+    lower case and its subsection as written, and so does it when it checks a signature."""
+    out = run(top, "config", "-z", "--get-regexp", r"^gpg\.", check=False)
+    last: dict[str, str] = {}
+    for rec in out.decode("utf-8", "replace").split("\0"):
+        name, _, value = rec.partition("\n")
+        if name:
+            last[name] = value
+    return {name: last.get(_canonical(name), "").strip() for name in SIGNATURE_SETTINGS}
+
+
+def _canonical(name: str) -> str:
+    section, _, rest = name.partition(".")
+    middle, _, var = rest.rpartition(".")
+    return ".".join(p for p in (section.lower(), middle, var.lower()) if p)
 
 
 def key(inv: Inventory, commit: str, *, gated: bool) -> dict[str, Any]:
@@ -171,9 +191,10 @@ def load(inv: Inventory, head: str, *, gated: bool) -> Checkpoint | None:
 
 
 def store(inv: Inventory, head: str, warnings: Iterable[tuple[str, str]], *,
-          gated: bool) -> None:
+          gated: bool) -> dict[str, Any] | None:
     """Remember that ``head``'s history verified clean (with these warnings); a file that
-    cannot be written only costs time next run."""
+    cannot be written only costs time next run. Returns the key stored under (None: not
+    stored)."""
     path = location(inv)
     new = Checkpoint(head, key(inv, head, gated=gated), tuple(dict.fromkeys(warnings)))
     kept = [cp for cp in _entries(path) if cp.commit != head][-(KEEP - 1):]
@@ -190,4 +211,5 @@ def store(inv: Inventory, head: str, warnings: Iterable[tuple[str, str]], *,
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError:
-        pass
+        return None
+    return new.key

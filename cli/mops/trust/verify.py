@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,14 +42,14 @@ from typing import Any
 
 from mops import clock, git
 from mops.errors import InvalidNameError, RecordError, UsageError
-from mops.inventory import layout, records
+from mops.git import status as git_status
+from mops.inventory import layout, records, yamlio
 from mops.inventory.digest import sha256_file
 from mops.inventory.layout import INVENTORY_PATHS, MODELS_DIR
 from mops.inventory.names import validate_model, validate_record_id, validate_version
 from mops.inventory.store import Inventory, WorktreeSource
-from mops.trust import checkpoint
+from mops.trust import checkpoint, worktree
 from mops.trust import rules as table
-from mops.trust.history import uncommitted
 from mops.trust.replay import Gate, Issue, Replay
 
 #: ``tempfile.mkstemp(prefix=".<name>.mops-")`` in ``change._Undo.write``.
@@ -136,13 +137,12 @@ def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool 
     except RecordError as exc:
         # Without it nothing says who may sign off or whether signing is required: never "ok".
         result.add(exc.path, _reason(exc))
+    present: list[str] | None = None  # the models' folders there are (listed when needed)
     if models is not None:
         for m in models:
             validate_model(m)
         result.scope = sorted(set(models))
         present = [m for m in result.scope if inv.source.isdir(layout.model_dir(m))]
-    else:
-        present = _model_dirs(inv)
     if changed_since is not None:
         from mops.inventory.changes import changed_models, deleted_models
 
@@ -156,9 +156,9 @@ def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool 
                                f"with `mops retire`, which keeps every record")
         if changed is not None:
             names = changed | {g.model for g in gone}
-            present = sorted(set(present) & names)
+            present = sorted(set(_model_dirs(inv)) & names)
             result.scope = sorted(set(present) | {g.model for g in gone})
-    model_paths = [layout.model_dir(m) for m in present]
+    model_paths = None if present is None else [layout.model_dir(m) for m in present]
     scanned = [layout.model_dir(m) for m in result.scope] if result.scope is not None \
         else [MODELS_DIR]
     rules_paths = [p for p in INVENTORY_PATHS if p != MODELS_DIR]
@@ -181,29 +181,68 @@ def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool 
     result.checkpoint = start.commit if start else None
     # What the working tree holds now comes last: its problems are the most specific.
     # At a commit (an audit report of it) there is no working tree to hold anything else.
-    dirty = {} if at_commit else uncommitted(inv, [*scanned, *rules_paths])
+    since_ns = time.time_ns()  # before anything of the working tree is looked at
+    seen = None
+    if start is not None and replay.since is not None and not at_commit \
+            and changed_since is None:
+        seen = worktree.load(inv, start.commit, start.key)
+    dirs: dict[str, bytes] | None = None
+    if at_commit:
+        dirty: dict[str, str] = {}
+    elif seen is not None:
+        dirty, dirs, flagged = _changes_since(inv, seen, rules_paths, since_ns)
+        dirty.update(_unchecked(inv, dirty, flagged))
+    else:
+        dirty = uncommitted(inv, [*scanned, *rules_paths])
+        dirty.update(_unchecked(inv, dirty, _flagged(inv, [*scanned, *rules_paths])))
     _check_dirty(result, dirty)
 
     def committed(rel: str) -> tuple[Any, str | None] | None:
         # A file the working tree holds as committed was read by the replay already.
         return None if rel in dirty else replay.head_record(rel)
 
-    signoffs, evidence = _records(inv, result, model_paths, committed)
+    known = _Known()
+    if seen is not None:
+        # Read only what git names or a commit after the checkpoint touched; every other
+        # record is the blob the checkpoint's run read (see mops.trust.worktree).
+        touched = set(dirty) | _replayed_paths(replay)
+        known = _Known.of(seen, touched)
+        files = _touched_record_files(inv, result, touched)
+    else:
+        files = _record_files(inv, result, model_paths if model_paths is not None else
+                              [layout.model_dir(m) for m in _model_dirs(inv)])
+    signoffs, evidence = _read_records(inv, result, files, committed)
     for a in signoffs:
         _check_dated(result, replay, a.path, "sign-off", a.at)
     for ev in evidence:
         _check_dated(result, replay, ev.path, "evidence record", ev.added_at)
-    _check_evidence_files(inv, result, evidence)
+    _check_evidence_files(inv, result, evidence, known,
+                          touched if seen is not None else set())
     c = replay.counts
-    result.checked.update(signoffs=len(signoffs), evidence_records=len(evidence),
+    result.checked.update(signoffs=len(signoffs) + len(known.signoffs),
+                          evidence_records=len(evidence) + len(known.evidence),
                           governance_changes=c.governance_changes, commits=c.commits,
                           merges=c.merges, records=c.records, promotions=c.promotions)
     if artifacts:
-        _check_artifacts(inv, result, present)
+        _check_artifacts(inv, result, present if present is not None else _model_dirs(inv))
     if whole and head and result.ok and replay.rules_readable:
         # Only a history that verified clean: a problem found once is found every time.
-        checkpoint.store(inv, head, [(i.path, i.problem) for i in history if i.warning],
-                         gated=gate is not None)
+        if start is not None and start.commit == head:
+            kept: dict[str, Any] | None = start.key  # nothing new: it is stored already
+        else:
+            kept = checkpoint.store(inv, head, [(i.path, i.problem) for i in history
+                                                if i.warning], gated=gate is not None)
+        if not at_commit and kept is not None:
+            if dirs is None:
+                dirs = worktree.walk(str(inv.root) + os.sep, MODELS_DIR, since_ns)
+            worktree.again(dirs, dirty)  # leftover files, warned about on every run
+            now = worktree.Seen(
+                head, worktree.key_digest(kept), dirs,
+                tuple(sorted([*known.signoffs, *(a.path for a in signoffs)])),
+                {**known.evidence, **{ev.path: tuple((f.path, f.sha256) for f in ev.files)
+                                      for ev in evidence}})
+            if now != seen:
+                worktree.store(inv, now)
     return result
 
 
@@ -215,16 +254,16 @@ def _model_dirs(inv: Inventory) -> list[str]:
             if inv.source.isdir(layout.model_dir(name))]
 
 
-def _records(inv: Inventory, result: Verification, model_paths: list[str],
-             committed: Callable[[str], tuple[Any, str | None] | None] = lambda _rel: None,
-             ) -> tuple[list[records.Approval], list[records.Evidence]]:
-    """Every sign-off and evidence record in scope; a malformed one is a problem, not an abort.
+#: (kind folder, loader) of the records this check reads.
+_LOADERS = ((layout.APPROVALS, records.load_approval), (layout.EVIDENCE, records.load_evidence))
+_LOADER_OF = dict(_LOADERS)
 
-    ``committed(rel)`` gives the record already read from the commit the working tree
-    holds unchanged, as (record, error): it is not read again."""
+
+def _record_files(inv: Inventory, result: Verification, model_paths: list[str]) -> list[str]:
+    """Every sign-off and evidence record file in scope, in the working tree (a folder with
+    an invalid name is a problem, and nothing in it is read)."""
     source = inv.source
-    signoffs: list[records.Approval] = []
-    evidence: list[records.Evidence] = []
+    found: list[str] = []
     for mdir in model_paths:
         try:
             validate_model(mdir.rsplit("/", 1)[-1])
@@ -239,32 +278,166 @@ def _records(inv: Inventory, result: Verification, model_paths: list[str],
                 except InvalidNameError as exc:
                     result.add(vdir, exc.message)
                     continue
-                for kind, loader in ((layout.APPROVALS, records.load_approval),
-                                     (layout.EVIDENCE, records.load_evidence)):
+                for kind, _ in _LOADERS:
                     for name in source.listdir(f"{vdir}/{kind}"):
                         rel = f"{vdir}/{kind}/{name}"
-                        if not name.endswith(".yaml") or not source.isfile(rel):
-                            continue
-                        try:
-                            validate_record_id(name[:-5], "record")
-                            known = committed(rel)
-                            if known is not None and known[1] is not None:
-                                result.add(rel, known[1])
-                                continue
-                            record = known[0] if known is not None else \
-                                loader(rel, inv.read(rel), record_id=name[:-5],
-                                       cache=inv.record_cache)
-                            if isinstance(record, records.Approval):
-                                signoffs.append(record)
-                            else:
-                                evidence.append(record)
-                        except InvalidNameError as exc:
-                            result.add(rel, exc.message)
-                        except RecordError as exc:
-                            result.add(exc.path, _reason(exc))
+                        if name.endswith(".yaml") and source.isfile(rel):
+                            found.append(rel)
         except RecordError as exc:  # a symlink out of the inventory
             result.add(exc.path, _reason(exc))
+    return found
+
+
+def _touched_record_files(inv: Inventory, result: Verification,
+                          touched: set[str]) -> list[str]:
+    """Of ``touched`` paths, the sign-off and evidence record files the working tree holds,
+    with the checks of their folders' names that :func:`_record_files` makes."""
+    found = []
+    bad: set[str] = set()
+    for rel in sorted(touched):
+        parts = rel.split("/")
+        if len(parts) != 6 or parts[0] != MODELS_DIR or parts[2] != layout.VERSIONS \
+                or parts[4] not in _LOADER_OF or not parts[5].endswith(".yaml"):
+            continue
+        for where, check in ((2, validate_model), (4, validate_version)):
+            folder = "/".join(parts[:where])
+            try:
+                check(parts[where - 1])
+            except InvalidNameError as exc:
+                if folder not in bad:
+                    bad.add(folder)
+                    result.add(folder, exc.message)
+                break
+        else:
+            try:
+                if inv.source.isfile(rel):
+                    found.append(rel)
+            except RecordError as exc:  # a symlink out of the inventory
+                result.add(exc.path, _reason(exc))
+    return found
+
+
+def _read_records(inv: Inventory, result: Verification, files: list[str],
+                  committed: Callable[[str], tuple[Any, str | None] | None] = lambda _rel: None,
+                  ) -> tuple[list[records.Approval], list[records.Evidence]]:
+    """The sign-offs and evidence records of ``files``; a malformed one is a problem, not an
+    abort. ``committed(rel)`` gives the record already read from the commit the working
+    tree holds unchanged, as (record, error): it is not read again."""
+    signoffs: list[records.Approval] = []
+    evidence: list[records.Evidence] = []
+    for rel in files:
+        name = rel.rsplit("/", 1)[-1]
+        loader = _LOADER_OF[rel.split("/")[-2]]
+        try:
+            validate_record_id(name[:-5], "record")
+            known = committed(rel)
+            if known is not None and known[1] is not None:
+                result.add(rel, known[1])
+                continue
+            record = known[0] if known is not None else \
+                loader(rel, inv.read(rel), record_id=name[:-5], cache=inv.record_cache)
+            if isinstance(record, records.Approval):
+                signoffs.append(record)
+            elif isinstance(record, records.Evidence):
+                evidence.append(record)
+        except InvalidNameError as exc:
+            result.add(rel, exc.message)
+        except RecordError as exc:
+            result.add(exc.path, _reason(exc))
     return signoffs, evidence
+
+
+@dataclass
+class _Known:
+    """The records a checkpoint's run read, untouched since: counted, not read again."""
+
+    signoffs: list[str] = field(default_factory=list)
+    evidence: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, seen: worktree.Seen, touched: set[str]) -> _Known:
+        return cls([p for p in seen.signoffs if p not in touched],
+                   {p: f for p, f in seen.evidence.items() if p not in touched})
+
+
+def _replayed_paths(replay: Replay) -> set[str]:
+    """The inventory paths a replayed commit changed (after a checkpoint: a line)."""
+    out = set()
+    for c in replay.commits.values():
+        for ch in c.changes:
+            rel = replay.rel(ch.path)
+            if rel is not None:
+                out.add(rel)
+    return out
+
+
+# ----------------------------------------------------------------------------- the working tree
+
+
+def uncommitted(inv: Inventory, paths: Sequence[str], *, untracked: bool = True
+                ) -> dict[str, str]:
+    """Inventory-relative paths under ``paths`` with uncommitted changes -> git's two-letter
+    status (:func:`mops.git.status.uncommitted`: ignored files included, unless
+    ``untracked=False``: tracked files only)."""
+    if not paths:
+        return {}
+    statuses = git_status.uncommitted(inv.top, [inv.git_path(p) for p in paths],
+                                      untracked=untracked)
+    prefix = f"{inv.prefix}/" if inv.prefix else ""
+    return {path[len(prefix):]: status for path, status in statuses.items()
+            if path.startswith(prefix)}
+
+
+def _changes_since(inv: Inventory, seen: worktree.Seen, rules_paths: list[str],
+                   since_ns: int) -> tuple[dict[str, str], dict[str, bytes], list[str]]:
+    """What :func:`uncommitted` would say, checked from what a checkpoint's run saw (see
+    :mod:`mops.trust.worktree`), and the folders' stamps brought up to date."""
+    root = str(inv.root) + os.sep
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        # git reads the tracked files, the rules and the index's flags meanwhile
+        # (subprocesses: the GIL is free for the folders' stamps).
+        tracked = pool.submit(uncommitted, inv, [MODELS_DIR], untracked=False)
+        flagged = pool.submit(_flagged, inv, [MODELS_DIR, *rules_paths])
+        changed = worktree.changed_dirs(root, seen.dirs)
+        dirs, ask = worktree.rescan(root, seen.dirs, changed, since_ns)
+        if len(ask) > worktree.MAX_ASKED:
+            ask = [MODELS_DIR]
+        # The rules' files are always looked at whole (a few files).
+        dirty = uncommitted(inv, [*rules_paths, *ask])
+        dirty.update(tracked.result())
+    return dirty, dirs, flagged.result()
+
+
+def _flagged(inv: Inventory, paths: list[str]) -> list[str]:
+    """Inventory paths of index entries under ``paths`` that git status does not compare
+    with their file (:func:`mops.git.status.unchecked_entries`)."""
+    prefix = f"{inv.prefix}/" if inv.prefix else ""
+    return [p[len(prefix):] for p in git_status.unchecked_entries(
+        inv.top, [inv.git_path(p) for p in paths]) if p.startswith(prefix)]
+
+
+def _unchecked(inv: Inventory, dirty: dict[str, str], flagged: list[str]) -> dict[str, str]:
+    """Of the ``flagged`` index entries (assume-unchanged, skip-worktree: git status does not
+    look at their file), those whose file is not HEAD's: as git would name them if it
+    looked."""
+    flagged = [p for p in flagged if p not in dirty]
+    if not flagged:
+        return {}
+    in_head = git.object_ids(inv.top, [f"HEAD:{inv.git_path(p)}" for p in flagged])
+    out = {}
+    for rel in flagged:
+        full = inv.root / rel
+        try:
+            if full.is_symlink() or not full.is_file():
+                out[rel] = " T" if full.is_symlink() else " D"
+                continue
+            data = full.read_bytes()
+        except OSError:
+            out[rel] = " D"
+            continue
+        if yamlio.blob_id(data).hex() != in_head.get(f"HEAD:{inv.git_path(rel)}"):
+            out[rel] = " M"
+    return out
 
 
 def _check_dirty(result: Verification, dirty: dict[str, str]) -> None:
@@ -310,22 +483,32 @@ def _check_dated(result: Verification, replay: Replay, path: str, what: str, at:
 
 
 def _check_evidence_files(inv: Inventory, result: Verification,
-                          evidence: list[records.Evidence]) -> None:
-    files: list[tuple[str, str, records.Evidence]] = []
+                          evidence: list[records.Evidence], known: _Known | None = None,
+                          touched: set[str] | frozenset[str] = frozenset()) -> None:
+    """Each file an evidence record lists has the sha256 it holds: hashed now, but for the
+    files of ``known`` records that nothing ``touched`` (their blob is the one whose
+    sha256 the checkpoint's run matched)."""
+    files: list[tuple[str, str, str, str]] = []
     for ev in evidence:
         vdir = layout.version_of_evidence(ev.path)
-        files += [(f"{vdir}/{f.path}", f.sha256, ev) for f in ev.files]
-    result.checked["evidence_files"] += len(files)
-    digests = _digests(inv, [rel for rel, _, _ in files])
-    for rel, expected, ev in files:
+        files += [(f"{vdir}/{f.path}", f.sha256, ev.id, ev.path) for f in ev.files]
+    count = len(files)
+    for path, listed in (known.evidence.items() if known else ()):
+        vdir = layout.version_of_evidence(path)
+        count += len(listed)
+        files += [(rel, sha, path.rsplit("/", 1)[-1][:-5], path)
+                  for rel, sha in ((f"{vdir}/{f}", sha) for f, sha in listed) if rel in touched]
+    result.checked["evidence_files"] += count
+    digests = _digests(inv, [rel for rel, _, _, _ in files])
+    for rel, expected, ev_id, ev_path in files:
         actual = digests[rel]
         if actual is None:
             continue
         if actual.startswith("!"):
             result.add(rel, actual[1:])
         elif actual != expected:
-            result.add(rel, f"its sha256 is {actual}, but evidence record {ev.id} "
-                            f"({ev.path}) holds {expected}: the file was replaced")
+            result.add(rel, f"its sha256 is {actual}, but evidence record {ev_id} "
+                            f"({ev_path}) holds {expected}: the file was replaced")
 
 
 def _digests(inv: Inventory, rels: list[str]) -> dict[str, str | None]:
