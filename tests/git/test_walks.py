@@ -4,6 +4,7 @@ damaged or forged file (git's own output is the oracle throughout)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -190,13 +191,28 @@ def test_history_rewritten_under_the_kept_walk(repo: Path):
     assert _readings(repo, back, store) == _oracle(repo, back)
 
 
+def without_commit(shard: bytes, hide: str) -> bytes:
+    """A shard of the index of the models' commits (mops.git.touches) without ``hide``."""
+    index = json.loads(shard)
+    kept = {name: [c for c in commits if c != hide] for name, commits in index["entries"].items()}
+    if kept == index["entries"]:
+        return shard
+    return json.dumps(index | {"entries": kept}).encode()
+
+
 def _forged(repo: Path, store: walks.SealedWalks, hide: str) -> int:
-    """Rewrite every kept walk without the record of commit ``hide``, sealed with a key
-    that is not the user's; the number of files changed."""
+    """Rewrite every kept walk, and the index of the models' commits, without commit
+    ``hide``, sealed with a key that is not the user's; the number of files changed."""
     changed = 0
     for path in store.folder.iterdir():
         data = sealed.read(path, sealed.key())
         assert data is not None
+        if data.startswith(b"{"):  # a shard of the index of the models folder's entries
+            shard = without_commit(data, hide)
+            if shard != data:
+                changed += 1
+                sealed.write(path, b"k" * 32, shard)
+            continue
         tip, _, out = data.partition(b"\n")
         records = out.split(b"\x1e")
         kept = [r for r in records if not r.startswith(hide.encode())]

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from mops import clock
 from mops.errors import GitError
+from mops.git import touches
 from mops.git.run import probe, run
 
 # ----------------------------------------------------------------------------- walks kept
@@ -112,7 +113,9 @@ def log_records(top: Path, paths: Iterable[str], *, rev: str = "HEAD",
         out = run(top, *args, rev, "--", *paths, check=False)
     elif shared and not _has_merges(top, rev, store):
         listed = [c.sha for c in reversed(changes_log(top, rev, paths, store))]
-        out = run(top, *args, "--no-walk=unsorted", "--stdin", "--", *paths,
+        # The paths only to name the files each touched: git would diff every commit
+        # again to decide what is already decided (each touched them).
+        out = run(top, *args, "--no-walk=unsorted", "--stdin", "--", *(paths if with_paths else ()),
                   input="".join(f"{c}\n" for c in listed).encode()) if listed else b""
     else:
         apart = True
@@ -393,12 +396,28 @@ def changes_log(top: Path, rev: str, paths: Iterable[str], store: WalkStore | No
     Merges are listed whenever they differ from a parent under ``paths``
     (``--full-history``), without changes; a commit not listed changes nothing there
     (a merge not listed is the same there as each of its parents).
+
+    One entry of a folder the store indexes (``models/M``) is answered from the index of
+    :mod:`mops.git.touches`: the same commits, each with the changes git gives, in a
+    parents-first order (git's own in a history without merges; after merges, possibly
+    another that also puts parents first), without walking all of history.
     """
     fmt = "%x1e%H%x1f%P%x1f%ct%x1f%ae%x1f%ce%x1f%(trailers:only,unfold)%x1d"
-    out = walk(top, ["--literal-pathspecs", "-c", "log.showSignature=false",
-                     "-c", "core.quotePath=false", "log", "-z", "--raw", "--no-renames",
-                     "--no-abbrev", "--full-history", "--topo-order", "--no-color",
-                     f"--format={fmt}"], rev, paths, store)
+    args = ["--literal-pathspecs", "-c", "log.showSignature=false", "-c", "core.quotePath=false",
+            "log", "-z", "--raw", "--no-renames", "--no-abbrev", "--full-history", "--topo-order",
+            "--no-color", f"--format={fmt}"]
+    paths = list(paths)
+    where = touches.indexed(store, paths) if store is not None else None
+    listed = touches.commits_touching(top, rev, *where, store) if where is not None else None
+    if listed is not None:
+        # One entry of an indexed folder (a model): its commits from the index, and git's
+        # changes for exactly them (a merge, as in the walk, with none), newest first.
+        # (--full-history: a merge the same as one parent there is kept, as the walk does.)
+        out = run(top, *(a for a in args if a != "--topo-order"), "--no-walk=unsorted",
+                  "--stdin", "--", *paths,
+                  input="".join(f"{c}\n" for c in reversed(listed)).encode()) if listed else b""
+    else:
+        out = walk(top, args, rev, paths, store)
     commits: list[LoggedCommit] = []
     for chunk in out.decode("utf-8", "surrogateescape").split("\x1e")[1:]:
         header, _, rest = chunk.partition("\x1d")

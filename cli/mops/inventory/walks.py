@@ -13,6 +13,12 @@ the exact git command line, and carries the commit it covers. A file that is dam
 forged or sealed by someone else reads as missing (the walk is made again); one whose
 commit is no longer below HEAD along a line of ordinary commits (history rewritten, a
 merge since) is walked again whole. ``MOPS_NO_CACHE=1`` keeps none.
+
+One model's folder is not walked at all: the index of which commits touched each entry
+of ``models/`` (:mod:`mops.git.touches`) is kept here too, sealed the same way, in 64
+shards; built by one diff of every commit on the first one-model question (about 160 s
+of CPU at 200,000 commits and 10,000 models), then brought forward by the new commits
+(and back from commits no longer in history) when a shard is next read.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from pathlib import Path
 
 from mops import git
 from mops.inventory import sealed
-from mops.inventory.layout import CACHE_DIR
+from mops.inventory.layout import CACHE_DIR, MODELS_DIR
 
 FOLDER = "walks"
 
@@ -43,6 +49,12 @@ class SealedWalks:
 
     def put(self, name: str, value: bytes) -> None:
         sealed.write(self._file(name), self._secret, value)
+
+    def indexes(self, folder: str) -> bool:
+        """Whether the commits touching each entry of ``folder`` (git path) are indexed
+        (:mod:`mops.git.touches`): the models folder of an inventory (at the top of the
+        repository or below it), whose entries are the models."""
+        return folder == MODELS_DIR or folder.endswith("/" + MODELS_DIR)
 
 
 def store(top: Path) -> SealedWalks | None:
