@@ -364,3 +364,20 @@ def test_the_readings_of_one_model_from_the_index(tmp_path: Path, rewrite: bool)
         _line(repo, "again")
     head = _head(repo)
     assert _readings(repo, head, store) == _oracle(repo, head)
+
+
+@pytest.mark.parametrize("merges", [False, True])
+def test_one_models_log_from_the_index_is_gits_log(tmp_path: Path, merges: bool):
+    """``mops log MODEL`` (log_records, shared): in a history without merges, its commits
+    come from the index and are git's default log of the folder; with merges, git's walk."""
+    maker = Random(tmp_path / "r", 0 if merges else 20)
+    maker.grow(30, merges=merges)
+    assert bool(git(maker.repo, "rev-list", "--merges", "HEAD").strip()) is merges
+    store = Indexed()
+    head = _head(maker.repo)
+    for model in MODELS:
+        history._WALKS.clear()
+        truth = mgit.log_records(maker.repo, [f"models/{model}"], rev=head)
+        assert mgit.log_records(maker.repo, [f"models/{model}"], rev=head, store=store,
+                                shared=True) == truth
+    assert any(name.startswith("touches-") for name in store.files) is not merges

@@ -127,8 +127,11 @@ def log_entries(inv: Inventory, model: str | None = None) -> list[dict[str, Any]
     if model is None:
         return [_entry(rec) for rec in git.log_records(inv.top, paths, rev=inv.head)]
     index_history(inv)
+    # shared: in a history without merges, the model's commits come from the index of each
+    # model's commits (mops.git.touches), not a walk of all of history; with merges, git's
+    # own simplified walk of the folder decides, kept (mops.inventory.walks).
     return [_entry(rec) for rec in git.log_records(inv.top, paths, rev=inv.head,
-                                                   store=walks.store(inv.top))]
+                                                   store=walks.store(inv.top), shared=True)]
 
 
 def index_history(inv: Inventory) -> None:
