@@ -107,7 +107,7 @@ def _pass_entry(root: Path, secret: bytes) -> None:
     for kind, value in (("rows", rows), ("results", {"versions": ["1.0.0", "2.0.0"],
                                                     "results": []})):
         store = keeper.stores[kind]
-        entry = json.dumps({"window": [None, None], "reads": {}, "value": value}).encode()
+        entry = memo.Memo.encoded(value, (None, None), {})
         import pickle
 
         path = store.file(key[0])
@@ -309,6 +309,20 @@ def test_entries_of_content_that_is_gone_are_dropped(inv: Path):
     # One model asked for: nothing is dropped (the others' entries are still live).
     Mops(inv).json("check", "model-00002", "--format", "json", code=None)
     assert _entries(inv, "results") == 3
+
+
+def test_shards_of_an_earlier_format_are_removed_by_a_whole_run(inv: Path):
+    """Entries were JSON in format 1: its shards are read by nobody, and a whole-inventory
+    run removes them (a one-model run leaves them)."""
+    assert memo.FORMAT > 1
+    _run(inv)
+    old = [inv / ".git" / "mops" / kind / f"0a1b2c3d-00.{kind}-1" for kind in ("results", "rows")]
+    for path in old:
+        path.write_bytes(b"format 1")
+    Mops(inv).json("check", "model-00002", "--format", "json", code=None)
+    assert all(path.exists() for path in old)
+    _run(inv)
+    assert not any(path.exists() for path in old) and _entries(inv, "rows") == 3
 
 
 def test_a_record_changed_while_it_is_read_is_not_kept_under_the_old_key(

@@ -25,10 +25,12 @@ forged files are ignored, ``MOPS_NO_CACHE=1`` sets them aside, and a fresh clone
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
 import json
+import marshal
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -44,7 +46,8 @@ from mops.inventory.yamlio import blob_id
 
 #: What :meth:`Memo.get` returns for an entry it does not hold (or does not believe).
 MISSING: Any = object()
-FORMAT = 1
+#: 2: entries in marshal's format (1: JSON).
+FORMAT = 2
 
 
 def code_fingerprint() -> bytes:
@@ -204,11 +207,8 @@ class Memo:
         if raw is None:
             return MISSING
         try:
-            entry = json.loads(raw)
-            lo, hi = entry["window"]
-            reads = entry["reads"]
-            value = entry["value"]
-            if not isinstance(reads, dict):
+            lo, hi, reads, value = marshal.loads(raw)
+            if type(reads) is not dict or not all(t is None or type(t) is int for t in (lo, hi)):
                 raise TypeError
             at = _micros(now)
             assert at is not None
@@ -226,11 +226,24 @@ class Memo:
             reads: dict[str, str]) -> None:
         if key == self._unkept:
             return
-        entry = {"window": [_micros(window[0]), _micros(window[1])], "reads": reads,
-                 "value": value}
-        self.stores[kind].put(key, json.dumps(entry, separators=(",", ":"), default=str,
-                                              ensure_ascii=False).encode())
+        self.stores[kind].put(key, self.encoded(value, (_micros(window[0]), _micros(window[1])),
+                                                reads))
+
+    @staticmethod
+    def encoded(value: Any, window: tuple[int | None, int | None], reads: dict[str, str]) -> bytes:
+        """An entry as :meth:`get` reads it: the window's instants (microseconds since the
+        epoch, None: unbounded), the files read with their digests, and the value as JSON
+        data (as ``json`` would give it back: tuples as lists, other objects as text), in
+        marshal's format, which reads back in a third of JSON's time."""
+        plain = json.loads(json.dumps(value, default=str, ensure_ascii=False))
+        return marshal.dumps((window[0], window[1], dict(reads), plain))
 
     def save(self) -> None:
         for kind, store in self.stores.items():
-            store.save(prune=self.whole and self.done and kind in self._asked)
+            prune = self.whole and self.done and kind in self._asked
+            store.save(prune=prune)
+            if prune and store.folder is not None:  # the shards of earlier formats
+                for old in range(1, FORMAT):
+                    for path in store.folder.glob(f"*.{kind}-{old}"):
+                        with contextlib.suppress(OSError):
+                            path.unlink()
