@@ -19,7 +19,10 @@ A checkpoint is used only when every part of its key still holds:
   ``gpg.ssh.revocationFile`` (a key revoked since makes every commit signed with it
   checked again), and the git and ssh-keygen programs (an upgrade may change a verdict);
 - the file parses and each entry's own digest matches (a corrupt or truncated file is
-  ignored, never trusted).
+  ignored, never trusted), and so does its seal: a MAC keyed with this user's cache key
+  (:mod:`mops.inventory.sealed`), so that an entry written by anyone else (who could
+  otherwise name a forged HEAD as verified) is ignored. ``MOPS_NO_CACHE=1`` uses and
+  keeps none.
 
 It is stored only for a run that found no problem at all, so a problem once found is
 found again on every run until it is fixed; the warnings of the history it covers are
@@ -29,6 +32,7 @@ kept with it and reported again (``--strict`` still makes them problems).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -41,6 +45,7 @@ from typing import Any
 
 from mops import git
 from mops.git.run import run
+from mops.inventory import sealed
 from mops.inventory.layout import ALLOWED_SIGNERS, CACHE_DIR, SETTINGS_FILE
 from mops.inventory.store import Inventory
 
@@ -58,15 +63,26 @@ class Checkpoint:
     key: dict[str, Any]
     warnings: tuple[tuple[str, str], ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, secret: bytes) -> dict[str, Any]:
         body = {"commit": self.commit, "key": self.key,
                 "warnings": [list(w) for w in self.warnings]}
-        return {**body, "check": _digest(body)}
+        return {**body, "check": _digest(body), "seal": _seal(secret, body)}
 
 
 def _digest(body: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"))
-                          .encode("utf-8")).hexdigest()
+    return hashlib.sha256(_canonical(body)).hexdigest()
+
+
+def _canonical(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def _seal(secret: bytes, body: dict[str, Any]) -> str:
+    """A keyed MAC of an entry with this user's cache key (:mod:`mops.inventory.sealed`):
+    an entry anyone else wrote (a colleague who can write ``.git/mops``, an archive's)
+    would let the replay skip a forged history, so it is not believed."""
+    return hashlib.blake2b(_canonical(body), key=secret, digest_size=32,
+                           person=b"mops-checkpoint").hexdigest()
 
 
 @cache
@@ -137,10 +153,10 @@ def _gpg_settings(top: Path) -> dict[str, str]:
         name, _, value = rec.partition("\n")
         if name:
             last[name] = value
-    return {name: last.get(_canonical(name), "").strip() for name in SIGNATURE_SETTINGS}
+    return {name: last.get(_config_name(name), "").strip() for name in SIGNATURE_SETTINGS}
 
 
-def _canonical(name: str) -> str:
+def _config_name(name: str) -> str:
     section, _, rest = name.partition(".")
     middle, _, var = rest.rpartition(".")
     return ".".join(p for p in (section.lower(), middle, var.lower()) if p)
@@ -152,8 +168,11 @@ def key(inv: Inventory, commit: str, *, gated: bool) -> dict[str, Any]:
             "anchor": anchor(inv, commit), "signatures": signature_settings(inv)}
 
 
-def _entries(path: Path) -> list[Checkpoint]:
-    """The stored checkpoints whose digest matches; [] for a missing or corrupt file."""
+def _entries(path: Path, secret: bytes | None) -> list[Checkpoint]:
+    """The stored checkpoints whose digest and seal match; [] for a missing or corrupt file,
+    or without a cache key (``MOPS_NO_CACHE``)."""
+    if secret is None:
+        return []
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, UnicodeDecodeError):
@@ -166,7 +185,8 @@ def _entries(path: Path) -> list[Checkpoint]:
         try:
             body = {"commit": entry["commit"], "key": entry["key"], "warnings": entry["warnings"]}
             if entry.get("check") != _digest(body) or not isinstance(body["commit"], str) \
-                    or not isinstance(body["key"], dict):
+                    or not isinstance(body["key"], dict) or not isinstance(entry.get("seal"), str) \
+                    or not hmac.compare_digest(entry["seal"], _seal(secret, body)):
                 continue
             warnings = tuple((str(p), str(t)) for p, t in body["warnings"])
         except (KeyError, TypeError, ValueError):
@@ -178,7 +198,7 @@ def _entries(path: Path) -> list[Checkpoint]:
 def load(inv: Inventory, head: str, *, gated: bool) -> Checkpoint | None:
     """The most recently stored checkpoint that still holds for ``head`` (see the module
     doc); None when there is none."""
-    for cp in reversed(_entries(location(inv))):
+    for cp in reversed(_entries(location(inv), sealed.key())):
         if cp.key.get("code") != fingerprint() or cp.key.get("prefix") != inv.prefix \
                 or cp.key.get("gated") is not gated or cp.key.get("format") != FORMAT:
             continue
@@ -195,11 +215,14 @@ def store(inv: Inventory, head: str, warnings: Iterable[tuple[str, str]], *,
     """Remember that ``head``'s history verified clean (with these warnings); a file that
     cannot be written only costs time next run. Returns the key stored under (None: not
     stored)."""
+    secret = sealed.key()
+    if secret is None:
+        return None
     path = location(inv)
     new = Checkpoint(head, key(inv, head, gated=gated), tuple(dict.fromkeys(warnings)))
-    kept = [cp for cp in _entries(path) if cp.commit != head][-(KEEP - 1):]
-    data = json.dumps({"format": FORMAT, "entries": [cp.to_json() for cp in [*kept, new]]},
-                      indent=1)
+    kept = [cp for cp in _entries(path, secret) if cp.commit != head][-(KEEP - 1):]
+    data = json.dumps({"format": FORMAT,
+                       "entries": [cp.to_json(secret) for cp in [*kept, new]]}, indent=1)
     try:
         path.parent.mkdir(exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{FILE}.", dir=path.parent)
