@@ -204,19 +204,15 @@ def promote(start: Path, ref: ModelRef, *, to: str, now: dt.datetime | None = No
     """Move a version to stage ``to`` when every rule for that stage is met (signatures
     verified as ``check`` verifies them)."""
     from mops.inventory.actions.governance import promote as do_promote
-    from mops.inventory.digest import DigestCache
     from mops.policy.engine import promotion_gate
     from mops.trust.signing import signature_check
 
     when = now or clock.now()
 
-    def gate(inv: Inventory, model: Any, version: Any, target: str) -> tuple[list[str], list[str]]:
-        digests = DigestCache(inv)
-        try:
-            return promotion_gate(when, is_signed=signature_check(inv),
-                                  digests=digests)(inv, model, version, target)
-        finally:
-            digests.save()
+    def gate(inv: Inventory, model: Any, version: Any, target: str,
+             digests: DigestCache) -> tuple[list[str], list[str]]:
+        return promotion_gate(when, is_signed=signature_check(inv),
+                              digests=digests)(inv, model, version, target)
 
     return do_promote(start, ref, to=to, gate=gate, notify=notify, env=env)
 

@@ -34,8 +34,10 @@ Notify = Callable[[str], None] | None
 Env = Mapping[str, str] | None
 #: (inventory, model, version, role, person) -> reasons the person may not sign off.
 IndependenceCheck = Callable[[Inventory, Model, Version, str, str], list[str]]
-#: (inventory, model, version, target stage) -> (unmet rules as lines, waived rule ids).
-PromotionGate = Callable[[Inventory, Model, Version, str], tuple[list[str], list[str]]]
+#: (inventory, model, version, target stage, the file digests to use and fill) -> (unmet
+#: rules as lines, waived rule ids).
+PromotionGate = Callable[[Inventory, Model, Version, str, DigestCache],
+                         tuple[list[str], list[str]]]
 #: inventory -> the ids of the rules in force.
 RuleIds = Callable[[Inventory], Collection[str]]
 #: inventory -> whether ``approve`` signs its commit (it raises when signing is required
@@ -223,14 +225,18 @@ def promote(start: Path, ref: ModelRef, *, to: str, gate: PromotionGate,
                              f"TEXT` (it records why)")
         if version.stage == RETIRED:
             raise UsageError(f"{version.ref} is retired and stays retired; register a new version")
-        unmet, waived = gate(inv, model, version, to)
-        if unmet:
-            raise PolicyError(f"cannot promote {version.ref} to {to}: {len(unmet)} rule(s) unmet; "
-                              f"nothing was changed", details=unmet)
-        actor = inv.identity()
+        # One digest cache for the gate and the stage event's subject digest (the same
+        # evidence files): it is read once (a large inventory's is megabytes).
         cache = DigestCache(inv)
-        digest = combine(subject_parts(inv, version, cache))
-        cache.save()
+        try:
+            unmet, waived = gate(inv, model, version, to, cache)
+            if unmet:
+                raise PolicyError(f"cannot promote {version.ref} to {to}: {len(unmet)} rule(s) "
+                                  f"unmet; nothing was changed", details=unmet)
+            digest = combine(subject_parts(inv, version, cache))
+        finally:
+            cache.save()
+        actor = inv.identity()
         record = version.record.moved(records.StageEvent.new(
             to, previous=version.stage, at=actor.timestamp, by=actor.email, digest=digest,
             waived=waived))
