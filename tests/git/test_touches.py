@@ -381,3 +381,47 @@ def test_one_models_log_from_the_index_is_gits_log(tmp_path: Path, merges: bool)
         assert mgit.log_records(maker.repo, [f"models/{model}"], rev=head, store=store,
                                 shared=True) == truth
     assert any(name.startswith("touches-") for name in store.files) is not merges
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_index_kept_from_a_walk_of_all_models(tmp_path: Path, seed: int):
+    """verify's full replay walks all of models/ (with the rules): the index kept from that
+    log is the one built apart (merges and roots diffed again), and no walk follows."""
+    maker = Random(tmp_path / "r", 30 + seed)
+    maker.grow(40)
+    head = _head(maker.repo)
+    paths = ["mops.yaml", "models", "other.txt"]
+    log = mgit.changes_log(maker.repo, head, paths)
+    store = Indexed()
+    assert mgit.keep_touches(maker.repo, head, "models", log, paths, store)
+    assert store.puts == touches.SHARDS
+    assert not mgit.keep_touches(maker.repo, head, "models", log, paths, store)  # kept
+    built = Indexed()
+    for model in [*MODELS, "model-4"]:
+        assert touches.commits_touching(maker.repo, head, "models", model, store) == \
+            touches.commits_touching(maker.repo, head, "models", model, built)
+    store.puts = 0
+    _same(maker.repo, store)
+    assert store.puts == 0
+    assert not mgit.keep_touches(maker.repo, "HEAD", "models", log, paths, Indexed())
+    assert not mgit.keep_touches(maker.repo, head, "models", log, paths, Kept())
+
+
+def test_a_root_in_the_kept_log_is_diffed_again(tmp_path: Path):
+    """A root's changes are in a log only while ``log.showRoot`` is on: the index kept from
+    a log diffs each root itself."""
+    repo = tmp_path / "r"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "log.showRoot", "false")
+    (repo / "models/model-1").mkdir(parents=True)
+    (repo / "models/model-1/card.md").write_text("root")
+    _commit_all(repo, "root adds a model")
+    root = _head(repo)
+    (repo / "models/model-1/card.md").write_text("later")
+    _commit_all(repo, "later")
+    head = _head(repo)
+    log = mgit.changes_log(repo, head, ["mops.yaml", "models"])
+    store = Indexed()
+    assert mgit.keep_touches(repo, head, "models", log, ["mops.yaml", "models"], store)
+    assert touches.commits_touching(repo, head, "models", "model-1", store) == [root, head]

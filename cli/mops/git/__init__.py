@@ -61,6 +61,7 @@ from mops.git.repo import config_get, git_dir, init, is_shallow, toplevel
 from mops.git.run import ZERO
 from mops.git.signatures import Signature, verify_commits
 from mops.git.status import dirty_paths, uncommitted, untracked_files
+from mops.git.touches import keep_from_log as keep_touches
 
 __all__ = [
     "ZERO", "Change", "CommitInfo", "CommitReader", "Event", "Identity", "LoggedCommit", "MappedReader",
@@ -68,6 +69,7 @@ __all__ = [
     "changes_log", "changes_log_of", "commit_before", "commit_paths", "commit_subject",
     "commit_time", "config_get", "delete_head",
     "diff_names", "dirty_paths", "index_history", "git_dir", "hash_blob", "head", "identity", "init", "is_shallow",
+    "keep_touches",
     "log_records", "make_commit", "merge_base", "merge_changes", "object_ids", "parents_of", "path_history",
     "read_blob", "touched_paths", "tree_blobs",
     "build_tree", "stage_written", "resolve", "restore_index", "symbolic_ref", "toplevel", "uncommitted",

@@ -475,14 +475,24 @@ def changes_log_of(top: Path, rev: str, groups: list[list[str]],
     return listed
 
 
+#: The last question :func:`merge_changes` answered, and its answer: verify's full replay
+#: asks it twice (once to keep the index of each model's commits, once to replay).
+_MERGES_ASKED: list[tuple[tuple[str, tuple[tuple[str, str], ...], tuple[str, ...]],
+                          dict[tuple[str, str], tuple[Change, ...]]]] = []
+
+
 def merge_changes(top: Path, pairs: Iterable[tuple[str, str]], paths: Iterable[str]
                   ) -> dict[tuple[str, str], list[Change]]:
     """For each (merge, parent): what the merge has that differs from that parent, under
-    ``paths``; one ``git diff-tree --stdin`` for all of them."""
-    pairs = list(dict.fromkeys(pairs))
+    ``paths``; one ``git diff-tree --stdin`` for all of them (the same question as the last
+    one answered from it: a commit's diff never changes)."""
+    pairs, paths = list(dict.fromkeys(pairs)), list(paths)
     found: dict[tuple[str, str], list[Change]] = {pair: [] for pair in pairs}
     if not pairs:
         return found
+    asked = (str(top), tuple(pairs), tuple(paths))
+    if _MERGES_ASKED and _MERGES_ASKED[0][0] == asked:  # the same question again
+        return {pair: list(changes) for pair, changes in _MERGES_ASKED[0][1].items()}
     # --always prints a header for every pair, so output i belongs to pair i.
     out = run(top, "--literal-pathspecs", "-c", "core.quotePath=false", "diff-tree", "--stdin",
               "--always", "-r", "-z", "--raw", "--no-renames", "--no-abbrev", "--", *paths,
@@ -500,6 +510,7 @@ def merge_changes(top: Path, pairs: Iterable[tuple[str, str]], paths: Iterable[s
         else:
             index += 1
             i += 1
+    _MERGES_ASKED[:] = [(asked, {pair: tuple(changes) for pair, changes in found.items()})]
     return found
 
 

@@ -183,6 +183,45 @@ def _advance(top: Any, folder: str, shard: int, tip: str, rev: str,
     return out
 
 
+def keep_from_log(top: Any, rev: str, folder: str, log: list[Any], paths: list[str],
+                  store: Any) -> bool:
+    """Keep the whole index at ``rev`` from ``log``: :func:`mops.git.changes_log` of
+    ``paths``, which include ``folder`` whole, at ``rev`` (all of its history, as verify's
+    full replay reads it). Such a log lists every commit that touched an entry: a commit of
+    one parent with its changes there, and a merge (which differs from some parent there)
+    without; each merge's are asked of :func:`mops.git.merge_changes` for ``paths``, whose
+    answer the replay then reads again without asking git, and each root is diffed again
+    (its changes are in a log only while ``log.showRoot`` is on). Nothing is done when the
+    index already covers ``rev`` or ``store`` does not index ``folder``; whether it was
+    written."""
+    from mops.git.history import merge_changes
+
+    indexes = getattr(store, "indexes", None)
+    if not _SHA.fullmatch(rev) or not callable(indexes) or not indexes(folder):
+        return False
+    kept = _parse(store.get(shard_name(folder, 0)), folder, 0)
+    if kept is not None and kept[0] == rev:
+        return False
+    mark = folder + "/"
+    merges = merge_changes(top, [(c.sha, p) for c in log if len(c.parents) > 1
+                                 for p in c.parents], paths)
+    roots = touched(top, folder, [(c.sha, ()) for c in log if not c.parents])
+    shards: list[dict[str, list[str]]] = [{} for _ in range(SHARDS)]
+    for c in log:  # parents first
+        if not c.parents:
+            entries = roots.get(c.sha, [])
+        else:
+            changes = c.changes if len(c.parents) == 1 else \
+                [ch for p in c.parents for ch in merges[(c.sha, p)]]
+            entries = list(dict.fromkeys(ch.path[len(mark):].split("/", 1)[0]
+                                         for ch in changes if ch.path.startswith(mark)))
+        for entry in entries:
+            shards[shard_of(entry)].setdefault(entry, []).append(c.sha)
+    for i, part in enumerate(shards):
+        store.put(shard_name(folder, i), _dump(folder, i, rev, part))
+    return True
+
+
 def commits_touching(top: Any, rev: str, folder: str, entry: str, store: Any) -> list[str] | None:
     """The commits in ``rev``'s history that ``git log --full-history -- FOLDER/ENTRY``
     lists, parents first, from the index kept in ``store`` (brought to ``rev`` first, or

@@ -424,7 +424,14 @@ class Replay:
         log of their own, where git's changed-path filters skip the commits that did not
         touch them (a replay of one model costs what its history costs)."""
         if not folders or len(folders) > self.FOLDERS_APART:
-            return git.changes_log(self.inv.top, rev, rules + folders)
+            log = git.changes_log(self.inv.top, rev, rules + folders)
+            models = self.inv.git_path(MODELS_DIR)
+            if models in rules and (kept := walks.store(self.inv.top)) is not None:
+                # All of models/ was walked: keep which commits touched each model, for
+                # the next one-model question (mops.git.touches); its merges' diffs are
+                # the ones the replay asks next.
+                git.keep_touches(self.inv.top, rev, models, log, rules + folders, kept)
+            return log
         # Each walk is kept (sealed) under the commit it was read at: the next replay of
         # these models reads it back, or walks only the commits since (mops.inventory.walks).
         return git.changes_log_of(self.inv.top, rev, [rules, *([f] for f in folders)],
