@@ -163,8 +163,7 @@ class Memo:
             ids = dict(zip(paths, source.blob_ids(paths), strict=True))
         except Exception:  # a name or a file the loader will refuse, with its own message
             return None
-        for path, blob in ids.items():
-            h.update(path.encode() + b"\0" + blob)
+        h.update(b"".join(path.encode() + b"\0" + blob for path, blob in ids.items()))
         self._ids = ids
         self._key = h.digest()
         return self._key

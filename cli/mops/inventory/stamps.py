@@ -107,10 +107,11 @@ class Unit:
         """Whether every folder remembered is still as it was (none: nothing is known)."""
         if not self.folders:
             return False
+        lstat, pack = os.lstat, _PACK  # (10,000 model folders: every lookup counts)
         try:
             for folder, seen in zip(self.folders, self.stamps, strict=True):
-                st = os.lstat(root + folder)
-                if _PACK(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) != seen:
+                st = lstat(root + folder)
+                if pack(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) != seen:
                     return False
         except OSError:
             return False
@@ -165,8 +166,9 @@ class StampCache:
             return Unit()
         try:
             name, folders, seen, dirs, files, blobs, derived = marshal.loads(raw)
-            if name != unit or not all(type(x) is tuple for x in (folders, seen, files)) \
-                    or not all(type(x) is dict for x in (dirs, blobs)) or not (
+            if name != unit or type(folders) is not tuple or type(seen) is not tuple \
+                    or type(files) is not tuple or type(dirs) is not dict \
+                    or type(blobs) is not dict or not (
                         derived is None or type(derived) is tuple and len(derived) == 2
                         and type(derived[0]) is bytes and type(derived[1]) is tuple):
                 raise TypeError
