@@ -368,3 +368,22 @@ def test_a_kept_file_of_another_line_of_history_is_not_used(primed):
     data = team.verify(code=0)
     assert spy.used == [False] and data["checkpoint"] is not None
     assert data["checked"]["signoffs"] == 1
+
+
+def test_models_missing_then_made_with_a_record_in_it(tmp_path: Path):
+    """An inventory without `models/` (its stamp kept as "look again"): a folder made there
+    later, with a file in it, is asked about; a `models` that is a link is asked about."""
+    root = str(tmp_path) + os.sep
+    kept = worktree.walk(root, "models", time.time_ns())
+    assert kept == {"models": worktree.AGAIN}
+    fresh, ask = worktree.rescan(root, kept, worktree.changed_dirs(root, kept), time.time_ns())
+    assert fresh == {"models": worktree.AGAIN} and ask == []
+    (tmp_path / "models" / "m").mkdir(parents=True)
+    (tmp_path / "models" / "m" / "card.md").write_text("x\n")
+    fresh, ask = worktree.rescan(root, fresh, worktree.changed_dirs(root, fresh), time.time_ns())
+    assert ask == ["models/m"] and set(fresh) == {"models", "models/m"}
+    shutil.rmtree(tmp_path / "models")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "models").symlink_to(tmp_path / "elsewhere")
+    fresh, ask = worktree.rescan(root, fresh, worktree.changed_dirs(root, fresh), time.time_ns())
+    assert ask == ["models"] and fresh == {"models": worktree.AGAIN}

@@ -163,6 +163,8 @@ def rescan(root: str, dirs: dict[str, bytes], changed: Iterable[str],
         entries, keep = _observe_listing(root + rel, since_ns)
         if entries is None:
             gone.append(rel)
+            if os.path.lexists(root + rel):  # no longer a folder: a link, a file
+                ask.append(rel)
             continue
         fresh[rel] = keep
         for entry in entries:
@@ -175,12 +177,16 @@ def rescan(root: str, dirs: dict[str, bytes], changed: Iterable[str],
     if gone:  # and every folder below one that is gone (or no longer a folder)
         out, below = set(gone), tuple(f"{rel}/" for rel in gone)
         fresh = {rel: v for rel, v in fresh.items() if rel not in out and not rel.startswith(below)}
+        if MODELS_DIR in out:  # looked at on every run until it is a folder again
+            fresh[MODELS_DIR] = AGAIN
     return fresh, ask
 
 
 def walk(root: str, top: str, since_ns: int) -> dict[str, bytes]:
-    """Every folder from ``top`` down (symbolic links are not followed), with its stamp."""
-    found: dict[str, bytes] = {}
+    """Every folder from ``top`` down (symbolic links are not followed), with its stamp;
+    ``top`` itself always (as :data:`AGAIN` when it is missing or not a folder: what
+    appears there later is seen)."""
+    found: dict[str, bytes] = {top: AGAIN}
     stack = [top]
     while stack:
         rel = stack.pop()
