@@ -425,3 +425,23 @@ def test_a_root_in_the_kept_log_is_diffed_again(tmp_path: Path):
     store = Indexed()
     assert mgit.keep_touches(repo, head, "models", log, ["mops.yaml", "models"], store)
     assert touches.commits_touching(repo, head, "models", "model-1", store) == [root, head]
+
+
+def test_a_long_history_split_among_git_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The diffs of a long history, split among git processes (a merge's parents in two of
+    them), give the index one process gives."""
+    maker = Random(tmp_path / "r", 40)
+    maker.grow(40)
+    head = _head(maker.repo)
+    whole = touches.build(maker.repo, head, "models")
+    monkeypatch.setattr(touches, "SPLIT_FROM", 3)
+    commits = touches._commits(maker.repo, head)
+    assert commits is not None
+    pairs = [(sha, p) for sha, parents in commits for p in parents or ("",)]
+    straddled = False
+    for parts in (2, 3, 4):
+        monkeypatch.setattr(touches.os, "cpu_count", lambda parts=parts: parts)
+        cut = -(-len(pairs) // parts)
+        straddled |= any(pairs[i][0] == pairs[i - 1][0] for i in range(cut, len(pairs), cut))
+        assert touches.build(maker.repo, head, "models") == whole
+    assert straddled  # a merge's parents in two processes, at least once

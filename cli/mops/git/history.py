@@ -408,14 +408,22 @@ def changes_log(top: Path, rev: str, paths: Iterable[str], store: WalkStore | No
             "--no-color", f"--format={fmt}"]
     paths = list(paths)
     where = touches.indexed(store, paths) if store is not None else None
-    listed = touches.commits_touching(top, rev, *where, store) if where is not None else None
-    if listed is not None:
+    memo = (str(top), f"index\0{paths[0]}", rev)
+    listed: list[str] | None = None
+    if where is not None and memo in _WALKS:  # read by this process (a report's 3 readers)
+        _WALKS.move_to_end(memo)
+        out = _WALKS[memo]
+    elif where is not None and (listed := touches.commits_touching(top, rev, *where, store)) \
+            is not None:
         # One entry of an indexed folder (a model): its commits from the index, and git's
         # changes for exactly them (a merge, as in the walk, with none), newest first.
         # (--full-history: a merge the same as one parent there is kept, as the walk does.)
         out = run(top, *(a for a in args if a != "--topo-order"), "--no-walk=unsorted",
-                  "--stdin", "--", *paths,
-                  input="".join(f"{c}\n" for c in reversed(listed)).encode()) if listed else b""
+                  "--stdin", "--", *paths, input="".join(
+                      f"{c}\n" for c in reversed(listed)).encode()) if listed else b""
+        _WALKS[memo] = out
+        if len(_WALKS) > _WALKS_KEPT:
+            _WALKS.popitem(last=False)
     else:
         out = walk(top, args, rev, paths, store)
     commits: list[LoggedCommit] = []

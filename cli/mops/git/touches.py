@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from mops.errors import GitError
@@ -97,20 +99,36 @@ def _dump(folder: str, shard: int, tip: str, entries: dict[str, list[str]]) -> b
                        "entries": entries}, separators=(",", ":")).encode()
 
 
+#: Above this many (commit, parent) pairs, the diffs are split among git processes.
+SPLIT_FROM = 20000
+
+
 def touched(top: Any, folder: str, commits: Iterable[tuple[str, tuple[str, ...]]],
             ) -> dict[str, list[str]]:
     """For each commit (with its parents), the entries of ``folder`` it touched, as
     ``git log --full-history`` decides (see the module): one diff per (commit, parent),
-    a root's against the empty tree, in one ``git diff-tree --stdin``."""
-    pairs: list[tuple[str, str]] = []
-    lines: list[str] = []
-    for sha, parents in commits:
-        for parent in parents or ("",):
-            pairs.append((sha, parent))
-            lines.append(f"{sha} {parent}\n" if parent else f"{sha}\n")
+    a root's against the empty tree, in one ``git diff-tree --stdin`` (a long history
+    split among as many as the machine has processors)."""
+    pairs = [(sha, parent) for sha, parents in commits for parent in parents or ("",)]
+    parts = max(1, min(os.cpu_count() or 1, 4, len(pairs) // SPLIT_FROM))
+    size = -(-len(pairs) // parts) if pairs else 0
+    chunks = [pairs[i:i + size] for i in range(0, len(pairs), size)] if pairs else []
+    if len(chunks) > 1:
+        with ThreadPoolExecutor(len(chunks)) as pool:  # each thread waits on its git
+            answers = list(pool.map(lambda chunk: _touched(top, folder, chunk), chunks))
+    else:
+        answers = [_touched(top, folder, chunk) for chunk in chunks]
     found: dict[str, list[str]] = {}
-    if not pairs:
-        return found
+    for answer in answers:  # a commit's pairs may lie in two chunks
+        for sha, entries in answer.items():
+            have = found.setdefault(sha, [])
+            have.extend(e for e in entries if e not in have)
+    return found
+
+
+def _touched(top: Any, folder: str, pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    lines = [f"{sha} {parent}\n" if parent else f"{sha}\n" for sha, parent in pairs]
+    found: dict[str, list[str]] = {}
     # --always: a header for every line, so the paths after header i belong to pair i;
     # every path starts with the folder, and no header does.
     out = run(top, "--literal-pathspecs", "diff-tree", "--stdin", "--always", "--root", "-r",
