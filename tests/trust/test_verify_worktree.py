@@ -387,3 +387,20 @@ def test_models_missing_then_made_with_a_record_in_it(tmp_path: Path):
     (tmp_path / "models").symlink_to(tmp_path / "elsewhere")
     fresh, ask = worktree.rescan(root, fresh, worktree.changed_dirs(root, fresh), time.time_ns())
     assert ask == ["models"] and fresh == {"models": worktree.AGAIN}
+
+
+def test_a_version_folder_hidden_whole_by_a_gitignore(primed):
+    """git names an ignored new folder, not the files in it: each file in it is a record
+    nobody proved all the same (`--full` and a run from the checkpoint alike)."""
+    team, aid, spy = primed
+    versions = team.repo / VDIR / ".."
+    st = versions.stat()
+    forged = "models/credit-pd/versions/9.9.9/approvals/A-666666.yaml"
+    (team.repo / forged).parent.mkdir(parents=True)
+    (team.repo / forged).write_text((team.repo / signoff(aid)).read_text())
+    (versions / ".gitignore").write_text("*\n")
+    put_back_times(versions, st)
+    assert "!! models/credit-pd/versions/9.9.9/" in git(team.repo, "status", "--porcelain",
+                                                         "--ignored=matching", "-uall")
+    found = fast_and_full(team, spy)
+    assert any(p == forged and "git ignores" in t for p, t in found)

@@ -195,6 +195,7 @@ def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool 
     else:
         dirty = uncommitted(inv, [*scanned, *rules_paths])
         dirty.update(_unchecked(inv, dirty, _flagged(inv, [*scanned, *rules_paths])))
+    dirty = _files_of_folders(inv, dirty)
     _check_dirty(result, dirty)
 
     def committed(rel: str) -> tuple[Any, str | None] | None:
@@ -296,24 +297,31 @@ def _touched_record_files(inv: Inventory, result: Verification,
     bad: set[str] = set()
     for rel in sorted(touched):
         parts = rel.split("/")
-        if len(parts) != 6 or parts[0] != MODELS_DIR or parts[2] != layout.VERSIONS \
-                or parts[4] not in _LOADER_OF or not parts[5].endswith(".yaml"):
+        if parts[0] != MODELS_DIR:
             continue
-        for where, check in ((2, validate_model), (4, validate_version)):
+        # A model's folder (what holds a file), and any entry of its versions/ folder.
+        checks = [(2, validate_model)] if len(parts) > 2 else []
+        if len(parts) > 3 and parts[2] == layout.VERSIONS:
+            checks.append((4, validate_version))
+        valid = True
+        for where, check in checks:
             folder = "/".join(parts[:where])
             try:
                 check(parts[where - 1])
             except InvalidNameError as exc:
+                valid = False
                 if folder not in bad:
                     bad.add(folder)
                     result.add(folder, exc.message)
                 break
-        else:
-            try:
-                if inv.source.isfile(rel):
-                    found.append(rel)
-            except RecordError as exc:  # a symlink out of the inventory
-                result.add(exc.path, _reason(exc))
+        if not valid or len(parts) != 6 or parts[2] != layout.VERSIONS \
+                or parts[4] not in _LOADER_OF or not parts[5].endswith(".yaml"):
+            continue
+        try:
+            if inv.source.isfile(rel):
+                found.append(rel)
+        except RecordError as exc:  # a symlink out of the inventory
+            result.add(exc.path, _reason(exc))
     return found
 
 
@@ -437,6 +445,25 @@ def _unchecked(inv: Inventory, dirty: dict[str, str], flagged: list[str]) -> dic
             continue
         if yamlio.blob_id(data).hex() != in_head.get(f"HEAD:{inv.git_path(rel)}"):
             out[rel] = " M"
+    return out
+
+
+def _files_of_folders(inv: Inventory, dirty: dict[str, str]) -> dict[str, str]:
+    """``dirty`` with each folder git names whole (``path/``: a new folder it ignores,
+    e.g. a version folder a ``.gitignore`` hides) replaced by the files in it, each with
+    the folder's status: a sign-off in it is a record nobody proved."""
+    if not any(rel.endswith("/") for rel in dirty):
+        return dirty
+    out = {}
+    for rel, status in dirty.items():
+        if not rel.endswith("/"):
+            out[rel] = status
+            continue
+        for top, folders, files in os.walk(inv.root / rel):  # symbolic links not followed
+            folders.sort()
+            base = Path(top).relative_to(inv.root).as_posix()
+            for name in sorted(files):
+                out[f"{base}/{name}"] = status
     return out
 
 
