@@ -4,6 +4,8 @@ can be in, with or without the shortcut that skips git for the files of a new re
 from __future__ import annotations
 
 import itertools
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -123,3 +125,40 @@ def test_a_commit_onto_a_path_staged_then_deleted_is_refused(tmp_path: Path):
         change.commit()
     assert mgit.head(repo) == head and (repo / ".git/index").read_bytes() == index
     assert not (repo / NEW).exists()
+
+
+def test_git_status_is_not_asked_to_trust_a_users_settings(tmp_path: Path):
+    repo = tmp_path / "r"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "f").write_text("one\n")
+    git(repo, "add", "f")
+    git(repo, "commit", "-qm", "f")
+    time.sleep(1.1)
+    git(repo, "reset", "-q")  # the index written a second after the file: not racy
+    git(repo, "config", "core.trustctime", "false")
+    git(repo, "config", "core.checkStat", "minimal")
+    st = (repo / "f").stat()
+    (repo / "f").write_text("two\n")
+    os.utime(repo / "f", ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert git(repo, "status", "--porcelain") == ""
+    assert status.uncommitted(repo, ["f"], untracked=False) == {"f": " M"}
+    assert status.uncommitted(repo, ["f"]) == {"f": " M"}
+
+
+def test_entries_git_status_never_compares_are_named(tmp_path: Path):
+    """assume-unchanged and skip-worktree entries: git status says nothing of a change to
+    their file (the oracle), so mops is told which they are."""
+    repo = _repo(tmp_path)
+    for name in ("a", "b", "c"):
+        _put(repo, f"models/m/{name}.yaml", "x\n")
+    git(repo, "add", "models")
+    git(repo, "commit", "-qm", "three")
+    git(repo, "update-index", "--assume-unchanged", "models/m/a.yaml")
+    git(repo, "update-index", "--skip-worktree", "models/m/b.yaml")
+    for name in ("a", "b", "c"):
+        _put(repo, f"models/m/{name}.yaml", "changed\n")
+    assert _by_status(repo, "models") == ["models/m/c.yaml"]
+    assert sorted(status.unchecked_entries(repo, ["models"])) == ["models/m/a.yaml",
+                                                                  "models/m/b.yaml"]
+    assert status.unchecked_entries(repo, ["mops.yaml"]) == []

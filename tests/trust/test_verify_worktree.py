@@ -334,27 +334,6 @@ def test_a_folder_read_before_it_settled_is_listed_again(tmp_path: Path):
     assert worktree.changed_dirs(str(tmp_path) + os.sep, found) == ["models/m"]
 
 
-def test_git_status_is_not_asked_to_trust_a_users_settings(tmp_path: Path):
-    repo = tmp_path / "r"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    (repo / "f").write_text("one\n")
-    git(repo, "add", "f")
-    git(repo, "commit", "-qm", "f")
-    time.sleep(1.1)
-    git(repo, "reset", "-q")  # the index written a second after the file: not racy
-    git(repo, "config", "core.trustctime", "false")
-    git(repo, "config", "core.checkStat", "minimal")
-    st = (repo / "f").stat()
-    (repo / "f").write_text("two\n")
-    os.utime(repo / "f", ns=(st.st_atime_ns, st.st_mtime_ns))
-    assert git(repo, "status", "--porcelain") == ""
-    from mops.git import status
-
-    assert status.uncommitted(repo, ["f"], untracked=False) == {"f": " M"}
-    assert status.uncommitted(repo, ["f"]) == {"f": " M"}
-
-
 def test_a_kept_file_of_another_line_of_history_is_not_used(primed):
     """Kept for the tip of another branch: back on main, main's checkpoint holds, but
     what was seen there is not what main's working tree was."""
