@@ -4,7 +4,8 @@ Kept in ``.git/mops/verify-checkpoint.json`` (never committed, never pushed: a f
 clone, such as CI's, has none and replays everything). The next run replays only the
 commits after it (:class:`mops.trust.replay.Replay` with ``since``), each still held to
 the rules in force in its parent; everything about the working tree (uncommitted
-records, evidence digests) is checked every time.
+records, evidence digests) is checked every time, from what the run that stored the
+checkpoint saw of it (:mod:`mops.trust.worktree`).
 
 A checkpoint is used only when every part of its key still holds:
 

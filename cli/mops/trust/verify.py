@@ -18,7 +18,10 @@ problem names the inventory file it concerns):
 
 A run of the whole inventory starts after the checkpoint of the last run that found no
 problem (:mod:`mops.trust.checkpoint`), when it still holds: only newer commits are
-replayed; everything above about the working tree is checked every time.
+replayed. Everything above about the working tree is checked on every run; from a
+checkpoint, starting from what that run saw (:mod:`mops.trust.worktree`): only what git
+names, what a newer commit touched and the folders whose stamp changed are looked at
+again.
 
 With ``signing: optional``, changes to the rules that nothing proves (unsigned, or not
 by a governor) are warnings; ``strict=True`` makes them problems. Leftover temporary
@@ -540,7 +543,7 @@ def _check_evidence_files(inv: Inventory, result: Verification,
 
 def _digests(inv: Inventory, rels: list[str]) -> dict[str, str | None]:
     """sha256 of each working-tree file (or, at a commit, of the commit's file), or
-    ``!reason``; computed afresh (no cache to fool)."""
+    ``!reason``; computed afresh (no digest cache to fool)."""
     source = inv.source
     if not isinstance(source, WorktreeSource):
         return {rel: _committed_digest(inv, rel) for rel in rels}
