@@ -115,11 +115,11 @@ def test_json_lines_are_what_json_dumps_writes(capsys: pytest.CaptureFixture[str
                message="", cite="c", file="f", pack="p", weight=1.5, waiver="W-1",
                related=(), pack_version=None, basis=()),
         Result(model="m", version="2.0", rule="R-2", title="other", status="pass",
-               message="m", cite="c2", file="f", weight=True, waiver="",  # type: ignore[arg-type]
-               related=["l"], basis=basis),  # type: ignore[arg-type]
+               message="m", cite="c2", file="f", weight=True, waiver="", related=["l"],
+               basis=basis),
         Result(model="m", version="3", rule="R-2", title="other", status="n/a",
-               message=dt.date(2026, 1, 2), cite="c2", file="f",  # type: ignore[arg-type]
-               weight=-7, waiver=None, basis=basis),
+               message=dt.date(2026, 1, 2), cite="c2", file="f", weight=-7, waiver=None,
+               basis=basis),
     ]
     print_json(results)
     lines = capsys.readouterr().out.split("\n")[4:-3]
