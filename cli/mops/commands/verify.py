@@ -31,13 +31,15 @@ def verify(
                          "rules that no governor signed fails.")] = False,
     full: Annotated[bool, typer.Option(
         "--full", help="Replay all of history, not only the commits after the last clean run's "
-                       "checkpoint (kept in .git/mops/).")] = False,
+                       "checkpoint (kept in .git/mops/), and check the whole working tree "
+                       "afresh, not only what can have changed since that run.")] = False,
 ) -> None:
     """Replay history against the provenance rules: every record made by its mops action, by
     the person it names, allowed and (when required) signed, never edited or deleted but by
     the actions named; every change to the rules by a governor; every promotion let through
     by the gate then in force; evidence files still matching their digests. A run that finds
-    no problem remembers HEAD; the next replays only newer commits (--full: all).
+    no problem remembers HEAD and what it saw of the working tree; the next replays only newer
+    commits and re-checks only the files that can have changed (--full: all).
     """
     if as_json and fmt not in (None, Format.json):
         from mops.errors import UsageError
