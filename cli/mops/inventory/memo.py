@@ -110,6 +110,8 @@ class Memo:
         self._ids: dict[str, bytes] = {}
         self._code: bytes | None = None
         self._unit: Unit | None = None
+        #: The instant last asked about, in microseconds (:meth:`get`, once per model).
+        self._now: tuple[dt.datetime, int] | None = None
         self._key: bytes | None = None
         self._data: dict[str, bytes] | None = None
         #: A key whose files were found changed when read (:attr:`data`): nothing is kept
@@ -205,12 +207,16 @@ class Memo:
         raw = store.get(key)
         if raw is None:
             return MISSING
+        if self._now is None or self._now[0] is not now:
+            micros = _micros(now)
+            assert micros is not None
+            self._now = (now, micros)
+        at = self._now[1]
         try:
             lo, hi, reads, value = marshal.loads(raw)
-            if type(reads) is not dict or not all(t is None or type(t) is int for t in (lo, hi)):
+            if type(reads) is not dict or (lo is not None and type(lo) is not int) \
+                    or (hi is not None and type(hi) is not int):
                 raise TypeError
-            at = _micros(now)
-            assert at is not None
             if (lo is not None and at < lo) or (hi is not None and at >= hi):
                 return MISSING
         except Exception:

@@ -86,7 +86,7 @@ class Unit:
     __slots__ = ("folders", "stamps", "dirs", "files", "blobs", "derived", "dirty")
 
     def __init__(self, folders: tuple[str, ...] = (), stamps: tuple[Stamp, ...] = (),
-                 dirs: dict[str, list[str]] | None = None, files: tuple[str, ...] = (),
+                 dirs: dict[str, list[str]] | None = None, files: frozenset[str] = frozenset(),
                  blobs: dict[str, bytes] | None = None,
                  derived: tuple[bytes, tuple[str, ...]] | None = None) -> None:
         self.folders = folders
@@ -128,11 +128,11 @@ class Unit:
         self.dirty = self.dirty or bool(gone)
         if all(v is not None for v in seen.values()):
             folders, stamps = tuple(seen), tuple(v for v in seen.values() if v is not None)
-            sorted_files = tuple(sorted(files))
+            kept = frozenset(files)
         else:
-            folders, stamps, dirs, sorted_files = (), (), {}, ()
+            folders, stamps, dirs, kept = (), (), {}, frozenset()
         if (folders, stamps) != (self.folders, self.stamps):
-            self.folders, self.stamps, self.dirs, self.files = folders, stamps, dirs, sorted_files
+            self.folders, self.stamps, self.dirs, self.files = folders, stamps, dirs, kept
             self.derived = None
             self.dirty = True
 
@@ -167,7 +167,7 @@ class StampCache:
         try:
             name, folders, seen, dirs, files, blobs, derived = marshal.loads(raw)
             if name != unit or type(folders) is not tuple or type(seen) is not tuple \
-                    or type(files) is not tuple or type(dirs) is not dict \
+                    or type(files) is not frozenset or type(dirs) is not dict \
                     or type(blobs) is not dict or not (
                         derived is None or type(derived) is tuple and len(derived) == 2
                         and type(derived[0]) is bytes and type(derived[1]) is tuple):

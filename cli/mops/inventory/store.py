@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -202,7 +203,7 @@ class _TreeIndex:
     """Directories and files below one folder, read with one ``scandir`` per directory."""
 
     dirs: dict[str, list[str]]
-    files: set[str]
+    files: AbstractSet[str]
     #: What the stamp cache remembers of the folder, when it is exactly this tree.
     unit: stamps.Unit | None = None
 
@@ -220,7 +221,7 @@ class _TreeIndex:
         if linked:
             return None
         if known is not None and known.unchanged(root):
-            return cls(known.dirs, set(known.files), known)
+            return cls(known.dirs, known.files, known)
         seen: dict[str, stamps.Stamp | None] = {}
         stack = [top]
         while stack:
