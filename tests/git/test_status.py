@@ -1,10 +1,12 @@
 """Which paths mops would overwrite: the same answer as ``git status``, in every state a path
-can be in, with or without the shortcut that skips git for the files of a new record."""
+can be in, with or without the shortcut that skips git for the files of a new record and for
+a committed record's file that is as committed."""
 
 from __future__ import annotations
 
 import itertools
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 
 from mops import git as mgit
 from mops.git import status
-from tests.conftest import git
+from tests.conftest import Mops, git, snapshot
 
 NEW = "models/m/versions/1.0.0/approvals/A-0a1b2c.yaml"
 
@@ -83,11 +85,12 @@ def test_dirty_paths_is_what_git_status_says(tmp_path: Path, state: str, index: 
 
 def test_the_shortcut_answers_only_for_paths_nothing_knows(tmp_path: Path):
     """Of the states above, git is skipped exactly for a path absent from HEAD, the index and
-    the working tree (each twin below fails if one of the three looks is left out)."""
+    the working tree (each twin below fails if one of the three looks is left out), and for
+    a committed file as committed (see the tracked states below)."""
     for name, (make, _dirty) in STATES.items():
         repo = _repo(tmp_path / name.replace(" ", "-").replace(",", ""))
         make(repo, NEW)
-        assert status._all_new(repo, [NEW]) is (name == "new"), name
+        assert status._all_clean(repo, [NEW]) is (name in ("new", "committed and clean")), name
 
 
 def test_the_shortcut_reads_the_index_git_is_told_to_use(tmp_path: Path, monkeypatch):
@@ -98,10 +101,185 @@ def test_the_shortcut_reads_the_index_git_is_told_to_use(tmp_path: Path, monkeyp
     git(repo, "read-tree", "HEAD")
     git(repo, "add", NEW)
     (repo / NEW).unlink()
-    assert status._all_new(repo, [NEW]) is False
+    assert status._all_clean(repo, [NEW]) is False
     assert mgit.dirty_paths(repo, [NEW]) == [NEW]
     monkeypatch.delenv("GIT_INDEX_FILE")
     assert mgit.dirty_paths(repo, [NEW]) == []  # the repository's own index never had it
+
+
+OLD = "models/m/versions/1.0.0/version.yaml"  # a committed record's file, rewritten
+
+
+def _modify_keeping_stat(r: Path, p: str) -> None:
+    st = (r / p).stat()
+    (r / p).write_text("C\n")  # same size
+    os.utime(r / p, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def _symlink_to_same_bytes(r: Path, p: str) -> None:
+    _put(r, "models/m/twin.yaml", "c\n")
+    (r / p).unlink()
+    (r / p).symlink_to("../../twin.yaml")
+
+
+def _executable_to_symlink(r: Path, p: str) -> None:
+    """(A symlink's own mode has every executable bit set.)"""
+    (r / p).chmod(0o755)
+    git(r, "add", p)
+    git(r, "commit", "-qm", "executable")
+    _symlink_to_same_bytes(r, p)
+
+
+def _conflict(r: Path, p: str) -> None:
+    git(r, "checkout", "-q", "-b", "theirs")
+    _put(r, p, "theirs\n")
+    git(r, "commit", "-qam", "theirs")
+    git(r, "checkout", "-q", "main")
+    _put(r, p, "ours\n")
+    git(r, "commit", "-qam", "ours")
+    subprocess.run(["git", "merge", "-q", "theirs"], cwd=r, capture_output=True)
+
+
+def _conflict_resolved(r: Path, p: str) -> None:
+    """Resolved as HEAD had it: the index's resolve-undo extension holds the path again."""
+    _conflict(r, p)
+    _put(r, p, "ours\n")
+    git(r, "add", p)
+
+
+def _crlf_blob_under_text(r: Path, p: str) -> None:
+    """Committed with CRLF, then marked text: git's blob of the same bytes is LF now."""
+    (r / p).write_bytes(b"c\r\n")
+    git(r, "add", p)
+    git(r, "commit", "-qm", "crlf")
+    _put(r, ".gitattributes", "version.yaml text eol=crlf\n")
+    git(r, "add", ".gitattributes")
+    git(r, "commit", "-qm", "attributes")
+    time.sleep(1.1)
+    (r / p).touch()  # git must hash the file again
+
+
+def _symlink_as_file(r: Path, p: str) -> None:
+    """A committed symlink checked out as a plain file holding its target."""
+    git(r, "config", "core.symlinks", "false")
+    (r / p).unlink()
+    (r / p).symlink_to("twin.yaml")
+    git(r, "add", p)
+    git(r, "commit", "-qm", "link")
+    (r / p).unlink()
+    git(r, "checkout", "--", p)
+
+
+# Each way a committed file mops is about to rewrite can stand: (what to do, dirty?).
+TRACKED = {
+    "committed and clean": (lambda r, p: None, False),
+    "modified, same size and mtime": (_modify_keeping_stat, True),
+    "modified and staged": (lambda r, p: (_put(r, p, "staged\n"), git(r, "add", p)), True),
+    "staged, then put back in the working tree": (
+        lambda r, p: (_put(r, p, "staged\n"), git(r, "add", p), _put(r, p, "c\n")), True),
+    "made executable": (lambda r, p: (r / p).chmod(0o755), True),
+    "made executable and staged": (
+        lambda r, p: ((r / p).chmod(0o755), git(r, "add", p)), True),
+    "a symlink to the same bytes": (_symlink_to_same_bytes, True),
+    "an executable, then a symlink to the same bytes": (_executable_to_symlink, True),
+    "deleted": (lambda r, p: (r / p).unlink(), True),
+    "assume-unchanged": (lambda r, p: git(r, "update-index", "--assume-unchanged", p), False),
+    "skip-worktree": (lambda r, p: git(r, "update-index", "--skip-worktree", p), False),
+    "removed from the index only": (lambda r, p: git(r, "rm", "-q", "--cached", p), True),
+    "removed from the index, then intent to add": (
+        lambda r, p: (git(r, "rm", "-q", "--cached", p), git(r, "add", "-N", p)), True),
+    "in a merge conflict": (_conflict, True),
+    "a merge conflict resolved as committed": (_conflict_resolved, False),
+    "committed with CRLF, then marked text": (_crlf_blob_under_text, True),
+    "a symlink checked out as a file": (_symlink_as_file, False),
+    "another path ends with it": (
+        lambda r, p: (_put(r, "x" + p, "c\n"), git(r, "add", "x" + p),
+                      git(r, "commit", "-qm", "x")), False),
+    "another path starts with it": (
+        lambda r, p: (_put(r, p + ".bak", "c\n"), git(r, "add", p + ".bak"),
+                      git(r, "commit", "-qm", "bak")), False),
+}
+
+
+def _tracked_repo(tmp_path: Path) -> Path:
+    repo = _repo(tmp_path)
+    _put(repo, OLD, "c\n")
+    git(repo, "add", OLD)
+    git(repo, "commit", "-qm", "version")
+    return repo
+
+
+@pytest.mark.parametrize(("state", "index"), list(itertools.product(
+    TRACKED, ["v2", "v3", "v4", "split"])))
+def test_dirty_paths_of_a_committed_file_is_what_git_status_says(tmp_path: Path, state: str,
+                                                                 index: str):
+    repo = _tracked_repo(tmp_path)
+    make, dirty = TRACKED[state]
+    make(repo, OLD)
+    if index == "split":
+        git(repo, "update-index", "--split-index")
+    else:
+        git(repo, "update-index", "--index-version", index[1:])
+    named = _by_status(repo, OLD)
+    assert bool(named) is dirty  # the oracle agrees with the table
+    assert mgit.dirty_paths(repo, [OLD]) == named
+    assert mgit.dirty_paths(repo, [NEW, OLD]) == named  # beside a new record's file
+
+
+def test_the_shortcut_answers_only_for_a_file_as_committed(tmp_path: Path):
+    """Of the states above, git is skipped exactly for a file whose index entry, HEAD's blob
+    and bytes agree, with no flag, attribute or other occurrence of its path in the index
+    to doubt: each twin fails if one of the checks is left out (the entry's flags:
+    assume-unchanged, skip-worktree, intent to add, conflict; a second occurrence: the
+    resolved conflict; its mode: the symlink as a file; HEAD's blob and mode: the staged
+    states; the bytes: modified; the executable bit; a regular file: the executable's symlink; the
+    attributes: CRLF)."""
+    for name in TRACKED:
+        repo = _tracked_repo(tmp_path / name.replace(" ", "-").replace(",", ""))
+        TRACKED[name][0](repo, OLD)
+        clean = name in ("committed and clean", "another path starts with it")
+        assert status._all_clean(repo, [OLD]) is clean, name
+        assert status._all_clean(repo, [NEW, OLD]) is clean, name
+
+
+def test_the_shortcut_asks_git_under_autocrlf_or_an_index_of_other_form(tmp_path: Path):
+    repo = _tracked_repo(tmp_path)
+    assert status._all_clean(repo, [OLD]) is True
+    for value in ("true", "input"):
+        git(repo, "config", "core.autocrlf", value)
+        assert status._all_clean(repo, [OLD]) is False, value
+    git(repo, "config", "core.autocrlf", "false")
+    assert status._all_clean(repo, [OLD]) is True
+    for form in ("4", "3"):  # v3 without extended entries is v2's layout
+        git(repo, "update-index", "--index-version", form)
+        assert status._all_clean(repo, [OLD]) is (form == "3"), form
+
+
+def test_a_committed_file_under_another_index_is_left_to_git(tmp_path: Path, monkeypatch):
+    repo = _tracked_repo(tmp_path)
+    monkeypatch.setenv("GIT_INDEX_FILE", str(tmp_path / "other-index"))
+    git(repo, "read-tree", "HEAD")
+    assert status._all_clean(repo, [OLD]) is False
+    assert mgit.dirty_paths(repo, [OLD]) == []
+    _put(repo, OLD, "mine\n")
+    assert mgit.dirty_paths(repo, [OLD]) == [OLD]
+
+
+def test_an_index_entry_is_found_only_where_an_entry_can_start(tmp_path: Path):
+    """``_entry`` against git's own listing, and the same bytes shifted or padded wrongly."""
+    repo = _tracked_repo(tmp_path)
+    data = (repo / ".git/index").read_bytes()
+    mode, sha, _stage = git(repo, "ls-files", "-s", "--", OLD).split("\t")[0].split()
+    assert status._entry(data, OLD) == (mode, sha)
+    assert status._entry(data, "models/m/versions/1.0.0/none.yaml") is None
+    at = data.index(OLD.encode() + b"\0")
+    shifted = data[:12] + b"\0" * 4 + data[12:]
+    assert status._entry(shifted, OLD) == ("", "")
+    padded = data[:at + len(OLD) + 1] + b"x" + data[at + len(OLD) + 2:]
+    assert status._entry(padded, OLD) == ("", "")
+    git(repo, "update-index", "--chmod=+x", OLD)
+    data = (repo / ".git/index").read_bytes()
+    assert status._entry(data, OLD) == ("100755", sha)
 
 
 def test_a_commit_onto_a_path_staged_then_deleted_is_refused(tmp_path: Path):
@@ -162,3 +340,33 @@ def test_entries_git_status_never_compares_are_named(tmp_path: Path):
     assert sorted(status.unchecked_entries(repo, ["models"])) == ["models/m/a.yaml",
                                                                   "models/m/b.yaml"]
     assert status.unchecked_entries(repo, ["mops.yaml"]) == []
+
+
+@pytest.mark.parametrize("edit", ["edited", "edited, same size and mtime"])
+def test_promote_refuses_a_version_record_edited_by_hand(inventory: Path, mops: Mops,
+                                                         tmp_path: Path, edit: str):
+    """The file promote rewrites, edited and not committed, is neither overwritten nor
+    committed; its clean twin (a second version, as committed) is promoted."""
+    from tests.policy.helpers import register
+
+    ref = register(mops, tmp_path)
+    twin = register(mops, tmp_path, version="2.0.0")
+    path = "models/credit-pd/versions/1.0.0/version.yaml"
+    record = inventory / path
+    st = record.stat()
+    text = record.read_text().replace("stage: development", "stage: production ", 1)
+    assert len(text) == st.st_size
+    record.write_text(text if edit != "edited" else text + "# mine\n")
+    if edit != "edited":
+        os.utime(record, ns=(st.st_atime_ns, st.st_mtime_ns))
+    before = snapshot(inventory)
+    r = mops("promote", ref, "--to", "validation", code=2)
+    assert f"{path}: has uncommitted changes" in r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    assert snapshot(inventory) == before
+    assert "stage: production " in record.read_text()
+    assert status._all_clean(inventory, ["models/credit-pd/versions/2.0.0/version.yaml"])
+    mops("promote", twin, "--to", "validation")
+    assert "stage: production " in record.read_text()
+    assert git(inventory, "show", "--name-only", "--format=", "HEAD").split() == [
+        "models/credit-pd/versions/2.0.0/version.yaml"]
