@@ -288,7 +288,7 @@ def _caches(inv: Inventory) -> Iterator[tuple[DigestCache, Memo]]:
     try:
         yield digests, memo
     finally:
-        digests.save()
+        digests.save(whole=memo.whole and memo.done)  # every model asked for: prune
         memo.save()
 
 

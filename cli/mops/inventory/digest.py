@@ -55,6 +55,14 @@ class DigestCache:
     of unchanged evidence on every ``mops check`` is what would otherwise dominate. The one who makes a cache
     saves it (:meth:`save`); code that is handed one (policy evaluation) never does.
     :meth:`in_memory` makes one that neither reads nor writes that file.
+
+    It holds what is current, not every stamp a file ever had: a run that asked for the
+    files of the whole working tree saves only the stamps it used (:meth:`save`,
+    ``whole``), and any run drops the other stamps of a path it found with a new one
+    (that path's file has changed since). Entries by blob id are kept: they name content
+    that never changes, and every full replay of history (``verify --full``, each audit
+    report) asks for them again. A pruned cache only ever lacks entries; a digest it
+    lacks is computed again.
     """
 
     def __init__(self, inv: Inventory, *, persist: bool = True) -> None:
@@ -63,6 +71,9 @@ class DigestCache:
             if persist and inv.top else None
         self.entries: dict[str, str] = {}
         self.dirty = False
+        #: The stamp key of each working-tree file asked for (path -> key), whether or not
+        #: its digest could be remembered: what :meth:`save` keeps, and what it prunes by.
+        self.current: dict[str, str] = {}
         #: When a dict, every file's digest handed out is noted in it (path -> sha256):
         #: what a cached policy result depends on besides the records.
         self.reads: dict[str, str] | None = None
@@ -109,26 +120,50 @@ class DigestCache:
         # Known by its stamp (mops.inventory.stamps): ctime changes on every write, even
         # one that puts the old mtime back (`touch -d`), and a digest is remembered only
         # once its stamp has settled, so a write in the same tick as the hashing is seen.
-        kept = self.entries.get(_stamp_key(rel, stamps.stamp(st)))
+        key = self.current[rel] = _stamp_key(rel, stamps.stamp(st))
+        kept = self.entries.get(key)
         if kept is not None:
             return kept
         digest, seen = stamps.observe(os.path.join(source.root, rel),
                                       lambda path: sha256_file(path)[0])
         if seen is not None:
-            self.entries[_stamp_key(rel, seen)] = digest
+            key = self.current[rel] = _stamp_key(rel, seen)
+            self.entries[key] = digest
             self.dirty = True
         return digest
 
-    def save(self) -> None:
-        if not self.dirty or self.path is None:
+    def save(self, *, whole: bool = False) -> None:
+        """Write the entries back (when they changed). ``whole``: this run asked for the
+        files of every model of the working tree, and was answered: the stamps it did not
+        use (of files edited, moved or deleted since, or of records no longer there) are
+        dropped. Without it, only the older stamps of the paths asked for are dropped."""
+        if self.path is None:
             return
+        whole = whole and isinstance(self.inv.source, WorktreeSource)
+        if not self.dirty and not whole:
+            return
+        current = self.current
+        mine = set(current.values())
+        if whole:
+            kept = {k: v for k, v in self.entries.items()
+                    if k in mine or not k.startswith(_FILE)}
+        else:
+            asked = {f"{_FILE}{rel}:" for rel in current}  # a stamp key up to its stamp
+            kept = {k: v for k, v in self.entries.items() if k in mine
+                    or not k.startswith(_FILE) or k[:k.rfind(":") + 1] not in asked}
+        if not self.dirty and len(kept) == len(self.entries):
+            return
+        self.entries = kept
         # Sealed: a digest another user (or a forger) wrote is never believed.
         sealed.write(self.path, self._secret, json.dumps(self.entries).encode())
         self.dirty = False
 
 
+_FILE = "file:"
+
+
 def _stamp_key(rel: str, seen: stamps.Stamp) -> str:
-    return f"file:{rel}:{seen.hex()}"
+    return f"{_FILE}{rel}:{seen.hex()}"
 
 
 def subject_parts(inv: Inventory, version: Version, cache: DigestCache) -> dict[str, str]:
