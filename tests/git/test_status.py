@@ -147,16 +147,22 @@ def _conflict_resolved(r: Path, p: str) -> None:
     git(r, "add", p)
 
 
-def _crlf_blob_under_text(r: Path, p: str) -> None:
+def _crlf_blob_under_text(where: str):
     """Committed with CRLF, then marked text: git's blob of the same bytes is LF now."""
-    (r / p).write_bytes(b"c\r\n")
-    git(r, "add", p)
-    git(r, "commit", "-qm", "crlf")
-    _put(r, ".gitattributes", "version.yaml text eol=crlf\n")
-    git(r, "add", ".gitattributes")
-    git(r, "commit", "-qm", "attributes")
-    time.sleep(1.1)
-    (r / p).touch()  # git must hash the file again
+    def make(r: Path, p: str) -> None:
+        (r / p).write_bytes(b"c\r\n")
+        git(r, "add", p)
+        git(r, "commit", "-qm", "crlf")
+        attributes = ".git/info/attributes" if where == "info" else "models/.gitattributes"
+        _put(r, attributes, "version.yaml text eol=crlf\n")
+        if where in ("committed", "deleted"):
+            git(r, "add", attributes)
+            git(r, "commit", "-qm", "attributes")
+        if where == "deleted":
+            (r / attributes).unlink()  # git reads the index's
+        then = (r / p).stat().st_mtime - 100
+        os.utime(r / p, (then, then))  # git must hash the file again
+    return make
 
 
 def _symlink_as_file(r: Path, p: str) -> None:
@@ -190,7 +196,10 @@ TRACKED = {
         lambda r, p: (git(r, "rm", "-q", "--cached", p), git(r, "add", "-N", p)), True),
     "in a merge conflict": (_conflict, True),
     "a merge conflict resolved as committed": (_conflict_resolved, False),
-    "committed with CRLF, then marked text": (_crlf_blob_under_text, True),
+    "committed with CRLF, then marked text": (_crlf_blob_under_text("committed"), True),
+    "the same, the attributes untracked": (_crlf_blob_under_text("untracked"), True),
+    "the same, the attributes deleted": (_crlf_blob_under_text("deleted"), True),
+    "the same, the attributes in info/": (_crlf_blob_under_text("info"), True),
     "a symlink checked out as a file": (_symlink_as_file, False),
     "another path ends with it": (
         lambda r, p: (_put(r, "x" + p, "c\n"), git(r, "add", "x" + p),
@@ -232,8 +241,8 @@ def test_the_shortcut_answers_only_for_a_file_as_committed(tmp_path: Path):
     to doubt: each twin fails if one of the checks is left out (the entry's flags:
     assume-unchanged, skip-worktree, intent to add, conflict; a second occurrence: the
     resolved conflict; its mode: the symlink as a file; HEAD's blob and mode: the staged
-    states; the bytes: modified; the executable bit; a regular file: the executable's symlink; the
-    attributes: CRLF)."""
+    states; the bytes: modified; the executable bit; a regular file: the executable's
+    symlink; the attributes: CRLF; the index's .gitattributes: deleted)."""
     for name in TRACKED:
         repo = _tracked_repo(tmp_path / name.replace(" ", "-").replace(",", ""))
         TRACKED[name][0](repo, OLD)
@@ -263,6 +272,18 @@ def test_a_committed_file_under_another_index_is_left_to_git(tmp_path: Path, mon
     assert mgit.dirty_paths(repo, [OLD]) == []
     _put(repo, OLD, "mine\n")
     assert mgit.dirty_paths(repo, [OLD]) == [OLD]
+
+
+def test_a_committed_file_that_cannot_be_read_is_left_to_git(tmp_path: Path, monkeypatch):
+    """(Tests run as root here, where chmod 000 does not stop a read.)"""
+    repo = _tracked_repo(tmp_path)
+
+    def refuse(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    assert status._all_clean(repo, [OLD]) is False
+    assert mgit.dirty_paths(repo, [OLD]) == []
 
 
 def test_an_index_entry_is_found_only_where_an_entry_can_start(tmp_path: Path):

@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import stat
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -41,8 +42,8 @@ def _all_clean(top: Path, paths: list[str]) -> bool:
     decides: a path that is not ASCII or not a regular file; index version 4 (compressed
     paths) or a split index (entries in another file); an entry's flags, conflict stages
     or a second occurrence of its path; an index other than the repository's own; a
-    SHA-256 repository; and any attribute on the path or ``core.autocrlf``, under which
-    git's blob need not be the file's bytes.
+    SHA-256 repository; and any attribute on the path, a ``.gitattributes`` anywhere in the
+    index or ``core.autocrlf``, under which git's blob need not be the file's bytes.
     """
     files: dict[str, os.stat_result] = {}
     for path in paths:
@@ -96,9 +97,15 @@ def _all_clean(top: Path, paths: list[str]) -> bool:
             return False
     if staged:
         autocrlf = run(top, "config", "--default", "false", "--get", "core.autocrlf")
-        attributes = run(top, "check-attr", "-z", "-a", "--", *staged)
-        if autocrlf.strip().lower() not in (b"false", b"no", b"off", b"0") or attributes:
+        if autocrlf.strip().lower() not in (b"false", b"no", b"off", b"0") \
+                or b".gitattributes\0" in data:
             return False
+        # check-attr reads the whole index, for its .gitattributes, unless it has none to
+        # read (one that does not exist is empty); those of the index are looked for above.
+        with tempfile.TemporaryDirectory() as empty:
+            if run(top, "check-attr", "-z", "-a", "--", *staged,
+                   env={"GIT_INDEX_FILE": os.path.join(empty, "index")}):
+                return False
     return True
 
 
