@@ -93,6 +93,20 @@ def test_the_shortcut_answers_only_for_paths_nothing_knows(tmp_path: Path):
         assert status._all_clean(repo, [NEW]) is (name in ("new", "committed and clean")), name
 
 
+def test_a_folder_whose_staged_files_were_deleted_is_not_new(tmp_path: Path):
+    """A folder (as the reports ask of a model's) in neither HEAD nor the working tree whose
+    files are staged is dirty; its path is in the index only as their names' start."""
+    repo = _repo(tmp_path)
+    folder = "models/m/versions/9.0.0"
+    _put(repo, folder + "/version.yaml", "staged\n")
+    git(repo, "add", folder)
+    (repo / folder / "version.yaml").unlink()
+    (repo / folder).rmdir()
+    assert _by_status(repo, folder) == [folder + "/version.yaml"]
+    assert status._all_clean(repo, [folder]) is False
+    assert mgit.dirty_paths(repo, [folder]) == [folder + "/version.yaml"]
+
+
 def test_the_shortcut_reads_the_index_git_is_told_to_use(tmp_path: Path, monkeypatch):
     repo = _repo(tmp_path)
     _put(repo, NEW, "staged\n")

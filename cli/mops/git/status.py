@@ -111,7 +111,8 @@ def _all_clean(top: Path, paths: list[str]) -> bool:
 
 def _entry(index: bytes, path: str) -> tuple[str, str] | None:
     """The (mode, object id) of ``path``'s entry in an index of version 2 or 3: None when
-    its bytes are nowhere in the index, and ("", "") in doubt.
+    its bytes are nowhere in the index (not even as a folder of entries), and ("", "") in
+    doubt.
 
     An entry is 40 bytes of stat data (its mode among them), a 20-byte SHA-1 object id,
     16 bits of flags (the name's length in the low 12; assume-unchanged, extended and the
@@ -122,9 +123,10 @@ def _entry(index: bytes, path: str) -> tuple[str, str] | None:
     since it occurs twice).
     """
     name = path.encode()
-    at = index.find(name + b"\0")
-    if at < 0:
+    first = index.find(name)
+    if first < 0:
         return None
+    at = index.find(name + b"\0", first)  # (-1, so start < 12, when only a folder's)
     start, end = at - 62, at + len(name)
     size = (62 + len(name) + 8) & ~7
     if index.find(name + b"\0", at + 1) >= 0 or start < 12 or start % 8 != 4 \
