@@ -63,6 +63,14 @@ STATES = {
 }
 
 
+def _index_form(repo: Path, index: str) -> None:
+    """Rewrite the index as ``v2``, ``v3``, ``v4`` or ``split``."""
+    if index == "split":
+        git(repo, "update-index", "--split-index")
+    else:
+        git(repo, "update-index", "--index-version", index[1:])
+
+
 @pytest.mark.parametrize(("state", "index"), list(itertools.product(
     STATES, ["v2", "v3", "v4", "split"])))
 def test_dirty_paths_is_what_git_status_says(tmp_path: Path, state: str, index: str):
@@ -71,10 +79,7 @@ def test_dirty_paths_is_what_git_status_says(tmp_path: Path, state: str, index: 
     make(repo, NEW)
     # The index is rewritten in that form after the path's state is made, so that its entry
     # (if any) is compressed (v4) or kept in the shared file (split).
-    if index == "split":
-        git(repo, "update-index", "--split-index")
-    else:
-        git(repo, "update-index", "--index-version", index[1:])
+    _index_form(repo, index)
     named = _by_status(repo, NEW)
     assert bool(named) is dirty  # the oracle agrees with the table
     assert mgit.dirty_paths(repo, [NEW]) == named
@@ -239,10 +244,7 @@ def test_dirty_paths_of_a_committed_file_is_what_git_status_says(tmp_path: Path,
     repo = _tracked_repo(tmp_path)
     make, dirty = TRACKED[state]
     make(repo, OLD)
-    if index == "split":
-        git(repo, "update-index", "--split-index")
-    else:
-        git(repo, "update-index", "--index-version", index[1:])
+    _index_form(repo, index)
     named = _by_status(repo, OLD)
     assert bool(named) is dirty  # the oracle agrees with the table
     assert mgit.dirty_paths(repo, [OLD]) == named

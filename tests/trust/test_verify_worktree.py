@@ -84,6 +84,14 @@ def signoff(aid: str) -> str:
     return f"{VDIR}/approvals/{aid}.yaml"
 
 
+def new_version_signoff(team: Team, aid: str, new_id: str) -> str:
+    """A copy of sign-off ``aid`` dropped by hand into a version folder nobody made (9.9.9)."""
+    forged = f"models/credit-pd/versions/9.9.9/approvals/{new_id}.yaml"
+    (team.repo / forged).parent.mkdir(parents=True)
+    (team.repo / forged).write_text((team.repo / signoff(aid)).read_text())
+    return forged
+
+
 def evidence_file(repo: Path) -> str:
     [folder] = (repo / VDIR / "evidence" / "files").iterdir()
     [path] = folder.iterdir()
@@ -202,9 +210,7 @@ def test_a_new_version_folder_with_a_signoff_in_it(primed):
     team, aid, spy = primed
     versions = team.repo / VDIR / ".."
     st = versions.stat()
-    forged = "models/credit-pd/versions/9.9.9/approvals/A-333333.yaml"
-    (team.repo / forged).parent.mkdir(parents=True)
-    (team.repo / forged).write_text((team.repo / signoff(aid)).read_text())
+    forged = new_version_signoff(team, aid, "A-333333")
     put_back_times(versions, st)
     found = fast_and_full(team, spy)
     assert any(p == forged and "not committed" in t for p, t in found)
@@ -374,9 +380,7 @@ def test_a_version_folder_hidden_whole_by_a_gitignore(primed):
     team, aid, spy = primed
     versions = team.repo / VDIR / ".."
     st = versions.stat()
-    forged = "models/credit-pd/versions/9.9.9/approvals/A-666666.yaml"
-    (team.repo / forged).parent.mkdir(parents=True)
-    (team.repo / forged).write_text((team.repo / signoff(aid)).read_text())
+    forged = new_version_signoff(team, aid, "A-666666")
     (versions / ".gitignore").write_text("*\n")
     put_back_times(versions, st)
     assert "!! models/credit-pd/versions/9.9.9/" in git(team.repo, "status", "--porcelain",
