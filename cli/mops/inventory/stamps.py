@@ -42,12 +42,13 @@ FOLDER = "stamps"
 
 Stamp = bytes
 T = TypeVar("T")
-_PACK = struct.Struct("<QQQqq").pack
+#: How a stamp is packed (:func:`stamp`); loops over many folders call it directly.
+PACK = struct.Struct("<QQQqq").pack
 
 
 def stamp(st: os.stat_result) -> Stamp:
     """(device, inode, size, mtime, ctime) of a ``stat`` result, packed (40 bytes)."""
-    return _PACK(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return PACK(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def settled(st: os.stat_result, since_ns: int) -> bool:
@@ -107,7 +108,7 @@ class Unit:
         """Whether every folder remembered is still as it was (none: nothing is known)."""
         if not self.folders:
             return False
-        lstat, pack = os.lstat, _PACK  # (10,000 model folders: every lookup counts)
+        lstat, pack = os.lstat, PACK  # (10,000 model folders: every lookup counts)
         try:
             for folder, seen in zip(self.folders, self.stamps, strict=True):
                 st = lstat(root + folder)

@@ -40,7 +40,6 @@ import json
 import marshal
 import os
 import stat
-import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,9 +52,8 @@ from mops.inventory.store import Inventory
 
 FILE = "verify-worktree"
 FORMAT = 1
-#: The bytes of a stamp (:func:`mops.inventory.stamps.stamp`), and how they are packed.
+#: The bytes of a stamp (:func:`mops.inventory.stamps.stamp`).
 WIDTH = 40
-_PACK = struct.Struct("<QQQqq").pack
 #: A folder's stamp that was not settled when it was checked (no folder has it): the folder
 #: is listed again on every run.
 AGAIN = bytes(WIDTH)
@@ -119,7 +117,7 @@ def changed_dirs(root: str, dirs: dict[str, bytes]) -> list[str]:
     settled)."""
     out = []
     lstat = os.lstat
-    pack = _PACK  # stamps.stamp, inlined: this loop is most of a run with nothing new
+    pack = stamps.PACK  # stamps.stamp, inlined: this loop is most of a run with nothing new
     for rel, kept in dirs.items():
         try:
             st = lstat(root + rel)
