@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mops.inventory.digest import DigestCache
     from mops.inventory.memo import Memo
     from mops.inventory.store import Model, Version
+    from mops.policy.engine import Kept
     from mops.policy.results import Result
     from mops.policy.upgrade import PackUpgrade, Upgraded
     from mops.report import Report
@@ -270,12 +272,19 @@ def evaluate(inv: Inventory, refs: Sequence[ModelRef] | None = None, *,
              now: dt.datetime | None = None) -> list[Result]:
     """Every rule in force for every version in scope, sign-offs' signatures verified,
     file digests cached in the repository."""
+    return evaluate_kept(inv, refs, now=now).decoded()
+
+
+def evaluate_kept(inv: Inventory, refs: Sequence[ModelRef] | None = None, *,
+                  now: dt.datetime | None = None) -> Kept:
+    """:func:`evaluate`'s results as kept by content, not yet decoded
+    (:class:`mops.policy.engine.Kept`)."""
     from mops.policy import engine
     from mops.trust.signing import signature_check
 
     with _caches(inv) as (digests, memo):
-        return engine.evaluate(inv, now=now or clock.now(), refs=refs,
-                               is_signed=signature_check(inv), digests=digests, memo=memo)
+        return engine.evaluate_kept(inv, now=now or clock.now(), refs=refs,
+                                    is_signed=signature_check(inv), digests=digests, memo=memo)
 
 
 @contextlib.contextmanager
@@ -324,13 +333,26 @@ def _memo(inv: Inventory) -> Memo:
 
 @dataclass(frozen=True)
 class Checked:
-    """What ``check`` found."""
+    """What ``check`` found: :attr:`results`, made from ``deleted`` and ``kept``."""
 
-    results: list[Result]
+    #: Every rule's result for every version in scope, as the memo keeps them.
+    kept: Kept
     #: One sentence on what was checked, when ``--changed-since`` narrowed it.
     scope: str | None = None
     #: Why no rule was evaluated although something was in scope (else None).
     nothing_checked: str | None = None
+    #: The failures of the models deleted or renamed since ``--changed-since``'s REF.
+    deleted: list[Result] = field(default_factory=list)
+
+    @functools.cached_property
+    def results(self) -> list[Result]:
+        """Every result: the deleted models' failures, then the kept results decoded."""
+        return self.deleted + self.kept.decoded()
+
+    @property
+    def failed(self) -> bool:
+        """Whether any rule fails (no kept result decoded to say so)."""
+        return self.kept.counts["fail"] > 0 or any(r.status == "fail" for r in self.deleted)
 
 
 def check(inv: Inventory, refs: Sequence[ModelRef] | None = None, *,
@@ -353,14 +375,14 @@ def check(inv: Inventory, refs: Sequence[ModelRef] | None = None, *,
                 f", and {len(gone)} deleted or renamed." if gone else ".")
             refs = [r for r in refs if r.model in changed] if refs is not None \
                 else [ModelRef(m) for m in sorted(changed)]
-    results = deleted + evaluate(inv, refs, now=now)
+    kept = evaluate_kept(inv, refs, now=now)
     nothing = None
-    if not results and (refs is None or refs):
+    if not deleted and not len(kept) and (refs is None or refs):
         nothing = ("no policy pack is in force (mops.yaml: policies is empty)"
                    if not inv.settings.policies
                    else "no model version is in scope" if not any(m.versions for m in inv.models())
                    else "the packs in force have no rules")
-    return Checked(results, scope, nothing)
+    return Checked(kept, scope, nothing, deleted)
 
 
 def list_versions(inv: Inventory, stage: str | None = None, *,

@@ -1,11 +1,12 @@
 """``mops check``: evaluate the policy rules in force; exit 1 when any fails.
 
-Each output format is one function taking the results; ``check`` picks one.
+Each output format is one function taking the results (JSON: as the memo keeps them);
+``check`` picks one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -15,6 +16,7 @@ from mops.commands.options import changed_since_option, format_option, model_ref
 
 if TYPE_CHECKING:  # pragma: no cover
     from mops.output.github import ErrorContext
+    from mops.policy.engine import Kept
     from mops.policy.results import Result, Status
 
 
@@ -31,39 +33,48 @@ def summary(results: list[Result]) -> dict[str, int]:
     return counts
 
 
-def print_json(results: list[Result]) -> None:
-    """One JSON document; one result per line, each as ``json.dumps(r.to_json(),
-    ensure_ascii=False, default=str)`` writes it (without indent=: 10x slower)."""
+def print_json(results: list[Result], kept: Kept | None = None) -> None:
+    """One JSON document of ``results``, then those ``kept`` holds; one result per line, each
+    as ``json.dumps(r.to_json(), ensure_ascii=False, default=str)`` writes it (without
+    indent=: 10x slower), ``r`` a kept result decoded (:func:`_kept_lines` needs none)."""
+    import itertools
     import json
 
     dumps = json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False).encode
-    line = _line_writer(dumps)
-    ok = not any(r.status == "fail" for r in results)
-    # Written in pieces: the whole document of a large inventory is 100 MB.
-    typer.echo(f'{{\n  "ok": {dumps(ok)},\n  "summary": {dumps(summary(results))},\n'
-               f'  "results": [' + ("\n" if results else ""), nl=False)
+    counts, total = summary(results), len(results)
+    if kept is not None:
+        for status, n in kept.counts.items():
+            counts[status] += n
+        total += len(kept)
+    lines = itertools.chain((f"    {dumps(r.to_json())}" for r in results),
+                            _kept_lines(kept, dumps) if kept is not None else ())
+    # Written in pieces: the whole document of a large inventory is 100 MB. JSON escapes
+    # every control character, so there is no ANSI code for click to look for (color=True).
+    typer.echo(f'{{\n  "ok": {dumps(not counts["fail"])},\n  "summary": {dumps(counts)},\n'
+               f'  "results": [' + ("\n" if total else ""), nl=False)
     step = 2000
-    for start in range(0, len(results), step):
-        chunk = ",\n".join(line(r) for r in results[start:start + step])
-        typer.echo(chunk + (",\n" if start + step < len(results) else ""), nl=False)
-    typer.echo(("\n  ]" if results else "]") + "\n}")
+    for start in range(0, total, step):
+        chunk = ",\n".join(itertools.islice(lines, step))
+        typer.echo(chunk + (",\n" if start + step < total else ""), nl=False, color=True)
+    typer.echo(("\n  ]" if total else "]") + "\n}")
 
 
-def _line_writer(dumps: Callable[[Any], str]) -> Callable[[Result], str]:
-    """``"    " + dumps(r.to_json())`` for each result ``r``, at a fraction of the cost
-    (120,000 results at 10,000 models).
+def _kept_lines(kept: Kept, dumps: Callable[[Any], str]) -> Iterator[str]:
+    """``"    " + dumps(r.to_json())`` for each kept result ``r`` decoded, written from the
+    memo's items without a :class:`Result` (120,000 at 10,000 models).
 
-    A result's fields are its dict's, in their order (a frozen dataclass's: :data:`FIELDS`);
-    those of its rule (rule, title, cite, pack, pack version, basis) are written once per
-    rule and put in place, its own strings by json's C string encoder, a field of another
-    type by ``dumps``."""
+    An item holds a result's own fields (:func:`mops.policy.engine.encode_results`); those
+    of its rule (rule, title, status, cite, pack, pack version, basis) are written once per
+    rule and status and put in place. Strings go through json's C string encoder, a value
+    of another type through ``dumps``; the fields are :data:`FIELDS`, in their order."""
     from dataclasses import fields
     from json.encoder import encode_basestring as text
 
-    from mops.policy.results import Result
+    from mops.policy.results import Result, Status
 
     if tuple(f.name for f in fields(Result)) != FIELDS:  # a field added: every one written
-        return lambda r: f"    {dumps(r.to_json())}"
+        yield from (f"    {dumps(r.to_json())}" for r in kept.decoded())
+        return
 
     def value(v: Any) -> str:
         if type(v) is str:
@@ -72,32 +83,32 @@ def _line_writer(dumps: Callable[[Any], str]) -> Callable[[Result], str]:
             return "null"
         return int.__repr__(v) if type(v) is int else dumps(v)
 
-    rules: dict[tuple[Any, ...], tuple[str, str, str, str]] = {}
+    parts: dict[tuple[str, str], tuple[str, str, str, str]] = {}
 
-    def line(r: Result) -> str:
-        d = r.__dict__
-        # The basis by identity: every result is alive while the document is written.
-        key = (d["rule"], d["title"], d["cite"], d["pack"], d["pack_version"], id(d["basis"]))
-        rule = rules.get(key)
-        if rule is None:
-            rule = rules[key] = (
-                f', "rule": {value(r.rule)}, "title": {value(r.title)}, "status": ',
-                f', "cite": {value(r.cite)}, "file": ',
-                f', "pack": {value(r.pack)}, "weight": ',
-                f', "pack_version": {value(r.pack_version)}, '
-                f'"basis": {dumps([b.to_json() for b in r.basis])}}}')
-        status, related = d["status"], d["related"]
-        return (f'    {{"model": {value(d["model"])}, "version": {value(d["version"])}{rule[0]}'
-                f'{text(status) if isinstance(status, str) else dumps(status)}, "message": '
-                f'{value(d["message"])}{rule[1]}{value(d["file"])}{rule[2]}{value(d["weight"])}'
-                f', "waiver": {value(d["waiver"])}, "related": '
-                f'{"[" + ", ".join(map(value, related)) + "]" if type(related) in (tuple, list) else value(related)}'
-                f'{rule[3]}')
+    def rule_parts(rule_id: str, status: str) -> tuple[str, str, str, str]:
+        rule = kept.rules[rule_id]
+        made = parts[rule_id, status] = (
+            f', "rule": {value(rule_id)}, "title": {value(rule.title)}, '
+            f'"status": {text(Status(status))}, "message": ',
+            f', "cite": {value(rule.cite)}, "file": ',
+            f', "pack": {value(rule.pack)}, "weight": ',
+            f', "pack_version": {value(rule.pack_version)}, '
+            f'"basis": {dumps([b.to_json() for b in rule.basis])}}}')
+        return made
 
-    return line
+    for model, items in kept.models:
+        head = f'    {{"model": {value(model)}, "version": '
+        for version, rule_id, status, message, file, weight, waiver, related in items:
+            rule = parts.get((rule_id, status)) or rule_parts(rule_id, status)
+            yield (f'{head}{text(version) if type(version) is str else value(version)}{rule[0]}'
+                   f'{text(message) if type(message) is str else value(message)}{rule[1]}'
+                   f'{text(file) if type(file) is str else value(file)}{rule[2]}'
+                   f'{weight if type(weight) is int else value(weight)}, "waiver": '
+                   f'{"null" if waiver is None else value(waiver)}, "related": '
+                   f'{"[" + ", ".join(map(value, related)) + "]" if related else "[]"}{rule[3]}')
 
 
-#: The fields of a result, in the order :func:`_line_writer` writes them.
+#: The fields of a result, in the order :func:`_kept_lines` writes them.
 FIELDS = ("model", "version", "rule", "title", "status", "message", "cite", "file", "pack",
           "weight", "waiver", "related", "pack_version", "basis")
 
@@ -141,9 +152,6 @@ def print_text(results: list[Result]) -> None:
          f"check {verdict}")
 
 
-FORMATTERS = {Format.text: print_text, Format.json: print_json}
-
-
 def check(
     refs: Annotated[list[str] | None, model_refs(
         "Models or versions to check (default: every version in the inventory).")] = None,
@@ -180,22 +188,24 @@ def _check(refs: list[str] | None, fmt: Format, changed_since: str | None,
         if where is not None:
             where.prefix = inv.prefix
         checked = api.check(inv, parsed, changed_since=changed_since)
-        results = checked.results
         if checked.nothing_checked:
             _warn_nothing_checked(checked.nothing_checked, github=fmt == Format.github)
         if fmt == Format.github:
             from mops.output.github import emit
 
             paths: list[str] = []
-            if changed_since is not None and any(r.status == "fail" and r.related for r in results):
+            if changed_since is not None and any(r.status == "fail" and r.related
+                                                 for r in checked.results):
                 from mops.inventory.changes import changed_paths
 
                 # What the pull request changed: a stale sign-off is annotated on those files too.
                 paths = changed_paths(inv, changed_since)
-            emit(results, prefix=inv.prefix, scope=checked.scope, changed=set(paths))
+            emit(checked.results, prefix=inv.prefix, scope=checked.scope, changed=set(paths))
+        elif fmt == Format.json:
+            print_json(checked.deleted, checked.kept)
         else:
-            FORMATTERS[fmt](results)
-    if any(r.status == "fail" for r in results):
+            print_text(checked.results)
+    if checked.failed:
         raise typer.Exit(1)
 
 

@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from mops.inventory import authority
@@ -42,8 +43,8 @@ PRODUCTION = "production"
 
 SignatureCheck = Callable[[Version, Approval], bool]
 
-__all__ = ["Pack", "Result", "compliance", "evaluate", "evaluate_version", "independence_conflicts",
-           "load_packs", "promotion_gate", "rule_ids"]
+__all__ = ["Kept", "Pack", "Result", "compliance", "evaluate", "evaluate_kept", "evaluate_version",
+           "independence_conflicts", "load_packs", "promotion_gate", "rule_ids"]
 
 
 def evaluate(inv: Inventory, *, now: dt.datetime, refs: Sequence[ModelRef] | None = None,
@@ -56,26 +57,36 @@ def evaluate(inv: Inventory, *, now: dt.datetime, refs: Sequence[ModelRef] | Non
     with ``signed: true``); without it, no sign-off counts as signed. ``digests`` is
     the caller's file-digest cache (it fills it; the caller saves it); without one, an
     in-memory cache is used. ``memo`` keeps each model's results by content (it needs a
-    ``results`` kind made by :func:`encode_results`; the caller saves it). Evaluation
-    writes nothing.
+    ``results`` kind made by :func:`encode_results`; the caller saves it): with one, the
+    results are :func:`evaluate_kept`'s, decoded. Evaluation writes nothing.
     """
-    packs = load_packs(inv)
-    rules = all_rules(packs)
+    if memo is not None:
+        return evaluate_kept(inv, now=now, refs=refs, is_signed=is_signed, digests=digests,
+                             memo=memo).decoded()
+    rules = all_rules(load_packs(inv))
     cache = digests if digests is not None else DigestCache.in_memory(inv)
-    if memo is None:
-        results: list[Result] = []
-        for model, version in versions_in_scope(inv, refs):
-            results.extend(_evaluate(inv, model, version, rules, now=now, target=None,
-                                     cache=cache, is_signed=is_signed))
-        return results
+    results: list[Result] = []
+    for model, version in versions_in_scope(inv, refs):
+        results.extend(_evaluate(inv, model, version, rules, now=now, target=None,
+                                 cache=cache, is_signed=is_signed))
+    return results
+
+
+def evaluate_kept(inv: Inventory, *, now: dt.datetime, memo: Memo,
+                  refs: Sequence[ModelRef] | None = None,
+                  is_signed: SignatureCheck | None = None,
+                  digests: DigestCache | None = None) -> Kept:
+    """:func:`evaluate`'s results with ``memo``, as the memo keeps them (not yet decoded:
+    an output that only writes their fields needs no :class:`Result`)."""
+    packs = load_packs(inv)
+    cache = digests if digests is not None else DigestCache.in_memory(inv)
     scope: list[tuple[str, str | None]] = [(r.model, r.version) for r in refs] \
         if refs is not None else [(m, None) for m in inv.model_ids()]
     memo.whole = refs is None
     ids = list(dict.fromkeys(m for m, _ in scope))
     kept = dict(zip(ids, model_values(inv, ids, "results", now=now, is_signed=is_signed,
                                       digests=cache, memo=memo, packs=packs), strict=True))
-    by_id = {rule.id: rule for rule in rules}
-    out: list[Result] = []
+    out: list[tuple[str, list[list[Any]]]] = []
     seen: set[tuple[str, str]] = set()
     for model_id, name in scope:
         value = kept[model_id]
@@ -85,9 +96,8 @@ def evaluate(inv: Inventory, *, now: dt.datetime, refs: Sequence[ModelRef] | Non
         for v in names:
             if (model_id, v) not in seen:
                 seen.add((model_id, v))
-                out.extend(decode_result(model_id, item, by_id) for item in value["results"]
-                           if item[0] == v)
-    return out
+                out.append((model_id, [item for item in value["results"] if item[0] == v]))
+    return Kept({rule.id: rule for rule in all_rules(packs)}, out)
 
 
 def model_values(inv: Inventory, model_ids: Sequence[str], kind: str, *, now: dt.datetime,
@@ -163,6 +173,32 @@ def decode_result(model: str, item: list[Any], rules: dict[str, Rule]) -> Result
                           status=_STATUSES[status], message=message, cite=rule.cite, file=file,
                           pack=rule.pack, weight=weight, waiver=waiver, related=tuple(related),
                           pack_version=rule.pack_version, basis=rule.basis)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """Results as the memo keeps them (:func:`encode_results`' items), not yet decoded:
+    each model's in the order :func:`evaluate` returns them, and the rules they are of."""
+
+    rules: dict[str, Rule]
+    #: (model id, its results in scope), one entry per version in scope.
+    models: list[tuple[str, list[list[Any]]]]
+
+    def __len__(self) -> int:
+        return sum(len(items) for _, items in self.models)
+
+    def decoded(self) -> list[Result]:
+        return [decode_result(model, item, self.rules) for model, items in self.models
+                for item in items]
+
+    @functools.cached_property
+    def counts(self) -> dict[str, int]:
+        """How many results there are of each status (every status, worst first)."""
+        counts = {s.value: 0 for s in Status}
+        for _, items in self.models:
+            for item in items:
+                counts[item[2]] += 1
+        return counts
 
 
 def evaluate_version(inv: Inventory, model: Model, version: Version, *, now: dt.datetime,
