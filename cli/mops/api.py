@@ -297,7 +297,7 @@ def _caches(inv: Inventory) -> Iterator[tuple[DigestCache, Memo]]:
     try:
         yield digests, memo
     finally:
-        digests.save(whole=memo.whole and memo.done)  # every model asked for: prune
+        digests.save(whole=memo.pruning)  # every model asked for: prune
         memo.save()
 
 

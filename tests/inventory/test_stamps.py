@@ -20,6 +20,15 @@ from tests.inventory.test_memo import CARD, M1, V1, _follows, _run, _stale, _tru
 from tests.inventory.test_scale import _reads
 
 
+@pytest.fixture(autouse=True)
+def _beneath_the_last_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are of the stamps, which a whole run's answers kept by stamp stand in
+    front of (test_lastrun.py): here every model is asked of the layer beneath."""
+    from mops.inventory import lastrun
+
+    monkeypatch.setattr(lastrun.LastRun, "get", lambda self, model, at: lastrun.MISSING)
+
+
 def _settle() -> None:
     """Wait until every file written so far is outside the racy window: only then is its
     stamp remembered."""

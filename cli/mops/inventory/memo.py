@@ -32,6 +32,7 @@ import hashlib
 import json
 import marshal
 import os
+import posixpath
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -40,12 +41,12 @@ from typing import Any
 from mops import git
 from mops.inventory import layout, sealed
 from mops.inventory.digest import DigestCache
+from mops.inventory.lastrun import MISSING as MISSING  # re-exported: the engine's
+from mops.inventory.lastrun import Entry, LastRun
 from mops.inventory.stamps import Unit
 from mops.inventory.store import Inventory, ModelFiles, WorktreeSource
 from mops.inventory.yamlio import blob_id
 
-#: What :meth:`Memo.get` returns for an entry it does not hold (or does not believe).
-MISSING: Any = object()
 #: 2: entries in marshal's format (1: JSON).
 FORMAT = 2
 
@@ -71,6 +72,11 @@ def package_fingerprint(root: Path) -> bytes:
             h.update(path.relative_to(root).as_posix().encode() + b"\0")
             h.update(blob_id(path.read_bytes()))
     return h.digest()
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON data gives it back (tuples as lists, other objects as text)."""
+    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -100,6 +106,7 @@ class Memo:
         self.derive = dict(derive)
         folder = git.git_dir(inv.top) / layout.CACHE_DIR
         self.stores = {kind: sealed.Shards(folder / kind, f"{kind}-{FORMAT}") for kind in derive}
+        self._folder = folder
         self.usable = isinstance(inv.source, WorktreeSource) and inv.commit is None and \
             all(store.enabled for store in self.stores.values())
         self._context: bytes | None = None
@@ -125,6 +132,9 @@ class Memo:
         #: must not drop the entries of the models it did not reach).
         self.done = False
         self._asked: set[str] = set()
+        #: The window and the files read of the last value :meth:`get` gave.
+        self._got: tuple[int | None, int | None, dict[str, str]] | None = None
+        self._last: dict[str, LastRun] = {}
 
     def use(self, context: bytes | None) -> None:
         """Key entries by ``context`` (None: keep nothing, e.g. a rule reads git history)."""
@@ -146,6 +156,7 @@ class Memo:
         source = self.inv.source
         assert isinstance(source, WorktreeSource)
         self._files, self._data, self._ids, self._key, self._unit = None, None, {}, None, None
+        self._got = None
         self._model = model_id
         code = self._code = self._code or code_fingerprint()
         try:
@@ -207,11 +218,8 @@ class Memo:
         raw = store.get(key)
         if raw is None:
             return MISSING
-        if self._now is None or self._now[0] is not now:
-            micros = _micros(now)
-            assert micros is not None
-            self._now = (now, micros)
-        at = self._now[1]
+        at = self.micros(now)
+        self._got = None
         try:
             lo, hi, reads, value = marshal.loads(raw)
             if type(reads) is not dict or (lo is not None and type(lo) is not int) \
@@ -225,7 +233,78 @@ class Memo:
         for rel, digest in reads.items():
             if digests.file_sha256(rel) != digest:
                 return MISSING
+        self._got = (lo, hi, reads)
         return value
+
+    def last_run(self, kind: str) -> LastRun | None:
+        """The values of ``kind`` the last run over every model gave, believed by stamps
+        (:mod:`mops.inventory.lastrun`); None unless this run asks for every model of a
+        working tree and keeps values."""
+        if not (self.whole and self.usable and self._context is not None):
+            return None
+        last = self._last.get(kind)
+        if last is None or last.context != self._context:
+            source = self.inv.source
+            assert isinstance(source, WorktreeSource)
+            last = self._last[kind] = LastRun(self._folder, kind, self._context,
+                                              os.fspath(source.root) + os.sep)
+        return last
+
+    def micros(self, now: dt.datetime) -> int:
+        """``now`` in microseconds since the epoch (as windows are kept)."""
+        if self._now is None or self._now[0] is not now:
+            micros = _micros(now)
+            assert micros is not None
+            self._now = (now, micros)
+        return self._now[1]
+
+    def entry(self, value: Any, window: list[dt.datetime | None] | None,
+              reads: dict[str, str] | None, digests: DigestCache) -> Entry | None:
+        """The last key's model's ``value`` (as :meth:`get` would give it back) with the
+        stamp of every path it was derived from, as the caches *settled* them (None: one is
+        not, or is outside the model's folder, or nothing was kept under the key). With no
+        ``window``, the window and reads are those of the value :meth:`get` just gave."""
+        unit, key, model = self._unit, self._key, self._model
+        if unit is None or not unit.folders or key is None or key == self._unkept \
+                or model is None:
+            return None
+        if window is None:
+            if self._got is None:
+                return None
+            lo, hi, reads = self._got
+            plain = value
+        else:
+            lo, hi = _micros(window[0]), _micros(window[1])
+            plain = _plain(value)
+        assert reads is not None
+        top = layout.model_dir(model)
+        inside = top + "/"
+        if not all(f == top or f.startswith(inside) for f in unit.folders):
+            return None
+        files, seen = [], []
+        for rel, blob in self._ids.items():
+            kept = unit.blobs.get(rel[len(top):])
+            if kept is None or kept[-20:] != blob or not rel.startswith(inside):
+                return None
+            files.append(rel)
+            seen.append(kept[:-20])
+        for rel, digest in reads.items():
+            stamp_key = digests.current.get(rel)
+            if not rel.startswith(inside) or posixpath.normpath(rel) != rel \
+                    or stamp_key is None or digests.entries.get(stamp_key) != digest:
+                return None
+            files.append(rel)
+            seen.append(bytes.fromhex(stamp_key[stamp_key.rfind(":") + 1:]))
+        return Entry(key, unit.folders, b"".join(unit.stamps), tuple(files), b"".join(seen), lo,
+                     hi, plain)
+
+    @property
+    def pruning(self) -> bool:
+        """Whether the caches may drop what this run did not ask for: it asked for every
+        model, answered them all, and asked every cache (none was answered by the last
+        run's file, which stands for them)."""
+        return self.whole and self.done and not any(
+            last.answered for last in self._last.values())
 
     def put(self, kind: str, key: bytes, value: Any, window: list[dt.datetime | None],
             reads: dict[str, str]) -> None:
@@ -240,12 +319,17 @@ class Memo:
         epoch, None: unbounded), the files read with their digests, and the value as JSON
         data (as ``json`` would give it back: tuples as lists, other objects as text), in
         marshal's format, which reads back in a third of JSON's time."""
-        plain = json.loads(json.dumps(value, default=str, ensure_ascii=False))
-        return marshal.dumps((window[0], window[1], dict(reads), plain))
+        return marshal.dumps((window[0], window[1], dict(reads), _plain(value)))
 
     def save(self) -> None:
+        if self.whole and self.done:
+            for last in self._last.values():
+                last.save()
+                for key in last.replaced:  # content a model no longer has
+                    for store in self.stores.values():
+                        store.drop(key)
         for kind, store in self.stores.items():
-            prune = self.whole and self.done and kind in self._asked
+            prune = self.pruning and kind in self._asked
             store.save(prune=prune)
             if prune and store.folder is not None:  # the shards of earlier formats
                 for old in range(1, FORMAT):

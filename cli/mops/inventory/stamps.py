@@ -42,8 +42,11 @@ FOLDER = "stamps"
 
 Stamp = bytes
 T = TypeVar("T")
+_STRUCT = struct.Struct("<QQQqq")
 #: How a stamp is packed (:func:`stamp`); loops over many folders call it directly.
-PACK = struct.Struct("<QQQqq").pack
+PACK = _STRUCT.pack
+#: A stamp's length in bytes.
+SIZE = _STRUCT.size
 
 
 def stamp(st: os.stat_result) -> Stamp:

@@ -10,6 +10,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from stat import S_ISDIR, S_ISREG
 from typing import Any, Protocol
 
 from mops import clock, git
@@ -102,6 +103,30 @@ class WorktreeSource:
                             if not e.is_symlink() and not e.is_dir(follow_symlinks=False)}
         self._listed = sorted(e.name for e in entries)
         return list(self._listed)
+
+    def holding(self, file: str) -> list[str]:
+        """The entries of ``models/`` (sorted) holding ``file`` (``models/<entry>/<file>``
+        is a file, as :meth:`isfile` finds it): with one ``lstat``
+        of the file for a plain folder, so that asking it of 10,000 models loads nothing of
+        what was remembered of their folders."""
+        names = self.listdir(self.INDEXED)
+        linked = self._linked_units  # None: models/ is a link (or none), as listed
+        out = []
+        for name in names:
+            unit = self._PREFIX + name
+            rel = f"{unit}/{file}"
+            if linked is None or self._indexed_link or unit in self._units or unit in linked \
+                    or unit in self._file_units:
+                if self.isfile(rel):
+                    out.append(name)
+                continue
+            try:
+                mode = os.lstat(self._root + rel).st_mode
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            if S_ISREG(mode) or (not S_ISDIR(mode) and self.isfile(rel)):  # a link: checked
+                out.append(name)
+        return out
 
     def _path(self, rel: str) -> str:
         # Each path prefix is checked once (lstat), so large inventories stay fast.
@@ -474,6 +499,8 @@ class Inventory:
         return records.load_settings(SETTINGS_FILE, self.read(SETTINGS_FILE), cache=self.record_cache)
 
     def model_ids(self) -> list[str]:
+        if isinstance(self.source, WorktreeSource):
+            return self.source.holding(layout.CARD_FILE)
         ids = []
         for name in self.source.listdir(MODELS_DIR):
             if self.source.isfile(layout.card_path(name)):

@@ -114,8 +114,19 @@ def model_values(inv: Inventory, model_ids: Sequence[str], kind: str, *, now: dt
         packs = load_packs(inv)
     rules = all_rules(packs)
     memo.use(None if any(_reads_history(rule) for rule in rules) else _context(inv, packs))
+    # A run over every model: each is first looked for in what the last such run gave,
+    # believed while every path it was derived from keeps its stamp.
+    last = memo.last_run(kind)
+    if last is not None:
+        last.begin(list(model_ids))
+    at = memo.micros(now)
     out = []
     for model_id in model_ids:
+        if last is not None:
+            value = last.get(model_id, at)
+            if value is not MISSING:
+                out.append(value)
+                continue
         if not inv.has_model(model_id):
             raise inv.unknown_models([model_id])
         key = memo.model_key(model_id)
@@ -123,6 +134,8 @@ def model_values(inv: Inventory, model_ids: Sequence[str], kind: str, *, now: dt
             value = memo.get(kind, key, now, digests)
             if value is not MISSING:
                 out.append(value)
+                if last is not None:
+                    last.note(model_id, key, memo.entry(value, None, None, digests))
                 continue
         window: list[dt.datetime | None] = [None, None]
         reads: dict[str, str] = {}
@@ -139,6 +152,9 @@ def model_values(inv: Inventory, model_ids: Sequence[str], kind: str, *, now: dt
         if key is not None:
             for k, value in values.items():
                 memo.put(k, key, value, window, reads)
+        if last is not None:
+            last.note(model_id, key, memo.entry(values[kind], window, reads, digests)
+                      if key is not None else None)
         out.append(values[kind])
     memo.done = True
     return out
