@@ -81,7 +81,7 @@ def test_check_empty_inventory_passes(inventory: Path, mops: Mops):
 @pytest.mark.parametrize("n", [0, 1, 2000, 2001, 4003])
 def test_json_document_written_in_pieces_is_one_document(n: int, capsys: pytest.CaptureFixture[str]):
     """``check --format json`` writes a large document in pieces: it is still one document,
-    each result with its rule's basis (written once per rule, and put in place)."""
+    each result with its rule's basis."""
     from mops.commands.check import print_json, summary
     from mops.policy.results import Basis, Result
 
@@ -98,9 +98,10 @@ def test_json_document_written_in_pieces_is_one_document(n: int, capsys: pytest.
 
 
 def test_json_lines_are_what_json_dumps_writes(capsys: pytest.CaptureFixture[str]):
-    """``check --format json`` puts each result's line together from its parts: each is
-    still exactly ``json.dumps(result.to_json(), ensure_ascii=False, default=str)``, for
-    fields of every type a result can hold (and for one a caller put in by hand)."""
+    """``check --format json`` writes each result made here (not kept: a deleted model's) as
+    ``json.dumps(result.to_json(), ensure_ascii=False, default=str)`` does, for fields of
+    every type a result can hold (and for one a caller put in by hand); the kept results'
+    lines, put together from their parts, are held to the same in test_check_json.py."""
     import datetime as dt
 
     from mops.commands.check import print_json
