@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mops.inventory.digest import DigestCache
     from mops.inventory.memo import Memo
     from mops.inventory.store import Model, Version
-    from mops.policy.engine import Kept
+    from mops.policy.engine import Kept, LineWriter
     from mops.policy.results import Result
     from mops.policy.upgrade import PackUpgrade, Upgraded
     from mops.report import Report
@@ -276,15 +276,16 @@ def evaluate(inv: Inventory, refs: Sequence[ModelRef] | None = None, *,
 
 
 def evaluate_kept(inv: Inventory, refs: Sequence[ModelRef] | None = None, *,
-                  now: dt.datetime | None = None) -> Kept:
+                  now: dt.datetime | None = None, lines: LineWriter | None = None) -> Kept:
     """:func:`evaluate`'s results as kept by content, not yet decoded
-    (:class:`mops.policy.engine.Kept`)."""
+    (:class:`mops.policy.engine.Kept`; with ``lines``, a whole run's are written by it)."""
     from mops.policy import engine
     from mops.trust.signing import signature_check
 
     with _caches(inv) as (digests, memo):
         return engine.evaluate_kept(inv, now=now or clock.now(), refs=refs,
-                                    is_signed=signature_check(inv), digests=digests, memo=memo)
+                                    is_signed=signature_check(inv), digests=digests, memo=memo,
+                                    lines=lines)
 
 
 @contextlib.contextmanager
@@ -356,9 +357,12 @@ class Checked:
 
 
 def check(inv: Inventory, refs: Sequence[ModelRef] | None = None, *,
-          changed_since: str | None = None, now: dt.datetime | None = None) -> Checked:
+          changed_since: str | None = None, now: dt.datetime | None = None,
+          lines: LineWriter | None = None) -> Checked:
     """Every rule in force for the versions ``refs`` names (all when None), or for the
-    models changed since ``changed_since``; a model deleted or renamed since then fails."""
+    models changed since ``changed_since``; a model deleted or renamed since then fails.
+    ``lines``: how an output writes each model's results, for a run over every model to
+    keep them written (:func:`mops.policy.engine.evaluate_kept`)."""
     scope = None
     deleted: list[Result] = []
     if changed_since is not None:
@@ -375,7 +379,7 @@ def check(inv: Inventory, refs: Sequence[ModelRef] | None = None, *,
                 f", and {len(gone)} deleted or renamed." if gone else ".")
             refs = [r for r in refs if r.model in changed] if refs is not None \
                 else [ModelRef(m) for m in sorted(changed)]
-    kept = evaluate_kept(inv, refs, now=now)
+    kept = evaluate_kept(inv, refs, now=now, lines=lines)
     nothing = None
     if not deleted and not len(kept) and (refs is None or refs):
         nothing = ("no policy pack is in force (mops.yaml: policies is empty)"

@@ -79,11 +79,20 @@ def _warm(root: Path, asked: list[str], monkeypatch: pytest.MonkeyPatch) -> list
 
 def test_an_unchanged_inventory_is_answered_from_the_last_run(
         settled: Path, asked: list[str], monkeypatch: pytest.MonkeyPatch):
-    assert [f.name for f in _files(settled)] == ["last-results-1", "last-rows-1"]
+    # check --format json keeps each model's lines written; list its rows.
+    assert [f.name for f in _files(settled)] == ["last-results-text-1", "last-rows-1"]
     assert all_sealed(_files(settled))
     written = {f: f.stat().st_mtime_ns for f in _files(settled)}
     assert _warm(settled, asked, monkeypatch) == []
     assert {f: f.stat().st_mtime_ns for f in _files(settled)} == written  # nothing rewritten
+    # The other formats keep the results themselves.
+    text = Mops(settled)("check", code=None).stdout
+    assert (settled / ".git" / "mops" / "last-results-1").exists()
+    asked.clear()
+    assert Mops(settled)("check", code=None).stdout == text and asked == []
+    monkeypatch.setenv("MOPS_NO_CACHE", "1")
+    assert Mops(settled)("check", code=None).stdout == text
+    monkeypatch.delenv("MOPS_NO_CACHE")
     # The twin: without the file, every model is asked again (and the file made again).
     for f in _files(settled):
         f.unlink()
@@ -250,19 +259,39 @@ def test_damaged_files_are_ignored_and_rewritten(
 
 
 def _forge_pass(root: Path, secret: bytes) -> None:
-    """Seal, with ``secret``, the last run's ``list`` file with model-00001's rows saying
-    it complies, its stamps as they are now (the file a real run would believe)."""
-    path = root / ".git" / "mops" / "last-rows-1"
-    context, models, entries = marshal.loads(sealed.read(path, sealed.key()) or b"")
-    entry = list(entries["model-00001"])
-    rows = []
-    for stage, text in entry[-1]:
-        row = json.loads(text)
-        row.update(compliant=True, compliance="compliant", failing_rules=[])
-        rows.append([stage, "  " + json.dumps(row, indent=2).replace("\n", "\n  ")])
-    entry[-1] = rows
-    entries["model-00001"] = tuple(entry)
-    sealed.write(path, secret, marshal.dumps((context, models, entries)))
+    """Seal, with ``secret``, the last run's files with model-00001's ``list`` rows and
+    ``check`` lines saying it complies, its stamps as they are now (the files a real run
+    would believe)."""
+    def forge(name: str, forged) -> None:
+        path = root / ".git" / "mops" / name
+        context, models, entries = marshal.loads(sealed.read(path, sealed.key()) or b"")
+        entry = list(entries["model-00001"])
+        entry[-1] = forged(entry[-1])
+        entries["model-00001"] = tuple(entry)
+        sealed.write(path, secret, marshal.dumps((context, models, entries)))
+
+    def rows(value):
+        out = []
+        for stage, text in value:
+            row = json.loads(text)
+            row.update(compliant=True, compliance="compliant", failing_rules=[])
+            out.append([stage, "  " + json.dumps(row, indent=2).replace("\n", "\n  ")])
+        return out
+
+    def lines(value):
+        (fail, waived, passed, na), text = value
+        assert fail
+        return [[0, waived, passed + fail, na], text.replace(b'"fail"', b'"pass"')]
+
+    forge("last-rows-1", rows)
+    forge("last-results-text-1", lines)
+
+
+def _passes(root: Path) -> bool:
+    """Whether ``check --format json`` exits 0 (and its document says so)."""
+    result = Mops(root)("check", "--format", "json", code=None)
+    assert json.loads(result.stdout)["ok"] is (result.exit_code == 0)
+    return result.exit_code == 0
 
 
 def test_a_forged_pass_is_not_believed(
@@ -273,7 +302,7 @@ def test_a_forged_pass_is_not_believed(
     assert _verdict(settled) is False and _warm(settled, asked, monkeypatch) == []
     _forge_pass(settled, b"k" * 32)  # sealed with someone else's key: ignored
     assert _warm(settled, asked, monkeypatch) == MODELS  # (the answers: those of no cache)
-    assert _verdict(settled) is False
+    assert _verdict(settled) is False and _passes(settled) is False
 
 
 def test_forging_twin_a_file_sealed_with_the_users_key_is_believed(
@@ -286,9 +315,9 @@ def test_forging_twin_a_file_sealed_with_the_users_key_is_believed(
     secret = sealed.key()
     assert secret is not None
     _forge_pass(settled, secret)
-    assert _verdict(settled) is True
+    assert _verdict(settled) is True and _passes(settled) is True
     monkeypatch.setenv("MOPS_NO_CACHE", "1")
-    assert _verdict(settled) is False
+    assert _verdict(settled) is False and _passes(settled) is False
 
 
 def test_a_run_of_some_models_leaves_the_file_alone(

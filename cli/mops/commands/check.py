@@ -17,6 +17,7 @@ from mops.commands.options import changed_since_option, format_option, model_ref
 if TYPE_CHECKING:  # pragma: no cover
     from mops.output.github import ErrorContext
     from mops.policy.engine import Kept
+    from mops.policy.packs import Rule
     from mops.policy.results import Result, Status
 
 
@@ -36,32 +37,45 @@ def summary(results: list[Result]) -> dict[str, int]:
 def print_json(results: list[Result], kept: Kept | None = None) -> None:
     """One JSON document of ``results``, then those ``kept`` holds; one result per line, each
     as ``json.dumps(r.to_json(), ensure_ascii=False, default=str)`` writes it (without
-    indent=: 10x slower), ``r`` a kept result decoded (:func:`_kept_lines` needs none)."""
+    indent=: 10x slower), ``r`` a kept result decoded (:func:`line_writer` needs none;
+    a whole run's lines may be kept written, :attr:`Kept.chunks`)."""
     import itertools
-    import json
 
-    dumps = json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False).encode
+    dumps = _dumps()
     counts, total = summary(results), len(results)
     if kept is not None:
         for status, n in kept.counts.items():
             counts[status] += n
         total += len(kept)
-    lines = itertools.chain((f"    {dumps(r.to_json())}" for r in results),
-                            _kept_lines(kept, dumps) if kept is not None else ())
-    # Written in pieces: the whole document of a large inventory is 100 MB. JSON escapes
-    # every control character, so there is no ANSI code for click to look for (color=True).
+    pieces: Iterator[bytes] = (f"    {dumps(r.to_json())}".encode() for r in results)
+    if kept is not None and kept.chunks is not None:
+        pieces = itertools.chain(pieces, (text for _, text in kept.chunks if text))
+    elif kept is not None:
+        write = line_writer(kept.rules)
+        pieces = itertools.chain(pieces, (write(model, items).encode()
+                                          for model, items in kept.models if items))
+    # Written in pieces (each one result's line, or a model's lines), as UTF-8: the whole
+    # document of a large inventory is 100 MB.
     typer.echo(f'{{\n  "ok": {dumps(not counts["fail"])},\n  "summary": {dumps(counts)},\n'
                f'  "results": [' + ("\n" if total else ""), nl=False)
-    step = 2000
-    for start in range(0, total, step):
-        chunk = ",\n".join(itertools.islice(lines, step))
-        typer.echo(chunk + (",\n" if start + step < total else ""), nl=False, color=True)
+    chunk = b",\n".join(itertools.islice(pieces, 200))
+    while chunk:
+        following = b",\n".join(itertools.islice(pieces, 200))
+        typer.echo(chunk + (b",\n" if following else b""), nl=False)
+        chunk = following
     typer.echo(("\n  ]" if total else "]") + "\n}")
 
 
-def _kept_lines(kept: Kept, dumps: Callable[[Any], str]) -> Iterator[str]:
-    """``"    " + dumps(r.to_json())`` for each kept result ``r`` decoded, written from the
-    memo's items without a :class:`Result` (120,000 at 10,000 models).
+def _dumps() -> Callable[[Any], str]:
+    import json
+
+    return json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False).encode
+
+
+def line_writer(rules: dict[str, Rule]) -> Callable[[str, list[list[Any]]], str]:
+    """What writes a model's kept results (``items``, of ``rules``) as their lines of the
+    JSON document, joined by a comma and a newline: for each item, ``"    " + dumps(r.to_json())`` of the
+    result ``r`` it decodes to, written without a :class:`Result` (120,000 at 10,000 models).
 
     An item holds a result's own fields (:func:`mops.policy.engine.encode_results`); those
     of its rule (rule, title, status, cite, pack, pack version, basis) are written once per
@@ -70,11 +84,13 @@ def _kept_lines(kept: Kept, dumps: Callable[[Any], str]) -> Iterator[str]:
     from dataclasses import fields
     from json.encoder import encode_basestring as text
 
+    from mops.policy.engine import decode_result
     from mops.policy.results import Result, Status
 
+    dumps = _dumps()
     if tuple(f.name for f in fields(Result)) != FIELDS:  # a field added: every one written
-        yield from (f"    {dumps(r.to_json())}" for r in kept.decoded())
-        return
+        return lambda model, items: ",\n".join(
+            f"    {dumps(decode_result(model, item, rules).to_json())}" for item in items)
 
     def value(v: Any) -> str:
         if type(v) is str:
@@ -86,7 +102,7 @@ def _kept_lines(kept: Kept, dumps: Callable[[Any], str]) -> Iterator[str]:
     parts: dict[tuple[str, str], tuple[str, str, str, str]] = {}
 
     def rule_parts(rule_id: str, status: str) -> tuple[str, str, str, str]:
-        rule = kept.rules[rule_id]
+        rule = rules[rule_id]
         made = parts[rule_id, status] = (
             f', "rule": {value(rule_id)}, "title": {value(rule.title)}, '
             f'"status": {text(Status(status))}, "message": ',
@@ -96,19 +112,24 @@ def _kept_lines(kept: Kept, dumps: Callable[[Any], str]) -> Iterator[str]:
             f'"basis": {dumps([b.to_json() for b in rule.basis])}}}')
         return made
 
-    for model, items in kept.models:
+    def write(model: str, items: list[list[Any]]) -> str:
         head = f'    {{"model": {value(model)}, "version": '
+        lines = []
         for version, rule_id, status, message, file, weight, waiver, related in items:
             rule = parts.get((rule_id, status)) or rule_parts(rule_id, status)
-            yield (f'{head}{text(version) if type(version) is str else value(version)}{rule[0]}'
-                   f'{text(message) if type(message) is str else value(message)}{rule[1]}'
-                   f'{text(file) if type(file) is str else value(file)}{rule[2]}'
-                   f'{weight if type(weight) is int else value(weight)}, "waiver": '
-                   f'{"null" if waiver is None else value(waiver)}, "related": '
-                   f'{"[" + ", ".join(map(value, related)) + "]" if related else "[]"}{rule[3]}')
+            lines.append(
+                f'{head}{text(version) if type(version) is str else value(version)}{rule[0]}'
+                f'{text(message) if type(message) is str else value(message)}{rule[1]}'
+                f'{text(file) if type(file) is str else value(file)}{rule[2]}'
+                f'{weight if type(weight) is int else value(weight)}, "waiver": '
+                f'{"null" if waiver is None else value(waiver)}, "related": '
+                f'{"[" + ", ".join(map(value, related)) + "]" if related else "[]"}{rule[3]}')
+        return ",\n".join(lines)
+
+    return write
 
 
-#: The fields of a result, in the order :func:`_kept_lines` writes them.
+#: The fields of a result, in the order :func:`line_writer` writes them.
 FIELDS = ("model", "version", "rule", "title", "status", "message", "cite", "file", "pack",
           "weight", "waiver", "related", "pack_version", "basis")
 
@@ -187,7 +208,8 @@ def _check(refs: list[str] | None, fmt: Format, changed_since: str | None,
     with api.opened(cwd()) as inv:
         if where is not None:
             where.prefix = inv.prefix
-        checked = api.check(inv, parsed, changed_since=changed_since)
+        checked = api.check(inv, parsed, changed_since=changed_since,
+                            lines=line_writer if fmt == Format.json else None)
         if checked.nothing_checked:
             _warn_nothing_checked(checked.nothing_checked, github=fmt == Format.github)
         if fmt == Format.github:

@@ -128,7 +128,8 @@ class LastRun:
     def _load(self) -> dict[str, Entry]:
         if self._kept is None:
             self._kept = {}
-            payload = sealed.read(self.path, self._secret) if self.path is not None else None
+            payload = sealed.read_view(self.path, self._secret) if self.path is not None \
+                else None
             if payload is not None:
                 try:
                     context, models, raw = marshal.loads(payload)

@@ -260,10 +260,11 @@ class Memo:
 
     def entry(self, value: Any, window: list[dt.datetime | None] | None,
               reads: dict[str, str] | None, digests: DigestCache) -> Entry | None:
-        """The last key's model's ``value`` (as :meth:`get` would give it back) with the
-        stamp of every path it was derived from, as the caches *settled* them (None: one is
-        not, or is outside the model's folder, or nothing was kept under the key). With no
-        ``window``, the window and reads are those of the value :meth:`get` just gave."""
+        """The last key's model's ``value`` (as kept: :meth:`plain`, or what was derived from
+        that) with the stamp of every path it was derived from, as the caches *settled* them
+        (None: one is not, or is outside the model's folder, or nothing was kept under the
+        key). With no ``window``, the window and reads are those of the value :meth:`get`
+        just gave."""
         unit, key, model = self._unit, self._key, self._model
         if unit is None or not unit.folders or key is None or key == self._unkept \
                 or model is None:
@@ -272,10 +273,8 @@ class Memo:
             if self._got is None:
                 return None
             lo, hi, reads = self._got
-            plain = value
         else:
             lo, hi = _micros(window[0]), _micros(window[1])
-            plain = _plain(value)
         assert reads is not None
         top = layout.model_dir(model)
         inside = top + "/"
@@ -296,7 +295,12 @@ class Memo:
             files.append(rel)
             seen.append(bytes.fromhex(stamp_key[stamp_key.rfind(":") + 1:]))
         return Entry(key, unit.folders, b"".join(unit.stamps), tuple(files), b"".join(seen), lo,
-                     hi, plain)
+                     hi, value)
+
+    @staticmethod
+    def plain(value: Any) -> Any:
+        """``value`` as it is kept, and given back (JSON data)."""
+        return _plain(value)
 
     @property
     def pruning(self) -> bool:

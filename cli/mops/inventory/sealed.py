@@ -79,7 +79,7 @@ def key_id(secret: bytes) -> str:
     return hashlib.blake2b(secret, digest_size=4, person=b"mops-key-id").hexdigest()
 
 
-def _mac(secret: bytes, name: str, payload: bytes) -> bytes:
+def _mac(secret: bytes, name: str, payload: bytes | memoryview) -> bytes:
     h = hashlib.blake2b(key=secret, digest_size=_MAC, person=b"mops-cache")
     h.update(name.encode("utf-8") + b"\0")
     h.update(payload)
@@ -89,6 +89,12 @@ def _mac(secret: bytes, name: str, payload: bytes) -> bytes:
 def read(path: Path, secret: bytes | None) -> bytes | None:
     """The contents sealed in ``path`` by this user's mops; None when it is missing,
     damaged, or not sealed with ``secret``."""
+    payload = read_view(path, secret)
+    return payload.tobytes() if payload is not None else None
+
+
+def read_view(path: Path, secret: bytes | None) -> memoryview | None:
+    """:func:`read`'s contents, not copied out of the file's bytes (a file of 100 MB)."""
     if secret is None:
         return None
     try:
@@ -98,7 +104,7 @@ def read(path: Path, secret: bytes | None) -> bytes | None:
     head = len(MAGIC) + _MAC
     if len(data) < head or not data.startswith(MAGIC):
         return None
-    payload = data[head:]
+    payload = memoryview(data)[head:]
     if not hmac.compare_digest(data[len(MAGIC):head], _mac(secret, path.name, payload)):
         return None
     return payload

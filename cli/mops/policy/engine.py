@@ -75,15 +75,39 @@ def evaluate(inv: Inventory, *, now: dt.datetime, refs: Sequence[ModelRef] | Non
 def evaluate_kept(inv: Inventory, *, now: dt.datetime, memo: Memo,
                   refs: Sequence[ModelRef] | None = None,
                   is_signed: SignatureCheck | None = None,
-                  digests: DigestCache | None = None) -> Kept:
+                  digests: DigestCache | None = None,
+                  lines: LineWriter | None = None) -> Kept:
     """:func:`evaluate`'s results with ``memo``, as the memo keeps them (not yet decoded:
-    an output that only writes their fields needs no :class:`Result`)."""
+    an output that only writes their fields needs no :class:`Result`).
+
+    ``lines``: for a run over every model, what writes each model's results as the one
+    output wants them (given the rules, it gives a function of the model and its items):
+    the results are then :attr:`Kept.chunks`, each model's written text, kept with the
+    last whole run's answers (:mod:`mops.inventory.lastrun`) so that a warm run writes
+    none again."""
     packs = load_packs(inv)
     cache = digests if digests is not None else DigestCache.in_memory(inv)
     scope: list[tuple[str, str | None]] = [(r.model, r.version) for r in refs] \
         if refs is not None else [(m, None) for m in inv.model_ids()]
     memo.whole = refs is None
     ids = list(dict.fromkeys(m for m, _ in scope))
+    rules = {rule.id: rule for rule in all_rules(packs)}
+    if lines is not None and refs is None:
+        write = lines(rules)
+        statuses = [s.value for s in Status]
+
+        def chunk(model_id: str, value: Any) -> list[Any]:
+            """[the count of each status, in Status's order; the model's text]."""
+            items = [item for v in dict.fromkeys(value["versions"]) for item in value["results"]
+                     if item[0] == v]
+            counts = dict.fromkeys(statuses, 0)
+            for item in items:
+                counts[item[2]] += 1
+            return [list(counts.values()), write(model_id, items).encode()]
+
+        chunks = model_values(inv, ids, "results", now=now, is_signed=is_signed, digests=cache,
+                              memo=memo, packs=packs, then=("text", chunk))
+        return Kept(rules, [], chunks)
     kept = dict(zip(ids, model_values(inv, ids, "results", now=now, is_signed=is_signed,
                                       digests=cache, memo=memo, packs=packs), strict=True))
     out: list[tuple[str, list[list[Any]]]] = []
@@ -97,17 +121,22 @@ def evaluate_kept(inv: Inventory, *, now: dt.datetime, memo: Memo,
             if (model_id, v) not in seen:
                 seen.add((model_id, v))
                 out.append((model_id, [item for item in value["results"] if item[0] == v]))
-    return Kept({rule.id: rule for rule in all_rules(packs)}, out)
+    return Kept(rules, out)
 
 
 def model_values(inv: Inventory, model_ids: Sequence[str], kind: str, *, now: dt.datetime,
                  is_signed: SignatureCheck | None, digests: DigestCache, memo: Memo,
-                 packs: Sequence[Pack] | None = None) -> list[Any]:
+                 packs: Sequence[Pack] | None = None,
+                 then: tuple[str, Callable[[str, Any], Any]] | None = None) -> list[Any]:
     """``memo.derive[kind](model, results)`` for each model: every version against its own
     stage. Kept in ``memo`` by content, and taken from it when the content, the settings,
     the packs, the files read and the clock's answers are the same (see
     :mod:`mops.inventory.memo`); never when a rule needs signed sign-offs (checked against
-    git history, which the key does not cover)."""
+    git history, which the key does not cover).
+
+    ``then``: (a name, ``f``): ``f(model, value)`` of each value instead (of the value as
+    the memo gives it back; what marshal keeps); kept only with the last whole run's
+    answers, under ``kind`` and the name."""
     if not model_ids:
         return []
     if packs is None:
@@ -116,7 +145,8 @@ def model_values(inv: Inventory, model_ids: Sequence[str], kind: str, *, now: dt
     memo.use(None if any(_reads_history(rule) for rule in rules) else _context(inv, packs))
     # A run over every model: each is first looked for in what the last such run gave,
     # believed while every path it was derived from keeps its stamp.
-    last = memo.last_run(kind)
+    last = memo.last_run(kind if then is None else f"{kind}-{then[0]}")
+    derive = then[1] if then is not None else None
     if last is not None:
         last.begin(list(model_ids))
     at = memo.micros(now)
@@ -133,6 +163,8 @@ def model_values(inv: Inventory, model_ids: Sequence[str], kind: str, *, now: dt
         if key is not None:
             value = memo.get(kind, key, now, digests)
             if value is not MISSING:
+                if derive is not None:
+                    value = derive(model_id, value)
                 out.append(value)
                 if last is not None:
                     last.note(model_id, key, memo.entry(value, None, None, digests))
@@ -152,10 +184,15 @@ def model_values(inv: Inventory, model_ids: Sequence[str], kind: str, *, now: dt
         if key is not None:
             for k, value in values.items():
                 memo.put(k, key, value, window, reads)
-        if last is not None:
-            last.note(model_id, key, memo.entry(values[kind], window, reads, digests)
-                      if key is not None else None)
-        out.append(values[kind])
+        value = values[kind]
+        if derive is not None or last is not None:
+            kept = memo.plain(value)  # as it is kept, and as a warm run gives it back
+            if derive is not None:
+                value = kept = derive(model_id, kept)
+            if last is not None:
+                last.note(model_id, key, memo.entry(kept, window, reads, digests)
+                          if key is not None else None)
+        out.append(value)
     memo.done = True
     return out
 
@@ -199,11 +236,19 @@ class Kept:
     rules: dict[str, Rule]
     #: (model id, its results in scope), one entry per version in scope.
     models: list[tuple[str, list[list[Any]]]]
+    #: Instead, for a run over every model asked to write them (:func:`evaluate_kept`'s
+    #: ``lines``), each model's [count of each status in :class:`Status`'s order, text
+    #: (UTF-8)].
+    chunks: list[list[Any]] | None = None
 
     def __len__(self) -> int:
+        if self.chunks is not None:
+            return sum(sum(counts) for counts, _ in self.chunks)
         return sum(len(items) for _, items in self.models)
 
     def decoded(self) -> list[Result]:
+        if self.chunks is not None:
+            raise ValueError("these results were kept as written text only")
         return [decode_result(model, item, self.rules) for model, items in self.models
                 for item in items]
 
@@ -211,10 +256,19 @@ class Kept:
     def counts(self) -> dict[str, int]:
         """How many results there are of each status (every status, worst first)."""
         counts = {s.value: 0 for s in Status}
+        if self.chunks is not None:
+            for seen, _ in self.chunks:
+                for status, n in zip(counts, seen, strict=True):
+                    counts[status] += n
+            return counts
         for _, items in self.models:
             for item in items:
                 counts[item[2]] += 1
         return counts
+
+
+#: Given the rules, what writes a model's kept results (its id, its items) as one text.
+LineWriter = Callable[[dict[str, Rule]], Callable[[str, list[list[Any]]], str]]
 
 
 def evaluate_version(inv: Inventory, model: Model, version: Version, *, now: dt.datetime,
