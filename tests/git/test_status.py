@@ -379,6 +379,24 @@ def test_entries_git_status_never_compares_are_named(tmp_path: Path):
     assert status.unchecked_entries(repo, ["mops.yaml"]) == []
 
 
+@pytest.mark.parametrize("flagged", [("a",), ("c",), ("e",), ("a", "e"), ("b", "c", "d")])
+@pytest.mark.parametrize("flag", ["--assume-unchanged", "--skip-worktree"])
+def test_a_flagged_entry_anywhere_in_the_listing_is_named(tmp_path: Path, flagged: tuple[str, ...],
+                                                          flag: str):
+    """The first entry, the last, or any between: none is taken for an entry git compares
+    (the listing is told apart from one of plain entries without walking it)."""
+    repo = _repo(tmp_path)
+    for name in "abcde":
+        _put(repo, f"models/m/{name}.yaml", "x\n")
+    git(repo, "add", "models")
+    git(repo, "commit", "-qm", "five")
+    for name in flagged:
+        git(repo, "update-index", flag, f"models/m/{name}.yaml")
+    assert sorted(status.unchecked_entries(repo, ["models"])) == \
+        [f"models/m/{name}.yaml" for name in flagged]
+    assert status.unchecked_entries(repo, ["models/m/f.yaml"]) == []
+
+
 @pytest.mark.parametrize("edit", ["edited", "edited, same size and mtime"])
 def test_promote_refuses_a_version_record_edited_by_hand(inventory: Path, mops: Mops,
                                                          tmp_path: Path, edit: str):

@@ -183,6 +183,10 @@ def unchecked_entries(top: Path, paths: Iterable[str]) -> list[str]:
         return []
     out = run(top, "--literal-pathspecs", "ls-files", "-z", "-v", "--", *paths)
     # Each entry is "<tag> <path>\0": a lowercase tag is assume-unchanged, S skip-worktree.
+    # When every entry is tagged H (no path holds a NUL), none is: known from two counts,
+    # without the pattern's walk of 70,000 entries (0.05 s).
+    if out.startswith(b"H ") + out.count(b"\0H ") == out.count(b"\0"):
+        return []
     return [m.decode("utf-8", "surrogateescape") for m in _UNCHECKED_RE.findall(out)]
 
 
