@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mops.inventory.memo import Memo
     from mops.inventory.store import Model, Version
     from mops.policy.engine import Kept, LineWriter
+    from mops.policy.packs import Rule
     from mops.policy.results import Result
     from mops.policy.upgrade import PackUpgrade, Upgraded
     from mops.report import Report
@@ -509,15 +510,23 @@ def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool 
     re-gated by the policy engine with the rules then in force. Only the commits after
     the last clean run's checkpoint are replayed, unless ``full``; ``models`` limits it to
     those models and the rules (all of their history)."""
-    from mops.inventory.digest import DigestCache
     from mops.trust.verify import verify as run
 
-    digests = DigestCache(inv)
+    kept: list[DigestCache] = []  # read when a promotion is first re-gated, if ever
+
+    def digests() -> DigestCache:
+        if not kept:
+            from mops.inventory.digest import DigestCache
+
+            kept.append(DigestCache(inv))
+        return kept[0]
+
     try:
         return run(inv, changed_since=changed_since, artifacts=artifacts, strict=strict,
                    gate=replay_gate(digests), full=full, models=models)
     finally:
-        digests.save()
+        for cache in kept:
+            cache.save()
 
 
 def verify_at(snapshot: Inventory, models: Sequence[str] | None = None) -> dict[str, Any]:
@@ -536,27 +545,29 @@ def verify_at(snapshot: Inventory, models: Sequence[str] | None = None) -> dict[
                 "scope": None if models is None else sorted(set(models))}
 
 
-def replay_gate(digests: DigestCache | None = None) -> Gate:
+def replay_gate(digests: Callable[[], DigestCache] | None = None) -> Gate:
     """``promote``'s gate for replaying promotions: the policy engine, rules loaded once per
     set of rules in force; the digests of history's files (by blob id) kept in
-    ``digests`` across promotions, when given."""
-    from mops.inventory.digest import DigestCache
-    from mops.policy.engine import evaluate_version
-    from mops.policy.packs import Rule, all_rules, load_packs
-
+    ``digests()`` across promotions, when given. Neither the engine nor that cache is
+    loaded before the first promotion (a replay from a checkpoint seldom meets one)."""
     rules: dict[Hashable, list[Rule]] = {}
 
     def gate(inv: Inventory, model: Model, version: Version, target: str, now: dt.datetime,
              is_signed: SignatureCheck, key: Hashable) -> list[str]:
+        from mops.inventory.digest import DigestCache
+        from mops.policy.engine import evaluate_version
+        from mops.policy.packs import all_rules, load_packs
+
         if key not in rules:
             rules[key] = all_rules(load_packs(inv))
         cache = DigestCache.in_memory(inv)
-        if digests is not None:
-            cache.entries = digests.entries  # blob ids name the same content in any commit
+        kept = digests() if digests is not None else None
+        if kept is not None:
+            cache.entries = kept.entries  # blob ids name the same content in any commit
         results = evaluate_version(inv, model, version, now=now, target=target,
                                    is_signed=is_signed, rules=rules[key], digests=cache)
-        if digests is not None and cache.dirty:
-            digests.dirty = True
+        if kept is not None and cache.dirty:
+            kept.dirty = True
         return [f"{r.rule}: {r.message} [{r.cite}]" for r in results if r.status == "fail"]
 
     return gate
