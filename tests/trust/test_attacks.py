@@ -315,6 +315,15 @@ def test_a_promotion_the_gate_would_have_refused_is_reported(team: Team):
     author), without the validator's sign-off the rules in force demand."""
     team.mops("promote", team.ref, "--to", "validation")
     assert gate(team) == 1  # no validator sign-off yet
+    rel = forge_promotion(team)
+    problems = problems_of(team)
+    assert list(problems) == [rel], problems
+    assert any("BL-INDEPENDENT-SIGNOFF" in p for p in problems[rel])
+
+
+def forge_promotion(team: Team) -> str:
+    """Promote the version in validation to production by hand, in a commit perfect in form
+    (trailers, stage history, signed by its author); the version record's path."""
     rel = f"{VDIR}/version.yaml"
     record = yaml.safe_load((team.repo / rel).read_text())
     record["stage"] = "production"
@@ -324,9 +333,7 @@ def test_a_promotion_the_gate_would_have_refused_is_reported(team: Team):
     team.act(BOB, "bob")
     mops_commit(team, "promote", action="promote", actor=BOB[1], sign=True,
                 extra="Mops-Stage: production\n")
-    problems = problems_of(team)
-    assert list(problems) == [rel], problems
-    assert any("BL-INDEPENDENT-SIGNOFF" in p for p in problems[rel])
+    return rel
 
 
 def test_merge_that_adds_a_record_itself_is_reported(team: Team):

@@ -16,6 +16,7 @@ from mops.trust import checkpoint
 from tests.conftest import Mops, git, mops_executable
 from tests.policy.helpers import BOB, CAROL, DANA
 from tests.trust.helpers import VDIR, Team, commit, make_team
+from tests.trust.test_attacks import forge_promotion
 from tests.trust.test_provenance_table import FORGERIES
 
 
@@ -78,6 +79,20 @@ def test_a_promotion_after_the_checkpoint_is_replayed_on_records_made_before_it(
     team.mops("promote", team.ref, "--to", "production")
     data = team.verify(code=0)
     assert data["checkpoint"] == mark and data["checked"]["promotions"] == 1
+
+
+def test_a_promotion_the_gate_would_refuse_after_the_checkpoint_is_reported(team: Team):
+    """The gate (the policy engine, loaded when a replay first meets a promotion) holds a
+    hand-made promotion after the checkpoint to the rules, as a replay of everything does."""
+    team.mops("promote", team.ref, "--to", "validation")
+    team.verify(code=0)
+    mark = head(team)
+    rel = forge_promotion(team)
+    data = team.verify(code=1)
+    assert data["checkpoint"] == mark and data["checked"]["promotions"] == 1
+    assert any(p["path"] == rel and "BL-INDEPENDENT-SIGNOFF" in p["problem"]
+               for p in data["problems"]), data["problems"]
+    assert data["problems"] == team.verify("--full", code=1)["problems"]
 
 
 def test_warnings_of_the_history_behind_the_checkpoint_are_reported_again(

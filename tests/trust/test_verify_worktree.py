@@ -138,6 +138,25 @@ def test_a_run_from_the_checkpoint_reads_only_what_changed(primed):
     assert team.verify(code=0)["checked"]["signoffs"] == 2 and spy.used == [True]
 
 
+def test_a_folder_made_after_the_checkpoint_is_kept_and_watched(primed):
+    """A new folder (a model's first finding makes `findings/`) is kept with the folders read
+    back from the file, and a file dropped into it later is seen, as `--full` sees it."""
+    team, _, spy = primed
+    team.act(CAROL, "carol")
+    team.mops("finding", "add", "credit-pd", "--severity", "low", "--title", "t")
+    assert team.verify(code=0)["checkpoint"] is not None  # the folder kept, not yet settled
+    settle()
+    team.verify(code=0)  # and kept again, now by its stamp
+    spy.reset()
+    team.verify(code=0)
+    assert spy.used == [True]
+    forged = "models/credit-pd/findings/F-0forged.yaml"
+    (team.repo / forged).write_text((team.repo / forged).with_name(
+        sorted(p.name for p in (team.repo / forged).parent.iterdir())[0]).read_text())
+    found = fast_and_full(team, spy)
+    assert {p for p, _ in found} == {forged}
+
+
 def test_full_and_a_fresh_clone_use_nothing_kept(primed, tmp_path: Path):
     team, _, spy = primed
     team.verify("--full", code=0)
@@ -353,6 +372,33 @@ def test_a_kept_file_of_another_line_of_history_is_not_used(primed):
     data = team.verify(code=0)
     assert spy.used == [False] and data["checkpoint"] is not None
     assert data["checked"]["signoffs"] == 1
+
+
+@pytest.mark.parametrize("gone", [[], ["models/m4"], ["models/m0", "models/new"]])
+def test_kept_stamps_change_as_a_dict_does(gone: list[str]):
+    """Folders read back as names and one bytes of stamps: each change a run makes (a stamp
+    renewed, a folder new, one gone) reads, iterates and is kept as the same change to a
+    dict (the oracle) would be; the copy changed leaves what was read as it was."""
+    width = worktree.WIDTH
+    before = {f"models/m{i}": bytes([i + 1]) * width for i in range(6)}
+    kept = worktree.Stamps(*worktree.packed(before))
+    assert kept == before and len(kept) == 6 and list(kept) == list(before)
+    fresh, oracle = kept.copy(), dict(before)
+    for one in (fresh, oracle):
+        one["models/m2"] = worktree.AGAIN
+        one["models/new"] = b"\x09" * width
+        for rel in gone:
+            del one[rel]
+    assert dict(fresh.items()) == oracle and list(fresh) == list(oracle)
+    assert all((rel in fresh) == (rel in oracle) for rel in [*before, "models/new", "x"])
+    assert fresh["models/m2"] == worktree.AGAIN and kept["models/m2"] == before["models/m2"]
+    assert kept == before and "models/new" not in kept
+    names, blob = worktree.packed(fresh)
+    assert worktree.Stamps(names, blob) == oracle
+    with pytest.raises(KeyError):
+        fresh["models/m9"]  # noqa: B018 - a folder never kept
+    with pytest.raises(ValueError):
+        worktree.Stamps(names, blob[:-1])  # a damaged file: not believed (load says None)
 
 
 def test_models_missing_then_made_with_a_record_in_it(tmp_path: Path):

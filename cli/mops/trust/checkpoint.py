@@ -40,7 +40,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +105,14 @@ def fingerprint() -> str:
 
 
 def location(inv: Inventory) -> Path:
-    return git.git_dir(inv.top) / CACHE_DIR / FILE
+    return cache_folder(inv.top) / FILE
+
+
+@lru_cache(maxsize=8)
+def cache_folder(top: Path) -> Path:
+    """The repository's ``.git/mops`` (git is asked where its folder is once per process,
+    not at each file kept there)."""
+    return git.git_dir(top) / CACHE_DIR
 
 
 def anchor(inv: Inventory, commit: str) -> dict[str, str | None]:

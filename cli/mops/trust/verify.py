@@ -37,7 +37,7 @@ import hashlib
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,7 +189,7 @@ def verify(inv: Inventory, *, changed_since: str | None = None, artifacts: bool 
     if start is not None and replay.since is not None and not at_commit \
             and changed_since is None:
         seen = worktree.load(inv, start.commit, start.key)
-    dirs: dict[str, bytes] | None = None
+    dirs: MutableMapping[str, bytes] | None = None
     if at_commit:
         dirty: dict[str, str] = {}
     elif seen is not None:
@@ -400,7 +400,7 @@ def uncommitted(inv: Inventory, paths: Sequence[str], *, untracked: bool = True
 
 
 def _changes_since(inv: Inventory, seen: worktree.Seen, rules_paths: list[str],
-                   since_ns: int) -> tuple[dict[str, str], dict[str, bytes], list[str]]:
+                   since_ns: int) -> tuple[dict[str, str], MutableMapping[str, bytes], list[str]]:
     """What :func:`uncommitted` would say, checked from what a checkpoint's run saw (see
     :mod:`mops.trust.worktree`), and the folders' stamps brought up to date."""
     root = str(inv.root) + os.sep
@@ -523,11 +523,16 @@ def _check_evidence_files(inv: Inventory, result: Verification,
         vdir = layout.version_of_evidence(ev.path)
         files += [(f"{vdir}/{f.path}", f.sha256, ev.id, ev.path) for f in ev.files]
     count = len(files)
-    for path, listed in (known.evidence.items() if known else ()):
-        vdir = layout.version_of_evidence(path)
-        count += len(listed)
-        files += [(rel, sha, path.rsplit("/", 1)[-1][:-5], path)
-                  for rel, sha in ((f"{vdir}/{f}", sha) for f, sha in listed) if rel in touched]
+    if known:
+        count += sum(map(len, known.evidence.values()))
+        # A touched file a known record lists is "<its version folder>/<file>": only the
+        # records in a folder that holds a touched path are looked at.
+        folders = {rel[:i] for rel in touched for i, c in enumerate(rel) if c == "/"}
+        for path, listed in known.evidence.items() if folders else ():
+            vdir = layout.version_of_evidence(path)
+            if vdir in folders:
+                files += [(rel, sha, path.rsplit("/", 1)[-1][:-5], path) for rel, sha in
+                          ((f"{vdir}/{f}", sha) for f, sha in listed) if rel in touched]
     result.checked["evidence_files"] += count
     digests = _digests(inv, [rel for rel, _, _, _ in files])
     for rel, expected, ev_id, ev_path in files:
