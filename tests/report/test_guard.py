@@ -195,3 +195,39 @@ def test_the_streamed_search_is_the_whole_search_at_any_piece_size(size: int):
     for text in harmless:  # (a piece may end in the middle of a word: then it is flagged)
         html = ok.replace("<p>hi</p>", text)
         assert streamed(html) == guard._suspect(html) or size < 16, text
+
+
+@pytest.mark.parametrize("size", [1, 5, 11, 64, 65, 200, 1 << 16])
+@pytest.mark.parametrize("beyond", ["", "caf\u00e9 \u00b7 ", "\u2014 \u2192 ", "\U0001f600 ",
+                                    "\u212a ", "\u0130 "])
+def test_the_streamed_search_sees_through_text_beyond_ascii(size: int, beyond: str):
+    """Text beyond ASCII (one byte a character, or several, or characters that lowercase
+    to ASCII letters): the stream flags whatever the whole-document search flags, spaces
+    beyond ASCII before a handler's ``=`` and a Kelvin sign in its name included."""
+    ok = ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+          f'{CSP_META}\n<title>t</title>\n</head>\n<body>\n<p>{beyond * 3}hi</p>\n'
+          f'<p class="on">Version: {beyond}condition; JSON onward</p></body></html>')
+    bads = ['<p onclick="x()">', '<p onclick\u00a0=x>', '<p onclick\u2003\u3000 =x>',
+            '<p onclic\u212a=x>', '<p on\u212aeypress=x>', "<SCRIPT>x</SCRIPT>", f"<iframe>{beyond}",
+            '<a href="JavaScript:x">', '<meta http-equiv="refresh" content="0">',
+            f'<p data-x="{beyond}"onload=x>', "<object data=x>"]
+
+    def streamed(html: str) -> bool:
+        stream = guard.Stream([])
+        for start in range(0, len(html), size):
+            stream.feed(html[start:start + size])
+        try:
+            stream.close()
+        except Exception:
+            return True
+        return stream.recheck
+
+    assert not guard._suspect(ok) and (not streamed(ok) or size < 16)
+    for text in bads:
+        for where in ("<p>", "\u2014hi</p>"):
+            html = ok.replace("hi</p>", text + beyond + where, 1)
+            assert guard._suspect(html), text
+            assert streamed(html), (text, where)
+    # The twin: the same handler name without its "=" is not a handler to either.
+    quiet = ok.replace("hi</p>", "onclick\u00a0x</p>", 1)
+    assert not guard._suspect(quiet) and (not streamed(quiet) or size < 16)

@@ -231,3 +231,20 @@ def test_compiled_templates_are_cached_under_the_report_compilers_name(tmp_path)
     assert again.name == expected
     source = "{% for i in d.nested.list %}<li>{{ i }}</li>{% endfor %}"
     assert len(list(environment(cache_dir=tmp_path).from_string(source).generate(CONTEXT))) == 2
+
+
+def test_template_globals_are_seen_as_in_the_plain_sandbox():
+    source = "{{ g }} {{ range(2) | list }} {{ d.name }}"
+    for env_class in (SandboxedEnvironment, ReportEnvironment):
+        env = _loaded(env_class)
+        env.globals["g"] = "environment's"
+        assert env.from_string(source).render(CONTEXT) == (
+            "environment&#39;s [0, 1] &lt;b&gt;&amp;&#39;&#34;")
+        # A template's own globals cover the environment's (and leave them alone).
+        assert env.from_string(source, globals={"g": "<mine>"}).render(CONTEXT).startswith(
+            "&lt;mine&gt; [0, 1]")
+        assert env.from_string(source).render(CONTEXT).startswith("environment&#39;s")
+        template = env.get_template("leaf.html", globals={"g": 1})
+        assert "g" not in env.globals or env.globals["g"] == "environment's"
+        assert template.render(CONTEXT) == _loaded(SandboxedEnvironment).get_template(
+            "leaf.html").render(CONTEXT)

@@ -28,6 +28,7 @@ import hashlib
 import re
 from html import escape
 from html.parser import HTMLParser
+from typing import AnyStr
 
 from mops.errors import UsageError
 
@@ -200,6 +201,40 @@ def enforce(html: str, overrides: list[tuple[str, str]]) -> str:
     return html[:offset] + notice(overrides) + html[offset:]
 
 
+#: The patterns of :meth:`Stream._search`: forbidden tags, script addresses, http-equiv,
+#: handlers, and what may come before a handler's name.
+_Search = tuple[re.Pattern[AnyStr], tuple[AnyStr, ...], AnyStr, re.Pattern[AnyStr], AnyStr]
+_STR_SEARCH: _Search[str] = (_SUSPECT_TAG, _SUSPECT_WORDS, "http-equiv", _SUSPECT_ON,
+                             "".join(sorted(_BEFORE_ATTR)))
+#: The same for the text's bytes, lowercased (ASCII letters only): ``\b`` and ``\s`` know
+#: no letter or space beyond ASCII there, so a tag's name ends at any other byte, and the
+#: spaces before a handler's ``=`` take any byte of a character beyond ASCII (Unicode
+#: spaces among them): each finds whatever the str's patterns find, and perhaps more.
+_BYTES_SEARCH: _Search[bytes] = (
+    re.compile(_SUSPECT_TAG.pattern.encode()), tuple(w.encode() for w in _SUSPECT_WORDS),
+    b"http-equiv", re.compile(rb"on[a-z0-9_-]*[\s\x1c-\x1f\x80-\xff]*="),
+    "".join(sorted(_BEFORE_ATTR)).encode())
+#: The only characters whose lowercase holds an ASCII letter (İ -> i̇, the Kelvin sign -> k).
+_LOWER_TO_ASCII = ("\u0130", "\u212a")
+
+
+def _lowered_bytes(window: str, cut: int) -> tuple[bytes, int] | None:
+    """``window`` as bytes lowercased, and where ``cut`` (a character offset) falls in
+    them; None when only ``str.lower`` finds what is there (a character lowering to an
+    ASCII letter, or one UTF-8 cannot encode). A tenth of the cost of the str's search:
+    ``str.lower`` is slow on text beyond ASCII, and so are the patterns over it."""
+    if _LOWER_TO_ASCII[0] in window or _LOWER_TO_ASCII[1] in window:
+        return None
+    try:  # one byte a character: the same offsets
+        return window.encode("latin-1").lower(), cut
+    except UnicodeEncodeError:
+        pass
+    try:
+        return window.encode("utf-8").lower(), len(window[:cut].encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate
+        return None
+
+
 class Stream:
     """:func:`enforce` for a report rendered piece by piece (never held whole).
 
@@ -249,22 +284,31 @@ class Stream:
         """:func:`_suspect` over a stream: a match counts once, in the piece it ends in
         (those ending in the overlap were counted with the previous piece)."""
         window = self.tail + text
-        low = window.lower()
         cut = len(self.tail)
         self.tail = window[-self.OVERLAP:]
-        if any(m.end() > cut for m in _SUSPECT_TAG.finditer(low)):
+        if self.recheck:
+            return  # checked whole in the end: nothing more to learn here
+        found = _lowered_bytes(window, cut)
+        if found is None:  # as str: what the bytes' search would not see
+            self._matches(window.lower(), cut, _STR_SEARCH)
+        else:
+            self._matches(*found, _BYTES_SEARCH)
+
+    def _matches(self, low: AnyStr, cut: int, search: _Search[AnyStr]) -> None:
+        tag, words, equiv, on, before = search
+        if any(m.end() > cut for m in tag.finditer(low)):
             self.recheck = True
-        for word in _SUSPECT_WORDS:
+        for word in words:
             if low.find(word, max(0, cut - len(word) + 1)) != -1:
                 self.recheck = True
-        at = low.find("http-equiv", max(0, cut - len("http-equiv") + 1))
+        at = low.find(equiv, max(0, cut - len(equiv) + 1))
         while at != -1:
             self.equiv += 1
-            at = low.find("http-equiv", at + 1)
+            at = low.find(equiv, at + 1)
         if self.equiv > 1:
             self.recheck = True
-        for m in _SUSPECT_ON.finditer(low):
-            if m.end() > cut and (m.start() == 0 or low[m.start() - 1] in _BEFORE_ATTR):
+        for m in on.finditer(low):
+            if m.end() > cut and (m.start() == 0 or low[m.start() - 1:m.start()] in before):
                 self.recheck = True
 
     def close(self) -> str:
