@@ -30,6 +30,7 @@ from mops.report.gather import (
     open_snapshot,
     read_snapshot,
 )
+from mops.report.markdown import KeptMarkdown
 from mops.report.render import (
     DEFAULT_TEMPLATE,
     environment,
@@ -81,17 +82,24 @@ def _prepared(inv: Inventory, models: Sequence[str], as_of: str | None,
     try:
         with young_collections_only():  # gathered, built and rendered (mops.heap)
             data = read_snapshot(snapshot, resolved, models, evaluate=evaluate, verify=verify)
-            yield data, build_context(data), environment(snapshot.source, _cache_dir(inv))
+            markdown = KeptMarkdown(_cache_dir(inv, MARKDOWN_CACHE))
+            context = build_context(data, markdown)
+            markdown.save()
+            yield data, context, environment(snapshot.source, _cache_dir(inv))
     finally:
         snapshot.close()
 
 
-def _cache_dir(inv: Inventory) -> Path | None:
+#: Where cards' HTML is kept (:class:`KeptMarkdown`), beside the compiled templates.
+MARKDOWN_CACHE = "markdown"
+
+
+def _cache_dir(inv: Inventory, name: str | None = None) -> Path | None:
     from mops import git
     from mops.inventory import layout
 
     try:
-        return git.git_dir(inv.top) / layout.CACHE_DIR / layout.TEMPLATE_CACHE
+        return git.git_dir(inv.top) / layout.CACHE_DIR / (name or layout.TEMPLATE_CACHE)
     except Exception:  # no cache, just slower
         return None
 

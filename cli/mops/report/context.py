@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from markupsafe import Markup
 
 from mops import clock
 from mops.inventory.records import RETIRED, Finding, Monitoring
@@ -96,15 +98,20 @@ def count(value: Any) -> str:
 # ----------------------------------------------------------------------------- the report
 
 
-def build_context(data: ReportInput) -> dict[str, Any]:
-    """The whole template context: cover, summary, one section per model, trails."""
+def build_context(data: ReportInput,
+                  markdown: Callable[[str], Markup] = render_markdown) -> dict[str, Any]:
+    """The whole template context: cover, summary, one section per model, trails.
+
+    ``markdown`` renders a card's text (:class:`mops.report.markdown.KeptMarkdown`
+    gives the same HTML, kept from an earlier report)."""
     today = data.evaluated_at.date()
     results: dict[str, list[Result]] = {}
     for r in sorted(data.results, key=lambda r: (r.model, r.version, r.pack, r.rule)):
         results.setdefault(f"{r.model}@{r.version}", []).append(r)
     touched: dict[str, dict[str, list[str]]] = {}  # commit -> model -> versions it changed
     paths: PathSets = {}  # one set per commit's paths, shared by the models it touched
-    models = [model_section(data, m, results, today, touched, paths) for m in data.models]
+    models = [model_section(data, m, results, today, touched, paths, markdown)
+              for m in data.models]
     report = cover(data)
     return {
         "lang": "en",
@@ -287,7 +294,8 @@ def exceptions(models: list[dict[str, Any]], verify: Mapping[str, Any]) -> list[
 def model_section(data: ReportInput, model: Model, results: dict[str, list[Result]],
                   today: dt.date,
                   touched: dict[str, dict[str, list[str]]] | None = None,
-                  paths: PathSets | None = None) -> dict[str, Any]:
+                  paths: PathSets | None = None,
+                  markdown: Callable[[str], Markup] = render_markdown) -> dict[str, Any]:
     card = model.card
     trail = data.trail.get(model.id, [])
     signed = [a.get("path") for v in model.versions
@@ -310,7 +318,7 @@ def model_section(data: ReportInput, model: Model, results: dict[str, list[Resul
             "path": card.path,
             "fields": card_fields(card.front),
             "body": card.body,
-            "body_html": render_markdown(card.body),
+            "body_html": markdown(card.body),
         },
         "versions": versions,
         "findings": findings,

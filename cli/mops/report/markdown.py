@@ -18,8 +18,11 @@ Two more rules keep the report self-contained and well-formed:
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import re
 from functools import cache
+from pathlib import Path
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -102,3 +105,59 @@ def render_markdown(text: str) -> Markup:
                     children.append(child)
             token.children = children
     return Markup(md.renderer.render(tokens, md.options, {}))
+
+
+class KeptMarkdown:
+    """:func:`render_markdown`, keeping each card's HTML by a hash of its text and of the
+    code that renders it (this module, markdown-it, Python): a whole-inventory
+    report renders thousands of cards, each costing more than its text's size suggests.
+
+    Kept in sealed shards (:class:`mops.inventory.sealed.Shards`) in the git directory: a
+    shard this user's mops did not write is ignored, as the parsed records are, so what
+    a card says in a report is what rendering its text gives. ``folder`` None, or caches
+    off (``MOPS_NO_CACHE``): every card is rendered.
+    """
+
+    FORMAT = "markdown-1"
+
+    def __init__(self, folder: Path | None) -> None:
+        from mops.inventory import sealed
+
+        self._store = sealed.Shards(folder, self.FORMAT)
+        self._code = _code_key() if self._store.enabled else b""
+
+    def __call__(self, text: str) -> Markup:
+        if not self._store.enabled:
+            return render_markdown(text)
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: rendered, not kept
+            return render_markdown(text)
+        key = hashlib.blake2b(data, digest_size=32, key=self._code).digest()
+        kept = self._store.get(key)
+        if kept is not None:
+            try:
+                return Markup(kept.decode("utf-8"))
+            except UnicodeDecodeError:
+                self._store.drop(key)
+        html = render_markdown(text)
+        with contextlib.suppress(UnicodeEncodeError):
+            self._store.put(key, str(html).encode("utf-8"))
+        return html
+
+    def save(self) -> None:
+        self._store.save()
+
+
+@cache
+def _code_key() -> bytes:
+    """What a text's HTML depends on besides the text, hashed (blake2b's key): this
+    module's source, markdown-it's version and Python's."""
+    import sys
+
+    import markdown_it
+
+    h = hashlib.blake2b(digest_size=32, person=b"mops-markdown")
+    h.update(f"{KeptMarkdown.FORMAT}\0{sys.version}\0{markdown_it.__version__}\0".encode())
+    h.update(Path(__file__).read_bytes())
+    return h.digest()
