@@ -248,3 +248,28 @@ def test_template_globals_are_seen_as_in_the_plain_sandbox():
         assert "g" not in env.globals or env.globals["g"] == "environment's"
         assert template.render(CONTEXT) == _loaded(SandboxedEnvironment).get_template(
             "leaf.html").render(CONTEXT)
+
+
+def test_templates_are_loaded_once_and_reloaded_as_jinja2_reloads_them(tmp_path):
+    import os
+
+    from jinja2 import FileSystemLoader
+
+    page = tmp_path / "page.html"
+    page.write_text("one {{ s }}")
+    kept = ReportEnvironment(loader=FileSystemLoader(str(tmp_path)), autoescape=True,
+                             auto_reload=False)
+    first = kept.get_template("page.html")
+    assert kept.get_template("page.html") is first
+    reloading = ReportEnvironment(loader=FileSystemLoader(str(tmp_path)), autoescape=True)
+    assert reloading.get_template("page.html").render(s="<x>") == "one &lt;x&gt;"
+    page.write_text("two {{ s }}")
+    os.utime(page, (1, 1))  # an mtime unlike the first one's
+    assert reloading.get_template("page.html").render(s="x") == "two x"
+    assert kept.get_template("page.html").render(s="x") == "one x"  # as Jinja2 keeps it
+    # Another loader (an overlay) never gets the first loader's template.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "page.html").write_text("other")
+    overlay = kept.overlay(loader=FileSystemLoader(str(other)))
+    assert overlay.get_template("page.html").render() == "other"

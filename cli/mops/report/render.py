@@ -221,15 +221,31 @@ class ReportEnvironment(SandboxedEnvironment):
             try:
                 if kwargs or not _plain_call(__obj, args):
                     return __obj(*args, **kwargs)
-                # What Macro.__call__ and _invoke do with exactly its arguments, in order.
+                # What Macro.__call__ and _invoke do with exactly its arguments, in order
+                # (Markup of a plain str is str's __new__, as _as_markup says).
                 rv = __obj._func(*args)
                 if not __obj._default_autoescape:
                     return rv
-                return _as_markup(rv) if type(rv) is str else Markup(rv)
+                return str.__new__(Markup, rv) if type(rv) is str else Markup(rv)
             except StopIteration:
                 return __context.environment.undefined(
                     "value was undefined because a callable raised a StopIteration exception")
         return super().call(__context, __obj, *args, **kwargs)
+
+    def _load_template(self, name: str,
+                       globals: MutableMapping[str, Any] | None) -> Template:
+        """Jinja2's, with the templates loaded without globals also in a plain dict: its
+        cache (a lock and a reordered list at each look) is asked at each include and
+        import, hundreds of thousands of times a report; with ``auto_reload`` off it
+        gives the template it holds, as this does."""
+        loaded: dict[str, tuple[Any, Template]] = self.__dict__.setdefault("_mops_loaded", {})
+        found = loaded.get(name) if not globals else None
+        if found is not None and found[0] is self.loader and not self.auto_reload:
+            return found[1]
+        template = super()._load_template(name, globals)
+        if not globals:
+            loaded[name] = (self.loader, template)
+        return template
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         """A template's globals over the environment's, as one dict: Jinja2's ChainMap of
