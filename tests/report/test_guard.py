@@ -164,6 +164,19 @@ def test_the_guard_on_its_own():
     assert "no <body>" in guard.check(ok.replace('<body class="x"\n  data-a="1">', ""))[0]
 
 
+def _streamed(html: str, size: int) -> bool:
+    """Whether the stream, fed ``html`` in pieces of ``size``, refuses it or asks for it
+    to be checked whole."""
+    stream = guard.Stream([])
+    for start in range(0, len(html), size):
+        stream.feed(html[start:start + size])
+    try:
+        stream.close()
+    except Exception:
+        return True
+    return stream.recheck
+
+
 @pytest.mark.parametrize("size", [1, 2, 3, 7, 10, 11, 64, 65, 200])
 def test_the_streamed_search_is_the_whole_search_at_any_piece_size(size: int):
     """The stream's search, in any pieces, flags whatever the whole-document search
@@ -179,14 +192,7 @@ def test_the_streamed_search_is_the_whole_search_at_any_piece_size(size: int):
                 "http-equi", "<p>on =</p>", "Version one = two"]
 
     def streamed(html: str) -> bool:
-        stream = guard.Stream([])
-        for start in range(0, len(html), size):
-            stream.feed(html[start:start + size])
-        try:
-            stream.close()
-        except Exception:
-            return True
-        return stream.recheck
+        return _streamed(html, size)
 
     assert not guard._suspect(ok) and not streamed(ok)
     for text in bads:
@@ -213,14 +219,7 @@ def test_the_streamed_search_sees_through_text_beyond_ascii(size: int, beyond: s
             f'<p data-x="{beyond}"onload=x>', "<object data=x>"]
 
     def streamed(html: str) -> bool:
-        stream = guard.Stream([])
-        for start in range(0, len(html), size):
-            stream.feed(html[start:start + size])
-        try:
-            stream.close()
-        except Exception:
-            return True
-        return stream.recheck
+        return _streamed(html, size)
 
     assert not guard._suspect(ok) and (not streamed(ok) or size < 16)
     for text in bads:
