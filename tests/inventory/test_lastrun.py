@@ -242,9 +242,13 @@ def test_history_rewritten_under_the_answers(
 def test_a_file_written_in_the_racy_window_is_not_kept(
         settled: Path, asked: list[str], monkeypatch: pytest.MonkeyPatch):
     card = settled / CARD
-    card.write_bytes(card.read_bytes())  # the same content, written now
+    st = card.stat()
+    card.write_bytes(card.read_bytes())  # the same content, written now, and its mtime
+    # put 30 s ahead: inside the racy window for every run below, however slow the machine
+    os.utime(card, ns=(st.st_atime_ns, time.time_ns() + 30_000_000_000))
     assert _warm(settled, asked, monkeypatch) == ["model-00001"]
-    assert _warm(settled, asked, monkeypatch) == ["model-00001"]  # still not settled
+    assert _warm(settled, asked, monkeypatch) == ["model-00001"]  # still not settled: not kept
+    os.utime(card, ns=(st.st_atime_ns, st.st_mtime_ns))
     _settle()
     _run(settled)
     assert _warm(settled, asked, monkeypatch) == []
