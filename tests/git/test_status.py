@@ -77,15 +77,21 @@ def test_dirty_paths_is_what_git_status_says(tmp_path: Path, state: str, index: 
     repo = _repo(tmp_path)
     make, dirty = STATES[state]
     make(repo, NEW)
-    # The index is rewritten in that form after the path's state is made, so that its entry
-    # (if any) is compressed (v4) or kept in the shared file (split).
-    _index_form(repo, index)
-    named = _by_status(repo, NEW)
-    assert bool(named) is dirty  # the oracle agrees with the table
-    assert mgit.dirty_paths(repo, [NEW]) == named
     # Beside a clean, new path, the dirty one is still named.
-    other = "models/m/versions/1.0.0/evidence/E-0a1b2c.yaml"
-    assert mgit.dirty_paths(repo, [other, NEW]) == named
+    _agrees_with_git_status(repo, index, NEW, dirty,
+                            beside="models/m/versions/1.0.0/evidence/E-0a1b2c.yaml")
+
+
+def _agrees_with_git_status(repo: Path, index: str, path: str, dirty: bool, *,
+                            beside: str) -> None:
+    """With the index rewritten in the ``index`` form after the path's state was made (so
+    that its entry, if any, is compressed (v4) or kept in the shared file (split)),
+    ``dirty_paths`` names ``path`` as git status does, alone and after ``beside``."""
+    _index_form(repo, index)
+    named = _by_status(repo, path)
+    assert bool(named) is dirty  # the oracle agrees with the table
+    assert mgit.dirty_paths(repo, [path]) == named
+    assert mgit.dirty_paths(repo, [beside, path]) == named
 
 
 def test_the_shortcut_answers_only_for_paths_nothing_knows(tmp_path: Path):
@@ -244,11 +250,7 @@ def test_dirty_paths_of_a_committed_file_is_what_git_status_says(tmp_path: Path,
     repo = _tracked_repo(tmp_path)
     make, dirty = TRACKED[state]
     make(repo, OLD)
-    _index_form(repo, index)
-    named = _by_status(repo, OLD)
-    assert bool(named) is dirty  # the oracle agrees with the table
-    assert mgit.dirty_paths(repo, [OLD]) == named
-    assert mgit.dirty_paths(repo, [NEW, OLD]) == named  # beside a new record's file
+    _agrees_with_git_status(repo, index, OLD, dirty, beside=NEW)  # beside a new record's file
 
 
 def test_the_shortcut_answers_only_for_a_file_as_committed(tmp_path: Path):

@@ -132,6 +132,14 @@ class DigestCache:
             self.dirty = True
         return digest
 
+    def stamp_of(self, rel: str, digest: str) -> stamps.Stamp | None:
+        """The settled stamp under which this run found ``rel`` to have ``digest`` (None:
+        it was not asked for, or its stamp has not settled, or its digest is another)."""
+        key = self.current.get(rel)
+        if key is None or self.entries.get(key) != digest:
+            return None
+        return bytes.fromhex(key[key.rfind(":") + 1:])
+
     def save(self, *, whole: bool = False) -> None:
         """Write the entries back (when they changed). ``whole``: this run asked for the
         files of every model of the working tree, and was answered: the stamps it did not

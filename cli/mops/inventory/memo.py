@@ -74,8 +74,9 @@ def package_fingerprint(root: Path) -> bytes:
     return h.digest()
 
 
-def _plain(value: Any) -> Any:
-    """``value`` as JSON data gives it back (tuples as lists, other objects as text)."""
+def plain(value: Any) -> Any:
+    """``value`` as it is kept and given back: as JSON data gives it back (tuples as lists,
+    other objects as text)."""
     return json.loads(json.dumps(value, default=str, ensure_ascii=False))
 
 
@@ -260,7 +261,7 @@ class Memo:
 
     def entry(self, value: Any, window: list[dt.datetime | None] | None,
               reads: dict[str, str] | None, digests: DigestCache) -> Entry | None:
-        """The last key's model's ``value`` (as kept: :meth:`plain`, or what was derived from
+        """The last key's model's ``value`` (as kept: :func:`plain`, or what was derived from
         that) with the stamp of every path it was derived from, as the caches *settled* them
         (None: one is not, or is outside the model's folder, or nothing was kept under the
         key). With no ``window``, the window and reads are those of the value :meth:`get`
@@ -288,19 +289,13 @@ class Memo:
             files.append(rel)
             seen.append(kept[:-20])
         for rel, digest in reads.items():
-            stamp_key = digests.current.get(rel)
-            if not rel.startswith(inside) or posixpath.normpath(rel) != rel \
-                    or stamp_key is None or digests.entries.get(stamp_key) != digest:
+            stamp = digests.stamp_of(rel, digest)
+            if stamp is None or not rel.startswith(inside) or posixpath.normpath(rel) != rel:
                 return None
             files.append(rel)
-            seen.append(bytes.fromhex(stamp_key[stamp_key.rfind(":") + 1:]))
+            seen.append(stamp)
         return Entry(key, unit.folders, b"".join(unit.stamps), tuple(files), b"".join(seen), lo,
                      hi, value)
-
-    @staticmethod
-    def plain(value: Any) -> Any:
-        """``value`` as it is kept, and given back (JSON data)."""
-        return _plain(value)
 
     @property
     def pruning(self) -> bool:
@@ -323,7 +318,7 @@ class Memo:
         epoch, None: unbounded), the files read with their digests, and the value as JSON
         data (as ``json`` would give it back: tuples as lists, other objects as text), in
         marshal's format, which reads back in a third of JSON's time."""
-        return marshal.dumps((window[0], window[1], dict(reads), _plain(value)))
+        return marshal.dumps((window[0], window[1], dict(reads), plain(value)))
 
     def save(self) -> None:
         if self.whole and self.done:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ from mops.inventory import authority
 from mops.inventory.changes import DeletedModel
 from mops.inventory.digest import DigestCache
 from mops.inventory.layout import SETTINGS_FILE
-from mops.inventory.memo import MISSING, Memo
+from mops.inventory.memo import MISSING, Memo, plain
 from mops.inventory.names import ModelRef
 from mops.inventory.records import RETIRED, Approval, Finding, Settings
 from mops.inventory.store import Inventory, Model, Version
@@ -94,16 +94,12 @@ def evaluate_kept(inv: Inventory, *, now: dt.datetime, memo: Memo,
     rules = {rule.id: rule for rule in all_rules(packs)}
     if lines is not None and refs is None:
         write = lines(rules)
-        statuses = [s.value for s in Status]
 
         def chunk(model_id: str, value: Any) -> list[Any]:
             """[the count of each status, in Status's order; the model's text]."""
             items = [item for v in dict.fromkeys(value["versions"]) for item in value["results"]
                      if item[0] == v]
-            counts = dict.fromkeys(statuses, 0)
-            for item in items:
-                counts[item[2]] += 1
-            return [list(counts.values()), write(model_id, items).encode()]
+            return [list(_counts([items]).values()), write(model_id, items).encode()]
 
         chunks = model_values(inv, ids, "results", now=now, is_signed=is_signed, digests=cache,
                               memo=memo, packs=packs, then=("text", chunk))
@@ -186,7 +182,7 @@ def model_values(inv: Inventory, model_ids: Sequence[str], kind: str, *, now: dt
                 memo.put(k, key, value, window, reads)
         value = values[kind]
         if derive is not None or last is not None:
-            kept = memo.plain(value)  # as it is kept, and as a warm run gives it back
+            kept = plain(value)  # as it is kept, and as a warm run gives it back
             if derive is not None:
                 value = kept = derive(model_id, kept)
             if last is not None:
@@ -255,16 +251,23 @@ class Kept:
     @functools.cached_property
     def counts(self) -> dict[str, int]:
         """How many results there are of each status (every status, worst first)."""
+        if self.chunks is None:
+            return _counts(items for _, items in self.models)
         counts = {s.value: 0 for s in Status}
-        if self.chunks is not None:
-            for seen, _ in self.chunks:
-                for status, n in zip(counts, seen, strict=True):
-                    counts[status] += n
-            return counts
-        for _, items in self.models:
-            for item in items:
-                counts[item[2]] += 1
+        for seen, _ in self.chunks:
+            for status, n in zip(counts, seen, strict=True):
+                counts[status] += n
         return counts
+
+
+def _counts(groups: Iterable[list[list[Any]]]) -> dict[str, int]:
+    """How many kept results (items) of ``groups`` there are of each status (every status,
+    in :class:`Status`'s order)."""
+    counts = {s.value: 0 for s in Status}
+    for items in groups:
+        for item in items:
+            counts[item[2]] += 1
+    return counts
 
 
 #: Given the rules, what writes a model's kept results (its id, its items) as one text.
